@@ -1,0 +1,87 @@
+// The explicit sparse matrices of a convolution configuration.
+//
+//   W (conv_matrix):           rows C_small*prod(m), columns C_big*prod(n),
+//                              W[(o,q),(c,i)] = sum of w[o,c',t] over taps t with map(q*s - pl + t*d) = i
+//   T (conv_transpose_matrix): rows C_big*prod(n), columns C_small*prod(m), T = W^T
+//
+// "small" is the conv's output / the transposed conv's input, "big" the conv's
+// input / the transposed conv's output; rows and columns are C-order flattened
+// (channel first). Both are assembled straight into the compressed arrays
+// (a count pass, then a fill pass): no triplets, sorted inner indices, no duplicates.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <Eigen/SparseCore>
+
+#include "convmtx/spec.hpp"
+
+namespace convmtx {
+
+struct BuildOptions {
+    /// Drop entries whose value is exactly zero. By default zero kernel taps
+    /// stay as structural entries, so the pattern is the convolution's own.
+    bool drop_zeros = false;
+};
+
+/// W of the configuration (for a transposed spec: the conv whose W^T it is,
+/// restricted to its q < m rows). `weight` holds spec.weight_numel() values in
+/// the layout (C_small, C_big/G, k...). Throws index_overflow_error before
+/// allocating if a dimension or the entry count does not fit StorageIndex.
+template <class Scalar, int Order = Eigen::RowMajor, class StorageIndex = int>
+Eigen::SparseMatrix<Scalar, Order, StorageIndex> conv_matrix(const ConvSpec& spec, const Scalar* weight,
+                                                             const BuildOptions& options = {});
+
+/// T = W^T of the configuration, built directly (zeros padding: row (c,i)
+/// gathers the taps with i + pl - t*d = q*s; other modes: counted from W's rows).
+template <class Scalar, int Order = Eigen::RowMajor, class StorageIndex = int>
+Eigen::SparseMatrix<Scalar, Order, StorageIndex> conv_transpose_matrix(const ConvSpec& spec, const Scalar* weight,
+                                                                       const BuildOptions& options = {});
+
+/// The operation's own matrix: W for a conv, T for a transposed conv.
+template <class Scalar, int Order = Eigen::RowMajor, class StorageIndex = int>
+Eigen::SparseMatrix<Scalar, Order, StorageIndex> operator_matrix(const ConvSpec& spec, const Scalar* weight,
+                                                                 const BuildOptions& options = {}) {
+    return spec.transposed ? conv_transpose_matrix<Scalar, Order, StorageIndex>(spec, weight, options)
+                           : conv_matrix<Scalar, Order, StorageIndex>(spec, weight, options);
+}
+
+/// Sparsity pattern alone, in compressed row form (outer has rows+1 entries).
+template <class StorageIndex = std::int64_t>
+struct SparsityPattern {
+    index_t rows = 0, cols = 0;
+    std::vector<StorageIndex> outer;
+    std::vector<StorageIndex> inner;
+    index_t nnz() const { return static_cast<index_t>(inner.size()); }
+};
+
+/// Pattern of W (transpose = false) or T (transpose = true), row-major; every tap is structural.
+template <class StorageIndex = std::int64_t>
+SparsityPattern<StorageIndex> matrix_pattern(const ConvSpec& spec, bool transpose = false);
+
+/// For each stored entry of the row-major W (transpose = false) or T, in storage
+/// order, the flat index into the weight tensor of the tap that produced it;
+/// -1 where a padding mode folds several taps into one entry.
+std::vector<index_t> tap_map(const ConvSpec& spec, bool transpose = false);
+
+/// Upper bound of the number of entries of W (exact unless zero entries are dropped).
+index_t structural_nnz(const ConvSpec& spec);
+
+}  // namespace convmtx
+
+namespace convmtx {
+#define CONVMTX_EXTERN(S, O, I)                                                                                       \
+    extern template Eigen::SparseMatrix<S, O, I> conv_matrix<S, O, I>(const ConvSpec&, const S*, const BuildOptions&); \
+    extern template Eigen::SparseMatrix<S, O, I> conv_transpose_matrix<S, O, I>(const ConvSpec&, const S*,             \
+                                                                                const BuildOptions&);
+#define CONVMTX_EXTERN_ALL(S)                        \
+    CONVMTX_EXTERN(S, Eigen::RowMajor, std::int32_t) \
+    CONVMTX_EXTERN(S, Eigen::RowMajor, std::int64_t) \
+    CONVMTX_EXTERN(S, Eigen::ColMajor, std::int32_t) \
+    CONVMTX_EXTERN(S, Eigen::ColMajor, std::int64_t)
+CONVMTX_EXTERN_ALL(float)
+CONVMTX_EXTERN_ALL(double)
+#undef CONVMTX_EXTERN_ALL
+#undef CONVMTX_EXTERN
+}  // namespace convmtx

@@ -1,0 +1,9 @@
+// convmtx: convolutions as explicit sparse matrices. Include this header.
+#pragma once
+
+#include "convmtx/builder.hpp"
+#include "convmtx/dot_test.hpp"
+#include "convmtx/errors.hpp"
+#include "convmtx/kernels.hpp"
+#include "convmtx/layout.hpp"
+#include "convmtx/spec.hpp"

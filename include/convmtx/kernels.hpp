@@ -1,0 +1,64 @@
+// Convolution and transposed convolution computed directly, independently of
+// W, and the matrix form y = M x (+ bias). A batch is a dense matrix with one
+// C-order flattened sample per column.
+#pragma once
+
+#include <Eigen/Core>
+#include <Eigen/SparseCore>
+
+#include "convmtx/spec.hpp"
+
+namespace convmtx {
+
+template <class Scalar>
+using Batch = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+
+/// Conv by gathering: y[o,q] = sum_{c',t} w[o,c',t] * xpad[g*C_in/G + c', q*s - pl + t*d] (+ bias[o]).
+/// `spec` must be a conv; weight is (C_out, C_in/G, k...); x has input_numel() rows.
+template <class Scalar>
+Batch<Scalar> conv_direct(const ConvSpec& spec, const Scalar* weight, const Eigen::Ref<const Batch<Scalar>>& x,
+                          const Scalar* bias = nullptr);
+
+/// Transposed conv by scattering (d2l's trans_conv): out[g*C_out/G + o', i*s - pl + t*d] += y[c,i] * w[c,o',t].
+/// `spec` must be transposed; weight is (C_in, C_out/G, k...).
+template <class Scalar>
+Batch<Scalar> conv_transpose_scatter(const ConvSpec& spec, const Scalar* weight,
+                                     const Eigen::Ref<const Batch<Scalar>>& y, const Scalar* bias = nullptr);
+
+/// Transposed conv by gathering (seed 003's recipe): insert s-1 zeros between inputs,
+/// pad d(k-1)-pl low and d(k-1)-ph+a high (negative crops), flip the kernel and swap
+/// its channel axes, then run a stride-1 conv with dilation d.
+template <class Scalar>
+Batch<Scalar> conv_transpose_gather(const ConvSpec& spec, const Scalar* weight,
+                                    const Eigen::Ref<const Batch<Scalar>>& y, const Scalar* bias = nullptr);
+
+/// The conv weight that the gather form applies: w2[g*C_out/G + o', c', t] = w[g*C_in/G + c', o', k-1-t].
+template <class Scalar>
+std::vector<Scalar> gather_weight(const ConvSpec& spec, const Scalar* weight);
+
+/// Adds bias[c] to every entry of channel c of each column (channels = y.rows() / spatial size).
+template <class Scalar>
+void add_bias(Batch<Scalar>& y, const Scalar* bias, index_t channels);
+
+/// The operation of `spec` through a matrix: M x when M has the operation's shape
+/// (W of a conv, T of a transposed conv), M^T x when M has the adjoint's shape
+/// (W of a transposed conv); throws shape_error naming both shapes otherwise.
+template <class Scalar, int Order, class StorageIndex>
+Batch<Scalar> apply_matrix(const ConvSpec& spec, const Eigen::SparseMatrix<Scalar, Order, StorageIndex>& M,
+                           const Eigen::Ref<const Batch<Scalar>>& x, const Scalar* bias = nullptr) {
+    const index_t in = spec.input_numel(), out = spec.output_numel();
+    if (x.rows() != in)
+        throw shape_error("input has " + std::to_string(x.rows()) + " rows per sample; the configuration needs " +
+                          std::to_string(in) + " = prod(" + to_string(spec.input_shape(), "x") + ")");
+    Batch<Scalar> y;
+    if (M.rows() == out && M.cols() == in) y = M * x;
+    else if (M.rows() == in && M.cols() == out) y = M.transpose() * x;
+    else
+        throw shape_error("matrix is " + std::to_string(M.rows()) + "x" + std::to_string(M.cols()) +
+                          " but the operation maps " + std::to_string(in) + " inputs to " + std::to_string(out) +
+                          " outputs (expected " + std::to_string(out) + "x" + std::to_string(in) + " or its transpose)");
+    if (bias) add_bias(y, bias, spec.out_channels);
+    return y;
+}
+
+}  // namespace convmtx

@@ -1,0 +1,138 @@
+// Geometry of one convolution or transposed convolution: channels, groups,
+// per-dimension kernel, stride, dilation, padding (lo/hi), output_padding and
+// padding mode, with the output-shape functions and full validation.
+// Index formulas: ../shared/SEMANTICS.md (PyTorch is the ground truth).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "convmtx/errors.hpp"
+
+namespace convmtx {
+
+using index_t = std::int64_t;
+/// Per-spatial-dimension values (kernel, stride, ...) or a full tensor shape.
+using Dims = std::vector<index_t>;
+using Shape = std::vector<index_t>;
+
+/// How the forward convolution reads outside the input: zeros, or F.pad's
+/// circular (i mod n), reflect (-1 -> 1, n -> n-2) and replicate (clamp).
+enum class PaddingMode { zeros, circular, reflect, replicate };
+
+/// Which framework's meaning 'same', 'valid' and output_padding have.
+enum class Convention { torch, keras };
+
+std::string to_string(PaddingMode mode);
+/// Parses "zeros", "circular", "reflect" or "replicate"; throws config_error otherwise.
+PaddingMode parse_padding_mode(const std::string& name);
+std::string to_string(const Dims& dims, const char* sep = ", ");
+
+/// Padding as given by a user: explicit per-dimension lo/hi (one value is
+/// broadcast to every dimension), or the keywords 'same' / 'valid'.
+struct Padding {
+    enum class Kind { explicit_sides, same, valid };
+    Kind kind = Kind::explicit_sides;
+    Dims lo{0};
+    Dims hi{0};
+
+    /// Symmetric padding p (PyTorch int or tuple): lo = hi = p.
+    static Padding symmetric(Dims p);
+    /// Per-side padding: lo[j] at the start, hi[j] at the end of dimension j.
+    static Padding sides(Dims lo, Dims hi);
+    static Padding same();
+    static Padding valid();
+};
+
+/// Conv output length: m = floor((n + pl + ph - d(k-1) - 1) / s) + 1 (may be < 1: invalid).
+index_t conv_output_length(index_t n, index_t k, index_t s, index_t d, index_t pl, index_t ph);
+/// Transposed-conv output length: n = (m-1)s - pl - ph + d(k-1) + a + 1.
+index_t conv_transpose_output_length(index_t m, index_t k, index_t s, index_t d, index_t pl,
+                                     index_t ph, index_t a);
+
+/// One convolution (transposed = false: x -> W x) or transposed convolution
+/// (transposed = true: y -> T y = W^T y). All per-dimension vectors have
+/// rank() entries. `input` is the spatial size of this operation's input.
+///
+/// The weight tensor is the same for both directions: (C_small, C_big/G, k...)
+/// where the "small" side is the conv's output / the transposed conv's input.
+/// For a conv that is PyTorch's (C_out, C_in/G, k...), for a transposed conv
+/// PyTorch's and MXNet's (C_in, C_out/G, k...).
+struct ConvSpec {
+    bool transposed = false;
+    index_t in_channels = 1;
+    index_t out_channels = 1;
+    index_t groups = 1;
+    Dims input;
+    Dims kernel;
+    Dims stride;
+    Dims dilation;
+    Dims pad_lo;
+    Dims pad_hi;
+    Dims output_padding;  ///< transposed only; zeros for a conv
+    PaddingMode padding_mode = PaddingMode::zeros;
+
+    int rank() const { return static_cast<int>(kernel.size()); }
+    /// Spatial output size (conv: m_j; transposed: n_j), per SEMANTICS.md.
+    Dims output() const;
+    Shape input_shape() const;   ///< (C_in, input...)
+    Shape output_shape() const;  ///< (C_out, output...)
+    Shape weight_shape() const;  ///< (C_small, C_big/G, kernel...)
+    index_t input_numel() const;
+    index_t output_numel() const;
+    index_t weight_numel() const;
+    /// Spatial size and channels of the "big" side (conv input, transposed output) and the small side.
+    Dims big_spatial() const { return transposed ? output() : input; }
+    Dims small_spatial() const { return transposed ? input : output(); }
+    index_t big_channels() const { return transposed ? out_channels : in_channels; }
+    index_t small_channels() const { return transposed ? in_channels : out_channels; }
+
+    /// Throws config_error naming the parameter, dimension, value and rule.
+    void validate() const;
+    /// Throws shape_error unless `shape` equals weight_shape().
+    void check_weight_shape(const Shape& shape) const;
+    /// Throws shape_error unless `shape` equals input_shape() (or (N, input_shape()...)).
+    void check_input_shape(const Shape& shape) const;
+
+    /// The adjoint operation as a spec: for a transposed conv the conv on its
+    /// output size whose W^T (rows q < m) it is; for a zeros-padded conv the
+    /// transposed conv with output_padding chosen so that its output is `input`.
+    ConvSpec adjoint() const;
+
+    /// One-line description, e.g. "conv2d in=(1,4,4) out=(1,2,2) k=(3,3) s=(2,2) ...".
+    std::string describe() const;
+};
+
+/// Arguments of torch.nn.functional.conv{1,2,3}d beyond the tensors.
+struct ConvOptions {
+    Dims stride{1};
+    Padding padding{};
+    Dims dilation{1};
+    index_t groups = 1;
+    PaddingMode padding_mode = PaddingMode::zeros;
+    Convention convention = Convention::torch;
+};
+
+/// Arguments of torch.nn.functional.conv_transpose{1,2,3}d, plus PyTorch's
+/// output_size and the Keras meanings of 'same'/'valid'/output_padding.
+struct ConvTransposeOptions {
+    Dims stride{1};
+    Padding padding{};
+    std::optional<Dims> output_padding{};
+    index_t groups = 1;
+    Dims dilation{1};
+    std::optional<Dims> output_size{};
+    Convention convention = Convention::torch;
+};
+
+/// Spec of a conv on one sample of shape (C_in, n...) with a PyTorch weight
+/// of shape (C_out, C_in/G, k...). The rank is weight_shape.size() - 2.
+ConvSpec make_conv(const Shape& input_shape, const Shape& weight_shape, const ConvOptions& options = {});
+/// Spec of a transposed conv on one sample (C_in, m...) with a weight of shape
+/// (C_in, C_out/G, k...).
+ConvSpec make_conv_transpose(const Shape& input_shape, const Shape& weight_shape,
+                             const ConvTransposeOptions& options = {});
+
+}  // namespace convmtx

@@ -1,0 +1,60 @@
+// convmtx: command-line entry point. Usage errors exit with status 2 and one
+// line; failed checks exit with status 1.
+#include <cstring>
+#include <exception>
+#include <iostream>
+
+#include "cli.hpp"
+#include "convmtx/errors.hpp"
+
+namespace convmtx::cli {
+
+const std::vector<Command>& commands() {
+    static const std::vector<Command> table = {
+        {"demo", "the seeds' example: W, the transposed conv as W^T x, both direct kernels, the dot test", run_demo},
+    };
+    return table;
+}
+
+}  // namespace convmtx::cli
+
+namespace {
+
+void usage(std::ostream& os) {
+    os << "usage: convmtx <command> [options]\n\ncommands:\n";
+    for (const auto& c : convmtx::cli::commands()) {
+        std::string name = c.name;
+        os << "  " << name << std::string(name.size() < 16 ? 16 - name.size() : 1, ' ') << c.summary << "\n";
+    }
+    os << "\n'convmtx <command> --help' describes a command's options.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+        usage(std::cout);
+        return argc < 2 ? 2 : 0;
+    }
+    const std::string name = argv[1];
+    for (const auto& c : convmtx::cli::commands()) {
+        if (name != c.name) continue;
+        try {
+            return c.run(argc - 1, argv + 1);
+        } catch (const convmtx::cli::usage_error& e) {
+            std::cerr << "convmtx " << name << ": " << e.what() << "\n";
+            return 2;
+        } catch (const std::invalid_argument& e) {  // config_error, shape_error
+            std::cerr << "convmtx " << name << ": " << e.what() << "\n";
+            return 2;
+        } catch (const std::overflow_error& e) {
+            std::cerr << "convmtx " << name << ": " << e.what() << "\n";
+            return 2;
+        } catch (const std::exception& e) {
+            std::cerr << "convmtx " << name << ": error: " << e.what() << "\n";
+            return 1;
+        }
+    }
+    std::cerr << "convmtx: unknown command '" << name << "' (see convmtx --help)\n";
+    return 2;
+}
