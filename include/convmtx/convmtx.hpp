@@ -6,4 +6,5 @@
 #include "convmtx/errors.hpp"
 #include "convmtx/kernels.hpp"
 #include "convmtx/layout.hpp"
+#include "convmtx/operator.hpp"
 #include "convmtx/spec.hpp"

@@ -44,9 +44,9 @@ void visit_small_row(const Plan& P, index_t r, const Scalar* w, F&& f) {
         const index_t cbase = (grp * g.cb_g + cp) * g.nvol;
         const index_t wbase = (o * g.cb_g + cp) * g.kvol;
         for (index_t a = T0.offs[q0]; a < T0.offs[q0 + 1]; ++a) {
-            const index_t c0 = cbase + T0.target[a] * g.n[1];
+            const index_t c0 = T0.target[a] * g.n[1];
             for (index_t b = T1.offs[q1]; b < T1.offs[q1 + 1]; ++b) {
-                const index_t c1 = (c0 + T1.target[b]) * g.n[2];
+                const index_t c1 = cbase + (c0 + T1.target[b]) * g.n[2];
                 for (index_t c = T2.offs[q2]; c < T2.offs[q2 + 1]; ++c) {
                     const index_t col = c1 + T2.target[c];
                     const index_t n0 = T0.tap_offs[a + 1] - T0.tap_offs[a];
@@ -88,9 +88,9 @@ void visit_big_row(const Plan& P, index_t r, const Scalar* w, F&& f) {
         const index_t wbase = (o * g.cb_g + cp) * g.kvol;
         const index_t obase = o * g.mvol;
         for (index_t a = B0.offs[i0]; a < B0.offs[i0 + 1]; ++a) {
-            const index_t c0 = obase + B0.target[a] * g.m[1];
+            const index_t c0 = B0.target[a] * g.m[1];
             for (index_t b = B1.offs[i1]; b < B1.offs[i1 + 1]; ++b) {
-                const index_t c1 = (c0 + B1.target[b]) * g.m[2];
+                const index_t c1 = obase + (c0 + B1.target[b]) * g.m[2];
                 const index_t t01 = (B0.taps[a] * g.k[1] + B1.taps[b]) * g.k[2];
                 for (index_t e = B2.offs[i2]; e < B2.offs[i2 + 1]; ++e) {
                     const index_t tap = wbase + t01 + B2.taps[e];
