@@ -1,0 +1,249 @@
+// Bindings of the core: ConvSpec and its factories, the three ways of applying a
+// conv / transposed conv to a batch, and the sparse matrices W and T handed to
+// numpy without copying (the Eigen matrix is moved to the heap and owned by a
+// capsule that is the base of the data, indices and indptr arrays).
+//
+// These functions are internal (convmtx._core); the package convmtx checks and
+// normalises the user's arguments, but everything here still validates its
+// arrays so that a direct call cannot crash the interpreter.
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "bindings.hpp"
+#include "convmtx/builder.hpp"
+#include "convmtx/errors.hpp"
+#include "convmtx/kernels.hpp"
+#include "convmtx/spec.hpp"
+
+namespace py = pybind11;
+
+namespace convmtx::python {
+
+namespace {
+
+Convention parse_convention(const std::string& name) {
+    if (name == "torch") return Convention::torch;
+    if (name == "keras") return Convention::keras;
+    throw config_error("convention='" + name + "' must be 'torch' or 'keras'");
+}
+
+Padding make_padding(const std::string& kind, const Dims& lo, const Dims& hi) {
+    if (kind == "same") return Padding::same();
+    if (kind == "valid") return Padding::valid();
+    if (kind == "explicit") return Padding::sides(lo, hi);
+    throw config_error("padding='" + kind + "' must be 'same', 'valid', an int, a tuple of ints or of (lo, hi) pairs");
+}
+
+// The dtype of a floating-point array: 'f' (float32) or 'd' (float64); TypeError otherwise.
+char scalar_kind(const py::array& a, const char* name) {
+    if (a.dtype().is(py::dtype::of<float>())) return 'f';
+    if (a.dtype().is(py::dtype::of<double>())) return 'd';
+    throw py::type_error(std::string(name) + " has dtype " + std::string(py::str(a.dtype())) +
+                         "; expected float32 or float64");
+}
+
+// Pointer to a C-contiguous array of Scalar with exactly `size` elements.
+template <class Scalar>
+const Scalar* checked_data(const py::array& a, const char* name, index_t size) {
+    if (!a.dtype().is(py::dtype::of<Scalar>()))
+        throw py::type_error(std::string(name) + " has dtype " + std::string(py::str(a.dtype())) + "; expected " +
+                             std::string(py::str(py::dtype::of<Scalar>())) + " like the weight");
+    if (!(a.flags() & py::array::c_style))
+        throw py::value_error(std::string(name) + " must be C-contiguous (internal call)");
+    if (static_cast<index_t>(a.size()) != size)
+        throw shape_error(std::string(name) + " has " + std::to_string(a.size()) + " values; expected " +
+                          std::to_string(size));
+    return static_cast<const Scalar*>(a.data());
+}
+
+template <class T>
+py::capsule owner(T* p) {
+    return py::capsule(p, [](void* q) { delete static_cast<T*>(q); });
+}
+
+template <class Scalar>
+py::array apply_typed(const ConvSpec& spec, const py::array& weight, const py::array& x,
+                      const std::optional<py::array>& bias, const std::string& method) {
+    const Scalar* w = checked_data<Scalar>(weight, "weight", spec.weight_numel());
+    if (x.ndim() != 2) throw shape_error("x must be 2-D (N, C_in*prod(input)) (internal call)");
+    const index_t in = spec.input_numel(), out = spec.output_numel();
+    const index_t n = static_cast<index_t>(x.shape(0));
+    if (static_cast<index_t>(x.shape(1)) != in)
+        throw shape_error("input has " + std::to_string(x.shape(1)) + " values per sample; the configuration needs " +
+                          std::to_string(in) + " = prod(" + to_string(spec.input_shape(), "x") + ")");
+    const Scalar* xd = checked_data<Scalar>(x, "input", in * n);
+    const Scalar* b = nullptr;
+    if (bias) b = checked_data<Scalar>(*bias, "bias", spec.out_channels);
+
+    enum class M { matrix, direct, scatter, gather } m;
+    if (method == "matrix") m = M::matrix;
+    else if (!spec.transposed && method == "direct") m = M::direct;
+    else if (spec.transposed && method == "scatter") m = M::scatter;
+    else if (spec.transposed && method == "gather") m = M::gather;
+    else if (spec.transposed)
+        throw config_error("method='" + method + "' must be one of 'matrix', 'scatter', 'gather' for conv_transpose");
+    else
+        throw config_error("method='" + method + "' must be one of 'matrix', 'direct' for conv");
+
+    auto* y = new Batch<Scalar>();
+    py::capsule cap = owner(y);
+    {
+        py::gil_scoped_release release;
+        const Eigen::Map<const Batch<Scalar>> xmap(xd, static_cast<Eigen::Index>(in), static_cast<Eigen::Index>(n));
+        const Eigen::Ref<const Batch<Scalar>> X(xmap);  // no copy: a Map of a plain matrix
+        switch (m) {
+            case M::direct: *y = conv_direct<Scalar>(spec, w, X, b); break;
+            case M::scatter: *y = conv_transpose_scatter<Scalar>(spec, w, X, b); break;
+            case M::gather: *y = conv_transpose_gather<Scalar>(spec, w, X, b); break;
+            case M::matrix: {
+                constexpr index_t max32 = std::numeric_limits<std::int32_t>::max();
+                const bool fits32 = in <= max32 && out <= max32 && structural_nnz(spec) <= max32;
+                if (fits32) *y = apply_matrix(spec, operator_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, w), X, b);
+                else *y = apply_matrix(spec, operator_matrix<Scalar, Eigen::RowMajor, std::int64_t>(spec, w), X, b);
+                break;
+            }
+        }
+    }
+    // Column-major (out x N) is the C-order (N, out) array: hand it over as is.
+    const auto s = static_cast<py::ssize_t>(sizeof(Scalar));
+    return py::array_t<Scalar>({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(out)},
+                               {s * static_cast<py::ssize_t>(out), s}, y->data(), cap);
+}
+
+py::array apply(const ConvSpec& spec, const py::array& weight, const py::array& x, const std::optional<py::array>& bias,
+                const std::string& method) {
+    return scalar_kind(weight, "weight") == 'f' ? apply_typed<float>(spec, weight, x, bias, method)
+                                                : apply_typed<double>(spec, weight, x, bias, method);
+}
+
+// (data, indices, indptr, (rows, cols)) of W (transpose=false) or T, in CSR (row-major) or CSC form.
+template <class Scalar, int Order, class Index>
+py::tuple build_typed(const ConvSpec& spec, const py::array& weight, bool transpose, bool drop_zeros) {
+    using Sparse = Eigen::SparseMatrix<Scalar, Order, Index>;
+    const Scalar* w = checked_data<Scalar>(weight, "weight", spec.weight_numel());
+    auto* M = new Sparse();
+    py::capsule cap = owner(M);
+    {
+        py::gil_scoped_release release;
+        BuildOptions opt;
+        opt.drop_zeros = drop_zeros;
+        // Eigen 3.4's SparseMatrix has no move assignment (operator= copies): swap instead.
+        Sparse built = transpose ? conv_transpose_matrix<Scalar, Order, Index>(spec, w, opt)
+                                 : conv_matrix<Scalar, Order, Index>(spec, w, opt);
+        M->swap(built);
+        M->makeCompressed();
+    }
+    const auto nnz = static_cast<py::ssize_t>(M->nonZeros());
+    const auto outer = static_cast<py::ssize_t>(M->outerSize()) + 1;
+    py::array_t<Scalar> data(nnz, M->valuePtr(), cap);
+    py::array_t<Index> indices(nnz, M->innerIndexPtr(), cap);
+    py::array_t<Index> indptr(outer, M->outerIndexPtr(), cap);
+    return py::make_tuple(data, indices, indptr, py::make_tuple(M->rows(), M->cols()));
+}
+
+template <class Scalar>
+py::tuple build_scalar(const ConvSpec& spec, const py::array& weight, bool transpose, bool index64, bool csc,
+                       bool drop_zeros) {
+    if (csc) {
+        return index64 ? build_typed<Scalar, Eigen::ColMajor, std::int64_t>(spec, weight, transpose, drop_zeros)
+                       : build_typed<Scalar, Eigen::ColMajor, std::int32_t>(spec, weight, transpose, drop_zeros);
+    }
+    return index64 ? build_typed<Scalar, Eigen::RowMajor, std::int64_t>(spec, weight, transpose, drop_zeros)
+                   : build_typed<Scalar, Eigen::RowMajor, std::int32_t>(spec, weight, transpose, drop_zeros);
+}
+
+py::tuple build_matrix(const ConvSpec& spec, const py::array& weight, bool transpose, bool index64, bool csc,
+                       bool drop_zeros) {
+    return scalar_kind(weight, "weight") == 'f' ? build_scalar<float>(spec, weight, transpose, index64, csc, drop_zeros)
+                                                : build_scalar<double>(spec, weight, transpose, index64, csc, drop_zeros);
+}
+
+}  // namespace
+
+void bind_core(py::module_& m) {
+    // Every validation error of the core is a ValueError carrying the C++ message.
+    py::register_exception<config_error>(m, "ConfigError", PyExc_ValueError);
+    py::register_exception<shape_error>(m, "ShapeError", PyExc_ValueError);
+    py::register_exception<index_overflow_error>(m, "IndexOverflowError", PyExc_ValueError);
+
+    py::class_<ConvSpec>(m, "ConvSpec",
+                         "Geometry of one convolution (transposed=False) or transposed convolution, validated.")
+        .def_readonly("transposed", &ConvSpec::transposed)
+        .def_readonly("in_channels", &ConvSpec::in_channels)
+        .def_readonly("out_channels", &ConvSpec::out_channels)
+        .def_readonly("groups", &ConvSpec::groups)
+        .def_readonly("input", &ConvSpec::input, "spatial input size")
+        .def_readonly("kernel", &ConvSpec::kernel)
+        .def_readonly("stride", &ConvSpec::stride)
+        .def_readonly("dilation", &ConvSpec::dilation)
+        .def_readonly("padding_lo", &ConvSpec::pad_lo)
+        .def_readonly("padding_hi", &ConvSpec::pad_hi)
+        .def_readonly("output_padding", &ConvSpec::output_padding)
+        .def_property_readonly("padding_mode", [](const ConvSpec& s) { return to_string(s.padding_mode); })
+        .def_property_readonly("rank", &ConvSpec::rank)
+        .def_property_readonly("output", &ConvSpec::output, "spatial output size")
+        .def_property_readonly("input_shape", &ConvSpec::input_shape, "(C_in, input...)")
+        .def_property_readonly("output_shape", &ConvSpec::output_shape, "(C_out, output...)")
+        .def_property_readonly("weight_shape", &ConvSpec::weight_shape, "(C_small, C_big/groups, kernel...)")
+        .def_property_readonly("input_numel", &ConvSpec::input_numel)
+        .def_property_readonly("output_numel", &ConvSpec::output_numel)
+        .def("adjoint", &ConvSpec::adjoint, "the adjoint operation as a spec")
+        .def("structural_nnz", [](const ConvSpec& s) { return structural_nnz(s); },
+             "number of entries of W (exact unless zero entries are dropped)")
+        .def("describe", &ConvSpec::describe)
+        .def("__repr__", [](const ConvSpec& s) { return "<convmtx.ConvSpec " + s.describe() + ">"; });
+
+    m.def(
+        "make_conv",
+        [](const Shape& input_shape, const Shape& weight_shape, const Dims& stride, const std::string& padding_kind,
+           const Dims& pad_lo, const Dims& pad_hi, const Dims& dilation, index_t groups,
+           const std::string& padding_mode, const std::string& convention) {
+            ConvOptions o;
+            o.stride = stride;
+            o.padding = make_padding(padding_kind, pad_lo, pad_hi);
+            o.dilation = dilation;
+            o.groups = groups;
+            o.padding_mode = parse_padding_mode(padding_mode);
+            o.convention = parse_convention(convention);
+            return make_conv(input_shape, weight_shape, o);
+        },
+        py::arg("input_shape"), py::arg("weight_shape"), py::arg("stride"), py::arg("padding_kind"),
+        py::arg("pad_lo"), py::arg("pad_hi"), py::arg("dilation"), py::arg("groups"), py::arg("padding_mode"),
+        py::arg("convention"));
+
+    m.def(
+        "make_conv_transpose",
+        [](const Shape& input_shape, const Shape& weight_shape, const Dims& stride, const std::string& padding_kind,
+           const Dims& pad_lo, const Dims& pad_hi, const std::optional<Dims>& output_padding, index_t groups,
+           const Dims& dilation, const std::optional<Dims>& output_size, const std::string& convention) {
+            ConvTransposeOptions o;
+            o.stride = stride;
+            o.padding = make_padding(padding_kind, pad_lo, pad_hi);
+            o.output_padding = output_padding;
+            o.groups = groups;
+            o.dilation = dilation;
+            o.output_size = output_size;
+            o.convention = parse_convention(convention);
+            return make_conv_transpose(input_shape, weight_shape, o);
+        },
+        py::arg("input_shape"), py::arg("weight_shape"), py::arg("stride"), py::arg("padding_kind"),
+        py::arg("pad_lo"), py::arg("pad_hi"), py::arg("output_padding"), py::arg("groups"), py::arg("dilation"),
+        py::arg("output_size"), py::arg("convention"));
+
+    m.def("apply", &apply, py::arg("spec"), py::arg("weight"), py::arg("x"), py::arg("bias"), py::arg("method"),
+          "The operation of spec on x (N, input_numel) C-contiguous, same dtype as weight: (N, output_numel).\n"
+          "method: 'matrix' (y = M x with M built in C++), 'direct' (conv), 'scatter' or 'gather' (transposed).");
+    m.def("build_matrix", &build_matrix, py::arg("spec"), py::arg("weight"), py::arg("transpose"),
+          py::arg("index64"), py::arg("csc"), py::arg("drop_zeros"),
+          "(data, indices, indptr, shape) of W (transpose=False: rows = small side) or T = W^T, sharing the\n"
+          "memory of the C++ matrix (no copy).");
+}
+
+}  // namespace convmtx::python

@@ -1,0 +1,13 @@
+// Internal: one bind_<part>(module) function per binding source file of the
+// extension convmtx._core; src/python/module.cpp calls each of them.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace convmtx::python {
+
+/// ConvSpec, the spec factories, conv/transposed-conv application and the
+/// zero-copy sparse matrix builders (bind_core.cpp).
+void bind_core(pybind11::module_& m);
+
+}  // namespace convmtx::python
