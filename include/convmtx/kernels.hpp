@@ -43,6 +43,8 @@ void add_bias(Batch<Scalar>& y, const Scalar* bias, index_t channels);
 /// The operation of `spec` through a matrix: M x when M has the operation's shape
 /// (W of a conv, T of a transposed conv), M^T x when M has the adjoint's shape
 /// (W of a transposed conv); throws shape_error naming both shapes otherwise.
+/// When input_numel() == output_numel() both shapes coincide and M is taken as the
+/// operation's own matrix (M x): for such a transposed conv pass T, not W.
 template <class Scalar, int Order, class StorageIndex>
 Batch<Scalar> apply_matrix(const ConvSpec& spec, const Eigen::SparseMatrix<Scalar, Order, StorageIndex>& M,
                            const Eigen::Ref<const Batch<Scalar>>& x, const Scalar* bias = nullptr) {
