@@ -240,16 +240,9 @@ void check_matrices(const ConvSpec& spec, const std::vector<Scalar>& w, const Sc
     Batch<Scalar> y = spec.transposed ? Batch<Scalar>(W.transpose() * x) : Batch<Scalar>(W * x);
     add_bias(y, bias, spec.out_channels);
     check((std::string(spec.transposed ? "W^T y" : "W x") + tag).c_str(), y, ref);
-    if (!spec.transposed || in != out) {
-        check(("apply_matrix(W)" + tag).c_str(), apply_matrix<Scalar, Order, Index>(spec, W, x, bias), ref);
-    } else {
-        // Square W of a transposed conv: apply_matrix cannot tell W from T by shape and
-        // documents that it applies M itself (W y, not the transposed conv).
-        Batch<Scalar> wy = W * x;
-        add_bias(wy, bias, spec.out_channels);
-        check(("apply_matrix(square W) = W y" + tag).c_str(), apply_matrix<Scalar, Order, Index>(spec, W, x, bias),
-              wy.template cast<double>());
-    }
+    // apply_matrix takes W as the operation's matrix (conv) or, in adjoint form, as the adjoint's (transposed).
+    check(("apply_matrix(W)" + tag).c_str(), apply_matrix<Scalar, Order, Index>(spec, W, x, bias, spec.transposed), ref);
+    if (in != out) BOOST_CHECK_THROW((apply_matrix<Scalar, Order, Index>(spec, W, x, bias, !spec.transposed)), shape_error);
     // T = W^T (rows = big side): the transposed conv's own matrix.
     const auto T = conv_transpose_matrix<Scalar, Order, Index>(spec, w.data());
     BOOST_TEST(T.rows() == W.cols());

@@ -40,25 +40,26 @@ std::vector<Scalar> gather_weight(const ConvSpec& spec, const Scalar* weight);
 template <class Scalar>
 void add_bias(Batch<Scalar>& y, const Scalar* bias, index_t channels);
 
-/// The operation of `spec` through a matrix: M x when M has the operation's shape
-/// (W of a conv, T of a transposed conv), M^T x when M has the adjoint's shape
-/// (W of a transposed conv); throws shape_error naming both shapes otherwise.
-/// When input_numel() == output_numel() both shapes coincide and M is taken as the
-/// operation's own matrix (M x): for such a transposed conv pass T, not W.
+/// y = M x (+ bias) with M the operation's own matrix (W of a conv, T of a transposed conv),
+/// or, with adjoint_form, y = M^T x (+ bias) with M the adjoint's matrix (W of a transposed conv).
+/// Throws shape_error naming both shapes when M does not have the stated shape.
 template <class Scalar, int Order, class StorageIndex>
 Batch<Scalar> apply_matrix(const ConvSpec& spec, const Eigen::SparseMatrix<Scalar, Order, StorageIndex>& M,
-                           const Eigen::Ref<const Batch<Scalar>>& x, const Scalar* bias = nullptr) {
+                           const Eigen::Ref<const Batch<Scalar>>& x, const Scalar* bias = nullptr,
+                           bool adjoint_form = false) {
     const index_t in = spec.input_numel(), out = spec.output_numel();
     if (x.rows() != in)
         throw shape_error("input has " + std::to_string(x.rows()) + " rows per sample; the configuration needs " +
                           std::to_string(in) + " = prod(" + to_string(spec.input_shape(), "x") + ")");
+    const index_t want_rows = adjoint_form ? in : out, want_cols = adjoint_form ? out : in;
+    if (M.rows() != want_rows || M.cols() != want_cols)
+        throw shape_error("matrix is " + std::to_string(M.rows()) + "x" + std::to_string(M.cols()) + " but " +
+                          (adjoint_form ? "the adjoint's matrix" : "the operation's matrix") + " must be " +
+                          std::to_string(want_rows) + "x" + std::to_string(want_cols) + " (the operation maps " +
+                          std::to_string(in) + " inputs to " + std::to_string(out) + " outputs)");
     Batch<Scalar> y;
-    if (M.rows() == out && M.cols() == in) y = M * x;
-    else if (M.rows() == in && M.cols() == out) y = M.transpose() * x;
-    else
-        throw shape_error("matrix is " + std::to_string(M.rows()) + "x" + std::to_string(M.cols()) +
-                          " but the operation maps " + std::to_string(in) + " inputs to " + std::to_string(out) +
-                          " outputs (expected " + std::to_string(out) + "x" + std::to_string(in) + " or its transpose)");
+    if (adjoint_form) y = M.transpose() * x;
+    else y = M * x;
     if (bias) add_bias(y, bias, spec.out_channels);
     return y;
 }
