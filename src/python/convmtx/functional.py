@@ -200,7 +200,7 @@ def conv_transpose_spec(input_shape, weight_shape, stride=1, padding=0, output_p
 def _run(spec, w, x, batched, bias, method):
     b = _bias(bias, w, spec.out_channels)
     n = x.shape[0]
-    y = _core.apply(spec, w, x.reshape(n, -1), b, str(method))
+    y = _core.apply(spec, w, x.reshape(n, spec.input_numel), b, str(method))
     y = y.reshape((n,) + tuple(spec.output_shape))
     return y if batched else y[0]
 
