@@ -12,6 +12,11 @@ void Args::parse(int argc, char** argv) {
             help_ = true;
             continue;
         }
+        if (a == "-o") {  // the one short alias: -o FILE is --output FILE (for commands that declare --output)
+            bool declared = false;
+            for (const auto& f : flags_) declared |= f.name == "output";
+            if (declared) a = "--output";
+        }
         if (a.rfind("--", 0) != 0 || a.size() == 2) {
             if (a.size() > 1 && a[0] == '-' && !(a.size() > 1 && (std::isdigit(static_cast<unsigned char>(a[1])) || a[1] == '.')))
                 throw usage_error("unknown option '" + a + "' (see convmtx " + command_ + " --help)");
@@ -51,7 +56,7 @@ std::string Args::help(const std::string& summary) const {
     std::ostringstream os;
     os << "usage: convmtx " << command_ << " [options]\n\n" << summary << "\n\noptions:\n";
     for (const auto& f : flags_) {
-        std::string left = "  --" + f.name + (f.value.empty() ? "" : " " + f.value);
+        std::string left = std::string(f.name == "output" ? "  -o, --" : "  --") + f.name + (f.value.empty() ? "" : " " + f.value);
         os << left;
         if (left.size() < 30) os << std::string(30 - left.size(), ' ');
         else os << "\n" << std::string(30, ' ');

@@ -21,6 +21,7 @@ struct Flag {
 };
 
 /// Parsed command line: --name value, --name=value, switches, and positionals.
+/// "-o FILE" is short for "--output FILE" in commands that declare an "output" flag.
 class Args {
 public:
     Args(std::string command, std::vector<Flag> flags) : command_(std::move(command)), flags_(std::move(flags)) {}
