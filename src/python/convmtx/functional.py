@@ -48,7 +48,7 @@ def _is_int(v):
 def _ints(value, name):
     """An int or a sequence of ints as a list (the core broadcasts one value to every dimension)."""
     if _is_int(value):
-        return [int(value)]
+        return [_int64(value, name)]
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name}={value!r} must be an int or a tuple of ints")
     try:
@@ -57,7 +57,14 @@ def _ints(value, name):
         raise TypeError(f"{name}={value!r} must be an int or a tuple of ints") from None
     if not all(_is_int(v) for v in items):
         raise TypeError(f"{name}={value!r} must be an int or a tuple of ints")
-    return [int(v) for v in items]
+    return [_int64(v, name) for v in items]
+
+
+def _int64(v, name):
+    v = int(v)
+    if not -(2 ** 63) <= v < 2 ** 63:
+        raise ValueError(f"{name} value {v} does not fit in a 64-bit integer")
+    return v
 
 
 def _padding(padding):
@@ -69,13 +76,14 @@ def _padding(padding):
             return padding, [0], [0]
         raise ValueError(msg)
     if _is_int(padding):
-        return "explicit", [int(padding)], [int(padding)]
+        p = _int64(padding, "padding")
+        return "explicit", [p], [p]
     try:
         items = list(padding)
     except TypeError:
         raise TypeError(msg) from None
     if all(_is_int(v) for v in items):
-        p = [int(v) for v in items]
+        p = [_int64(v, "padding") for v in items]
         return "explicit", p, p
     lo, hi = [], []
     for v in items:
@@ -87,8 +95,8 @@ def _padding(padding):
             raise TypeError(msg) from None
         if len(pair) != 2 or not all(_is_int(e) for e in pair):
             raise TypeError(msg)
-        lo.append(int(pair[0]))
-        hi.append(int(pair[1]))
+        lo.append(_int64(pair[0], "padding"))
+        hi.append(_int64(pair[1], "padding"))
     return "explicit", lo, hi
 
 
@@ -174,6 +182,7 @@ def conv_spec(input_shape, weight_shape, stride=1, padding=0, dilation=1, groups
     kind, lo, hi = _padding(padding)
     if not _is_int(groups):
         raise TypeError(f"groups={groups!r} must be an int")
+    groups = _int64(groups, "groups")
     return _core.make_conv(_shape(input_shape), _ints(weight_shape, "weight_shape"), _ints(stride, "stride"),
                            kind, lo, hi, _ints(dilation, "dilation"), int(groups), str(padding_mode),
                            str(convention))
@@ -188,6 +197,7 @@ def conv_transpose_spec(input_shape, weight_shape, stride=1, padding=0, output_p
     kind, lo, hi = _padding(padding)
     if not _is_int(groups):
         raise TypeError(f"groups={groups!r} must be an int")
+    groups = _int64(groups, "groups")
     size = None if output_size is None else _ints(output_size, "output_size")
     return _core.make_conv_transpose(_shape(input_shape), _ints(weight_shape, "weight_shape"),
                                      _ints(stride, "stride"), kind, lo, hi,
