@@ -1,5 +1,6 @@
 #include "convmtx/spec.hpp"
 
+#include <ostream>
 #include <sstream>
 
 #include "convmtx/detail/checked.hpp"
@@ -55,6 +56,8 @@ std::string to_string(PaddingMode mode) {
     }
     return "?";
 }
+
+std::ostream& operator<<(std::ostream& os, PaddingMode mode) { return os << to_string(mode); }
 
 PaddingMode parse_padding_mode(const std::string& name) {
     if (name == "zeros") return PaddingMode::zeros;

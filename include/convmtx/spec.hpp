@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@ enum class PaddingMode { zeros, circular, reflect, replicate };
 enum class Convention { torch, keras };
 
 std::string to_string(PaddingMode mode);
+std::ostream& operator<<(std::ostream& os, PaddingMode mode);
 /// Parses "zeros", "circular", "reflect" or "replicate"; throws config_error otherwise.
 PaddingMode parse_padding_mode(const std::string& name);
 std::string to_string(const Dims& dims, const char* sep = ", ");

@@ -1,0 +1,210 @@
+// Properties over seeded random configurations: W x equals the direct conv;
+// W^T y equals T y, the scatter and the gather kernels; the dot test; W equals
+// the dense Jacobian of the direct conv; the transposed shape inverts the conv's.
+#define BOOST_TEST_MODULE properties
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
+
+#include "test_common.hpp"
+
+using namespace convmtx;
+using namespace convmtx::test;
+namespace bdata = boost::unit_test::data;
+
+namespace {
+
+constexpr int kConfigs = 150;
+constexpr double dot_tol = is_double ? 1e-13 : 1e-5;
+
+struct Case {
+    ConvSpec spec;
+    std::vector<Scalar> weight;
+    std::vector<Scalar> bias;
+};
+
+Case make_case(int seed, bool transposed) {
+    std::mt19937_64 rng(static_cast<std::uint64_t>(seed) * 7919 + (transposed ? 1 : 0));
+    Case c;
+    c.spec = random_spec(rng, transposed);
+    c.weight = random_values(rng, c.spec.weight_numel());
+    c.bias = random_values(rng, c.spec.out_channels);
+    return c;
+}
+
+double dense_dot_error(const Vec& ax, const Vec& y, const Vec& x, const Vec& aty) {
+    const double lhs = ax.template cast<double>().dot(y.template cast<double>());
+    const double rhs = x.template cast<double>().dot(aty.template cast<double>());
+    const double scale = ax.template cast<double>().norm() * y.template cast<double>().norm();
+    return scale > 0 ? std::abs(lhs - rhs) / scale : std::abs(lhs - rhs);  // W may be structurally empty
+}
+
+template <class M>
+void check_compressed_sorted(const M& A) {
+    BOOST_TEST_REQUIRE(A.isCompressed());
+    for (Eigen::Index o = 0; o < A.outerSize(); ++o)
+        for (auto p = A.outerIndexPtr()[o] + 1; p < A.outerIndexPtr()[o + 1]; ++p)
+            BOOST_TEST_REQUIRE(A.innerIndexPtr()[p - 1] < A.innerIndexPtr()[p]);
+}
+
+}  // namespace
+
+BOOST_DATA_TEST_CASE(conv_matrix_equals_direct_conv, bdata::xrange(kConfigs), seed) {
+    const Case c = make_case(seed, false);
+    BOOST_TEST_MESSAGE(c.spec.describe());
+    std::mt19937_64 rng(seed);
+    const Batch<Scalar> x = random_batch(rng, c.spec.input_numel(), 3);
+    const auto W = conv_matrix<Scalar>(c.spec, c.weight.data());
+    check_compressed_sorted(W);
+    BOOST_TEST(W.nonZeros() <= structural_nnz(c.spec));
+    const Batch<Scalar> direct = conv_direct<Scalar>(c.spec, c.weight.data(), x, c.bias.data());
+    BOOST_TEST(rel_diff(apply_matrix<Scalar>(c.spec, W, x, c.bias.data()), direct) <= tol, c.spec.describe());
+    // T = W^T exactly, built directly, in every storage order and index type.
+    const auto T = conv_transpose_matrix<Scalar, Eigen::RowMajor, std::int64_t>(c.spec, c.weight.data());
+    check_compressed_sorted(T);
+    const Eigen::SparseMatrix<Scalar, Eigen::RowMajor, std::int64_t> Wt = W.transpose().template cast<Scalar>();
+    BOOST_TEST((Eigen::SparseMatrix<Scalar>(T) - Eigen::SparseMatrix<Scalar>(W.transpose())).norm() == 0.0);
+    const auto Wc = conv_matrix<Scalar, Eigen::ColMajor, std::int64_t>(c.spec, c.weight.data());
+    check_compressed_sorted(Wc);
+    BOOST_TEST((Eigen::SparseMatrix<Scalar>(Wc) - Eigen::SparseMatrix<Scalar>(W)).norm() == 0.0);
+    BOOST_TEST(Wc.nonZeros() == W.nonZeros());
+}
+
+BOOST_DATA_TEST_CASE(transposed_four_ways_agree, bdata::xrange(kConfigs), seed) {
+    const Case c = make_case(seed, true);
+    BOOST_TEST_MESSAGE(c.spec.describe());
+    std::mt19937_64 rng(seed);
+    const Batch<Scalar> y = random_batch(rng, c.spec.input_numel(), 2);
+    const Batch<Scalar> scatter = conv_transpose_scatter<Scalar>(c.spec, c.weight.data(), y, c.bias.data());
+    const Batch<Scalar> gather = conv_transpose_gather<Scalar>(c.spec, c.weight.data(), y, c.bias.data());
+    const auto W = conv_matrix<Scalar>(c.spec, c.weight.data());
+    const auto T = conv_transpose_matrix<Scalar, Eigen::ColMajor>(c.spec, c.weight.data());
+    check_compressed_sorted(T);
+    BOOST_TEST(rel_diff(gather, scatter) <= tol, c.spec.describe());
+    BOOST_TEST(rel_diff(apply_matrix<Scalar>(c.spec, W, y, c.bias.data(), true), scatter) <= tol, c.spec.describe());
+    BOOST_TEST(rel_diff(apply_matrix<Scalar>(c.spec, T, y, c.bias.data()), scatter) <= tol, c.spec.describe());
+    BOOST_TEST(T.nonZeros() == W.nonZeros());
+}
+
+BOOST_DATA_TEST_CASE(dot_test_is_tight, bdata::xrange(kConfigs), seed) {
+    for (bool transposed : {false, true}) {
+        const Case c = make_case(seed, transposed);
+        std::mt19937_64 rng(seed + 11);
+        const auto W = conv_matrix<Scalar>(c.spec, c.weight.data());
+        const Vec x = random_batch(rng, W.cols(), 1);
+        const Vec y = random_batch(rng, W.rows(), 1);
+        const Vec wx = W * x, wty = W.transpose() * y;
+        BOOST_TEST(dense_dot_error(wx, y, x, wty) <= dot_tol, c.spec.describe());
+        // The direct kernels are adjoint to each other too (zeros padding).
+        if (c.spec.padding_mode == PaddingMode::zeros) {
+            const ConvSpec conv = transposed ? c.spec.adjoint() : c.spec;
+            const ConvSpec tconv = conv.adjoint();
+            const Vec xin = random_batch(rng, conv.input_numel(), 1);
+            const Vec yout = random_batch(rng, conv.output_numel(), 1);
+            const Vec ax = conv_direct<Scalar>(conv, c.weight.data(), xin);
+            const Vec aty = conv_transpose_scatter<Scalar>(tconv, c.weight.data(), yout);
+            BOOST_TEST(dense_dot_error(ax, yout, xin, aty) <= dot_tol, conv.describe());
+        }
+        const auto report = dot_test<Scalar>(
+            W.cols(), W.rows(), [&](const Vec& v) { return Vec(W * v); },
+            [&](const Vec& v) { return Vec(W.transpose() * v); }, 3, dot_tol, seed);
+        BOOST_TEST(report.passed, report.str());
+    }
+}
+
+BOOST_DATA_TEST_CASE(W_equals_dense_jacobian_of_direct_conv, bdata::xrange(60), seed) {
+    const Case c = make_case(seed, false);
+    const index_t n = c.spec.input_numel();
+    const Batch<Scalar> J = conv_direct<Scalar>(c.spec, c.weight.data(), Batch<Scalar>::Identity(n, n));
+    const Batch<Scalar> W(conv_matrix<Scalar>(c.spec, c.weight.data()));
+    BOOST_TEST(rel_diff(W, J) <= tol, c.spec.describe());
+    // And T equals the dense Jacobian of the scatter kernel of the adjoint (zeros padding).
+    if (c.spec.padding_mode == PaddingMode::zeros) {
+        const ConvSpec t = c.spec.adjoint();
+        const index_t m = t.input_numel();
+        const Batch<Scalar> Jt = conv_transpose_scatter<Scalar>(t, c.weight.data(), Batch<Scalar>::Identity(m, m));
+        BOOST_TEST(rel_diff(Batch<Scalar>(conv_transpose_matrix<Scalar>(t, c.weight.data())), Jt) <= tol);
+    }
+}
+
+BOOST_DATA_TEST_CASE(transposed_shape_inverts_conv_shape, bdata::xrange(kConfigs), seed) {
+    std::mt19937_64 rng(seed);
+    ConvSpec conv = random_spec(rng, false, false);
+    const ConvSpec t = conv.adjoint();
+    BOOST_TEST(t.transposed);
+    BOOST_TEST(t.input_shape() == conv.output_shape(), boost::test_tools::per_element());
+    BOOST_TEST(t.output_shape() == conv.input_shape(), boost::test_tools::per_element());
+    for (int j = 0; j < conv.rank(); ++j) BOOST_TEST(t.output_padding[j] < conv.stride[j]);
+    // make_conv_transpose with output_size = the conv's input derives the same output_padding.
+    ConvTransposeOptions o;
+    o.stride = conv.stride;
+    o.dilation = conv.dilation;
+    o.padding = Padding::sides(conv.pad_lo, conv.pad_hi);
+    o.groups = conv.groups;
+    o.output_size = conv.input;
+    const ConvSpec t2 = make_conv_transpose(t.input_shape(), t.weight_shape(), o);
+    BOOST_TEST(t2.output_padding == t.output_padding, boost::test_tools::per_element());
+}
+
+BOOST_DATA_TEST_CASE(pattern_and_tap_map_match_W, bdata::xrange(60), seed) {
+    const Case c = make_case(seed, seed % 2 == 1);
+    for (bool transpose : {false, true}) {
+        const auto M = transpose ? conv_transpose_matrix<Scalar>(c.spec, c.weight.data())
+                                 : conv_matrix<Scalar>(c.spec, c.weight.data());
+        const auto pat = matrix_pattern<std::int32_t>(c.spec, transpose);
+        const auto taps = tap_map(c.spec, transpose);
+        BOOST_TEST_REQUIRE(pat.nnz() == M.nonZeros());
+        BOOST_TEST_REQUIRE(static_cast<index_t>(taps.size()) == M.nonZeros());
+        for (Eigen::Index r = 0; r <= M.outerSize(); ++r) BOOST_TEST_REQUIRE(pat.outer[r] == M.outerIndexPtr()[r]);
+        for (Eigen::Index p = 0; p < M.nonZeros(); ++p) {
+            BOOST_TEST_REQUIRE(pat.inner[p] == M.innerIndexPtr()[p]);
+            if (taps[p] >= 0) BOOST_TEST_REQUIRE(M.valuePtr()[p] == c.weight[static_cast<size_t>(taps[p])]);
+            else BOOST_TEST_REQUIRE(c.spec.padding_mode != PaddingMode::zeros);
+        }
+    }
+}
+
+BOOST_DATA_TEST_CASE(zero_taps_structural_by_default_dropped_on_request, bdata::xrange(40), seed) {
+    Case c = make_case(seed, seed % 2 == 0);
+    c.spec.padding_mode = PaddingMode::zeros;
+    std::mt19937_64 rng(seed);
+    for (size_t i = 0; i < c.weight.size(); ++i)
+        if (rng() % 3 == 0) c.weight[i] = Scalar(0);
+    const auto full = conv_matrix<Scalar>(c.spec, c.weight.data());
+    BOOST_TEST(full.nonZeros() == structural_nnz(c.spec));
+    BuildOptions drop;
+    drop.drop_zeros = true;
+    const auto sparse = conv_matrix<Scalar, Eigen::ColMajor, std::int64_t>(c.spec, c.weight.data(), drop);
+    index_t zeros = 0;
+    for (Eigen::Index p = 0; p < full.nonZeros(); ++p) zeros += full.valuePtr()[p] == Scalar(0);
+    BOOST_TEST(sparse.nonZeros() == full.nonZeros() - zeros);
+    for (Eigen::Index p = 0; p < sparse.nonZeros(); ++p) BOOST_TEST_REQUIRE(sparse.valuePtr()[p] != Scalar(0));
+    BOOST_TEST((Eigen::SparseMatrix<Scalar>(sparse) - Eigen::SparseMatrix<Scalar>(full)).norm() == 0.0);
+    const auto Tdrop = conv_transpose_matrix<Scalar>(c.spec, c.weight.data(), drop);
+    BOOST_TEST(Tdrop.nonZeros() == sparse.nonZeros());
+}
+
+BOOST_AUTO_TEST_CASE(int32_overflow_is_refused_before_allocating) {
+    // 1 x 50000 x 50000 input, 3x3 kernel: about 2.25e10 entries, rows 2.5e9 > INT32_MAX.
+    const ConvSpec big = make_conv({1, 50000, 50000}, {1, 1, 3, 3});
+    std::vector<Scalar> w(9, Scalar(1));
+    try {
+        (void)conv_matrix<Scalar, Eigen::RowMajor, std::int32_t>(big, w.data());
+        BOOST_FAIL("expected index_overflow_error");
+    } catch (const index_overflow_error& e) {
+        const std::string msg = e.what();
+        BOOST_TEST(msg.find("rows=2499800004") != std::string::npos, msg);
+        BOOST_TEST(msg.find("64-bit") != std::string::npos, msg);
+    }
+    // Rows fit but nnz does not: 1 x 6000 x 6000 with a 9x9 kernel has 2.84e9 entries.
+    const ConvSpec dense = make_conv({1, 6000, 6000}, {1, 1, 9, 9});
+    std::vector<Scalar> w9(81, Scalar(1));
+    try {
+        (void)conv_transpose_matrix<Scalar, Eigen::ColMajor, std::int32_t>(dense, w9.data());
+        BOOST_FAIL("expected index_overflow_error");
+    } catch (const index_overflow_error& e) {
+        const std::string msg = e.what();
+        BOOST_TEST(msg.find("nnz=" + std::to_string(structural_nnz(dense))) != std::string::npos, msg);
+        BOOST_TEST(msg.find("int64") != std::string::npos, msg);
+    }
+    BOOST_TEST(structural_nnz(dense) == index_t(5992) * 5992 * 81);
+}
