@@ -1,0 +1,60 @@
+#!/usr/bin/python3
+"""Benchmark: time to build the sparse matrix W from Python (convmtx.conv_matrix, which returns a
+scipy.sparse.csr_matrix sharing the C++ arrays), best of --repeat runs, and the same matrix
+built in C++ by bench_build (if --cpp is given), with the Python/C++ ratio.
+
+Default configuration (as bench_build): 2-D conv, 16 -> 16 channels, 3x3 kernel, padding 1,
+148x148 input: 50,013,184 entries.
+
+    PYTHONPATH=<build>/python /usr/bin/python3 bench/bench_python_build.py --cpp <build>/bin/bench_build
+"""
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+import convmtx
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--size", type=int, default=148)
+    ap.add_argument("--channels", type=int, default=16)
+    ap.add_argument("--kernel", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--float", action="store_true", help="float32 instead of float64")
+    ap.add_argument("--int64", action="store_true", help="int64 indices instead of int32")
+    ap.add_argument("--cpp", help="path of the bench_build program, to compare with C++")
+    a = ap.parse_args()
+
+    dtype = np.float32 if a.float else np.float64
+    index = np.int64 if a.int64 else np.int32
+    c, k = a.channels, a.kernel
+    w = (0.5 + (np.arange(c * c * k * k) % 7)).astype(dtype).reshape(c, c, k, k)  # as bench_build
+    times = []
+    for _ in range(a.repeat):
+        t0 = time.perf_counter()
+        M = convmtx.conv_matrix((c, a.size, a.size), w, padding=k // 2, index_dtype=index)
+        times.append(time.perf_counter() - t0)
+        nnz = M.nnz
+        assert M.indices.dtype == index and M.data.dtype == dtype
+        del M
+    best = min(times)
+    print(f"python  scalar={'float' if a.float else 'double'} index={'int64' if a.int64 else 'int32'} "
+          f"input=({c},{a.size},{a.size}) kernel={k}x{k} nnz={nnz} best={best:.4f}s "
+          f"mean={sum(times) / len(times):.4f}s entries/s={nnz / best:.3g}")
+    if a.cpp:
+        cmd = [a.cpp, "--size", str(a.size), "--channels", str(c), "--kernel", str(k), "--repeat", str(a.repeat)]
+        cmd += (["--float"] if a.float else []) + (["--int64"] if a.int64 else [])
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        sys.stdout.write(out)
+        cpp_best = float(re.search(r"best=([0-9.]+)s", out).group(1))
+        print(f"ratio   python/cpp = {best / cpp_best:.3f} (best of {a.repeat} each)")
+
+
+if __name__ == "__main__":
+    main()
