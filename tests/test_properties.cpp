@@ -208,3 +208,55 @@ BOOST_AUTO_TEST_CASE(int32_overflow_is_refused_before_allocating) {
     }
     BOOST_TEST(structural_nnz(dense) == index_t(5992) * 5992 * 81);
 }
+
+BOOST_DATA_TEST_CASE(keras_same_and_valid_transposed_are_adjoints_of_tf_convs, bdata::xrange(60), seed) {
+    // Keras Conv*DTranspose(padding='same'|'valid') on m inputs is the adjoint of the TF conv
+    // with the same padding keyword on its n outputs, n = m*s ('same') or m*s + max(d(k-1)+1-s, 0).
+    std::mt19937_64 rng(seed);
+    auto pick = [&](index_t lo, index_t hi) { return std::uniform_int_distribution<index_t>(lo, hi)(rng); };
+    const index_t m = pick(1, 9), k = pick(1, 5), s = pick(1, 3), d = pick(1, 2);
+    for (bool same : {true, false}) {
+        ConvTransposeOptions t;
+        t.stride = {s};
+        t.dilation = {d};
+        t.padding = same ? Padding::same() : Padding::valid();
+        t.convention = Convention::keras;
+        const ConvSpec up = make_conv_transpose({1, m}, {1, 1, k}, t);
+        const index_t n = same ? m * s : m * s + std::max<index_t>(d * (k - 1) + 1 - s, 0);
+        BOOST_TEST(up.output()[0] == n);
+        ConvOptions c;
+        c.stride = {s};
+        c.dilation = {d};
+        c.padding = same ? Padding::same() : Padding::valid();
+        c.convention = Convention::keras;
+        const ConvSpec down = make_conv({1, n}, {1, 1, k}, c);
+        BOOST_TEST_REQUIRE(down.output()[0] == m);  // TF: ceil(n/s) for 'same', ceil((n-d(k-1))/s) for 'valid'
+        const auto w = random_values(rng, k);
+        const Batch<Scalar> T(conv_transpose_matrix<Scalar>(up, w.data()));
+        const Batch<Scalar> Wt(Eigen::SparseMatrix<Scalar>(conv_matrix<Scalar>(down, w.data()).transpose()));
+        BOOST_TEST(rel_diff(T, Wt) == 0.0, up.describe() << " vs " << down.describe());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(keras_strided_same_puts_the_odd_pixel_at_the_end) {
+    ConvOptions c;
+    c.stride = {2};
+    c.padding = Padding::same();
+    c.convention = Convention::keras;
+    const ConvSpec a = make_conv({1, 8}, {1, 1, 3}, c);  // m = 4, total = 3*2 + 3 - 8 = 1
+    BOOST_TEST(a.pad_lo[0] == 0);
+    BOOST_TEST(a.pad_hi[0] == 1);
+    BOOST_TEST(a.output()[0] == 4);
+    const ConvSpec b = make_conv({1, 7}, {1, 1, 3}, c);  // m = 4, total = 2
+    BOOST_TEST(b.pad_lo[0] == 1);
+    BOOST_TEST(b.pad_hi[0] == 1);
+    // Keras transposed with explicit output_padding: same n = (m-1)s + k - 2*floor(k/2) + a.
+    ConvTransposeOptions t;
+    t.stride = {2};
+    t.padding = Padding::same();
+    t.output_padding = Dims{1};
+    t.convention = Convention::keras;
+    BOOST_TEST(make_conv_transpose({1, 4}, {1, 1, 3}, t).output()[0] == 3 * 2 + 3 - 2 + 1);
+    t.padding = Padding::valid();
+    BOOST_TEST(make_conv_transpose({1, 4}, {1, 1, 3}, t).output()[0] == 3 * 2 + 3 + 1);
+}
