@@ -11,6 +11,7 @@
 #include <Eigen/SparseCore>
 
 #include "convmtx/builder.hpp"
+#include "convmtx/dot_test.hpp"
 #include "convmtx/kernels.hpp"
 
 namespace convmtx {
@@ -219,6 +220,16 @@ std::shared_ptr<FunctionOperator<Scalar>> make_direct_operator(const ConvSpec& s
     };
     return std::make_shared<FunctionOperator<Scalar>>(spec.input_shape(), spec.output_shape(), fwd, adj,
                                                       gather ? "conv_transpose_gather" : "conv_transpose_scatter");
+}
+
+/// Dot test of an operator: |<A x, y> - <x, A^T y>| / (||A x|| ||y||) over `trials` random pairs
+/// (see dot_test.hpp); rtol <= 0 picks default_dot_rtol<Scalar>(model_size, data_size).
+template <class Scalar>
+DotTestReport dot_test(const LinearOperator<Scalar>& op, int trials = 10, double rtol = 0, std::uint64_t seed = 0) {
+    using Vec = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
+    return dot_test<Scalar>(
+        op.model_size(), op.data_size(), [&](const Vec& x) { return Vec(op.apply(x)); },
+        [&](const Vec& y) { return Vec(op.apply_adjoint(y)); }, trials, rtol, seed);
 }
 
 }  // namespace convmtx

@@ -1,0 +1,440 @@
+// Kernel validation: dot tests on operators (real and complex), to_sparse by unit,
+// pattern and convolution-colored probes (exactly W, with the stated probe bound),
+// check_kernel on correct kernels (ours) and on hand-written kernels with each
+// typical bug injected, which must be detected and named.
+#define BOOST_TEST_MODULE validate
+#include <complex>
+
+#include "convmtx/validate.hpp"
+#include "test_common.hpp"
+
+using namespace convmtx;
+using namespace convmtx::test;
+
+namespace {
+
+using Block = Batch<Scalar>;
+
+// Exact equality of two sparse matrices' values (missing entries count as 0).
+template <class A, class B>
+double max_abs_diff(const A& a, const B& b) {
+    Eigen::MatrixXd da = Eigen::MatrixXd(a.template cast<double>()), db = Eigen::MatrixXd(b.template cast<double>());
+    return (da - db).cwiseAbs().maxCoeff();
+}
+
+// ---- hand-written 2-D kernels with injectable bugs ----
+struct Bugs {
+    index_t pad_offset = 0;      // conv: reads with pad_lo + pad_offset; gather: low pad off by this
+    bool no_dilation = false;    // conv
+    bool stride_on_input = false;// conv: x[(q - pl + t d)/s] (zero-inserted input)
+    bool swapped_layout = false; // conv: weight read as (C_in, C_out/G, k)
+    bool group_mod = false;      // conv: group of o = o mod G
+    bool no_flip = false;        // transposed gather: kernel not flipped
+    bool output_padding_low = false;  // transposed gather: output_padding added at the low end
+    Scalar bias = 0;             // conv: adds a constant
+    bool square = false;         // conv: squares the result (not linear)
+};
+
+// Conv by gathering, 2-D, zeros padding: y[o, q] = sum w[o, c', t] x[g*Cin/G + c', q*s - pl + t*d].
+Block naive_conv(const ConvSpec& s, const std::vector<Scalar>& w, const Block& x, const Bugs& b) {
+    const index_t n0 = s.input[0], n1 = s.input[1];
+    const Dims m = s.output();
+    const index_t Cin = s.in_channels, Cout = s.out_channels, G = s.groups, cin_g = Cin / G, cout_g = Cout / G;
+    const index_t k0 = s.kernel[0], k1 = s.kernel[1];
+    Block y = Block::Zero(Cout * m[0] * m[1], x.cols());
+    for (Eigen::Index col = 0; col < x.cols(); ++col)
+        for (index_t o = 0; o < Cout; ++o) {
+            const index_t g = b.group_mod ? o % G : o / cout_g;
+            for (index_t q0 = 0; q0 < m[0]; ++q0)
+                for (index_t q1 = 0; q1 < m[1]; ++q1) {
+                    Scalar acc = b.bias;
+                    for (index_t cp = 0; cp < cin_g; ++cp)
+                        for (index_t t0 = 0; t0 < k0; ++t0)
+                            for (index_t t1 = 0; t1 < k1; ++t1) {
+                                const index_t d0 = b.no_dilation ? 1 : s.dilation[0];
+                                const index_t d1 = b.no_dilation ? 1 : s.dilation[1];
+                                const index_t pl0 = s.pad_lo[0] + b.pad_offset, pl1 = s.pad_lo[1] + b.pad_offset;
+                                index_t i0, i1;
+                                if (b.stride_on_input) {
+                                    const index_t z0 = q0 - pl0 + t0 * d0, z1 = q1 - pl1 + t1 * d1;
+                                    if (z0 < 0 || z1 < 0 || z0 % s.stride[0] || z1 % s.stride[1]) continue;
+                                    i0 = z0 / s.stride[0];
+                                    i1 = z1 / s.stride[1];
+                                } else {
+                                    i0 = q0 * s.stride[0] - pl0 + t0 * d0;
+                                    i1 = q1 * s.stride[1] - pl1 + t1 * d1;
+                                }
+                                if (i0 < 0 || i0 >= n0 || i1 < 0 || i1 >= n1) continue;
+                                const index_t c = g * cin_g + cp;
+                                const index_t wi = b.swapped_layout
+                                                       ? ((c * cout_g + (o - g * cout_g)) * k0 + t0) * k1 + t1
+                                                       : ((o * cin_g + cp) * k0 + t0) * k1 + t1;
+                                acc += w[static_cast<size_t>(wi)] * x((c * n0 + i0) * n1 + i1, col);
+                            }
+                    if (b.square) acc = acc * acc;
+                    y((o * m[0] + q0) * m[1] + q1, col) = acc;
+                }
+        }
+    return y;
+}
+
+// Transposed conv in the gather form (seed 003), 2-D: out[o, p] = sum_u wflip[u] * ypad[p + u*d], where
+// ypad is y with s-1 zeros inserted and d(k-1)-pl zeros before; wflip[c, o', u] = w[c, o', k-1-u].
+Block naive_gather(const ConvSpec& s, const std::vector<Scalar>& w, const Block& y, const Bugs& b) {
+    const index_t m0 = s.input[0], m1 = s.input[1];
+    const Dims n = s.output();
+    const index_t Cin = s.in_channels, Cout = s.out_channels, G = s.groups, cin_g = Cin / G, cout_g = Cout / G;
+    const index_t k0 = s.kernel[0], k1 = s.kernel[1];
+    Block out = Block::Zero(Cout * n[0] * n[1], y.cols());
+    for (Eigen::Index col = 0; col < y.cols(); ++col)
+        for (index_t o = 0; o < Cout; ++o) {
+            const index_t g = o / cout_g, op = o % cout_g;
+            for (index_t p0 = 0; p0 < n[0]; ++p0)
+                for (index_t p1 = 0; p1 < n[1]; ++p1) {
+                    Scalar acc = 0;
+                    for (index_t cp = 0; cp < cin_g; ++cp)
+                        for (index_t u0 = 0; u0 < k0; ++u0)
+                            for (index_t u1 = 0; u1 < k1; ++u1) {
+                                index_t lo0 = s.dilation[0] * (k0 - 1) - s.pad_lo[0] + b.pad_offset;
+                                index_t lo1 = s.dilation[1] * (k1 - 1) - s.pad_lo[1] + b.pad_offset;
+                                if (b.output_padding_low) {
+                                    lo0 += s.output_padding[0];
+                                    lo1 += s.output_padding[1];
+                                }
+                                const index_t z0 = p0 + u0 * s.dilation[0] - lo0, z1 = p1 + u1 * s.dilation[1] - lo1;
+                                if (z0 < 0 || z1 < 0 || z0 % s.stride[0] || z1 % s.stride[1]) continue;
+                                const index_t i0 = z0 / s.stride[0], i1 = z1 / s.stride[1];
+                                if (i0 >= m0 || i1 >= m1) continue;
+                                const index_t c = g * cin_g + cp;
+                                const index_t t0 = b.no_flip ? u0 : k0 - 1 - u0, t1 = b.no_flip ? u1 : k1 - 1 - u1;
+                                acc += w[static_cast<size_t>(((c * cout_g + op) * k0 + t0) * k1 + t1)] *
+                                       y((c * m0 + i0) * m1 + i1, col);
+                            }
+                    out((o * n[0] + p0) * n[1] + p1, col) = acc;
+                }
+        }
+    return out;
+}
+
+KernelFn<Scalar> conv_fn(const ConvSpec& s, const std::vector<Scalar>& w, Bugs b) {
+    return [s, w, b](const Eigen::Ref<const Block>& x) { return naive_conv(s, w, Block(x), b); };
+}
+KernelFn<Scalar> gather_fn(const ConvSpec& s, const std::vector<Scalar>& w, Bugs b) {
+    return [s, w, b](const Eigen::Ref<const Block>& y) { return naive_gather(s, w, Block(y), b); };
+}
+
+ConvSpec conv2d(Shape in, Shape wshape, Dims stride, Dims pad, Dims dil, index_t groups = 1) {
+    ConvOptions o;
+    o.stride = stride;
+    o.padding = Padding::symmetric(pad);
+    o.dilation = dil;
+    o.groups = groups;
+    return make_conv(in, wshape, o);
+}
+
+ConvSpec tconv2d(Shape in, Shape wshape, Dims stride, Dims pad, Dims opad, Dims dil = {1}) {
+    ConvTransposeOptions o;
+    o.stride = stride;
+    o.padding = Padding::symmetric(pad);
+    o.output_padding = opad;
+    o.dilation = dil;
+    return make_conv_transpose(in, wshape, o);
+}
+
+// The kernel must fail, the first finding must be `name` and explain every differing entry,
+// the report must list wrong outputs, and the Jacobian must be exact (equal to unit probing).
+void expect_bug(const ConvSpec& spec, const std::vector<Scalar>& w, const KernelFn<Scalar>& f, const std::string& name,
+                const std::string& text) {
+    const KernelReport r = check_kernel<Scalar>(spec, w.data(), f);
+    BOOST_TEST_MESSAGE(r.str());
+    BOOST_TEST(!r.passed);
+    BOOST_TEST(r.probe.verified);
+    BOOST_REQUIRE(!r.findings.empty());
+    BOOST_TEST(r.findings.front().name == name);
+    BOOST_TEST(r.findings.front().remaining == 0);
+    BOOST_TEST(!r.wrong_rows.empty());
+    BOOST_TEST(r.str().find(text) != std::string::npos, "report lacks '" << text << "':\n" << r.str());
+    BOOST_TEST(r.str().find("out[") != std::string::npos);
+    // The colored Jacobian equals the one from unit probes.
+    FunctionOperator<Scalar> op(spec.input_shape(), spec.output_shape(), f, {});
+    const auto Jc = to_sparse<Scalar>(op, spec);
+    const auto Ju = to_sparse<Scalar>(op);
+    BOOST_TEST(max_abs_diff(Jc.matrix, Ju.matrix) == 0.0);
+    // The differing entries are exactly those of J - M.
+    const auto M = operator_matrix<Scalar>(spec, w.data());
+    index_t n = 0;
+    const Eigen::MatrixXd D = Eigen::MatrixXd(Ju.matrix.template cast<double>()) - Eigen::MatrixXd(M.template cast<double>());
+    for (Eigen::Index i = 0; i < D.size(); ++i) n += std::abs(D.data()[i]) > 1e-3;
+    BOOST_TEST(static_cast<index_t>(r.diffs.size()) == n);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(dot_test_of_operators_passes_and_detects_wrong_adjoints) {
+    std::mt19937_64 rng(11);
+    for (int trial = 0; trial < 30; ++trial) {
+        const ConvSpec s = random_spec(rng, trial % 2 == 1);
+        const auto w = random_values(rng, s.weight_numel());
+        auto M = make_matrix_operator<Scalar>(s, w.data());
+        const DotTestReport a = dot_test(*M, 5);
+        BOOST_TEST(a.passed, a.str() << " " << s.describe());
+        BOOST_TEST(a.trials.size() == 5u);
+        BOOST_TEST(a.rtol == default_dot_rtol<Scalar>(s.input_numel(), s.output_numel()));
+        const DotTestReport t = dot_test(*M->transpose(), 5);
+        BOOST_TEST(t.passed, t.str());
+        if (s.padding_mode == PaddingMode::zeros || s.transposed) {
+            auto D = make_direct_operator<Scalar>(s, w, false);
+            BOOST_TEST(dot_test(*D, 5).passed);
+        }
+        // A pair that is not adjoint: the adjoint uses another weight.
+        if (M->matrix().nonZeros() == 0) continue;
+        auto w2 = w;
+        for (auto& v : w2) v = v * Scalar(1.5) + Scalar(0.25);
+        const auto W2 = operator_matrix<Scalar>(s, w2.data());
+        FunctionOperator<Scalar> bad(
+            s.input_shape(), s.output_shape(), [&](const Eigen::Ref<const Block>& x) { return M->apply(x); },
+            [&](const Eigen::Ref<const Block>& y) { return Block(W2.transpose() * y); });
+        const DotTestReport b = dot_test(bad, 5);
+        BOOST_TEST(!b.passed, b.str() << " " << s.describe());
+        BOOST_TEST(b.error > 1e-3);
+        // The report's numbers: error = |fwd - adj| / (|Ax||y|) per trial.
+        for (const auto& tr : b.trials) BOOST_TEST(tr.error <= b.error);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(complex_dot_test_needs_the_conjugate_transpose) {
+    using C = std::complex<Scalar>;
+    using CM = Eigen::Matrix<C, Eigen::Dynamic, Eigen::Dynamic>;
+    using CV = Eigen::Matrix<C, Eigen::Dynamic, 1>;
+    std::srand(3);
+    const CM A = CM::Random(7, 5);
+    const auto good = dot_test<C>(5, 7, [&](const CV& x) { return CV(A * x); },
+                                  [&](const CV& y) { return CV(A.adjoint() * y); }, 6, 0, 1);
+    BOOST_TEST(good.passed, good.str());
+    const auto bad = dot_test<C>(5, 7, [&](const CV& x) { return CV(A * x); },
+                                 [&](const CV& y) { return CV(A.transpose() * y); }, 6, 0, 1);
+    BOOST_TEST(!bad.passed, bad.str());
+    // <Ax, y> is complex: the trial records both sides.
+    BOOST_TEST(std::abs(good.trials[0].forward.imag()) > 0.0);
+    BOOST_TEST(std::abs(good.trials[0].forward - good.trials[0].adjoint) <=
+               10 * default_dot_rtol<C>(5, 7) * std::abs(good.trials[0].forward) + 1e-3);
+}
+
+BOOST_AUTO_TEST_CASE(to_sparse_of_direct_kernels_equals_W) {
+    std::mt19937_64 rng(5);
+    for (int trial = 0; trial < 40; ++trial) {
+        const bool transposed = trial % 2 == 1;
+        const ConvSpec s = random_spec(rng, transposed);
+        const auto w = random_values(rng, s.weight_numel());
+        const auto M = operator_matrix<Scalar>(s, w.data());
+        const bool exact = s.padding_mode == PaddingMode::zeros;  // other modes fold taps: sums in another order
+        const double tol = exact ? 0.0 : 8 * std::numeric_limits<Scalar>::epsilon();
+        std::vector<std::shared_ptr<const LinearOperator<Scalar>>> ops;
+        if (!transposed) {
+            ops.push_back(std::make_shared<FunctionOperator<Scalar>>(
+                s.input_shape(), s.output_shape(),
+                [s, w](const Eigen::Ref<const Block>& x) { return conv_direct<Scalar>(s, w.data(), x); }, nullptr,
+                "conv_direct"));
+        } else {
+            ops.push_back(make_direct_operator<Scalar>(s, w, false));
+            ops.push_back(make_direct_operator<Scalar>(s, w, true));
+        }
+        for (const auto& op : ops) {
+            ProbeOptions po;
+            po.seed = static_cast<std::uint64_t>(trial);
+            const auto c = to_sparse<Scalar>(*op, s, po);
+            BOOST_TEST(c.stats.verified);
+            BOOST_TEST(max_abs_diff(c.matrix, M) <= tol, s.describe());
+            BOOST_TEST(c.stats.levels == 1, c.stats.str() << " " << s.describe());
+            BOOST_TEST(c.stats.probes == probe_colors(s), s.describe());
+            if (s.padding_mode == PaddingMode::zeros || s.padding_mode == PaddingMode::replicate)
+                BOOST_TEST(c.stats.probes <= probe_bound(s), s.describe());
+            const auto u = to_sparse<Scalar>(*op);
+            BOOST_TEST(max_abs_diff(u.matrix, M) <= tol);
+            BOOST_TEST(u.stats.probes == s.input_numel());
+            BOOST_TEST(u.stats.calls == (s.input_numel() + 255) / 256);
+            const auto p = to_sparse<Scalar>(*op, matrix_pattern<std::int64_t>(s, s.transposed));
+            BOOST_TEST(max_abs_diff(p.matrix, M) <= tol);
+            BOOST_TEST(p.stats.levels == 1);
+            // The adjoint direction with the same hint.
+            if (s.transposed || s.padding_mode == PaddingMode::zeros) {
+                auto d = make_direct_operator<Scalar>(s, w, false);
+                const auto a = to_sparse<Scalar>(*d->transpose(), s, po, true);
+                BOOST_TEST(max_abs_diff(a.matrix, Eigen::SparseMatrix<Scalar>(M.transpose())) <= tol);
+                BOOST_TEST(a.stats.probes == probe_colors(s, 1, true));
+                BOOST_TEST(a.stats.probes <= probe_bound(s, 1, true));
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(probe_bound_formula_on_known_cases) {
+    // conv 1x8x8, k=3, s=1, margin 1: P = min(8, 2 + 2 + 1) = 5 per dimension -> 25 probes per channel.
+    const ConvSpec a = conv2d({2, 8, 8}, {3, 2, 3, 3}, {1}, {1}, {1});
+    BOOST_TEST(probe_bound(a) == 2 * 5 * 5);
+    BOOST_TEST(probe_colors(a) <= probe_bound(a));
+    BOOST_TEST(probe_colors(a) == 2 * 5 * 5);  // the greedy period reaches the bound at stride 1
+    // transposed 1x4x4 -> k=3, s=2: P = min(4, floor((2 + 2)/2) + 1) = 3 per dimension.
+    const ConvSpec t = tconv2d({1, 4, 4}, {1, 2, 3, 3}, {2}, {0}, {0});
+    BOOST_TEST(probe_bound(t) == 9);
+    BOOST_TEST(probe_colors(t) <= 9);
+    // Unit probes would need 16 here; the conv direction of a 16x16 input needs 5*5 instead of 256.
+    const ConvSpec big = conv2d({1, 16, 16}, {1, 1, 3, 3}, {1}, {1}, {1});
+    BOOST_TEST(probe_colors(big) == 25);
+    // margin 0: exactly the kernel's reach, P = k_eff + s - 1 = 3.
+    BOOST_TEST(probe_colors(big, 0) == 9);
+}
+
+BOOST_AUTO_TEST_CASE(correct_kernels_pass) {
+    std::mt19937_64 rng(7);
+    for (int trial = 0; trial < 30; ++trial) {
+        const bool transposed = trial % 2 == 1;
+        const ConvSpec s = random_spec(rng, transposed);
+        const auto w = random_values(rng, s.weight_numel());
+        auto op = make_direct_operator<Scalar>(s, w, trial % 4 == 3);
+        KernelFn<Scalar> f = [&](const Eigen::Ref<const Block>& x) { return op->apply(x); };
+        KernelFn<Scalar> a = [&](const Eigen::Ref<const Block>& y) { return op->apply_adjoint(y); };
+        const KernelReport r = check_kernel<Scalar>(s, w.data(), f, a);
+        BOOST_TEST(r.passed, r.str());
+        BOOST_TEST(r.diffs.empty());
+        BOOST_TEST(r.findings.empty());
+        BOOST_TEST(r.dot.passed);
+        BOOST_TEST(r.adjoint_mismatches == 0);
+        BOOST_TEST(r.str().find("PASSED") != std::string::npos);
+    }
+    // The hand-written kernels without bugs pass too.
+    const ConvSpec c = conv2d({4, 6, 7}, {4, 2, 3, 2}, {2, 1}, {1, 2}, {2, 1}, 2);
+    const auto wc = random_values(rng, c.weight_numel());
+    BOOST_TEST(check_kernel<Scalar>(c, wc.data(), conv_fn(c, wc, {})).passed);
+    const ConvSpec t = tconv2d({2, 3, 4}, {2, 3, 3, 2}, {3, 2}, {1, 0}, {2, 1}, {1, 2});
+    const auto wt = random_values(rng, t.weight_numel());
+    BOOST_TEST(check_kernel<Scalar>(t, wt.data(), gather_fn(t, wt, {})).passed);
+}
+
+BOOST_AUTO_TEST_CASE(bug_unflipped_kernel_in_the_gather_form) {
+    std::mt19937_64 rng(21);
+    const ConvSpec t = tconv2d({1, 3, 3}, {1, 1, 3, 3}, {2}, {0}, {0});
+    const auto w = random_values(rng, t.weight_numel());
+    Bugs b;
+    b.no_flip = true;
+    expect_bug(t, w, gather_fn(t, w, b), "flipped", "flipped in every spatial dimension");
+    // The listed entries name the tap W expects and the tap whose value the kernel used.
+    const KernelReport r = check_kernel<Scalar>(t, w.data(), gather_fn(t, w, b));
+    BOOST_TEST(r.str().find("= tap w[0, 0,") != std::string::npos);
+    BOOST_TEST(r.str().find("(= w[0, 0,") != std::string::npos);
+    BOOST_TEST(r.wrong_taps.size() == 8u);  // every tap but the centre
+}
+
+BOOST_AUTO_TEST_CASE(bug_off_by_one_padding) {
+    std::mt19937_64 rng(22);
+    const ConvSpec c = conv2d({2, 6, 6}, {2, 2, 3, 3}, {1}, {1}, {1});
+    const auto w = random_values(rng, c.weight_numel());
+    Bugs b;
+    b.pad_offset = 1;
+    expect_bug(c, w, conv_fn(c, w, b), "shift", "padding off by one");
+    const ConvSpec t = tconv2d({1, 4, 4}, {1, 2, 3, 3}, {2}, {1}, {1});
+    const auto wt = random_values(rng, t.weight_numel());
+    Bugs bt;
+    bt.pad_offset = -1;
+    expect_bug(t, wt, gather_fn(t, wt, bt), "shift", "padding off by one");
+}
+
+BOOST_AUTO_TEST_CASE(bug_output_padding_on_the_wrong_side) {
+    std::mt19937_64 rng(23);
+    const ConvSpec t = tconv2d({1, 3, 3}, {1, 1, 3, 3}, {3}, {1}, {2});
+    const auto w = random_values(rng, t.weight_numel());
+    Bugs b;
+    b.output_padding_low = true;
+    expect_bug(t, w, gather_fn(t, w, b), "shift", "output_padding=(2, 2) applied at the low end");
+}
+
+BOOST_AUTO_TEST_CASE(bug_wrong_group_to_channel_mapping) {
+    std::mt19937_64 rng(24);
+    const ConvSpec c = conv2d({4, 5, 5}, {4, 2, 3, 3}, {1}, {1}, {1}, 2);
+    const auto w = random_values(rng, c.weight_numel());
+    Bugs b;
+    b.group_mod = true;
+    expect_bug(c, w, conv_fn(c, w, b), "groups", "channels mixed across groups");
+    const KernelReport r = check_kernel<Scalar>(c, w.data(), conv_fn(c, w, b));
+    BOOST_TEST(r.str().find("connects channels of different groups") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(bug_transposed_weight_layout) {
+    std::mt19937_64 rng(25);
+    const ConvSpec c = conv2d({2, 5, 4}, {3, 2, 3, 2}, {1}, {0}, {1});
+    const auto w = random_values(rng, c.weight_numel());
+    Bugs b;
+    b.swapped_layout = true;
+    expect_bug(c, w, conv_fn(c, w, b), "swapped_layout", "channel axes swapped");
+}
+
+BOOST_AUTO_TEST_CASE(bug_dilation_ignored) {
+    std::mt19937_64 rng(26);
+    const ConvSpec c = conv2d({1, 9, 9}, {1, 1, 3, 3}, {1}, {2}, {2});
+    const auto w = random_values(rng, c.weight_numel());
+    Bugs b;
+    b.no_dilation = true;
+    expect_bug(c, w, conv_fn(c, w, b), "dilation_ignored", "dilation is ignored");
+}
+
+BOOST_AUTO_TEST_CASE(bug_stride_applied_to_the_input) {
+    std::mt19937_64 rng(27);
+    const ConvSpec c = conv2d({1, 9, 8}, {2, 1, 3, 3}, {2}, {1}, {1});
+    const auto w = random_values(rng, c.weight_numel());
+    Bugs b;
+    b.stride_on_input = true;
+    expect_bug(c, w, conv_fn(c, w, b), "stride_swapped", "stride is applied to the input instead of the output");
+    // This bug moves entries far outside the footprints: the probing needed finer colorings.
+    const KernelReport r = check_kernel<Scalar>(c, w.data(), conv_fn(c, w, b));
+    BOOST_TEST(r.probe.levels > 1);
+}
+
+BOOST_AUTO_TEST_CASE(bias_and_nonlinearity_are_reported) {
+    std::mt19937_64 rng(28);
+    const ConvSpec c = conv2d({1, 5, 5}, {1, 1, 3, 3}, {1}, {1}, {1});
+    const auto w = random_values(rng, c.weight_numel());
+    Bugs b;
+    b.bias = Scalar(0.25);
+    const KernelReport r = check_kernel<Scalar>(c, w.data(), conv_fn(c, w, b));
+    BOOST_TEST(!r.passed);
+    BOOST_REQUIRE(!r.findings.empty());
+    BOOST_TEST(r.findings.front().name == "affine");
+    BOOST_TEST(r.diffs.empty());  // the linear part is right
+    BOOST_TEST(std::abs(r.zero_response - 0.25) < 1e-6);
+    Bugs sq;
+    sq.square = true;
+    const KernelReport n = check_kernel<Scalar>(c, w.data(), conv_fn(c, w, sq));
+    BOOST_TEST(!n.passed);
+    BOOST_TEST(!n.probe.verified);
+    BOOST_TEST(n.str().find("not linear") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(buggy_adjoint_is_diagnosed) {
+    std::mt19937_64 rng(29);
+    const ConvSpec c = conv2d({1, 6, 6}, {1, 1, 3, 3}, {1}, {1}, {1});
+    const auto w = random_values(rng, c.weight_numel());
+    // Correct forward; the adjoint is the gather form without the flip.
+    const ConvSpec a = c.adjoint();
+    Bugs b;
+    b.no_flip = true;
+    const KernelReport r = check_kernel<Scalar>(c, w.data(), conv_fn(c, w, {}), gather_fn(a, w, b));
+    BOOST_TEST(!r.passed);
+    BOOST_TEST(!r.adjoint_passed);
+    BOOST_TEST(!r.dot.passed);
+    BOOST_TEST(r.adjoint_mismatches > 0);
+    BOOST_TEST(r.str().find("adjoint:   diagnosis: the kernel is flipped") != std::string::npos, r.str());
+}
+
+BOOST_AUTO_TEST_CASE(bad_arguments_are_rejected) {
+    const ConvSpec c = conv2d({1, 5, 5}, {1, 1, 3, 3}, {1}, {0}, {1});
+    const std::vector<Scalar> w(9, 1);
+    KernelFn<Scalar> wrong = [](const Eigen::Ref<const Block>& x) { return Block::Zero(3, x.cols()); };
+    BOOST_CHECK_THROW(check_kernel<Scalar>(c, w.data(), wrong), shape_error);
+    auto op = make_matrix_operator<Scalar>(c, w.data());
+    const ConvSpec other = conv2d({1, 6, 6}, {1, 1, 3, 3}, {1}, {0}, {1});
+    BOOST_CHECK_THROW(to_sparse<Scalar>(*op, other), shape_error);
+    ProbeOptions po;
+    po.margin = -1;
+    BOOST_CHECK_THROW(to_sparse<Scalar>(*op, c, po), config_error);
+    BOOST_TEST(format_index({2, 3, 4}, 23) == "[1, 2, 3]");
+}
