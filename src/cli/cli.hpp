@@ -52,5 +52,6 @@ struct Command {
 const std::vector<Command>& commands();
 
 int run_demo(int argc, char** argv);
+int run_explore(int argc, char** argv);
 
 }  // namespace convmtx::cli

@@ -12,6 +12,7 @@ namespace convmtx::cli {
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
         {"demo", "the seeds' example: W, the transposed conv as W^T x, both direct kernels, the dot test", run_demo},
+        {"explore", "an interactive HTML page: input, kernel, output; hover a cell for its dot product", run_explore},
     };
     return table;
 }
