@@ -899,7 +899,7 @@ std::string format_index(const Shape& shape, index_t flat) {
 
 std::string ProbeStats::str() const {
     std::ostringstream os;
-    os << probes << " probes in " << calls << " kernel calls (first coloring " << first_colors << " colors, "
+    os << probes << " probes in " << calls << (calls == 1 ? " kernel call" : " kernel calls") << " (first coloring " << first_colors << " colors, "
        << levels << " level" << (levels == 1 ? "" : "s") << "), " << (verified ? "verified" : "NOT verified")
        << " on " << verify_samples << " random inputs (max row error " << fmt(verify_error) << ")";
     return os.str();

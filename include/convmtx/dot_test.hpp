@@ -1,5 +1,7 @@
 // Dot-product (adjoint) test of a forward/adjoint pair A, A^H on random vectors:
-//   error = |<Ax, y> - <x, A^H y>| / (||Ax|| ||y||), passed when error <= rtol for every trial.
+//   error = |<Ax, y> - <x, A^H y>| / max(||Ax|| ||y||, ||x|| ||A^H y||), passed when error <= rtol for every trial.
+// The larger of the two scales is used because ||Ax|| alone can be tiny through cancellation (a row whose
+// products cancel) while <x, A^H y> still carries rounding of order eps ||x|| ||A^H y||.
 #pragma once
 
 #include <cmath>
@@ -21,7 +23,8 @@ namespace convmtx {
 struct DotTrial {
     std::complex<double> forward;  ///< <Ax, y>
     std::complex<double> adjoint;  ///< <x, A^H y>
-    double error = 0;              ///< |forward - adjoint| / (||Ax|| ||y||)
+    double error = 0;              ///< |forward - adjoint| / scale
+    double scale = 0;              ///< max(||Ax|| ||y||, ||x|| ||A^H y||)
 };
 
 struct DotTestReport {
@@ -32,7 +35,7 @@ struct DotTestReport {
     std::string str() const {
         std::ostringstream os;
         os.precision(6);
-        os << "dot test " << (passed ? "PASSED" : "FAILED") << ": max |<Ax,y> - <x,A^T y>| / (|Ax| |y|) = "
+        os << "dot test " << (passed ? "PASSED" : "FAILED") << ": max |<Ax,y> - <x,A^T y>| / max(|Ax||y|, |x||A^T y|) = "
            << error << " (rtol " << rtol << ", " << trials.size() << " trials)";
         return os.str();
     }
@@ -98,8 +101,9 @@ DotTestReport dot_test(index_t in_size, index_t out_size, Forward&& forward, Adj
         DotTrial trial;
         trial.forward = inner(ax, y);
         trial.adjoint = inner(x, aty);
-        const double scale = norm(ax) * norm(y);
+        const double scale = std::max(norm(ax) * norm(y), norm(x) * norm(aty));
         const double diff = std::abs(trial.forward - trial.adjoint);
+        trial.scale = scale;
         trial.error = scale > 0 ? diff / scale : diff;
         report.error = std::max(report.error, trial.error);
         report.trials.push_back(trial);

@@ -52,6 +52,7 @@ struct Command {
 const std::vector<Command>& commands();
 
 int run_demo(int argc, char** argv);
+int run_adjoint_test(int argc, char** argv);
 int run_explore(int argc, char** argv);
 
 }  // namespace convmtx::cli

@@ -11,6 +11,7 @@ namespace convmtx::cli {
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
+        {"adjoint-test", "sweep random configurations through every pair (W, T, direct kernels) and dot tests", run_adjoint_test},
         {"demo", "the seeds' example: W, the transposed conv as W^T x, both direct kernels, the dot test", run_demo},
         {"explore", "an interactive HTML page: input, kernel, output; hover a cell for its dot product", run_explore},
     };
