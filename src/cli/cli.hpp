@@ -52,6 +52,11 @@ struct Command {
 const std::vector<Command>& commands();
 
 int run_demo(int argc, char** argv);
+int run_build(int argc, char** argv);
+int run_inspect(int argc, char** argv);
+int run_spy(int argc, char** argv);
+int run_explain(int argc, char** argv);
+int run_overlap(int argc, char** argv);
 int run_adjoint_test(int argc, char** argv);
 int run_explore(int argc, char** argv);
 

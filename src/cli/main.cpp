@@ -13,6 +13,11 @@ const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
         {"adjoint-test", "sweep random configurations through every pair (W, T, direct kernels) and dot tests", run_adjoint_test},
         {"demo", "the seeds' example: W, the transposed conv as W^T x, both direct kernels, the dot test", run_demo},
+        {"build", "W (or T) of a configuration written as Matrix Market (.mtx) or scipy (.npz)", run_build},
+        {"inspect", "shape, nnz, bandwidth, CSR size and the entry-by-entry (block-)Toeplitz check of W", run_inspect},
+        {"spy", "the sparsity pattern of W as a PNG, entries colored by kernel tap", run_spy},
+        {"explain", "the formula of one output element (y[...] = w·x + ...), or where one input goes", run_explain},
+        {"overlap", "checkerboard check of a transposed conv: (input, tap) pairs reaching each output", run_overlap},
         {"explore", "an interactive HTML page: input, kernel, output; hover a cell for its dot product", run_explore},
     };
     return table;

@@ -1,0 +1,169 @@
+// convmtx inspect: statistics of W (or T, or a matrix file) and the entry-by-entry
+// check of the (block-)Toeplitz structure its configuration implies.
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "convmtx/inspect.hpp"
+#include "format.hpp"
+#include "inspect_common.hpp"
+
+namespace convmtx::cli {
+
+namespace {
+
+std::string with_commas(std::uint64_t v) {
+    std::string s = std::to_string(v);
+    for (int p = static_cast<int>(s.size()) - 3; p > 0; p -= 3) s.insert(static_cast<size_t>(p), ",");
+    return s;
+}
+
+std::string num(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.6g", v);
+    return buf;
+}
+
+bool all_float_values(const CsrMatrix& M) {
+    for (index_t k = 0; k < M.nonZeros(); ++k) {
+        const double v = M.valuePtr()[k];
+        if (static_cast<double>(static_cast<float>(v)) != v) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+int run_inspect(int argc, char** argv) {
+    Args args("inspect", with_config({
+                             matrix_flag(),
+                             which_flag(),
+                             {"dense", "", "print the matrix densely even when it is large (up to 200 x 200)"},
+                             {"no-dense", "", "never print the matrix densely"},
+                             {"rtol", "R", "tolerance of the structure check, relative to the largest tap "
+                                           "(default 0 = exact; 1e-6 when every value is a float32)"},
+                             {"json", "", "print the report as JSON"},
+                         }));
+    args.parse(argc, argv);
+    if (args.help_requested()) {
+        std::cout << args.help(
+            "Reports shape, stored entries, density, entries per row, bandwidth, CSR size and distinct values of W\n"
+            "(or T, or a .mtx/.npz file), and verifies entry by entry that it has the (block-)Toeplitz structure\n"
+            "the configuration implies. Small matrices are printed densely. Exit status 1 when a check fails.\n"
+            "  convmtx inspect --input 1x3x3 --kernel 2x2 --weights arange\n"
+            "  convmtx inspect --matrix W.mtx --input 1x4x4 --kernel 3x3 --stride 2 --padding 1 --weights arange");
+        return 0;
+    }
+    no_positionals(args);
+    const Subject s = load_subject(args, true);
+    const MatrixStats st = matrix_stats(s.M);
+    double rtol = all_float_values(s.M) && s.from_file ? 1e-6 : 0.0;
+    if (args.has("rtol")) {
+        try {
+            rtol = std::stod(args.get("rtol"));
+        } catch (const std::exception&) {
+            throw usage_error("--rtol: '" + args.get("rtol") + "' is not a number");
+        }
+        if (!(rtol >= 0)) throw usage_error("--rtol: '" + args.get("rtol") + "' must be >= 0");
+    }
+    std::optional<StructureReport> rep;
+    const bool weights_known = s.problem && (!s.from_file || args.has("weights"));
+    if (s.problem)
+        rep = check_structure(s.problem->spec, s.M, s.transpose, weights_known ? s.problem->weight.data() : nullptr, rtol);
+    const bool ok = !rep || (rep->ok && (!rep->weights_checked || rep->weights_ok));
+
+    if (args.has("json")) {
+        nlohmann::json j;
+        j["matrix"] = s.name();
+        j["source"] = s.from_file ? s.file : std::string("configuration");
+        j["rows"] = st.rows;
+        j["cols"] = st.cols;
+        j["nnz"] = st.nnz;
+        j["density"] = st.density;
+        j["row_min"] = st.row_min;
+        j["row_mean"] = st.row_mean;
+        j["row_max"] = st.row_max;
+        j["empty_rows"] = st.empty_rows;
+        j["lower_bandwidth"] = st.lower_bandwidth;
+        j["upper_bandwidth"] = st.upper_bandwidth;
+        j["csr_bytes_int32"] = st.csr_bytes_int32;
+        j["csr_bytes_int64"] = st.csr_bytes_int64;
+        j["distinct_values"] = st.distinct_values;
+        j["explicit_zeros"] = st.explicit_zeros;
+        if (s.problem) {
+            j["configuration"] = s.problem->spec.describe();
+            j["weights"] = s.problem->weight_source;
+            j["weight_count"] = s.problem->spec.weight_numel();
+            j["structure_ok"] = rep->ok;
+            j["structure_determined"] = rep->determined;
+            j["structure"] = rep->description;
+            j["violation"] = rep->violation;
+            j["violation_row"] = rep->violation_row;
+            j["violation_col"] = rep->violation_col;
+            j["checked_entries"] = rep->checked_entries;
+            j["weights_checked"] = rep->weights_checked;
+            j["weights_ok"] = rep->weights_ok;
+            j["weight_violation"] = rep->weight_violation;
+        }
+        j["ok"] = ok;
+        std::cout << j.dump(2) << "\n";
+        return ok ? 0 : 1;
+    }
+
+    std::ostringstream os;
+    const std::string name = s.name();
+    if (s.problem) os << s.problem->spec.describe() << "\n";
+    if (s.from_file) os << "matrix file: " << s.file << "\n";
+    if (s.problem)
+        os << "matrix:        " << name
+           << (s.transpose ? " = W^T (rows = transposed-conv outputs, columns = its inputs)"
+                           : " (rows = conv outputs, columns = conv inputs)")
+           << ", weights " << s.problem->weight_source << (s.from_file && !weights_known ? " (not compared: no --weights)" : "")
+           << "\n";
+    os << "shape:         " << st.rows << " x " << st.cols << "\n"
+       << "stored:        " << st.nnz << " entries, density " << num(st.density);
+    if (st.explicit_zeros) os << " (" << st.explicit_zeros << " stored zeros)";
+    os << "\nper row:       min " << st.row_min << ", mean " << num(st.row_mean) << ", max " << st.row_max;
+    if (st.empty_rows) os << " (" << st.empty_rows << " empty rows)";
+    os << "\nbandwidth:     lower " << st.lower_bandwidth << ", upper " << st.upper_bandwidth
+       << "  (entries lie in r - " << st.lower_bandwidth << " <= c <= r + " << st.upper_bandwidth << ")\n"
+       << "CSR bytes:     " << with_commas(st.csr_bytes_int32) << " (int32 indices), " << with_commas(st.csr_bytes_int64)
+       << " (int64), double values\n"
+       << "distinct:      " << st.distinct_values << " distinct stored value(s)";
+    if (s.problem) {
+        const auto& sp = s.problem->spec;
+        index_t K = 1;
+        for (auto k : sp.kernel) K *= k;
+        os << "; the weight has " << sp.weight_numel() << " = " << sp.small_channels() << " x "
+           << sp.big_channels() / sp.groups << " channels x " << K << " taps";
+    }
+    os << "\n";
+    if (rep) {
+        os << "structure:     "
+           << (rep->ok ? (rep->determined ? "OK, verified entry by entry (" : "no violation found, but some tap values could not be inferred (")
+                       : "FAILED (")
+           << rep->checked_entries << " entries compared)\n";
+        std::istringstream desc(rep->description);
+        for (std::string line; std::getline(desc, line);) os << "  " << line << "\n";
+        if (!rep->ok) os << "  first violation: " << rep->violation << "\n";
+        if (rep->weights_checked)
+            os << "weights:       "
+               << (rep->weights_ok ? "the tap values equal the weights (" + s.problem->weight_source + ")"
+                                   : "MISMATCH: " + rep->weight_violation)
+               << "\n";
+    } else {
+        os << "structure:     not checked: the structure check needs the configuration flags (--input, --kernel, ...)\n";
+    }
+    const bool small = st.rows <= 24 && st.cols <= 40;
+    const bool dense = !args.has("no-dense") && (small || (args.has("dense") && st.rows <= 200 && st.cols <= 200));
+    if (dense) os << name << " =\n" << format_matrix(Eigen::MatrixXd(s.M));
+    else if (!args.has("no-dense") && args.has("dense"))
+        os << "(not printed densely: " << st.rows << " x " << st.cols << " is larger than 200 x 200)\n";
+    std::cout << os.str();
+    return ok ? 0 : 1;
+}
+
+}  // namespace convmtx::cli

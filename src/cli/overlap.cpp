@@ -1,0 +1,153 @@
+// convmtx overlap: how many (input, tap) pairs reach each output element of a
+// transposed conv (the checkerboard of https://distill.pub/2016/deconv-checkerboard/).
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "convmtx/inspect.hpp"
+#include "convmtx/png.hpp"
+#include "inspect_common.hpp"
+
+namespace convmtx::cli {
+
+namespace {
+
+std::string grid_text(const std::vector<index_t>& counts, index_t h, index_t w, index_t offset) {
+    index_t width = 1;
+    for (index_t k = 0; k < h * w; ++k) width = std::max<index_t>(width, static_cast<index_t>(std::to_string(counts[static_cast<size_t>(offset + k)]).size()));
+    std::ostringstream os;
+    for (index_t y = 0; y < h; ++y) {
+        os << "  ";
+        for (index_t x = 0; x < w; ++x) {
+            const std::string v = std::to_string(counts[static_cast<size_t>(offset + y * w + x)]);
+            os << std::string(static_cast<size_t>(width) - v.size() + (x ? 1 : 0), ' ') << v;
+        }
+        os << "\n";
+    }
+    return os.str();
+}
+
+}  // namespace
+
+int run_overlap(int argc, char** argv) {
+    Args args("overlap", with_config({
+                             {"output", "FILE", "also write the counts as a PNG heat map (pale: few, dark red: many)"},
+                             {"cell", "PX", "pixels per output element in the heat map (default: fit ~600 pixels)"},
+                             {"grid", "", "print the text grid even when it is large"},
+                             {"json", "", "print the counts and the verdict as JSON"},
+                         }));
+    args.parse(argc, argv);
+    if (args.help_requested()) {
+        std::cout << args.help(
+            "For a transposed convolution, counts how many (input element, kernel tap) pairs reach each output element\n"
+            "(per channel pair; the row sums of T's 0/1 pattern are this count times the input channels per group).\n"
+            "Uneven counts are the checkerboard artifacts of https://distill.pub/2016/deconv-checkerboard/: they occur\n"
+            "when the kernel size is not divisible by the stride. Prints a text grid for small outputs, the uniformity\n"
+            "(max/min count over the interior) and the verdict with kernel sizes that would be even. For a conv\n"
+            "configuration, its adjoint (W^T) is analysed.\n"
+            "  convmtx overlap --input 1x4x4 --kernel 3x3 --stride 2 --transposed\n"
+            "  convmtx overlap --input 64x32x32 --kernel 5x5 --stride 2 --padding 2 --output-padding 1 --transposed -o overlap.png");
+        return 0;
+    }
+    no_positionals(args);
+    if (!has_config(args)) throw usage_error("give a configuration (--input and --kernel, or --config)");
+    const Problem p = problem_from_args(args);
+    const OverlapReport rep = overlap(p.spec);
+    const int r = static_cast<int>(rep.shape.size());
+    const index_t h = r == 1 ? 1 : rep.shape[static_cast<size_t>(r - 2)], w = rep.shape.back();
+    const index_t slices = r == 3 ? rep.shape[0] : 1;
+
+    std::string png_note;
+    if (args.has("output")) {
+        const std::string out = args.get("output");
+        if (out.size() < 4 || (out.substr(out.size() - 4) != ".png" && out.substr(out.size() - 4) != ".PNG"))
+            throw usage_error("--output: '" + out + "' must end in .png");
+        index_t cell = std::clamp<index_t>(600 / std::max<index_t>(std::max(h, w), 1), 1, 32);
+        if (args.has("cell")) {
+            try {
+                cell = std::stoll(args.get("cell"));
+            } catch (const std::exception&) {
+                throw usage_error("--cell: '" + args.get("cell") + "' is not an integer");
+            }
+            if (cell < 1 || cell > 64) throw usage_error("--cell: " + args.get("cell") + " must be between 1 and 64");
+        }
+        // 3-D: the middle slice along the first dimension.
+        const index_t mid = slices / 2;
+        std::vector<index_t> plane(rep.counts.begin() + mid * h * w, rep.counts.begin() + (mid + 1) * h * w);
+        write_rgb_png(out, heat_map(plane, h, w, cell));
+        png_note = "wrote " + out + ": " + std::to_string(w * cell) + " x " + std::to_string(h * cell) + " pixels, " +
+                   std::to_string(cell) + " px per output element" + (r == 3 ? ", slice " + std::to_string(mid) + " of dimension 0" : "") +
+                   " (heat scale from the smallest count, pale yellow, to the largest, dark red)";
+    }
+
+    if (args.has("json")) {
+        nlohmann::json j;
+        j["configuration"] = p.spec.describe();
+        j["analysed"] = p.spec.transposed ? "transposed conv" : "adjoint of the conv (W^T)";
+        j["shape"] = rep.shape;
+        j["counts"] = rep.counts;
+        j["channels_per_output"] = rep.channels_per_output;
+        j["interior_empty"] = rep.interior_empty;
+        j["interior_min"] = rep.interior_min;
+        j["interior_max"] = rep.interior_max;
+        j["uniformity"] = std::isinf(rep.uniformity) ? nlohmann::json(nullptr) : nlohmann::json(rep.uniformity);
+        j["even"] = rep.even;
+        j["verdict"] = rep.verdict;
+        j["dims"] = nlohmann::json::array();
+        for (const auto& d : rep.dims)
+            j["dims"].push_back({{"kernel", d.kernel}, {"stride", d.stride}, {"dilation", d.dilation}, {"counts", d.counts},
+                                 {"phase_counts", d.residue_counts}, {"even", d.even},
+                                 {"smaller_even_kernel", d.smaller_even_kernel}, {"larger_even_kernel", d.larger_even_kernel},
+                                 {"interior", {d.interior_lo, d.interior_hi}}});
+        std::cout << j.dump(2) << "\n";
+        return 0;
+    }
+
+    std::ostringstream os;
+    os << p.spec.describe() << "\n";
+    if (!p.spec.transposed) os << "(a conv: analysing its adjoint W^T, the transposed conv with the same weights)\n";
+    os << "(input, tap) pairs reaching each output element, per channel pair";
+    if (rep.channels_per_output > 1)
+        os << "; each output also sums " << rep.channels_per_output << " input channels, so T's row sums are "
+           << rep.channels_per_output << " x these";
+    os << ":\n";
+    const bool small = w <= 48 && h <= 48 && slices <= 8;
+    if (small || args.has("grid")) {
+        for (index_t sl = 0; sl < slices; ++sl) {
+            if (r == 3) os << " [" << sl << ", :, :]\n";
+            os << grid_text(rep.counts, h, w, sl * h * w);
+        }
+    } else {
+        os << "  (output " << to_string(rep.shape, "x") << " is too large for a text grid: use -o FILE.png or --grid)\n";
+        // The repeating interior tile: one period (the strides) from the interior start.
+        os << "  interior tile (one stride period):\n";
+        const auto& dy = rep.dims[static_cast<size_t>(r == 1 ? 0 : r - 2)];
+        const auto& dx = rep.dims.back();
+        const index_t th = r == 1 ? 1 : std::min<index_t>(dy.stride, h), tw = std::min<index_t>(dx.stride, w);
+        std::vector<index_t> tile;
+        for (index_t y = 0; y < th; ++y)
+            for (index_t x = 0; x < tw; ++x) {
+                const index_t yy = r == 1 ? 0 : std::min<index_t>(dy.interior_lo + y, h - 1);
+                const index_t xx = std::min<index_t>(dx.interior_lo + x, w - 1);
+                tile.push_back(rep.counts[static_cast<size_t>(((slices / 2) * h + yy) * w + xx)]);
+            }
+        os << grid_text(tile, th, tw, 0);
+    }
+    os << "uniformity: max/min over the " << (rep.interior_empty ? "whole output (no interior)" : "interior") << " = "
+       << rep.interior_max << "/" << rep.interior_min << " = ";
+    if (std::isinf(rep.uniformity)) os << "inf (some outputs receive nothing)";
+    else {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.4g", rep.uniformity);
+        os << buf;
+    }
+    os << "\n" << rep.verdict << "\n";
+    if (!png_note.empty()) os << png_note << "\n";
+    std::cout << os.str();
+    return 0;
+}
+
+}  // namespace convmtx::cli

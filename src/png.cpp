@@ -1,0 +1,208 @@
+// RGB PNG writing/reading (libpng) and spy pictures (see png.hpp).
+#include "convmtx/png.hpp"
+
+#include <png.h>
+
+#include <algorithm>
+#include <cmath>
+#include <csetjmp>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+
+#include "convmtx/errors.hpp"
+#include "convmtx/npy.hpp"
+
+namespace convmtx {
+
+RgbImage::RgbImage(index_t w, index_t h, Rgb fill) : width(w), height(h) {
+    if (w <= 0 || h <= 0)
+        throw config_error("image size " + std::to_string(w) + "x" + std::to_string(h) + " must be positive");
+    if (w > (1 << 20) || h > (1 << 20) || w * h > (index_t{1} << 30))
+        throw config_error("image size " + std::to_string(w) + "x" + std::to_string(h) + " is too large (at most 2^30 pixels)");
+    pixels.resize(static_cast<size_t>(w * h * 3));
+    for (size_t p = 0; p < pixels.size(); p += 3) std::copy(fill.begin(), fill.end(), pixels.begin() + p);
+}
+
+Rgb RgbImage::at(index_t x, index_t y) const {
+    const size_t o = static_cast<size_t>((y * width + x) * 3);
+    return {pixels[o], pixels[o + 1], pixels[o + 2]};
+}
+
+void RgbImage::set(index_t x, index_t y, Rgb c) {
+    const size_t o = static_cast<size_t>((y * width + x) * 3);
+    pixels[o] = c[0];
+    pixels[o + 1] = c[1];
+    pixels[o + 2] = c[2];
+}
+
+namespace {
+
+void on_error(png_structp png, png_const_charp msg) {
+    auto* err = static_cast<std::string*>(png_get_error_ptr(png));
+    if (err) *err = msg;
+    png_longjmp(png, 1);
+}
+void on_warning(png_structp, png_const_charp) {}
+void on_write(png_structp png, png_bytep data, png_size_t n) {
+    static_cast<std::string*>(png_get_io_ptr(png))->append(reinterpret_cast<const char*>(data), n);
+}
+void on_flush(png_structp) {}
+
+}  // namespace
+
+std::string rgb_png_bytes(const RgbImage& image) {
+    std::string out, err;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &err, on_error, on_warning);
+    if (!png) throw std::runtime_error("libpng: cannot create a write struct");
+    png_infop info = png_create_info_struct(png);
+    if (!info || setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, info ? &info : nullptr);
+        throw std::runtime_error("libpng: " + (err.empty() ? std::string("cannot encode the image") : err));
+    }
+    png_set_write_fn(png, &out, on_write, on_flush);
+    png_set_IHDR(png, info, static_cast<png_uint_32>(image.width), static_cast<png_uint_32>(image.height), 8,
+                 PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (index_t y = 0; y < image.height; ++y)
+        png_write_row(png, const_cast<png_bytep>(image.pixels.data() + static_cast<size_t>(y * image.width * 3)));
+    png_write_end(png, info);
+    png_destroy_write_struct(&png, &info);
+    return out;
+}
+
+void write_rgb_png(const std::string& path, const RgbImage& image) { write_file_atomic(path, rgb_png_bytes(image)); }
+
+RgbImage read_rgb_png(const std::string& path) {
+    png_image img;
+    std::memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&img, path.c_str()))
+        throw std::runtime_error("cannot read PNG '" + path + "': " + img.message);
+    img.format = PNG_FORMAT_RGB;
+    RgbImage out(img.width, img.height);
+    if (!png_image_finish_read(&img, nullptr, out.pixels.data(), 0, nullptr)) {
+        const std::string msg = img.message;
+        png_image_free(&img);
+        throw std::runtime_error("cannot decode PNG '" + path + "': " + msg);
+    }
+    return out;
+}
+
+Rgb tap_color(index_t tap) {
+    static const Rgb palette[12] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},   {214, 39, 40},
+                                    {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {188, 189, 34},
+                                    {23, 190, 207},  {0, 0, 128},   {128, 128, 0},   {0, 128, 128}};
+    return palette[((tap % 12) + 12) % 12];
+}
+
+std::string hex_color(Rgb c) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "#%02x%02x%02x", c[0], c[1], c[2]);
+    return buf;
+}
+
+Rgb heat_color(double t) {
+    static const double stops[4][3] = {{255, 255, 204}, {254, 178, 76}, {240, 59, 32}, {128, 0, 38}};
+    t = std::clamp(t, 0.0, 1.0) * 3;
+    const int a = std::min(2, static_cast<int>(t));
+    const double f = t - a;
+    Rgb c;
+    for (int i = 0; i < 3; ++i) c[i] = static_cast<std::uint8_t>(std::lround(stops[a][i] + f * (stops[a + 1][i] - stops[a][i])));
+    return c;
+}
+
+SpyPicture spy_picture(const CsrMatrix& M, const SpyOptions& opt, const std::vector<index_t>* taps, index_t K) {
+    if (M.rows() == 0 || M.cols() == 0) throw config_error("cannot draw an empty matrix (" + std::to_string(M.rows()) + " x " + std::to_string(M.cols()) + ")");
+    if (opt.max_pixels < 16) throw config_error("max_pixels=" + std::to_string(opt.max_pixels) + " must be at least 16");
+    if (taps && static_cast<index_t>(taps->size()) != M.nonZeros())
+        throw shape_error("spy_picture: " + std::to_string(taps->size()) + " taps for " + std::to_string(M.nonZeros()) + " entries");
+    const Rgb white{255, 255, 255}, outline{160, 160, 160};
+    const index_t big = std::max<index_t>(M.rows(), M.cols());
+    SpyPicture pic;
+    pic.density = opt.density || big > opt.max_pixels;
+    if (!pic.density) {
+        index_t cell = opt.cell > 0 ? opt.cell : std::clamp<index_t>(opt.max_pixels / big, 1, 24);
+        pic.cell = cell;
+        pic.image = RgbImage(M.cols() * cell, M.rows() * cell);
+        const index_t fill = cell >= 4 ? cell - 1 : cell;
+        index_t k = 0;
+        for (index_t r = 0; r < M.rows(); ++r)
+            for (CsrMatrix::InnerIterator it(M, r); it; ++it, ++k) {
+                Rgb c;
+                if (taps && K > 0) {
+                    const index_t t = (*taps)[static_cast<size_t>(k)];
+                    c = t < 0 ? Rgb{0, 0, 0} : tap_color(t % K);
+                } else {
+                    c = it.value() > 0 ? Rgb{31, 119, 180} : it.value() < 0 ? Rgb{214, 39, 40} : Rgb{190, 190, 190};
+                }
+                for (index_t y = 0; y < fill; ++y)
+                    for (index_t x = 0; x < fill; ++x) pic.image.set(it.col() * cell + x, r * cell + y, c);
+            }
+        auto hline = [&](index_t y) {
+            for (index_t x = 0; x < pic.image.width; ++x)
+                if (pic.image.at(x, y) == white) pic.image.set(x, y, outline);
+        };
+        auto vline = [&](index_t x) {
+            for (index_t y = 0; y < pic.image.height; ++y)
+                if (pic.image.at(x, y) == white) pic.image.set(x, y, outline);
+        };
+        if (opt.row_block > 0 && opt.row_block < M.rows())
+            for (index_t b = opt.row_block; b < M.rows(); b += opt.row_block) hline(b * cell - 1);
+        if (opt.col_block > 0 && opt.col_block < M.cols())
+            for (index_t b = opt.col_block; b < M.cols(); b += opt.col_block) vline(b * cell - 1);
+        return pic;
+    }
+    // Density mode.
+    index_t b = (big + opt.max_pixels - 1) / opt.max_pixels;
+    index_t bh = b, bw = b;
+    const index_t min_px = 64;
+    if ((M.rows() + bh - 1) / bh < std::min<index_t>(M.rows(), min_px)) bh = (M.rows() + min_px - 1) / min_px;
+    if ((M.cols() + bw - 1) / bw < std::min<index_t>(M.cols(), min_px)) bw = (M.cols() + min_px - 1) / min_px;
+    bh = std::max<index_t>(bh, 1);
+    bw = std::max<index_t>(bw, 1);
+    const index_t H = (M.rows() + bh - 1) / bh, Wd = (M.cols() + bw - 1) / bw;
+    pic.rows_per_pixel = bh;
+    pic.cols_per_pixel = bw;
+    std::vector<index_t> count(static_cast<size_t>(H * Wd), 0);
+    for (index_t r = 0; r < M.rows(); ++r)
+        for (CsrMatrix::InnerIterator it(M, r); it; ++it) ++count[static_cast<size_t>((r / bh) * Wd + it.col() / bw)];
+    pic.max_count = *std::max_element(count.begin(), count.end());
+    pic.image = RgbImage(Wd, H);
+    const double denom = std::log1p(static_cast<double>(std::max<index_t>(pic.max_count, 1)));
+    for (index_t y = 0; y < H; ++y)
+        for (index_t x = 0; x < Wd; ++x) {
+            const index_t n = count[static_cast<size_t>(y * Wd + x)];
+            if (n > 0) pic.image.set(x, y, heat_color(std::log1p(static_cast<double>(n)) / denom));
+        }
+    // Block outlines when they are at least 4 pixels apart.
+    if (opt.row_block > 0 && opt.row_block / bh >= 4)
+        for (index_t r = opt.row_block; r < M.rows(); r += opt.row_block)
+            for (index_t x = 0; x < Wd; ++x)
+                if (pic.image.at(x, r / bh) == white) pic.image.set(x, r / bh, outline);
+    if (opt.col_block > 0 && opt.col_block / bw >= 4)
+        for (index_t c = opt.col_block; c < M.cols(); c += opt.col_block)
+            for (index_t y = 0; y < H; ++y)
+                if (pic.image.at(c / bw, y) == white) pic.image.set(c / bw, y, outline);
+    return pic;
+}
+
+RgbImage heat_map(const std::vector<index_t>& values, index_t height, index_t width, index_t cell) {
+    if (static_cast<index_t>(values.size()) != height * width)
+        throw shape_error("heat_map: " + std::to_string(values.size()) + " values for a " + std::to_string(height) + "x" +
+                          std::to_string(width) + " grid");
+    if (cell < 1) throw config_error("heat_map: cell=" + std::to_string(cell) + " must be at least 1");
+    const auto [lo_it, hi_it] = std::minmax_element(values.begin(), values.end());
+    const double lo = static_cast<double>(*lo_it), hi = static_cast<double>(*hi_it);
+    RgbImage img(width * cell, height * cell);
+    for (index_t y = 0; y < height; ++y)
+        for (index_t x = 0; x < width; ++x) {
+            const double v = static_cast<double>(values[static_cast<size_t>(y * width + x)]);
+            const Rgb c = heat_color(hi > lo ? (v - lo) / (hi - lo) : 0.0);
+            for (index_t dy = 0; dy < cell; ++dy)
+                for (index_t dx = 0; dx < cell; ++dx) img.set(x * cell + dx, y * cell + dy, c);
+        }
+    return img;
+}
+
+}  // namespace convmtx
