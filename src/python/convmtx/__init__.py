@@ -19,3 +19,4 @@ from .weights import convert_weight, from_keras_conv, from_keras_conv_transpose,
 __version__ = "0.1.0"
 
 # Other modules of the package: one import line each below.
+from .spreadsheet import to_spreadsheet
