@@ -10,4 +10,7 @@ namespace convmtx::python {
 /// zero-copy sparse matrix builders (bind_core.cpp).
 void bind_core(pybind11::module_& m);
 
+/// check_kernel, to_sparse and the probe bounds of the kernel validation (bind_validate.cpp).
+void bind_validate(pybind11::module_& m);
+
 }  // namespace convmtx::python

@@ -20,3 +20,4 @@ __version__ = "0.1.0"
 
 # Other modules of the package: one import line each below.
 from .spreadsheet import to_spreadsheet
+from .validate import check_kernel, dot_test, to_sparse

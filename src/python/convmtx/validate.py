@@ -1,0 +1,186 @@
+"""Validation of user kernels: dot tests, the Jacobian of any black-box linear operator, and
+check_kernel, which compares a convolution or transposed-convolution kernel with W entry by
+entry and says what is wrong.
+
+    import torch, torch.nn.functional as F, convmtx
+    w = torch.randn(2, 3, 3, 3, dtype=torch.float64)
+    print(convmtx.check_kernel(lambda x: F.conv_transpose2d(torch.from_numpy(x), w, stride=2).numpy(),
+                               (2, 5, 5), w.numpy(), transposed=True, stride=2))
+
+Reference: docs/validation.md.
+"""
+
+import numpy as np
+
+from . import _core
+from .functional import conv_spec, conv_transpose_spec
+
+__all__ = ["dot_test", "check_kernel", "to_sparse", "DotTestReport", "probe_bound"]
+
+
+class DotTestReport:
+    """Result of dot_test.
+
+    trials: list of (<Ax, y>, <x, A^H y>, error) per trial; error: the largest scale-aware error
+    |<Ax,y> - <x,A^H y>| / max(|Ax||y|, |x||A^H y|); rtol: the tolerance; passed: error <= rtol.
+    """
+
+    def __init__(self, trials, rtol):
+        self.trials = trials
+        self.rtol = float(rtol)
+        self.error = max((t[2] for t in trials), default=0.0)
+        self.passed = bool(self.error <= self.rtol)
+
+    def __str__(self):
+        lines = [f"dot test {'PASSED' if self.passed else 'FAILED'}: max |<Ax,y> - <x,A^T y>| / "
+                 f"max(|Ax||y|, |x||A^T y|) = {self.error:.3g} (rtol {self.rtol:.3g}, {len(self.trials)} trials)"]
+        for i, (f, a, e) in enumerate(self.trials):
+            lines.append(f"  trial {i}: <Ax,y> = {f:.10g}  <x,A^T y> = {a:.10g}  error {e:.3g}")
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return f"<convmtx.DotTestReport {'PASSED' if self.passed else 'FAILED'} error={self.error:.3g}>"
+
+
+def _shape(shape, name):
+    try:
+        s = tuple(int(v) for v in (shape if np.iterable(shape) else (shape,)))
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}={shape!r} must be a tuple of ints") from None
+    if not s or any(v < 1 for v in s):
+        raise ValueError(f"{name}={s} must be a non-empty tuple of positive sizes")
+    return s
+
+
+def dot_test(forward, adjoint, in_shape, out_shape, trials=10, rtol=None, seed=0):
+    """Dot (adjoint) test of a pair of callables on numpy arrays: forward maps an array of in_shape
+    to out_shape, adjoint back. For random x, y (standard normal; complex when forward returns
+    complex values) it compares <Ax, y> with <x, A^H y> (<u, v> = sum u * conj(v)).
+
+    rtol=None: 10 * eps * sqrt(size(in) + size(out)), eps of the results' precision.
+    Returns a DotTestReport (.passed, .error, .trials, str()).
+    """
+    in_shape, out_shape = _shape(in_shape, "in_shape"), _shape(out_shape, "out_shape")
+    if int(trials) < 1:
+        raise ValueError(f"trials={trials} must be >= 1")
+    rng = np.random.default_rng(seed)
+    complex_ = False
+    results = []
+    dtypes = set()
+    for _ in range(int(trials)):
+        def draw(shape):
+            v = rng.standard_normal(shape)
+            return v + 1j * rng.standard_normal(shape) if complex_ else v
+        x, y = draw(in_shape), draw(out_shape)
+        ax = np.asarray(forward(x))
+        if np.iscomplexobj(ax) and not complex_:
+            complex_ = True
+            x, y = draw(in_shape), draw(out_shape)
+            ax = np.asarray(forward(x))
+        aty = np.asarray(adjoint(y))
+        if ax.size != y.size:
+            raise ValueError(f"forward returned shape {ax.shape} for an input of shape {in_shape}; "
+                             f"expected {out_shape}")
+        if aty.size != x.size:
+            raise ValueError(f"adjoint returned shape {aty.shape} for an input of shape {out_shape}; "
+                             f"expected {in_shape}")
+        dtypes.update(a.dtype for a in (ax, aty) if np.issubdtype(a.dtype, np.inexact))
+        ax64 = ax.astype(np.complex128 if np.iscomplexobj(ax) else np.float64).ravel()
+        aty64 = aty.astype(np.complex128 if np.iscomplexobj(aty) else np.float64).ravel()
+        f = np.vdot(y.ravel(), ax64)   # sum conj(y) * Ax
+        a = np.vdot(aty64, x.ravel())  # sum conj(A^H y) * x
+        scale = max(np.linalg.norm(ax64) * np.linalg.norm(y), np.linalg.norm(x) * np.linalg.norm(aty64))
+        diff = abs(f - a)
+        err = float(diff / scale) if scale > 0 else float(diff)
+        results.append((complex(f) if complex_ else float(np.real(f)), complex(a) if complex_ else float(np.real(a)),
+                        err))
+    eps = max((float(np.finfo(d).eps) for d in dtypes), default=float(np.finfo(np.float64).eps))
+    if rtol is None:
+        rtol = 10 * float(eps) * np.sqrt(np.prod(in_shape) + np.prod(out_shape))
+    return DotTestReport(results, rtol)
+
+
+def _weight(weight):
+    w = np.asarray(weight)
+    if w.dtype not in (np.float32, np.float64):
+        raise TypeError(f"weight has dtype {w.dtype}; expected float32 or float64 (the kernel is probed with "
+                        f"inputs of the weight's dtype)")
+    if not 3 <= w.ndim <= 5:
+        raise ValueError(f"weight has ndim={w.ndim} (shape {w.shape}); expected (C_out, C_in/groups, *kernel) "
+                         f"for a conv or (C_in, C_out/groups, *kernel) for a transposed conv, 1 to 3 spatial "
+                         f"dimensions")
+    return np.ascontiguousarray(w)
+
+
+def check_kernel(kernel, input_shape, weight, transposed=False, *, adjoint=None, margin=1, batch=256,
+                 random_inputs=3, rtol=None, seed=0, max_listed=8, **conv_args):
+    """Checks a user kernel against the explicit matrix W (conv) or T = W^T (transposed conv).
+
+    kernel(x) maps a batch x of shape (N, *input_shape) (dtype of the weight) to (N, C_out, *out);
+    input_shape is (C, *spatial) of one sample; weight is the PyTorch weight ((C_out, C_in/G, *k) for a
+    conv, (C_in, C_out/G, *k) for a transposed conv); conv_args are those of convmtx.conv /
+    convmtx.conv_transpose (stride, padding, output_padding, output_size, dilation, groups, padding_mode,
+    convention). adjoint: optional callable for the adjoint, checked against M^T with a dot test.
+
+    The kernel's whole Jacobian is recovered by verified colored probing (about C_in * prod(k + 2)
+    probe inputs, report.probes), compared with W entry by entry and the differences are diagnosed:
+    wrong output positions, inputs, taps, and the typical bug that explains them.
+    Returns a KernelReport: .passed, .probes, .findings, .diffs, str().
+    """
+    w = _weight(weight)
+    if transposed:
+        spec = conv_transpose_spec(_shape(input_shape, "input_shape"), w.shape, **conv_args)
+    else:
+        spec = conv_spec(_shape(input_shape, "input_shape"), w.shape, **conv_args)
+    rtol = 0.0 if rtol is None else float(rtol)
+    return _core.check_kernel(kernel, spec, w, adjoint, int(margin), int(batch), int(random_inputs), rtol,
+                              int(seed), int(max_listed))
+
+
+def _pattern(pattern, rows, cols):
+    if pattern is None or isinstance(pattern, _core.ConvSpec):
+        return pattern
+    import scipy.sparse as sp
+
+    m = sp.csr_matrix(pattern) if not sp.issparse(pattern) else pattern.tocsr()
+    if m.shape != (rows, cols):
+        raise ValueError(f"pattern has shape {m.shape}; the operator's matrix is ({rows}, {cols}) "
+                         f"(rows = output size, columns = input size)")
+    m = m.copy()
+    m.sum_duplicates()
+    m.sort_indices()
+    return (m.indptr.astype(np.int64), m.indices.astype(np.int64), rows, cols)
+
+
+def to_sparse(forward, in_shape, out_shape, pattern=None, *, batched=False, dtype=np.float64, margin=1, batch=256,
+              rtol=None, seed=0, return_stats=False):
+    """The explicit matrix (scipy.sparse.csr_matrix, rows = output size) of a black-box linear operator.
+
+    forward takes one array of in_shape (batched=True: a batch (N, *in_shape)) and returns out_shape.
+    pattern: None (unit probes, one per input element), a ConvSpec (convmtx.conv_spec / conv_transpose_spec
+    of the operation or of its adjoint) or a sparsity pattern (scipy sparse matrix or dense array, nonzeros =
+    the expected entries): verified colored probing, exact whatever the operator (finer colorings down to
+    unit vectors where the verification fails). return_stats=True also returns the ProbeStats.
+    """
+    in_shape, out_shape = _shape(in_shape, "in_shape"), _shape(out_shape, "out_shape")
+    rows, cols = int(np.prod(out_shape)), int(np.prod(in_shape))
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"dtype={dt} must be float32 or float64")
+    data, indices, indptr, shape, stats = _core.to_sparse(forward, list(in_shape), list(out_shape),
+                                                          _pattern(pattern, rows, cols), bool(batched), dt.name,
+                                                          int(margin), int(batch),
+                                                          0.0 if rtol is None else float(rtol), int(seed))
+    import scipy.sparse as sp
+
+    m = sp.csr_matrix(tuple(shape), dtype=data.dtype)
+    m.data, m.indices, m.indptr = data, indices, indptr
+    m.has_sorted_indices = True
+    return (m, stats) if return_stats else m
+
+
+def probe_bound(spec, margin=1, adjoint=False):
+    """The stated bound on the probes of the first coloring for a ConvSpec (zeros/replicate padding):
+    C_in * prod_j min(n_j, (k_j-1)d_j + 2*margin + s_j) (conv direction) or
+    C_in * prod_j min(m_j, floor(((k_j-1)d_j + 2*margin)/s_j) + 1) (transposed direction)."""
+    return _core.probe_bound(spec, int(margin), bool(adjoint))
