@@ -57,6 +57,7 @@ int run_inspect(int argc, char** argv);
 int run_spy(int argc, char** argv);
 int run_explain(int argc, char** argv);
 int run_overlap(int argc, char** argv);
+int run_solve(int argc, char** argv);
 int run_adjoint_test(int argc, char** argv);
 int run_explore(int argc, char** argv);
 

@@ -18,6 +18,7 @@ const std::vector<Command>& commands() {
         {"spy", "the sparsity pattern of W as a PNG, entries colored by kernel tap", run_spy},
         {"explain", "the formula of one output element (y[...] = w·x + ...), or where one input goes", run_explain},
         {"overlap", "checkerboard check of a transposed conv: (input, tap) pairs reaching each output", run_overlap},
+        {"solve", "deblurring / super-resolution by least squares (LSQR, CGLS, Landweber, SPQR, CHOLMOD) vs W^T b", run_solve},
         {"explore", "an interactive HTML page: input, kernel, output; hover a cell for its dot product", run_explore},
     };
     return table;
