@@ -54,7 +54,14 @@ inline const char* explore_page_template() {
   .band { fill: #fff3bf; }
   rect.entry { stroke: none; }
   rect.entry.hl { stroke: #000; stroke-width: 1; }
-  #matrix-note { color: #495057; font-size: 12px; }
+  #matrix-note { color: #495057; font-size: 12px; margin: 0 0 4px 0; max-width: 420px; }
+  .panel.m h3 { max-width: 420px; }
+  text.tap { font-size: 9px; fill: #2b8a3e; font-weight: 600; }
+  .panel.g h3 { color: #5f3dc4; margin-top: 10px; }
+  #gather-note { color: #495057; font-size: 12px; margin: 0 0 4px 0; }
+  rect.gcell { stroke: #ced4da; stroke-width: 1; }
+  rect.gcell.win { stroke: var(--k); stroke-width: 2.5; }
+  rect.gcell.win.hit { fill: #ffd8a8 !important; stroke: var(--in); }
   footer { color: #868e96; font-size: 12px; margin-top: 18px; }
   button { font: inherit; }
 </style>
@@ -92,12 +99,11 @@ inline const char* explore_page_template() {
   <div class="panel in"><h3 id="h-in"></h3><svg id="svg-in"></svg></div>
   <div class="panel k"><h3 id="h-k"></h3><svg id="svg-k"></svg></div>
   <div class="panel out"><h3 id="h-out"></h3><svg id="svg-out"></svg></div>
+  <div class="panel m"><h3 id="h-m"></h3><p id="matrix-note"></p><svg id="svg-m"></svg></div>
 </div>
 <div id="info"></div>
 <p id="agree"></p>
-<h2 id="h-m"></h2>
-<p id="matrix-note"></p>
-<svg id="svg-m"></svg>
+<div class="panel g"><h3 id="h-g"></h3><p id="gather-note"></p><svg id="svg-g"></svg></div>
 <footer>Written by <code>convmtx explore</code>; self-contained (no network). The page computes the
 convolution itself from the formulas above; the C++ library's W for the command's configuration is embedded
 and compared with the page's own matrix.</footer>
@@ -255,7 +261,56 @@ function compute(st) {
   }
   const spread = Array.from({ length: n[0] * n[1] }, () => []);   // per input: [output index, tap]
   for (let o = 0; o < nOut; ++o) for (const [i, t] of terms[o]) spread[i].push([o, t]);
-  return { ok: true, error: '', inShape: n.slice(), kShape: k.slice(), outShape: out, terms, y, rows, spread };
+  const result = { ok: true, error: '', inShape: n.slice(), kShape: k.slice(), outShape: out, terms, y, rows, spread };
+  result.gather = gatherForm(st, result);
+  return result;
+}
+
+// ---- the gather form (seed 003's recipe), a second computation of the same output ----
+// transposed: insert s-1 zeros between the inputs, pad d(k-1)-pl at the start and d(k-1)-ph+a at the end
+// (negative: crop), flip the kernel and run a stride-1 convolution with dilation d:
+//   grid[g] = x[i] if g = i*s + d(k-1) - pl, else 0;   y[o] = sum_t' grid[o + t'*d] * w[k-1-t']
+// conv: the padded input (by the padding mode) and the kernel window: y[q] = sum_t grid[q*s + t*d] * w[t].
+function gatherForm(st, g) {
+  const L = [0, 0], lo = [0, 0];
+  for (let j = 0; j < 2; ++j) {
+    if (st.transposed) { lo[j] = st.d[j] * (st.k[j] - 1) - st.pl[j]; L[j] = g.outShape[j] + st.d[j] * (st.k[j] - 1); }
+    else { lo[j] = st.pl[j]; L[j] = st.n[j] + st.pl[j] + st.ph[j]; }
+  }
+  const src = (gpos, j) => {   // input index along j at grid position gpos, or -1 (an inserted or padded zero)
+    const u = gpos - lo[j];
+    if (st.transposed) return (u >= 0 && u % st.s[j] === 0 && u / st.s[j] < st.n[j]) ? u / st.s[j] : -1;
+    if (u >= 0 && u < st.n[j]) return u;
+    const len = st.n[j];
+    switch (st.mode) {
+      case 'circular': return ((u % len) + len) % len;
+      case 'reflect': return u < 0 ? -u : 2 * (len - 1) - u;
+      case 'replicate': return u < 0 ? 0 : len - 1;
+      default: return -1;
+    }
+  };
+  const cell = new Array(L[0] * L[1]);
+  for (let a = 0; a < L[0]; ++a) for (let b = 0; b < L[1]; ++b) {
+    const i0 = src(a, 0), i1 = src(b, 1);
+    cell[a * L[1] + b] = (i0 < 0 || i1 < 0) ? -1 : i0 * st.n[1] + i1;
+  }
+  const step = st.transposed ? [1, 1] : st.s;
+  const window = (o0, o1) => {   // [grid flat index, tap flat index] of output (o0, o1)
+    const list = [];
+    for (let t0 = 0; t0 < st.k[0]; ++t0) for (let t1 = 0; t1 < st.k[1]; ++t1) {
+      const g0 = o0 * step[0] + t0 * st.d[0], g1 = o1 * step[1] + t1 * st.d[1];
+      const tap = st.transposed ? (st.k[0] - 1 - t0) * st.k[1] + (st.k[1] - 1 - t1) : t0 * st.k[1] + t1;
+      list.push([g0 * L[1] + g1, tap]);
+    }
+    return list;
+  };
+  const y = new Array(g.outShape[0] * g.outShape[1]);
+  for (let o0 = 0; o0 < g.outShape[0]; ++o0) for (let o1 = 0; o1 < g.outShape[1]; ++o1) {
+    let acc = 0;
+    for (const [gi, t] of window(o0, o1)) if (cell[gi] >= 0) acc += st.x[cell[gi]] * st.w[t];
+    y[o0 * g.outShape[1] + o1] = acc;
+  }
+  return { shape: L, lo, cell, window, y };
 }
 
 // ---- text ----
@@ -343,7 +398,7 @@ function drawGrid(svg, kind, shape, values, cs) {
 function cellSize() {
   const cols = G.inShape[1] + G.kShape[1] + G.outShape[1];
   const rows = Math.max(G.inShape[0], G.kShape[0], G.outShape[0]);
-  const avail = Math.max(600, Math.min(1400, window.innerWidth - 140));
+  const avail = Math.max(420, Math.min(1000, window.innerWidth - 620));
   return Math.max(8, Math.min(44, Math.floor(avail / cols), Math.floor(480 / rows)));
 }
 let matrixGeom = null;
@@ -354,17 +409,16 @@ function drawMatrix() {
   let nnz = 0;
   for (const row of G.rows) nnz += row.size;
   const name = S.transposed ? 'T = W<sup>T</sup>' : 'W';
-  $('h-m').innerHTML = 'The matrix ' + name + ' of this configuration: ' + R + ' × ' + C + ', ' + nnz +
-    ' stored entries (rows: outputs y, columns: inputs x, both flattened row by row)';
+  $('h-m').innerHTML = 'matrix ' + name + ' (' + R + '×' + C + ', ' + nnz + ' entries)';
   if (R * C > 250000 || nnz > 30000) {
     $('matrix-note').textContent = 'The matrix is too large to draw here.';
     matrixGeom = null;
     return;
   }
-  $('matrix-note').textContent = S.transposed
-    ? 'Row r of T holds the kernel taps that output r collects; column c of T (row c of W) the taps input c spreads with.'
-    : 'Row r of W holds the kernel window of output r laid out over the flattened input.';
-  const cs = Math.max(2, Math.min(16, Math.floor(900 / C), Math.floor(700 / R)));
+  $('matrix-note').textContent = 'rows: outputs y, columns: inputs x (both flattened row by row). ' + (S.transposed
+    ? 'Row r of T lists the taps output r collects; column c (row c of W) the taps input c spreads with.'
+    : 'Row r of W is the kernel window of output r laid over the flattened input.');
+  const cs = Math.max(2, Math.min(16, Math.floor(420 / C), Math.floor(520 / R)));
   const pad = 2;
   svg.setAttribute('width', C * cs + 2 * pad);
   svg.setAttribute('height', R * cs + 2 * pad);
@@ -381,6 +435,62 @@ function drawMatrix() {
   }
   matrixGeom = { cs, pad, bandRow, bandCol, entries };
 }
+function drawGather(cs) {
+  const svg = $('svg-g'), Q = G.gather, L = Q.shape;
+  svg.innerHTML = '';
+  const tr = S.transposed;
+  setText('h-g', tr ? 'gather form (seed 003): zeros inserted between the inputs, padded, flipped kernel, stride 1 (' +
+                      L[0] + '×' + L[1] + ')'
+                    : 'padded input (' + S.mode + ' padding, ' + L[0] + '×' + L[1] + ') and the kernel window');
+  const crop = tr && (Q.lo[0] < 0 || Q.lo[1] < 0 || S.pl.some((p, j) => p > S.d[j] * (S.k[j] - 1)));
+  let maxDiff = 0;
+  for (let o = 0; o < G.y.length; ++o) maxDiff = Math.max(maxDiff, Math.abs(Q.y[o] - G.y[o]));
+  setText('gather-note', (tr
+    ? 'padding d(k−1)−p_lo = (' + Q.lo.join(', ') + ') at the start and d(k−1)−p_hi+a at the end' +
+      (crop ? ' (negative: the border is cropped)' : '') + '; hover an output to see the flipped kernel over this grid. '
+    : 'hover an output to see its kernel window; grey values are read through the padding. ') +
+    'Computed this way, the output differs from the distribution form by at most ' + maxDiff + '.');
+  if (L[0] * L[1] > 40000) { svg.setAttribute('width', 0); svg.setAttribute('height', 0); return; }
+  const c2 = Math.max(6, Math.min(cs, 34, Math.floor(1200 / L[1])));
+  const pad = 2;
+  svg.setAttribute('width', L[1] * c2 + 2 * pad);
+  svg.setAttribute('height', L[0] * c2 + 2 * pad);
+  let maxAbs = 0;
+  for (const v of S.x) maxAbs = Math.max(maxAbs, Math.abs(v));
+  const fs = Math.max(7, Math.min(12, Math.floor(c2 / 3.2)));
+  for (let a = 0; a < L[0]; ++a) for (let b = 0; b < L[1]; ++b) {
+    const src = Q.cell[a * L[1] + b];
+    const inside = !tr && a >= Q.lo[0] && a < Q.lo[0] + S.n[0] && b >= Q.lo[1] && b < Q.lo[1] + S.n[1];
+    const real = tr ? src >= 0 : inside;
+    el('rect', { class: 'gcell', id: 'g-' + a + '-' + b, x: pad + b * c2, y: pad + a * c2, width: c2, height: c2,
+                 fill: real ? colour(S.x[src], maxAbs) : '#f1f3f5' }, svg);
+    if (c2 >= 16) {
+      const t = el('text', { x: pad + b * c2 + c2 / 2, y: pad + a * c2 + c2 / 2 + fs / 3, 'text-anchor': 'middle', 'font-size': fs,
+                             fill: real ? '#212529' : '#adb5bd' }, svg);
+      t.textContent = src >= 0 ? fmt(S.x[src]) : '0';
+    }
+  }
+  G.gather.c2 = c2;
+  G.gather.pad = pad;
+}
+function markGather(o0, o1) {
+  const Q = G.gather;
+  if (!Q.c2) return;
+  for (const [gi, t] of Q.window(o0, o1)) {
+    const a = Math.floor(gi / Q.shape[1]), b = gi % Q.shape[1];
+    const r = document.getElementById('g-' + a + '-' + b);
+    if (!r) continue;
+    r.classList.add('win'); marked.push([r, 'win']);
+    if (Q.cell[gi] >= 0) { r.classList.add('hit'); marked.push([r, 'hit']); }
+    if (Q.c2 >= 30) {
+      const [t0, t1] = idx2(t, G.kShape);
+      const lab = el('text', { class: 'tap', x: +r.getAttribute('x') + Q.c2 - 2, y: +r.getAttribute('y') + Q.c2 - 3,
+                               'text-anchor': 'end' }, $('svg-g'));
+      lab.textContent = 'w' + t0 + ',' + t1;
+      tags.push(lab);
+    }
+  }
+}
 function setText(id, text) { $(id).textContent = text; }
 function render() {
   G = compute(S);
@@ -388,9 +498,9 @@ function render() {
   drawFormulas();
   if (!G.ok) {
     $('error').textContent = G.error;
-    for (const id of ['svg-out', 'svg-m']) { $(id).innerHTML = ''; $(id).setAttribute('width', 0); $(id).setAttribute('height', 0); }
+    for (const id of ['svg-out', 'svg-m', 'svg-g']) { $(id).innerHTML = ''; $(id).setAttribute('width', 0); $(id).setAttribute('height', 0); }
     setText('h-out', 'output: (invalid configuration)');
-    setText('h-m', ''); setText('matrix-note', '');
+    setText('h-m', ''); setText('matrix-note', ''); setText('h-g', ''); setText('gather-note', '');
     setText('info', '');
     updateAgreement();
     return;
@@ -406,6 +516,7 @@ function render() {
   drawGrid($('svg-k'), 'k', G.kShape, S.w, cs);
   drawGrid($('svg-out'), 'out', G.outShape, G.y, cs);
   drawMatrix();
+  drawGather(cs);
   setText('info', defaultInfo());
   updateAgreement();
 }
@@ -479,10 +590,23 @@ function updateAgreement() {
 
 // ---- hover ----
 let marked = [];
+let tags = [];
 function mark(id, cls) { const g = document.getElementById(id); if (!g) return; const r = g.querySelector('rect'); r.classList.add(cls); marked.push([r, cls]); }
+// a small label in the corner of an input cell: the kernel tap it is multiplied with
+function tag(id, text) {
+  const g = document.getElementById(id); if (!g) return;
+  const r = g.querySelector('rect');
+  const cs = +r.getAttribute('width');
+  if (cs < 30) return;
+  const t = el('text', { class: 'tap', x: +r.getAttribute('x') + cs - 2, y: +r.getAttribute('y') + cs - 3, 'text-anchor': 'end' }, g);
+  t.textContent = text;
+  tags.push(t);
+}
 function clearMarks() {
   for (const [r, cls] of marked) r.classList.remove(cls);
   marked = [];
+  for (const t of tags) t.remove();
+  tags = [];
   if (matrixGeom) {
     matrixGeom.bandRow.setAttribute('visibility', 'hidden');
     matrixGeom.bandCol.setAttribute('visibility', 'hidden');
@@ -505,8 +629,10 @@ function hover(kind, r, c) {
       const [ir, ic] = idx2(i, G.inShape), [tr_, tc] = idx2(t, G.kShape);
       mark('in-' + ir + '-' + ic, 'hl-in');
       mark('k-' + tr_ + '-' + tc, 'hl-k');
+      tag('in-' + ir + '-' + ic, '·w' + tr_ + ',' + tc);
     }
     band('row', o);
+    markGather(r, c);
     text = hoverText(r, c);
   } else if (kind === 'in') {
     const i = r * G.inShape[1] + c;
@@ -515,6 +641,7 @@ function hover(kind, r, c) {
       const [or_, oc] = idx2(o, G.outShape), [tr_, tc] = idx2(t, G.kShape);
       mark('out-' + or_ + '-' + oc, 'hl-out');
       mark('k-' + tr_ + '-' + tc, 'hl-k');
+      tag('out-' + or_ + '-' + oc, '·w' + tr_ + ',' + tc);
     }
     band('col', i);
     text = spreadText(r, c);
@@ -687,6 +814,16 @@ window.convmtxExplorer = {
   },
   checkLibrary,
   hover,
+  gather() {
+    if (!G || !G.ok) return null;
+    const Q = G.gather;
+    return { shape: Q.shape.slice(), lo: Q.lo.slice(), y: nested(Q.y, G.outShape),
+             grid: nested(Q.cell.map((c) => (c >= 0 ? S.x[c] : 0)), Q.shape) };
+  },
+  window(r, c) {
+    if (!G || !G.ok) return null;
+    return G.gather.window(r, c).map(([gi, t]) => idx2(gi, G.gather.shape).concat(idx2(t, G.kShape)));
+  },
 };
 init();
 })();

@@ -248,7 +248,8 @@ def test_controls_many_configurations(cli, browser, outdir, torch, rng):
         for (const c of arguments[0]) {
           const r = E.set({transposed: c.transposed, mode: c.mode, x: c.x, w: c.w, s: c.s, d: c.d,
                            pl: c.pl, ph: c.ph, a: c.a});
-          out.push({ok: r.ok, error: r.error, y: E.output(), m: r.ok ? E.matrix() : null});
+          const g = E.gather();
+          out.push({ok: r.ok, error: r.error, y: E.output(), m: r.ok ? E.matrix() : null, yg: g ? g.y : null});
         }
         return out;
         """, configs)
@@ -263,6 +264,8 @@ def test_controls_many_configurations(cli, browser, outdir, torch, rng):
         y_page = np.array(res["y"], dtype=np.float64)
         ref = torch_reference(torch, cfg, cfg["x"], cfg["w"])
         np.testing.assert_allclose(y_page, ref, rtol=1e-9, atol=1e-9, err_msg=str(cfg))
+        # the page's second computation: seed 003's gather form (zero insertion, padding, flipped kernel)
+        np.testing.assert_allclose(np.array(res["yg"], dtype=np.float64), ref, rtol=1e-9, atol=1e-9, err_msg=str(cfg))
         M = library_matrix(cfg, cfg["w"])
         Mp, _ = page_matrix(res["m"])
         np.testing.assert_allclose(Mp, M, rtol=0, atol=1e-12, err_msg=str(cfg))
@@ -342,6 +345,38 @@ def test_hover_shows_dot_product(cli, browser, outdir):
     assert "y[2][2] += 4·w[0][0] = 4" in text.splitlines()
     assert "y[4][4] += 4·w[2][2] = 4" in text.splitlines()
     assert len(browser.find_elements("css selector", "#svg-out rect.hl-out")) == 9
+
+
+def test_gather_form_seed_003(cli, browser, outdir, torch):
+    """Seed 003's recipe: insert s-1 zeros, pad d(k-1)-p (+a at the end), flip the kernel, stride-1 conv.
+    Its 10x5 example: k=5, s=5, p=4, a=2, d=3."""
+    path = write_page(cli, outdir, "seed003", ["--input", "1x10x5", "--kernel", "5x5", "--stride", "5", "--padding", "4",
+                                               "--output-padding", "2", "--dilation", "3", "--transposed",
+                                               "--values", "random:3", "--weights", "random:4"])
+    browser.get("file://" + path)
+    g = api(browser, "gather()")
+    st = api(browser, "state()")
+    x, w = np.array(st["x"]), np.array(st["w"])
+    # the grid is the zero-inserted input, padded with d(k-1)-p = 8 at the start
+    assert g["lo"] == [3 * 4 - 4, 3 * 4 - 4]
+    grid = np.array(g["grid"])
+    expect = np.zeros_like(grid)
+    expect[8:8 + 5 * 9 + 1:5, 8:8 + 5 * 4 + 1:5] = x
+    np.testing.assert_array_equal(grid, expect)
+    # the stride-1 dilated conv of that grid with the flipped kernel, in numpy, is PyTorch's result
+    n0, n1 = api(browser, "outputShape()")
+    y = np.zeros((n0, n1))
+    for o0 in range(n0):
+        for o1 in range(n1):
+            y[o0, o1] = sum(grid[o0 + t0 * 3, o1 + t1 * 3] * w[4 - t0, 4 - t1] for t0 in range(5) for t1 in range(5))
+    ref = torch.nn.functional.conv_transpose2d(torch.tensor(x)[None, None], torch.tensor(w)[None, None], stride=5,
+                                               padding=4, output_padding=2, dilation=3)[0, 0].numpy()
+    np.testing.assert_allclose(y, ref, atol=1e-12)
+    np.testing.assert_allclose(np.array(g["y"]), ref, atol=1e-12)
+    np.testing.assert_allclose(np.array(api(browser, "output()")), ref, atol=1e-12)
+    # the window of one output: grid cells o + t'd with the flipped taps
+    win = api(browser, "window(7, 4)")
+    assert win[0] == [7, 4, 4, 4] and win[-1] == [7 + 12, 4 + 12, 0, 0] and len(win) == 25
 
 
 @pytest.mark.parametrize("transposed", [True, False])
