@@ -333,79 +333,103 @@ StructureReport check_structure(const ConvSpec& spec, const CsrMatrix& Min, bool
         return name + "[" + a + ", " + b + "] (small side " + index_text("", ri) + ", big side " + index_text("", ci) + ")";
     };
 
-    // 2. Compare every stored and every expected entry.
-    rep.ok = true;
-    std::vector<std::tuple<index_t, double, index_t, int>> expect;  // col, value, a tap, number of taps
-    visit_rows([&](index_t row, bool, const std::vector<std::pair<index_t, index_t>>& terms) {
-        if (!rep.violation.empty()) return;
-        expect.clear();
-        for (const auto& [col, wf] : terms) expect.emplace_back(col, v[static_cast<size_t>(wf)], wf, 1);
-        std::sort(expect.begin(), expect.end());
-        size_t w = 0;
-        for (size_t a = 0; a < expect.size(); ++a) {
-            if (w > 0 && std::get<0>(expect[w - 1]) == std::get<0>(expect[a])) {
-                std::get<1>(expect[w - 1]) += std::get<1>(expect[a]);
-                std::get<3>(expect[w - 1]) += 1;
-            } else {
-                expect[w++] = expect[a];
+    // 2. Compare every stored and every expected entry with the matrix the tap values `vals` give.
+    struct Outcome {
+        bool ok = true, determined = true;
+        std::string text;
+        index_t row = -1, col = -1, checked = 0;
+        double expected = 0, actual = 0;
+    };
+    auto compare = [&](const std::vector<double>& vals, double tolerance, const std::string& source) {
+        Outcome out;
+        std::vector<std::tuple<index_t, double, index_t, int>> expect;  // col, value, a tap, number of taps
+        visit_rows([&](index_t row, bool, const std::vector<std::pair<index_t, index_t>>& terms) {
+            if (!out.ok) return;
+            expect.clear();
+            for (const auto& [col, wf] : terms) expect.emplace_back(col, vals[static_cast<size_t>(wf)], wf, 1);
+            std::sort(expect.begin(), expect.end());
+            size_t w = 0;
+            for (size_t a = 0; a < expect.size(); ++a) {
+                if (w > 0 && std::get<0>(expect[w - 1]) == std::get<0>(expect[a])) {
+                    std::get<1>(expect[w - 1]) += std::get<1>(expect[a]);
+                    std::get<3>(expect[w - 1]) += 1;
+                } else {
+                    expect[w++] = expect[a];
+                }
             }
-        }
-        expect.resize(w);
-        const auto* inner = W.innerIndexPtr();
-        const auto* val = W.valuePtr();
-        auto k = W.outerIndexPtr()[row];
-        const auto e = W.outerIndexPtr()[row + 1];
-        size_t x = 0;
-        auto fail = [&](index_t col, double expected, double actual, const std::string& why) {
-            rep.ok = false;
-            rep.violation_row = T ? col : row;
-            rep.violation_col = T ? row : col;
-            rep.expected = expected;
-            rep.actual = actual;
-            rep.violation = entry_text(row, col) + " " + why;
-        };
-        while (k < e || x < expect.size()) {
-            const index_t ac = k < e ? static_cast<index_t>(inner[k]) : std::numeric_limits<index_t>::max();
-            const index_t ec = x < expect.size() ? std::get<0>(expect[x]) : std::numeric_limits<index_t>::max();
-            ++rep.checked_entries;
-            if (ac < ec) {
-                if (std::abs(val[k]) > tol) {
-                    fail(ac, 0, val[k], "= " + fmt(val[k]) + " lies outside the band: no tap of the configuration reaches it");
+            expect.resize(w);
+            const auto* inner = W.innerIndexPtr();
+            const auto* val = W.valuePtr();
+            auto k = W.outerIndexPtr()[row];
+            const auto e = W.outerIndexPtr()[row + 1];
+            size_t x = 0;
+            auto fail = [&](index_t col, double expected, double actual, const std::string& why) {
+                out.ok = false;
+                out.row = T ? col : row;
+                out.col = T ? row : col;
+                out.expected = expected;
+                out.actual = actual;
+                out.text = entry_text(row, col) + " " + why;
+            };
+            while (k < e || x < expect.size()) {
+                const index_t ac = k < e ? static_cast<index_t>(inner[k]) : std::numeric_limits<index_t>::max();
+                const index_t ec = x < expect.size() ? std::get<0>(expect[x]) : std::numeric_limits<index_t>::max();
+                ++out.checked;
+                if (ac < ec) {
+                    if (std::abs(val[k]) > tolerance) {
+                        fail(ac, 0, val[k], "= " + fmt(val[k]) + " lies outside the band: no tap of the configuration reaches it");
+                        return;
+                    }
+                    ++k;
+                    continue;
+                }
+                const auto& [col, ev, wf, ntaps] = expect[x];
+                const double av = ac == ec ? val[k] : 0.0;
+                if (std::isnan(ev)) {
+                    out.determined = false;
+                } else if (std::abs(av - ev) > tolerance) {
+                    const std::string src = ntaps > 1 ? "the sum of " + std::to_string(ntaps) + " folded taps"
+                                                      : "tap " + weight_text(wf) + source;
+                    fail(col, ev, av,
+                         (ac == ec ? "= " + fmt(av) : std::string("is not stored")) + " but " +
+                             (source.empty() ? "the weights give " : "the structure gives ") + fmt(ev) + " (" + src + ")");
                     return;
                 }
-                ++k;
-                continue;
+                if (ac == ec) ++k;
+                ++x;
             }
-            const auto& [col, ev, wf, ntaps] = expect[x];
-            const double av = ac == ec ? val[k] : 0.0;
-            if (std::isnan(ev)) {
-                rep.determined = false;
-            } else if (std::abs(av - ev) > tol) {
-                const std::string src = ntaps > 1 ? "the sum of " + std::to_string(ntaps) + " folded taps"
-                                                  : "tap " + weight_text(wf) + ", the value on this diagonal elsewhere";
-                fail(col, ev, av,
-                     (ac == ec ? "= " + fmt(av) : std::string("is not stored")) + " but the structure gives " + fmt(ev) +
-                         " (" + src + ")");
-                return;
-            }
-            if (ac == ec) ++k;
-            ++x;
-        }
-    });
-    if (!rep.determined && rep.ok)
-        rep.violation = "";  // nothing wrong was found, but some taps could not be inferred
-    // 3. The tap values against the weights.
+        });
+        return out;
+    };
+    const Outcome a = compare(v, tol, ", the value on this diagonal elsewhere");
+    rep.ok = a.ok;
+    rep.determined = a.determined;
+    rep.violation = a.text;
+    rep.violation_row = a.row;
+    rep.violation_col = a.col;
+    rep.expected = a.expected;
+    rep.actual = a.actual;
+    rep.checked_entries = a.checked;
+    // 3. Against the weights: the tap values, then the matrix they build, entry by entry.
     if (weight) {
         rep.weights_checked = true;
-        rep.weights_ok = true;
-        const double wtol = rtol * std::max(vmax, 1e-300);
-        for (index_t w = 0; w < nw && rep.weights_ok; ++w) {
+        double wmax = 0;
+        for (index_t w = 0; w < nw; ++w) wmax = std::max(wmax, std::abs(weight[w]));
+        const double wtol = rtol * (wmax > 0 ? wmax : 1.0);
+        std::string tap_note;
+        for (index_t w = 0; w < nw && tap_note.empty(); ++w) {
             const double x = v[static_cast<size_t>(w)];
-            if (std::isnan(x)) continue;
-            if (std::abs(x - weight[w]) > wtol) {
-                rep.weights_ok = false;
-                rep.weight_violation = "tap " + weight_text(w) + ": the matrix has " + fmt(x) + ", the weights have " + fmt(weight[w]);
-            }
+            if (!std::isnan(x) && std::abs(x - weight[w]) > wtol)
+                tap_note = "; tap " + weight_text(w) + ": the matrix's diagonal has " + fmt(x) + ", the weights " + fmt(weight[w]);
+        }
+        const Outcome b = compare(std::vector<double>(weight, weight + nw), wtol, "");
+        rep.weights_ok = b.ok && tap_note.empty();
+        if (!b.ok) {
+            rep.weight_violation = b.text + tap_note;
+            rep.weight_violation_row = b.row;
+            rep.weight_violation_col = b.col;
+        } else if (!tap_note.empty()) {
+            rep.weight_violation = tap_note.substr(2);
         }
     }
     return rep;

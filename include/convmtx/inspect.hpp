@@ -49,8 +49,9 @@ struct StructureReport {
     double expected = 0, actual = 0;
     index_t checked_entries = 0;   ///< stored plus expected entries compared
     bool weights_checked = false;  ///< the tap values were compared with `weight`
-    bool weights_ok = false;
-    std::string weight_violation;  ///< first tap whose value differs from the weight
+    bool weights_ok = false;       ///< M equals, entry by entry, the matrix `weight` builds
+    std::string weight_violation;  ///< first entry that differs from it (and the first differing tap)
+    index_t weight_violation_row = -1, weight_violation_col = -1;
 };
 
 /// Verifies entry by entry that M (W, or T when matrix_is_transpose) has the structure of `spec`:
@@ -58,8 +59,8 @@ struct StructureReport {
 /// i = map(q*s - pl + t*d) (summed where a padding mode folds taps), zero elsewhere, and zero
 /// outside the groups; i.e. W[q, i] = W[q+1, i+s] away from folded borders. The tap values v
 /// are inferred from the rows without folded taps (the most frequent value of each diagonal);
-/// with `weight` (spec.weight_numel() values) they are also compared with it.
-/// Entries agree when |a - e| <= rtol * max|v|.
+/// with `weight` (spec.weight_numel() values) M is also compared entry by entry with the matrix
+/// the weights build (weights_ok). Entries agree when |a - e| <= rtol * max|v| (max|w| for the weights).
 StructureReport check_structure(const ConvSpec& spec, const CsrMatrix& M, bool matrix_is_transpose,
                                 const double* weight = nullptr, double rtol = 0);
 
