@@ -277,3 +277,64 @@ def test_errors(tmp_path):
         convmtx.to_spreadsheet(p, (1, 3, 3), np.ones((1, 1, 2, 2)), transposed=True, stride=2, output_padding=2)
     assert not os.path.exists(p)
     assert not [f for f in os.listdir(tmp_path) if f.startswith(".convmtx-")]  # no temporary file left behind
+
+
+# ---- a real spreadsheet engine ---------------------------------------------------------------------
+
+SOFFICE = "/usr/bin/soffice"
+
+
+def test_libreoffice_recalculates(tmp_path, torch, rng):
+    """LibreOffice (headless) opens the workbooks, computes every formula itself and exports the values."""
+    import csv
+    import shutil
+    import subprocess
+
+    if not os.access(SOFFICE, os.X_OK):
+        pytest.skip(f"{SOFFICE} is missing (Debian: libreoffice-calc-nogui)")
+    cases = {
+        "seed": dict(x=np.ones((1, 4, 4)), w=np.ones((1, 1, 3, 3)), transposed=True, stride=1, padding=0, dilation=1,
+                     groups=1, output_padding=0, padding_mode="zeros"),
+        "groups": dict(x=rng.integers(-4, 5, (4, 3, 3)).astype(float), w=rng.integers(-3, 4, (4, 1, 3, 2)).astype(float),
+                       transposed=True, stride=2, padding=1, dilation=1, groups=2, output_padding=1,
+                       padding_mode="zeros"),
+        "circular": dict(x=rng.integers(-4, 5, (2, 7)).astype(float), w=rng.integers(-3, 4, (3, 2, 3)).astype(float),
+                         transposed=False, stride=2, padding=2, dilation=2, groups=1, output_padding=0,
+                         padding_mode="circular"),
+        "reflect": dict(x=rng.integers(-4, 5, (1, 5, 6)).astype(float), w=rng.integers(-3, 4, (1, 1, 3, 3)).astype(float),
+                        transposed=False, stride=1, padding=2, dilation=1, groups=1, output_padding=0,
+                        padding_mode="reflect"),
+    }
+    layouts, refs = {}, {}
+    for name, case in cases.items():
+        _, layouts[name], _ = write(tmp_path, name, case)
+        refs[name] = torch_reference(torch, **case)
+    # one kernel cell changed in the file, as a user would: the engine's outputs must follow
+    wb = openpyxl.load_workbook(os.path.join(tmp_path, "groups.xlsx"))
+    sheet, addr = layouts["groups"]["w"][(3, 0, 1, 1)]
+    wb[sheet][addr].value = 7.5
+    wb.save(os.path.join(tmp_path, "edited.xlsx"))
+    edited = dict(cases["groups"], w=cases["groups"]["w"].copy())
+    edited["w"][3, 0, 1, 1] = 7.5
+    layouts["edited"], refs["edited"] = layouts["groups"], torch_reference(torch, **edited)
+    assert not np.allclose(refs["edited"], refs["groups"])
+
+    out = os.path.join(tmp_path, "csv")
+    files = [os.path.join(tmp_path, n + ".xlsx") for n in layouts]
+    r = subprocess.run([SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile",
+                        "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+                        "--outdir", out, *files], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    for name, layout in layouts.items():
+        grids = {}
+        for sheet in layout["sheets"]:
+            with open(os.path.join(out, f"{name}-{sheet}.csv"), encoding="utf-8") as f:
+                grids[sheet] = list(csv.reader(f))
+        ref = refs[name]
+        y = np.zeros(ref.shape)
+        for (o, i, j), (sheet, addr) in layout["y"].items():
+            m = re.fullmatch(r"([A-Z]+)([0-9]+)", addr)
+            col = openpyxl.utils.column_index_from_string(m.group(1))
+            y[(o, j) if ref.ndim == 2 else (o, i, j)] = float(grids[sheet][int(m.group(2)) - 1][col - 1])
+        np.testing.assert_allclose(y, ref, rtol=0, atol=1e-12, err_msg=name)
+    shutil.rmtree(out, ignore_errors=True)
