@@ -388,13 +388,16 @@ function drawGrid(svg, kind, shape, values, cs) {
       el('rect', { class: 'cell ' + kind, x: pad + c * cs + 1, y: pad + r * cs + 1, width: cs, height: cs,
                    fill: colour(v, maxAbs) }, g);
       if (cs >= 18) {
-        const t = el('text', { x: pad + c * cs + 1 + cs / 2, y: pad + r * cs + 1 + cs / 2 + fs / 3, 'text-anchor': 'middle',
-                               'font-size': fs, fill: '#212529' }, g);
-        t.textContent = fmt(v);
+        const label = fmt(v), f = fitFont(fs, cs, label);
+        const t = el('text', { x: pad + c * cs + 1 + cs / 2, y: pad + r * cs + 1 + cs / 2 + f / 3, 'text-anchor': 'middle',
+                               'font-size': f, fill: '#212529' }, g);
+        t.textContent = label;
       }
     }
   }
 }
+// a font size at which `label` fits in a cell of width cs (monospace digits are about 0.6 em wide)
+function fitFont(fs, cs, label) { return Math.max(6, Math.min(fs, Math.floor((cs - 4) / (0.62 * Math.max(1, label.length))))); }
 function cellSize() {
   const cols = G.inShape[1] + G.kShape[1] + G.outShape[1];
   const rows = Math.max(G.inShape[0], G.kShape[0], G.outShape[0]);
@@ -418,7 +421,7 @@ function drawMatrix() {
   $('matrix-note').textContent = 'rows: outputs y, columns: inputs x (both flattened row by row). ' + (S.transposed
     ? 'Row r of T lists the taps output r collects; column c (row c of W) the taps input c spreads with.'
     : 'Row r of W is the kernel window of output r laid over the flattened input.');
-  const cs = Math.max(2, Math.min(16, Math.floor(420 / C), Math.floor(520 / R)));
+  const cs = Math.max(2, Math.min(16, Math.floor(420 / C), Math.floor(380 / R)));
   const pad = 2;
   svg.setAttribute('width', C * cs + 2 * pad);
   svg.setAttribute('height', R * cs + 2 * pad);
@@ -449,7 +452,8 @@ function drawGather(cs) {
     ? 'padding d(k−1)−p_lo = (' + Q.lo.join(', ') + ') at the start and d(k−1)−p_hi+a at the end' +
       (crop ? ' (negative: the border is cropped)' : '') + '; hover an output to see the flipped kernel over this grid. '
     : 'hover an output to see its kernel window; grey values are read through the padding. ') +
-    'Computed this way, the output differs from the distribution form by at most ' + maxDiff + '.');
+    'Computed this way, the output differs from the ' + (tr ? 'distribution' : 'matrix') + ' form by at most ' +
+    (maxDiff === 0 ? '0' : maxDiff.toExponential(1)) + '.');
   if (L[0] * L[1] > 40000) { svg.setAttribute('width', 0); svg.setAttribute('height', 0); return; }
   const c2 = Math.max(6, Math.min(cs, 34, Math.floor(1200 / L[1])));
   const pad = 2;
@@ -465,9 +469,10 @@ function drawGather(cs) {
     el('rect', { class: 'gcell', id: 'g-' + a + '-' + b, x: pad + b * c2, y: pad + a * c2, width: c2, height: c2,
                  fill: real ? colour(S.x[src], maxAbs) : '#f1f3f5' }, svg);
     if (c2 >= 16) {
-      const t = el('text', { x: pad + b * c2 + c2 / 2, y: pad + a * c2 + c2 / 2 + fs / 3, 'text-anchor': 'middle', 'font-size': fs,
+      const label = src >= 0 ? fmt(S.x[src]) : '0', f = fitFont(fs, c2, label);
+      const t = el('text', { x: pad + b * c2 + c2 / 2, y: pad + a * c2 + c2 / 2 + f / 3, 'text-anchor': 'middle', 'font-size': f,
                              fill: real ? '#212529' : '#adb5bd' }, svg);
-      t.textContent = src >= 0 ? fmt(S.x[src]) : '0';
+      t.textContent = label;
     }
   }
   G.gather.c2 = c2;
