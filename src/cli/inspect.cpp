@@ -107,6 +107,8 @@ int run_inspect(int argc, char** argv) {
             j["weights_checked"] = rep->weights_checked;
             j["weights_ok"] = rep->weights_ok;
             j["weight_violation"] = rep->weight_violation;
+            j["weight_violation_row"] = rep->weight_violation_row;
+            j["weight_violation_col"] = rep->weight_violation_col;
         }
         j["ok"] = ok;
         std::cout << j.dump(2) << "\n";

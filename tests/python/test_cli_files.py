@@ -1,0 +1,426 @@
+"""The inspection commands of the convmtx CLI (build, inspect, spy, explain, overlap), checked
+against matrices computed independently here with PyTorch (W column by column from unit inputs),
+scipy's readers (scipy.io.mmread, scipy.sparse.load_npz) and a small PNG decoder.
+
+The CLI is found through CONVMTX_CLI (set by ctest) or <repo>/build/bin/convmtx.
+"""
+
+import json
+import os
+import re
+import struct
+import subprocess
+import zlib
+
+import numpy as np
+import pytest
+import scipy.io
+import scipy.sparse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLI = os.environ.get("CONVMTX_CLI") or os.path.join(HERE, "..", "..", "build", "bin", "convmtx")
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CLI), reason=f"convmtx CLI not found at {CLI} (set CONVMTX_CLI)")
+
+# The documented tap palette (include/convmtx/png.hpp, docs/inspect.md).
+PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+           (227, 119, 194), (188, 189, 34), (23, 190, 207), (0, 0, 128), (128, 128, 0), (0, 128, 128)]
+WHITE = (255, 255, 255)
+
+
+def run(*args, check=True):
+    p = subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=120)
+    if check and p.returncode != 0:
+        raise AssertionError(f"convmtx {' '.join(map(str, args))} exited {p.returncode}:\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+# ---------------------------------------------------------------- references
+
+CONFIGS = {
+    # name: (flags, description for the torch reference)
+    "conv2d_s2_p1": dict(input=(1, 4, 4), kernel=(3, 3), stride=2, padding=1),
+    "conv2d_channels": dict(input=(2, 5, 4), kernel=(3, 2), out_channels=3, padding=1),
+    "conv2d_groups_dilation": dict(input=(4, 6, 6), kernel=(2, 2), out_channels=2, groups=2, dilation=2, stride=(1, 2)),
+    "conv1d_reflect": dict(input=(2, 7), kernel=(3,), padding=2, padding_mode="reflect", out_channels=1),
+    "conv2d_circular": dict(input=(1, 4, 5), kernel=(3, 3), padding=1, padding_mode="circular"),
+    "conv3d": dict(input=(1, 3, 4, 3), kernel=(2, 2, 2), stride=(1, 2, 1), padding=1),
+    "tconv2d_seed": dict(input=(1, 2, 2), kernel=(3, 3), stride=2, transposed=True),
+    "tconv2d_outpad": dict(input=(2, 3, 3), kernel=(3, 3), stride=2, padding=1, output_padding=1, transposed=True,
+                           out_channels=1),
+    "tconv1d_groups": dict(input=(4, 5), kernel=(4,), stride=3, groups=2, out_channels=2, dilation=2, transposed=True),
+}
+
+
+def dims(v, r):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * r
+
+
+def weight_shape(cfg):
+    c_in = cfg["input"][0]
+    c_out = cfg.get("out_channels", c_in)
+    g = cfg.get("groups", 1)
+    k = tuple(cfg["kernel"])
+    return (c_in, c_out // g) + k if cfg.get("transposed") else (c_out, c_in // g) + k
+
+
+def flags(cfg, weights):
+    f = ["--input", "x".join(map(str, cfg["input"])), "--kernel", "x".join(map(str, cfg["kernel"]))]
+    for key in ("stride", "padding", "dilation", "output_padding"):
+        if key in cfg:
+            f += ["--" + key.replace("_", "-"), "x".join(map(str, dims(cfg[key], len(cfg["kernel"]))))]
+    for key in ("groups", "out_channels", "padding_mode"):
+        if key in cfg:
+            f += ["--" + key.replace("_", "-"), str(cfg[key])]
+    if cfg.get("transposed"):
+        f.append("--transposed")
+    return f + ["--weights", weights]
+
+
+def operator_matrix(torch, cfg, weight):
+    """The operation's matrix M (y = M x) computed by PyTorch from unit inputs: W for a conv, T for a transposed conv."""
+    F = torch.nn.functional
+    r = len(cfg["kernel"])
+    shape = tuple(cfg["input"])
+    n = int(np.prod(shape))
+    eye = torch.eye(n, dtype=torch.float64).reshape((n,) + shape)
+    w = torch.from_numpy(np.asarray(weight, dtype=np.float64))
+    stride, dil = dims(cfg.get("stride", 1), r), dims(cfg.get("dilation", 1), r)
+    pad, groups = dims(cfg.get("padding", 0), r), cfg.get("groups", 1)
+    if cfg.get("transposed"):
+        op = [F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d][r - 1]
+        out = op(eye, w, stride=stride, padding=pad, output_padding=dims(cfg.get("output_padding", 0), r),
+                 groups=groups, dilation=dil)
+    else:
+        conv = [F.conv1d, F.conv2d, F.conv3d][r - 1]
+        mode = cfg.get("padding_mode", "zeros")
+        if mode != "zeros":
+            p = []
+            for j in reversed(range(r)):
+                p += [pad[j], pad[j]]
+            eye = F.pad(eye, p, mode=mode)
+            pad = (0,) * r
+        out = conv(eye, w, stride=stride, padding=pad, groups=groups, dilation=dil)
+    return out.reshape(n, -1).numpy().T.copy()
+
+
+def arange_weight(cfg):
+    shape = weight_shape(cfg)
+    return np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+
+
+# ---------------------------------------------------------------- PNG decoding
+
+
+def decode_png(path):
+    """A minimal PNG decoder (8-bit RGB or RGBA, no interlace): returns (width, height, pixels[y][x] -> (r, g, b))."""
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, ihdr = 8, b"", None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        assert zlib.crc32(kind + body) == struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0]
+        if kind == b"IHDR":
+            ihdr = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    width, height, depth, color, _, _, interlace = ihdr
+    assert depth == 8 and color in (2, 6) and interlace == 0
+    bpp = 3 if color == 2 else 4
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    rows, prev = [], bytearray(stride)
+    for y in range(height):
+        f = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if f == 1:
+                line[i] = (line[i] + a) & 255
+            elif f == 2:
+                line[i] = (line[i] + b) & 255
+            elif f == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif f == 4:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                pr = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                line[i] = (line[i] + pr) & 255
+        rows.append([tuple(line[x * bpp:x * bpp + 3]) for x in range(width)])
+        prev = line
+    return width, height, rows
+
+
+# ---------------------------------------------------------------- build
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_build_files_equal_the_torch_matrix(torch, tmp_path, rng, name):
+    cfg = CONFIGS[name]
+    weight = rng.uniform(-1, 1, size=weight_shape(cfg))
+    np.save(tmp_path / "w.npy", weight)
+    M = operator_matrix(torch, cfg, weight)
+    f = flags(cfg, str(tmp_path / "w.npy"))
+    out = run("build", *f, "-o", tmp_path / "M.mtx").stdout
+    assert f"{M.shape[0]} x {M.shape[1]}" in out
+    run("build", *f, "--output", tmp_path / "M.npz")
+    A = scipy.io.mmread(str(tmp_path / "M.mtx"))
+    B = scipy.sparse.load_npz(str(tmp_path / "M.npz"))
+    assert A.shape == M.shape and B.shape == M.shape
+    np.testing.assert_allclose(A.toarray(), M, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(B.toarray(), M, rtol=0, atol=1e-12)
+    assert B.format == "csr" and B.dtype == np.float64 and B.has_sorted_indices
+    assert (A.toarray() == B.toarray()).all()  # %.17g: the text file holds the same doubles
+    # The other matrix (--which) is the transpose; float32 keeps float32 values.
+    other = "W" if cfg.get("transposed") else "T"
+    run("build", *f, "--which", other, "--dtype", "float32", "-o", tmp_path / "O.npz")
+    C = scipy.sparse.load_npz(str(tmp_path / "O.npz"))
+    assert C.dtype == np.float32
+    np.testing.assert_allclose(C.toarray(), M.T, rtol=1e-6, atol=1e-6)
+
+
+def test_build_from_a_json_config_with_initializers(torch, tmp_path):
+    cfg = CONFIGS["tconv2d_outpad"]
+    (tmp_path / "c.json").write_text(json.dumps({
+        "input": list(cfg["input"]), "kernel": list(cfg["kernel"]), "stride": 2, "padding": 1,
+        "output_padding": 1, "transposed": True, "out_channels": 1, "weights": "arange"}))
+    run("build", "--config", tmp_path / "c.json", "-o", tmp_path / "T.mtx")
+    T = scipy.io.mmread(str(tmp_path / "T.mtx")).toarray()
+    np.testing.assert_array_equal(T, operator_matrix(torch, cfg, arange_weight(cfg)))
+    # ones: every stored value is 1 (the pattern of T)
+    run("build", "--config", tmp_path / "c.json", "--weights", "ones", "-o", tmp_path / "P.npz")
+    P = scipy.sparse.load_npz(str(tmp_path / "P.npz"))
+    assert set(np.unique(P.data)) == {1.0}
+    np.testing.assert_array_equal(P.toarray(), operator_matrix(torch, cfg, np.ones(weight_shape(cfg))) != 0)
+
+
+# ---------------------------------------------------------------- inspect
+
+
+def test_inspect_prints_d2l_kernel2matrix():
+    # d2l's kernel2matrix for K = [[0, 1], [2, 3]] on a 3x3 input (seed 004).
+    out = run("inspect", "--input", "1x3x3", "--kernel", "2x2", "--weights", "arange").stdout
+    assert ("[[0., 1., 0., 2., 3., 0., 0., 0., 0.],\n"
+            " [0., 0., 1., 0., 2., 3., 0., 0., 0.],\n"
+            " [0., 0., 0., 0., 1., 0., 2., 3., 0.],\n"
+            " [0., 0., 0., 0., 0., 1., 0., 2., 3.]]") in out
+    assert "structure:     OK" in out
+    assert "doubly block Toeplitz (stride 1)" in out
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_inspect_checks_files_and_names_a_perturbed_entry(torch, tmp_path, name):
+    cfg = CONFIGS[name]
+    f = flags(cfg, "arange")
+    M = operator_matrix(torch, cfg, arange_weight(cfg))
+    rep = json.loads(run("inspect", *f, "--json").stdout)
+    assert rep["structure_ok"] and rep["weights_ok"] and rep["ok"]
+    assert (rep["rows"], rep["cols"]) == M.shape
+    assert rep["nnz"] >= np.count_nonzero(M)  # zero taps (arange's w[0]) stay stored
+    assert rep["row_max"] >= np.count_nonzero(M, axis=1).max()
+    assert rep["upper_bandwidth"] >= max(c - r for r, c in zip(*np.nonzero(M)))
+
+    # A file alone: statistics only, equal to scipy's view of it.
+    S = scipy.sparse.csr_matrix(M)
+    scipy.io.mmwrite(str(tmp_path / "M.mtx"), S)
+    alone = json.loads(run("inspect", "--matrix", tmp_path / "M.mtx", "--json").stdout)
+    assert (alone["rows"], alone["cols"], alone["nnz"]) == (S.shape[0], S.shape[1], S.nnz)
+    assert alone["distinct_values"] == len(np.unique(S.data))
+    assert "structure_ok" not in alone
+    out = run("inspect", "--matrix", tmp_path / "M.mtx").stdout
+    assert "the structure check needs the configuration flags" in out
+
+    # The scipy-written file against the configuration passes; one perturbed entry fails, named.
+    assert run("inspect", "--matrix", tmp_path / "M.mtx", *f, "--json").returncode == 0
+    rows, cols = S.nonzero()
+    k = len(rows) // 2
+    P = S.tolil()
+    P[rows[k], cols[k]] += 0.5
+    scipy.io.mmwrite(str(tmp_path / "P.mtx"), P.tocsr())
+    p = run("inspect", "--matrix", tmp_path / "P.mtx", *f, "--json", check=False)
+    assert p.returncode == 1
+    bad = json.loads(p.stdout)
+    assert not bad["ok"] and not bad["weights_ok"]
+    assert (bad["weight_violation_row"], bad["weight_violation_col"]) == (rows[k], cols[k])
+    assert f"[{rows[k]}, {cols[k]}]" in bad["weight_violation"]
+    if not bad["structure_ok"]:
+        assert (bad["violation_row"], bad["violation_col"]) == (rows[k], cols[k])
+
+
+def test_inspect_toeplitz_fails_without_weights_for_a_perturbed_entry(tmp_path):
+    f = ["--input", "1x6x6", "--kernel", "3x3", "--stride", "2", "--padding", "1", "--weights", "random:4"]
+    run("build", *f, "-o", tmp_path / "W.mtx")
+    S = scipy.io.mmread(str(tmp_path / "W.mtx")).tocsr()
+    S[4, 8] = S[4, 8] * 2 + 1  # an entry on a diagonal that occurs in other rows
+    scipy.io.mmwrite(str(tmp_path / "P.mtx"), S)
+    g = ["--input", "1x6x6", "--kernel", "3x3", "--stride", "2", "--padding", "1"]  # no --weights
+    p = run("inspect", "--matrix", tmp_path / "P.mtx", *g, check=False)
+    assert p.returncode == 1
+    assert "structure:     FAILED" in p.stdout
+    assert "first violation: W[4, 8]" in p.stdout
+    assert run("inspect", "--matrix", tmp_path / "W.mtx", *g).returncode == 0
+
+
+# ---------------------------------------------------------------- spy
+
+
+@pytest.mark.parametrize("name", ["conv2d_s2_p1", "conv2d_channels", "tconv2d_outpad", "conv3d"])
+def test_spy_png_has_the_stated_size_and_tap_colors(torch, tmp_path, name):
+    cfg = CONFIGS[name]
+    out = run("spy", *flags(cfg, "arange"), "--cell", "5", "-o", tmp_path / "W.png").stdout
+    w, h = map(int, re.search(r"(\d+) x (\d+) pixels", out).groups())
+    cell = int(re.search(r"entries: (\d+) x \d+ pixels each", out).group(1))
+    width, height, px = decode_png(tmp_path / "W.png")
+    assert (width, height) == (w, h)
+    M = operator_matrix(torch, cfg, arange_weight(cfg))
+    assert cell == 5 and (width, height) == (M.shape[1] * cell, M.shape[0] * cell)
+    K = int(np.prod(cfg["kernel"]))
+    # With arange weights a stored entry's value is its weight index (zeros padding: one tap per entry),
+    # so its tap is value mod K. Entry 0 (weight 0) is stored too: its color is the palette's first.
+    for r in range(M.shape[0]):
+        for c in range(M.shape[1]):
+            got = px[r * cell + cell // 2][c * cell + cell // 2]
+            v = M[r, c]
+            if v != 0:
+                assert got == PALETTE[int(v) % K % 12], (r, c, v)
+            else:
+                assert got in (WHITE, PALETTE[0]), (r, c)
+
+
+def test_spy_density_for_large_matrices(tmp_path):
+    out = run("spy", "--input", "1x300x300", "--kernel", "3x3", "--padding", "1", "--size", "200",
+              "-o", tmp_path / "D.png").stdout
+    assert "density: each pixel covers 450 rows x 450 columns" in out
+    width, height, px = decode_png(tmp_path / "D.png")
+    assert (width, height) == (200, 200)
+    # W is banded around the diagonal: diagonal pixels are colored, far corners white.
+    assert all(px[i][i] != WHITE for i in range(200))
+    assert px[0][199] == WHITE and px[199][0] == WHITE
+
+
+def test_spy_matrix_file_colors_by_sign(tmp_path):
+    S = scipy.sparse.csr_matrix(np.array([[1.0, 0, -2], [0, 3, 0]]))
+    scipy.io.mmwrite(str(tmp_path / "S.mtx"), S)
+    run("spy", "--matrix", tmp_path / "S.mtx", "--cell", "5", "-o", tmp_path / "S.png")
+    width, height, px = decode_png(tmp_path / "S.png")
+    assert (width, height) == (15, 10)
+    assert px[2][2] == (31, 119, 180) and px[2][12] == (214, 39, 40) and px[2][7] == WHITE and px[7][7] == (31, 119, 180)
+
+
+# ---------------------------------------------------------------- explain
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_explain_lists_exactly_the_row_and_column(torch, rng, name):
+    cfg = CONFIGS[name]
+    weight = arange_weight(cfg)
+    M = operator_matrix(torch, cfg, weight)
+    x = np.arange(M.shape[1], dtype=np.float64)
+    for _ in range(3):
+        row = int(rng.integers(M.shape[0]))
+        rep = json.loads(run("explain", *flags(cfg, "arange"), "--at", row, "--json").stdout)
+        assert rep["matrix_agrees"]
+        coeff = {}
+        for t in rep["terms"]:
+            assert t["output_flat"] == row
+            assert t["weight"] == weight.flat[t["weight_flat"]]
+            assert t["x"] == x[t["input_flat"]]
+            coeff[t["input_flat"]] = coeff.get(t["input_flat"], 0.0) + t["weight"]
+        # Exactly the entries of that row (arange weight 0 is a stored zero, so compare the pattern via coefficients).
+        nz = {int(c) for c in np.nonzero(M[row])[0]}
+        assert nz <= set(coeff) and all(coeff[c] == M[row, c] for c in coeff)
+        assert rep["total"] == pytest.approx(M[row] @ x, rel=1e-12, abs=1e-9)
+        col = int(rng.integers(M.shape[1]))
+        rev = json.loads(run("explain", *flags(cfg, "arange"), "--from", col, "--json").stdout)
+        dist = {}
+        for t in rev["terms"]:
+            assert t["input_flat"] == col
+            dist[t["output_flat"]] = dist.get(t["output_flat"], 0.0) + t["weight"]
+        assert {int(r) for r in np.nonzero(M[:, col])[0]} <= set(dist)
+        assert all(dist[r] == M[r, col] for r in dist)
+
+
+def test_explain_text_with_multi_index():
+    out = run("explain", "--input", "1x2x2", "--kernel", "3x3", "--stride", "2", "--transposed", "--x", "ones",
+              "--at", "0,2,2").stdout
+    assert "y[0,2,2] = w[0,0,2,2]·x[0,0,0] + w[0,0,2,0]·x[0,0,1] + w[0,0,0,2]·x[0,1,0] + w[0,0,0,0]·x[0,1,1]" in out
+    assert "= 4\n" in out
+    assert "check: these are exactly the 4 stored entries of row 12 of T" in out
+
+
+# ---------------------------------------------------------------- overlap
+
+
+@pytest.mark.parametrize("name", ["tconv2d_seed", "tconv2d_outpad", "tconv1d_groups"])
+def test_overlap_grid_equals_row_sums_of_T_pattern(torch, name):
+    cfg = CONFIGS[name]
+    T = operator_matrix(torch, cfg, np.ones(weight_shape(cfg)))
+    rep = json.loads(run("overlap", *flags(cfg, "ones"), "--json").stdout)
+    counts = np.array(rep["counts"])
+    row_sums = (T != 0).sum(axis=1)
+    c_out = T.shape[0] // counts.size
+    np.testing.assert_array_equal(row_sums, np.tile(counts, c_out) * rep["channels_per_output"])
+
+
+def test_overlap_text_grid_and_verdict():
+    out = run("overlap", "--input", "1x2x2", "--kernel", "3x3", "--stride", "2", "--transposed").stdout
+    assert "  1 1 2 1 1\n  1 1 2 1 1\n  2 2 4 2 2\n  1 1 2 1 1\n  1 1 2 1 1\n" in out
+    assert "kernel size 3 is not divisible by stride 2" in out and "kernel size 2 or 4 would be even" in out
+    even = run("overlap", "--input", "1x3x3", "--kernel", "4x4", "--stride", "2", "--padding", "1",
+               "--transposed").stdout
+    assert "even overlap" in even and "max/min over the interior = 4/4 = 1" in even
+
+
+def test_overlap_heat_map_for_a_large_output(tmp_path):
+    out = run("overlap", "--input", "8x64x64", "--kernel", "5x5", "--stride", "2", "--padding", "2",
+              "--output-padding", "1", "--transposed", "-o", tmp_path / "o.png").stdout
+    assert "too large for a text grid" in out
+    assert "interior tile" in out
+    w, h = map(int, re.search(r"o\.png: (\d+) x (\d+) pixels", out).groups())
+    width, height, px = decode_png(tmp_path / "o.png")
+    assert (width, height) == (w, h) == (128 * 4, 128 * 4)
+    # Interior counts alternate 9, 6, 6, 4 (k=5, s=2: 3 or 2 taps per dimension): the 9s are the darkest.
+    assert px[40 * 4][40 * 4] != px[40 * 4][41 * 4]
+
+
+# ---------------------------------------------------------------- every command: --help and bad flags
+
+
+def commands():
+    out = run("--help").stdout
+    return re.findall(r"^  (\S+)\s", out.split("commands:")[1], flags=re.M)
+
+
+def test_command_list_has_the_inspection_commands():
+    assert {"build", "inspect", "spy", "explain", "overlap"} <= set(commands())
+
+
+@pytest.mark.parametrize("command", ["build", "inspect", "spy", "explain", "overlap", "*"])
+def test_help_and_bad_flag(command):
+    for cmd in (commands() if command == "*" else [command]):
+        h = run(cmd, "--help")
+        assert h.stdout.startswith(f"usage: convmtx {cmd}"), cmd
+        p = run(cmd, "--no-such-flag", "1", check=False)
+        assert p.returncode == 2, cmd
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and "--no-such-flag" in lines[0], (cmd, p.stderr)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["build", "--input", "1x4x4", "--kernel", "3x3", "-o", "W.txt"], "must end in .mtx"),
+    (["build", "--input", "1x4x4", "--kernel", "3x3"], "--output"),
+    (["inspect", "--input", "1x4x4", "--kernel", "3x3", "--which", "Q"], "--which"),
+    (["spy", "--input", "1x4x4", "--kernel", "3x3", "-o", "W.jpg"], "must end in .png"),
+    (["explain", "--input", "1x4x4", "--kernel", "3x3", "--at", "0,5,0"], "--at"),
+    (["explain", "--input", "1x4x4", "--kernel", "3x3"], "--at"),
+    (["overlap", "--kernel", "3x3"], "--input"),
+    (["inspect", "--input", "1x4x4", "--kernel", "5x5"], "kernel"),
+])
+def test_bad_values_exit_2_with_one_line(tmp_path, args, needle):
+    p = subprocess.run([CLI, *args], capture_output=True, text=True, cwd=tmp_path)
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], p.stderr
