@@ -464,20 +464,21 @@ DMatrix variant_matrix(const ConvSpec& spec, const std::vector<double>& w, const
     return M;
 }
 
-// Visits the union of the entries of A and B row by row: fn(row, col, a, b).
+// Visits the union of the entries of A and B row by row: fn(row, col, a, b, storage position in B or -1).
 template <class Fn>
 void merge_entries(const DMatrix& A, const DMatrix& B, Fn&& fn) {
     for (index_t r = 0; r < A.outerSize(); ++r) {
         DMatrix::InnerIterator a(A, r), b(B, r);
+        index_t pos = B.outerIndexPtr()[r];
         while (a || b) {
             if (a && (!b || a.col() < b.col())) {
-                fn(r, a.col(), a.value(), 0.0, a.index());
+                fn(r, a.col(), a.value(), 0.0, index_t(-1));
                 ++a;
             } else if (b && (!a || b.col() < a.col())) {
-                fn(r, b.col(), 0.0, b.value(), -1);
+                fn(r, b.col(), 0.0, b.value(), pos++);
                 ++b;
             } else {
-                fn(r, a.col(), a.value(), b.value(), a.index());
+                fn(r, a.col(), a.value(), b.value(), pos++);
                 ++a;
                 ++b;
             }
@@ -724,7 +725,8 @@ Diagnosis diagnose(const ConvSpec& spec, const std::vector<double>& w, const DMa
         d.expected = b;
         d.kind = std::abs(b) <= atol ? EntryDiff::Kind::extra
                                      : (std::abs(a) <= atol ? EntryDiff::Kind::missing : EntryDiff::Kind::wrong_weight);
-        (void)pos;
+        d.tap = pos >= 0 ? taps[static_cast<size_t>(pos)] : -1;
+        if (d.tap >= 0) tapset.insert(d.tap);
         if (d.kind == EntryDiff::Kind::extra) ++D.extra;
         else if (d.kind == EntryDiff::Kind::missing) ++D.missing;
         else ++D.wrong;
@@ -732,17 +734,6 @@ Diagnosis diagnose(const ConvSpec& spec, const std::vector<double>& w, const DMa
         rows.insert(r);
         cols.insert(c);
     });
-    // Taps of M's differing entries: M's storage position -> tap_map.
-    for (auto& d : D.diffs) {
-        if (d.kind == EntryDiff::Kind::extra) continue;
-        const auto* inner = M.innerIndexPtr();
-        const auto b = M.outerIndexPtr()[d.row], e = M.outerIndexPtr()[d.row + 1];
-        const auto it = std::lower_bound(inner + b, inner + e, d.col);
-        if (it != inner + e && *it == d.col) {
-            d.tap = taps[static_cast<size_t>(it - inner)];
-            if (d.tap >= 0) tapset.insert(d.tap);
-        }
-    }
     D.rows.assign(rows.begin(), rows.end());
     D.cols.assign(cols.begin(), cols.end());
     D.taps.assign(tapset.begin(), tapset.end());
@@ -868,7 +859,7 @@ Diagnosis diagnose(const ConvSpec& spec, const std::vector<double>& w, const DMa
         }
         s += ", expected " + fmt(d.expected);
         if (d.tap >= 0) s += " = tap w" + format_index(w_shape, d.tap);
-        if (d.kind == EntryDiff::Kind::extra) s += ": no tap reaches this pair";
+        if (d.kind == EntryDiff::Kind::extra && d.tap < 0) s += ": no tap reaches this pair";
         D.lines.push_back(s + ")");
     }
     return D;

@@ -438,3 +438,57 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_rejected) {
     BOOST_CHECK_THROW(to_sparse<Scalar>(*op, c, po), config_error);
     BOOST_TEST(format_index({2, 3, 4}, 23) == "[1, 2, 3]");
 }
+
+BOOST_AUTO_TEST_CASE(random_buggy_kernels_give_exact_jacobians_and_verdicts) {
+    std::mt19937_64 rng(31);
+    auto pick = [&](index_t lo, index_t hi) { return std::uniform_int_distribution<index_t>(lo, hi)(rng); };
+    int failing = 0;
+    for (int trial = 0; trial < 40; ++trial) {
+        const bool transposed = trial % 2 == 1;
+        ConvSpec s;
+        for (;;) {
+            try {
+                const index_t G = pick(1, 2), k0 = pick(1, 3), k1 = pick(1, 3);
+                if (!transposed) {
+                    s = conv2d({G * pick(1, 2), pick(3, 8), pick(3, 8)}, {G * pick(1, 2), pick(1, 2), k0, k1},
+                               {pick(1, 2), pick(1, 3)}, {pick(0, 2), pick(0, 1)}, {pick(1, 2), pick(1, 2)}, G);
+                } else {
+                    const index_t st = pick(1, 3);
+                    s = tconv2d({pick(1, 2), pick(2, 5), pick(2, 5)}, {1, pick(1, 2), k0, k1}, {st, pick(1, 2)},
+                                {pick(0, 1), pick(0, 1)}, {pick(0, st - 1), 0}, {1, pick(1, 2)});
+                }
+                break;
+            } catch (const std::exception&) {
+            }
+        }
+        const auto w = random_values(rng, s.weight_numel());
+        Bugs b;
+        if (!transposed) {
+            switch (pick(0, 4)) {
+                case 0: b.pad_offset = pick(0, 1) ? 1 : -1; break;
+                case 1: b.no_dilation = true; break;
+                case 2: b.stride_on_input = true; break;
+                case 3: b.swapped_layout = true; break;
+                default: b.group_mod = true; break;
+            }
+        } else {
+            switch (pick(0, 2)) {
+                case 0: b.pad_offset = pick(0, 1) ? 1 : -1; break;
+                case 1: b.no_flip = true; break;
+                default: b.output_padding_low = true; b.no_flip = pick(0, 1) == 1; break;
+            }
+        }
+        const KernelFn<Scalar> f = transposed ? gather_fn(s, w, b) : conv_fn(s, w, b);
+        FunctionOperator<Scalar> op(s.input_shape(), s.output_shape(), f, {});
+        const auto Jc = to_sparse<Scalar>(op, s);
+        const auto Ju = to_sparse<Scalar>(op);
+        BOOST_TEST(Jc.stats.verified);
+        BOOST_TEST(max_abs_diff(Jc.matrix, Ju.matrix) == 0.0, s.describe());
+        const auto M = operator_matrix<Scalar>(s, w.data());
+        const bool differs = max_abs_diff(Ju.matrix, M) > 1e-3;
+        const KernelReport r = check_kernel<Scalar>(s, w.data(), f);
+        BOOST_TEST(r.passed == !differs, s.describe() << "\n" << r.str());
+        failing += differs;
+    }
+    BOOST_TEST(failing >= 25);  // most injected bugs change the matrix in these configurations
+}

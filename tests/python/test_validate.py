@@ -219,3 +219,42 @@ def test_to_sparse_finds_entries_outside_the_hint(rng):
     W = convmtx.conv_matrix((1, 20), w, padding=1).tolil()
     W[19, 0] += 5.0
     assert abs(M - W.tocsr()).max() < 1e-15 and stats.verified and stats.levels > 1
+
+
+# ---- convmtx adjoint-test (the CLI, when ctest provides it) -------------------------------------
+
+def _cli():
+    import os
+
+    path = os.environ.get("CONVMTX_CLI")
+    if not path:
+        pytest.skip("CONVMTX_CLI is not set (ctest sets it to the built convmtx tool)")
+    return path
+
+
+def test_cli_adjoint_test_sweep_and_json(tmp_path):
+    import json
+    import subprocess
+
+    out = tmp_path / "report.json"
+    p = subprocess.run([_cli(), "adjoint-test", "--count", "200", "--seed", "5", "--json", str(out)],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "PASSED" in p.stdout and "dot test gather" in p.stdout
+    assert p.stderr == ""  # no progress bar when stderr is not a terminal
+    report = json.loads(out.read_text())
+    assert report["passed"] and report["configurations"] == 200 and report["failures"] == []
+    runs = {(c["check"], c["scalar"]): c["run"] for c in report["checks"]}
+    assert runs[("W^T y = T y", "float")] == 200 and runs[("colored probes = M", "double")] == 200
+    assert runs[("W x = conv_direct x", "double")] + runs[("T y = gather y", "double")] == 200
+
+
+def test_cli_adjoint_test_one_configuration_and_usage_errors(tmp_path):
+    import subprocess
+
+    cfg = tmp_path / "c.json"
+    cfg.write_text('{"input": "2x5x5", "kernel": "3x3", "stride": 2, "transposed": true, "out_channels": 3}')
+    p = subprocess.run([_cli(), "adjoint-test", "--config", str(cfg)], capture_output=True, text=True)
+    assert p.returncode == 0 and "T y = scatter y" in p.stdout and "16 of 16 checks passed" in p.stdout
+    p = subprocess.run([_cli(), "adjoint-test", "--count", "0"], capture_output=True, text=True)
+    assert p.returncode == 2 and p.stderr.strip() == "convmtx adjoint-test: --count=0 must be an integer >= 1"
