@@ -448,3 +448,29 @@ def test_cli_help_and_stdout(cli):
     r = subprocess.run([cli, "explore", "--input", "1x2x2", "--kernel", "3x3", "--transposed"], capture_output=True,
                        text=True)
     assert r.returncode == 0 and r.stdout.startswith("<!DOCTYPE html>") and r.stdout.rstrip().endswith("</html>")
+
+
+def test_config_file_and_npy_values(cli, browser, outdir, torch):
+    """--config JSON (the keys of the shared configuration flags) and --values from a .npy file."""
+    import json
+
+    cfg_path = os.path.join(outdir, "cfg.json")
+    with open(cfg_path, "w") as f:
+        json.dump({"input": [1, 3, 4], "kernel": [2, 3], "stride": [2, 1], "padding": [[1, 0], [0, 2]],
+                   "dilation": 2, "transposed": True, "weights": "arange"}, f)
+    x = np.arange(12, dtype=np.float64).reshape(1, 3, 4) * 0.5 - 2
+    npy = os.path.join(outdir, "x.npy")
+    np.save(npy, x)
+    path = write_page(cli, outdir, "cfg", ["--config", cfg_path, "--values", npy])
+    browser.get("file://" + path)
+    st = api(browser, "state()")
+    assert st["transposed"] and st["s"] == [2, 1] and st["d"] == [2, 2] and st["pl"] == [1, 0] and st["ph"] == [0, 2]
+    np.testing.assert_array_equal(np.array(st["x"]), x[0])
+    cfg = {k: st[k] for k in ("n", "k", "s", "pl", "ph", "a", "d", "transposed", "mode")}
+    w = np.arange(6, dtype=np.float64).reshape(2, 3)
+    np.testing.assert_allclose(np.array(api(browser, "output()")), torch_reference(torch, cfg, x[0], w), atol=1e-12)
+    assert api(browser, "checkLibrary()")["patternEqual"]
+    # a .npy of the wrong shape is refused, naming the flag and both shapes
+    np.save(npy, np.zeros((3, 4)))
+    r = subprocess.run([cli, "explore", "--config", cfg_path, "--values", npy], capture_output=True, text=True)
+    assert r.returncode == 2 and "--values" in r.stderr and "(3, 4)" in r.stderr and "(1, 3, 4)" in r.stderr
