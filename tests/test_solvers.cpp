@@ -1,0 +1,613 @@
+// Inverse problems: LSQR, CGLS and Landweber against dense normal equations,
+// LSQR's istop codes, the gradient regularizer, the automatic lambda, SPQR and
+// CHOLMOD against LSQR and the memory refusal, images (PNG/PGM, phantom, PSNR),
+// and deblurring / super-resolution of the phantom end to end.
+#define BOOST_TEST_MODULE solvers
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include <Eigen/Cholesky>
+#include <Eigen/SVD>
+
+#include "convmtx/image.hpp"
+#include "convmtx/solvers.hpp"
+#include "convmtx/suitesparse.hpp"
+#include "test_common.hpp"
+
+namespace convmtx::test {
+namespace {
+
+using Dense = Eigen::MatrixXd;
+/// Tolerance of a solver run to convergence against the dense reference.
+constexpr double solve_tol = is_double ? 1e-8 : 2e-3;
+/// Stopping tolerances that converge to about solve_tol.
+constexpr double stop_tol = is_double ? 1e-13 : 1e-7;
+
+/// A random multi-channel strided conv W (rows = outputs), overdetermined: 2 output channels.
+struct Problem {
+    ConvSpec spec;
+    std::shared_ptr<SparseOperator<Scalar>> op;
+    Dense A;  // W in double, from the same Scalar weights
+    Vec b;
+};
+
+Problem make_problem(std::uint64_t seed, index_t h = 9, index_t w = 8, index_t stride = 1) {
+    std::mt19937_64 rng(seed);
+    Problem p;
+    ConvOptions o;
+    o.stride = {stride};
+    o.padding = Padding::symmetric({1});
+    p.spec = make_conv({1, h, w}, {2, 1, 3, 3}, o);
+    const auto wts = random_values(rng, p.spec.weight_numel());
+    p.op = make_matrix_operator<Scalar>(p.spec, wts.data());
+    p.A = Dense(p.op->matrix().template cast<double>());
+    p.b = random_batch(rng, p.op->data_size(), 1).col(0);
+    return p;
+}
+
+/// x = (A^T A + d^2 I + mu^2 L^T L)^{-1} A^T b in double.
+Eigen::VectorXd dense_solution(const Dense& A, const Eigen::VectorXd& b, double damp, const Dense* L = nullptr,
+                               double mu = 0) {
+    Dense N = A.transpose() * A + damp * damp * Dense::Identity(A.cols(), A.cols());
+    if (L) N += mu * mu * L->transpose() * (*L);
+    return N.ldlt().solve(A.transpose() * b);
+}
+
+SolverOptions tight() {
+    SolverOptions o;
+    o.atol = o.btol = stop_tol;
+    o.conlim = 0;
+    o.iter_lim = 2000;
+    return o;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(iterative)
+
+BOOST_AUTO_TEST_CASE(lsqr_and_cgls_match_dense_normal_equations) {
+    for (std::uint64_t seed : {1u, 2u, 3u}) {
+        const Problem p = make_problem(seed);
+        const Eigen::VectorXd bd = p.b.template cast<double>();
+        for (double damp : {0.0, 0.3, 2.0}) {
+            const Eigen::VectorXd ref = dense_solution(p.A, bd, damp);
+            SolverOptions o = tight();
+            o.damp = damp;
+            const auto r1 = lsqr<Scalar>(*p.op, p.b, o);
+            const auto r2 = cgls<Scalar>(*p.op, p.b, o);
+            BOOST_TEST_CONTEXT("seed " << seed << " damp " << damp) {
+                BOOST_TEST(rel_diff(r1.x.template cast<double>(), ref) <= solve_tol);
+                BOOST_TEST(rel_diff(r2.x.template cast<double>(), ref) <= solve_tol);
+                BOOST_TEST((r1.istop >= 1 && r1.istop <= 5));
+                BOOST_TEST((r2.istop >= 1 && r2.istop <= 5));
+                // Reported norms agree with the returned x.
+                const double res = (bd - p.A * r1.x.template cast<double>()).norm();
+                BOOST_TEST(std::abs(r1.residual_norm - res) <= 1e-4 * (1 + res));
+                BOOST_TEST(std::abs(r1.xnorm - ref.norm()) <= 1e-3 * ref.norm());
+                BOOST_TEST(r1.damp == damp);
+                BOOST_TEST(r1.residual_history.size() == static_cast<size_t>(r1.iterations + 1));
+                BOOST_TEST(r2.residual_history.size() == static_cast<size_t>(r2.iterations + 1));
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(landweber_converges_to_the_damped_solution) {
+    const Problem p = make_problem(4);
+    const double damp = 1.0;  // well conditioned: Landweber converges linearly
+    const Eigen::VectorXd ref = dense_solution(p.A, p.b.template cast<double>(), damp);
+    SolverOptions o = tight();
+    o.damp = damp;
+    o.iter_lim = 3000;
+    const auto r = landweber<Scalar>(*p.op, p.b, o);
+    BOOST_TEST(rel_diff(r.x.template cast<double>(), ref) <= (is_double ? 1e-7 : 2e-3));
+    o.accelerate = true;
+    const auto ra = landweber<Scalar>(*p.op, p.b, o);
+    BOOST_TEST(rel_diff(ra.x.template cast<double>(), ref) <= (is_double ? 1e-7 : 2e-3));
+    // On a worse-conditioned problem the momentum gets closer in the same number of steps.
+    {
+        SolverOptions w;
+        w.damp = 0.05;
+        w.iter_lim = 60;
+        w.atol = w.btol = 0;
+        const Eigen::VectorXd ref2 = dense_solution(p.A, p.b.template cast<double>(), w.damp);
+        const double e_plain = (landweber<Scalar>(*p.op, p.b, w).x.template cast<double>() - ref2).norm();
+        w.accelerate = true;
+        const double e_fast = (landweber<Scalar>(*p.op, p.b, w).x.template cast<double>() - ref2).norm();
+        BOOST_TEST(e_fast < 0.5 * e_plain);
+    }
+    // Projected Landweber keeps the bounds and matches the dense box-constrained optimum's KKT conditions.
+    o.accelerate = false;
+    o.lower = 0;
+    o.upper = 0.05;
+    const auto rb = landweber<Scalar>(*p.op, p.b, o);
+    BOOST_TEST(rb.x.minCoeff() >= 0);
+    BOOST_TEST(rb.x.maxCoeff() <= static_cast<Scalar>(0.05));
+    const Eigen::VectorXd x = rb.x.template cast<double>();
+    const Eigen::VectorXd g = p.A.transpose() * (p.b.template cast<double>() - p.A * x) - damp * damp * x;
+    for (index_t i = 0; i < x.size(); ++i) {
+        // KKT: interior -> g = 0; at the lower bound -> g <= 0; at the upper bound -> g >= 0.
+        const double tol = is_double ? 1e-6 : 1e-3;
+        if (x(i) > 1e-6 && x(i) < 0.05 - 1e-6) BOOST_TEST(std::abs(g(i)) <= tol);
+        else if (x(i) <= 1e-6) BOOST_TEST(g(i) <= tol);
+        else BOOST_TEST(g(i) >= -tol);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(power_method_estimates_the_largest_singular_value) {
+    const Problem p = make_problem(5);
+    const double s = Eigen::JacobiSVD<Dense>(p.A).singularValues()(0);
+    const double est = estimate_norm_squared<Scalar>(*p.op, 500);
+    BOOST_TEST(est <= s * s * (1 + 1e-5));
+    BOOST_TEST(est >= s * s * (1 - 1e-3));
+}
+
+BOOST_AUTO_TEST_CASE(lsqr_istop_codes) {
+    const Problem p = make_problem(6);
+    SolverOptions o;
+    // 0: b = 0 gives x = 0 without iterating.
+    const auto r0 = lsqr<Scalar>(*p.op, Vec::Zero(p.op->data_size()), o);
+    BOOST_TEST(r0.istop == 0);
+    BOOST_TEST(r0.iterations == 0);
+    BOOST_TEST(r0.x.norm() == 0);
+    BOOST_TEST(r0.reason() == "The exact solution is  x = 0");
+    // 1: a consistent system b = A x.
+    std::mt19937_64 rng(7);
+    const Vec xt = random_batch(rng, p.op->model_size(), 1).col(0);
+    const Vec bc = p.op->apply(xt).col(0);
+    o.atol = o.btol = is_double ? 1e-10 : 1e-5;
+    const auto r1 = lsqr<Scalar>(*p.op, bc, o);
+    BOOST_TEST(r1.istop == 1);
+    BOOST_TEST(rel_diff(r1.x, xt) <= (is_double ? 1e-7 : 1e-3));
+    // 2: an inconsistent (overdetermined) system.
+    const auto r2 = lsqr<Scalar>(*p.op, p.b, o);
+    BOOST_TEST(r2.istop == 2);
+    BOOST_TEST(r2.arnorm <= o.atol * r2.anorm * r2.r2norm * (1 + 1e-12));
+    // 3: conlim smaller than the condition estimate.
+    SolverOptions oc = o;
+    oc.conlim = 1.5;
+    BOOST_TEST(lsqr<Scalar>(*p.op, p.b, oc).istop == 3);
+    // 7: the iteration limit.
+    SolverOptions ol;
+    ol.iter_lim = 3;
+    const auto r7 = lsqr<Scalar>(*p.op, p.b, ol);
+    BOOST_TEST(r7.istop == 7);
+    BOOST_TEST(r7.iterations == 3);
+    BOOST_TEST(r7.residual_history.size() == 4u);
+    // 8: the callback stops at iteration 2 and sees every iteration before.
+    std::vector<index_t> seen;
+    std::string expected = "lsqr";
+    SolverOptions ocb;
+    ocb.callback = [&](const IterationInfo& info) {
+        seen.push_back(info.iteration);
+        BOOST_TEST(info.method == expected);
+        return info.iteration < 2;
+    };
+    const auto r8 = lsqr<Scalar>(*p.op, p.b, ocb);
+    BOOST_TEST(r8.istop == 8);
+    BOOST_TEST(r8.iterations == 2);
+    BOOST_TEST((seen == std::vector<index_t>{1, 2}));
+    expected = "cgls";
+    const auto c8 = cgls<Scalar>(*p.op, p.b, ocb);
+    BOOST_TEST(c8.istop == 8);
+}
+
+BOOST_AUTO_TEST_CASE(residual_histories_are_monotone) {
+    const Problem p = make_problem(8);
+    SolverOptions o = tight();
+    o.iter_lim = 30;
+    for (const auto& r : {lsqr<Scalar>(*p.op, p.b, o), cgls<Scalar>(*p.op, p.b, o)}) {
+        BOOST_TEST_CONTEXT(r.method) {
+            BOOST_TEST(r.residual_history.front() == static_cast<double>(p.b.norm()), boost::test_tools::tolerance(1e-6));
+            for (size_t i = 1; i < r.residual_history.size(); ++i)
+                BOOST_TEST(r.residual_history[i] <= r.residual_history[i - 1] * (1 + 1e-6) + 1e-12);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(matrix_free_and_explicit_operators_agree) {
+    std::mt19937_64 rng(9);
+    ConvOptions o;
+    o.stride = {2};
+    o.padding = Padding::symmetric({1});
+    const ConvSpec spec = make_conv({1, 10, 10}, {1, 1, 3, 3}, o);
+    const auto w = random_values(rng, spec.weight_numel());
+    const auto M = make_matrix_operator<Scalar>(spec, w.data());
+    const auto F = make_direct_operator<Scalar>(spec, w);
+    const Vec b = random_batch(rng, M->data_size(), 1).col(0);
+    SolverOptions so;
+    so.damp = 0.1;
+    so.iter_lim = 15;
+    const auto a = lsqr<Scalar>(*M, b, so), c = lsqr<Scalar>(*F, b, so);
+    BOOST_TEST(rel_diff(a.x, c.x) <= (is_double ? 1e-10 : 1e-4));
+}
+
+BOOST_AUTO_TEST_CASE(bad_input_is_rejected_with_the_parameter) {
+    const Problem p = make_problem(10);
+    SolverOptions o;
+    o.damp = -1;
+    BOOST_CHECK_EXCEPTION(lsqr<Scalar>(*p.op, p.b, o), config_error,
+                          [](const config_error& e) { return std::string(e.what()).find("damp=-1") != std::string::npos; });
+    BOOST_CHECK_EXCEPTION(lsqr<Scalar>(*p.op, Vec::Zero(3), SolverOptions{}), shape_error, [](const shape_error& e) {
+        return std::string(e.what()).find("b has 3 entries") != std::string::npos;
+    });
+    SolverOptions ob;
+    ob.lower = 0;
+    BOOST_CHECK_THROW(cgls<Scalar>(*p.op, p.b, ob), config_error);
+    BOOST_CHECK_THROW(parse_regularizer("tv"), config_error);
+    BOOST_CHECK_THROW(parse_lambda_rule("best"), config_error);
+    LambdaOptions lo;
+    lo.rule = LambdaRule::discrepancy;  // needs the noise level
+    BOOST_CHECK_THROW(choose_lambda<Scalar>(*p.op, p.b, Regularizer::tikhonov, lo), config_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(regularizer)
+
+BOOST_AUTO_TEST_CASE(gradient_operator_is_forward_differences) {
+    // One channel, 2x3 grid: x = [[1, 2, 4], [8, 16, 32]].
+    const auto D = gradient_operator<Scalar>({1, 2, 3});
+    BOOST_TEST((D->data_shape() == Shape{2, 1, 2, 3}));
+    Vec x(6);
+    x << 1, 2, 4, 8, 16, 32;
+    const Vec y = D->apply(x).col(0);
+    Vec want(12);
+    want << 7, 14, 28, 0, 0, 0,  // rows: x[1, c] - x[0, c]; last row 0
+        1, 2, 0, 8, 16, 0;       // columns: x[r, c+1] - x[r, c]; last column 0
+    BOOST_TEST(rel_diff(y, want) == 0.0);
+    // The explicit matrix, the adjoint (dot test) and two channels in 3-D.
+    std::mt19937_64 rng(11);
+    for (const Shape& s : {Shape{1, 2, 3}, Shape{2, 3, 4, 5}, Shape{1, 7}}) {
+        const auto Dop = gradient_operator<Scalar>(s);
+        const auto Dm = gradient_matrix<Scalar>(s);
+        const Vec v = random_batch(rng, Dop->model_size(), 1).col(0);
+        const Vec u = random_batch(rng, Dop->data_size(), 1).col(0);
+        BOOST_TEST(rel_diff(Vec(Dop->apply(v).col(0)), Vec(Dm * v)) <= tol);
+        BOOST_TEST(rel_diff(Vec(Dop->apply_adjoint(u).col(0)), Vec(Dm.transpose() * u)) <= tol);
+        const double lhs = static_cast<double>(u.dot(Dm * v)), rhs = static_cast<double>(v.dot(Dm.transpose() * u));
+        BOOST_TEST(std::abs(lhs - rhs) <= tol * (1 + std::abs(lhs)) * 10);
+    }
+    BOOST_CHECK_THROW(gradient_operator<Scalar>({5}), shape_error);
+}
+
+BOOST_AUTO_TEST_CASE(gradient_regularized_solution_matches_dense) {
+    const Problem p = make_problem(12);
+    const Dense L = Dense(gradient_matrix<double>({1, 9, 8}));
+    const Eigen::VectorXd bd = p.b.template cast<double>();
+    for (double damp : {0.0, 0.2}) {
+        const Eigen::VectorXd ref = dense_solution(p.A, bd, damp, &L, 0.7);
+        SolverOptions o = tight();
+        o.damp = damp;
+        o.gradient_weight = 0.7;
+        const auto r = lsqr<Scalar>(*p.op, p.b, o);
+        const auto c = cgls<Scalar>(*p.op, p.b, o);
+        BOOST_TEST(rel_diff(r.x.template cast<double>(), ref) <= solve_tol);
+        BOOST_TEST(rel_diff(c.x.template cast<double>(), ref) <= solve_tol);
+        BOOST_TEST(r.penalty_norm == (L * ref).norm(), boost::test_tools::tolerance(1e-4));
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+/// The deblurring problem: 128x128 phantom, 9x9 Gaussian (sigma 2), 'same' zero
+/// padding, noise std 0.01 (seed 0), optionally with a stride.
+struct Deblur {
+    Image truth;
+    std::shared_ptr<SparseOperator<Scalar>> W;
+    Vec x, b;
+    index_t oh = 0, ow = 0;
+};
+
+Deblur make_deblur(index_t stride, index_t n = 128) {
+    Deblur d;
+    d.truth = shepp_logan(n);
+    ConvOptions o;
+    o.stride = {stride};
+    o.padding = Padding::symmetric({4});
+    const ConvSpec spec = make_conv({1, n, n}, {1, 1, 9, 9}, o);
+    const auto g = gaussian_kernel(9, 2.0);
+    const std::vector<Scalar> w(g.begin(), g.end());
+    d.W = make_matrix_operator<Scalar>(spec, w.data());
+    d.oh = spec.output()[0];
+    d.ow = spec.output()[1];
+    d.x.resize(n * n);
+    for (index_t i = 0; i < n * n; ++i) d.x(i) = d.truth.pixels[static_cast<size_t>(i)];
+    d.b = d.W->apply(d.x).col(0);
+    std::mt19937_64 rng(0);
+    std::normal_distribution<double> nd;
+    for (index_t i = 0; i < d.b.size(); ++i) d.b(i) += static_cast<Scalar>(0.01 * nd(rng));
+    return d;
+}
+
+Image as_image(const Vec& v, index_t h, index_t w) {
+    Image im(h, w);
+    for (index_t i = 0; i < im.size(); ++i) im.pixels[static_cast<size_t>(i)] = static_cast<float>(v(i));
+    return im;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(end_to_end)
+
+BOOST_AUTO_TEST_CASE(phantom_deblurring_gains_3_db) {
+    const Deblur d = make_deblur(1);
+    const double p_blur = psnr(as_image(d.b, 128, 128), d.truth);
+    BOOST_TEST_MESSAGE("blurred " << p_blur << " dB");
+    BOOST_TEST(p_blur > 18.0);
+    BOOST_TEST(p_blur < 21.0);
+    // The noise level is known: the discrepancy principle chooses lambda.
+    SolverOptions o;
+    o.auto_lambda = true;
+    o.lambda.noise_sigma = 0.01;
+    const auto r = lsqr<Scalar>(*d.W, d.b, o);
+    BOOST_REQUIRE(r.lambda_choice.has_value());
+    BOOST_TEST(to_string(r.lambda_choice->rule) == "discrepancy");
+    BOOST_TEST(r.damp == r.lambda_choice->lambda);
+    BOOST_TEST(r.damp > 0.02);
+    BOOST_TEST(r.damp < 0.3);
+    // The discrepancy principle: ||W x - b|| = sigma sqrt(m) = 1.28.
+    BOOST_TEST(r.residual_norm == 0.01 * 128, boost::test_tools::tolerance(0.02));
+    const double p_lsqr = psnr(clipped(as_image(r.x, 128, 128)), d.truth);
+    BOOST_TEST_MESSAGE("lsqr, lambda " << r.damp << ": " << p_lsqr << " dB");
+    BOOST_TEST(p_lsqr >= p_blur + 2.0);
+    // Projected Landweber with the image's range [0, 1] and the same lambda: at least 3 dB better.
+    SolverOptions ol = o;
+    ol.lower = 0;
+    ol.upper = 1;
+    ol.accelerate = true;
+    ol.iter_lim = 150;
+    const auto rl = landweber<Scalar>(*d.W, d.b, ol);
+    const double p_lw = psnr(as_image(rl.x, 128, 128), d.truth);
+    BOOST_TEST_MESSAGE("projected landweber: " << p_lw << " dB");
+    BOOST_TEST(p_lw >= p_blur + 3.0);
+    // A bad lambda makes the 'inverse' worse than the blurred image (the damp 0.01).
+    SolverOptions bad;
+    bad.damp = 0.01;
+    const auto rb = lsqr<Scalar>(*d.W, d.b, bad);
+    const double p_bad = psnr(as_image(rb.x, 128, 128), d.truth);
+    BOOST_TEST_MESSAGE("lsqr damp 0.01: " << p_bad << " dB");
+    BOOST_TEST(p_bad < p_blur - 3.0);
+}
+
+BOOST_AUTO_TEST_CASE(lcurve_and_gcv_choose_a_useful_lambda_without_the_noise_level) {
+    const Deblur d = make_deblur(1, 64);
+    const double p_blur = psnr(as_image(d.b, 64, 64), d.truth);
+    for (LambdaRule rule : {LambdaRule::lcurve, LambdaRule::gcv}) {
+        LambdaOptions lo;
+        lo.rule = rule;
+        const LambdaChoice ch = choose_lambda<Scalar>(*d.W, d.b, Regularizer::tikhonov, lo);
+        SolverOptions o;
+        o.damp = ch.lambda;
+        const auto r = lsqr<Scalar>(*d.W, d.b, o);
+        const double p = psnr(clipped(as_image(r.x, 64, 64)), d.truth);
+        BOOST_TEST_CONTEXT(ch.str()) {
+            BOOST_TEST(to_string(ch.rule) == to_string(rule));
+            BOOST_TEST(ch.lambdas.size() == ch.residual_norms.size());
+            BOOST_TEST(p >= p_blur + 1.0);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(super_resolution_beats_the_transposed_convolution) {
+    const Deblur d = make_deblur(2);
+    BOOST_TEST(d.oh == 64);
+    SolverOptions o;
+    o.auto_lambda = true;
+    o.lambda.noise_sigma = 0.01;
+    const auto r = lsqr<Scalar>(*d.W, d.b, o);
+    const Vec wtb = d.W->apply_adjoint(d.b).col(0);
+    // Even W^T b rescaled by the factor that is best against the truth loses.
+    const double s = static_cast<double>(wtb.dot(d.x) / wtb.squaredNorm());
+    const double p_adj = psnr(as_image(wtb, 128, 128), d.truth);
+    const double p_adj_best = psnr(as_image(static_cast<Scalar>(s) * wtb, 128, 128), d.truth);
+    const double p_ls = psnr(as_image(r.x, 128, 128), d.truth);
+    BOOST_TEST_MESSAGE("W^T b " << p_adj << " dB, best-scaled " << p_adj_best << " dB, least squares " << p_ls);
+    BOOST_TEST(p_ls > p_adj + 3.0);
+    BOOST_TEST(p_ls > p_adj_best + 2.0);
+}
+
+BOOST_AUTO_TEST_CASE(gradient_regularizer_with_the_discrepancy_principle) {
+    const Deblur d = make_deblur(1, 64);
+    SolverOptions o;
+    o.auto_lambda = true;
+    o.regularizer = Regularizer::gradient;
+    o.lambda.noise_sigma = 0.01;
+    o.lambda.trial_solves = 10;
+    const auto r = lsqr<Scalar>(*d.W, d.b, o);
+    BOOST_REQUIRE(r.lambda_choice.has_value());
+    BOOST_TEST(r.gradient_weight == r.lambda_choice->lambda);
+    BOOST_TEST(r.damp == 0.0);
+    // Ten bisection steps over four decades: the residual is within a few percent of the target.
+    BOOST_TEST(r.residual_norm == 0.01 * 64, boost::test_tools::tolerance(0.05));
+    BOOST_TEST(psnr(as_image(r.x, 64, 64), d.truth) > psnr(as_image(d.b, 64, 64), d.truth) + 1.0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(suitesparse)
+
+BOOST_AUTO_TEST_CASE(spqr_and_cholmod_agree_with_converged_lsqr) {
+    const Problem p = make_problem(13, 12, 11);
+    const Eigen::VectorXd bd = p.b.template cast<double>();
+    const Dense L = Dense(gradient_matrix<double>({1, 12, 11}));
+    for (double damp : {0.0, 0.1}) {
+        for (double mu : {0.0, 0.5}) {
+            DirectOptions d;
+            d.damp = damp;
+            d.gradient_weight = mu;
+            SolverOptions o = tight();
+            o.damp = damp;
+            o.gradient_weight = mu;
+            const auto it = lsqr<Scalar>(*p.op, p.b, o);
+            const auto qr = solve_spqr<Scalar>(*p.op, p.b, d);
+            const auto ch = solve_cholmod<Scalar>(p.op->matrix(), p.b, DirectOptions{damp, mu, {1, 12, 11}});
+            const Eigen::VectorXd ref = dense_solution(p.A, bd, damp, &L, mu);
+            BOOST_TEST_CONTEXT("damp " << damp << " mu " << mu) {
+                BOOST_TEST(rel_diff(qr.x, it.x) <= solve_tol);
+                BOOST_TEST(rel_diff(ch.x, it.x) <= solve_tol);
+                BOOST_TEST(rel_diff(qr.x.template cast<double>(), ref) <= (is_double ? 1e-10 : 1e-5));
+                BOOST_TEST(rel_diff(ch.x.template cast<double>(), ref) <= (is_double ? 1e-10 : 1e-5));
+                BOOST_TEST(qr.method == "spqr");
+                BOOST_TEST(ch.method == "cholmod");
+                BOOST_TEST(qr.estimated_bytes > 0);
+                BOOST_TEST(ch.estimated_bytes > 0);
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(cost_estimates_grow_with_the_problem) {
+    const Deblur small = make_deblur(1, 32), large = make_deblur(1, 64);
+    DirectOptions d;
+    d.damp = 0.1;
+    const DirectCost qs = estimate_spqr(small.W->matrix(), d), ql = estimate_spqr(large.W->matrix(), d);
+    const DirectCost cs = estimate_cholmod(small.W->matrix(), d), cl = estimate_cholmod(large.W->matrix(), d);
+    BOOST_TEST(qs.factor_nnz >= 32 * 32);  // R has at least the diagonal
+    BOOST_TEST(cs.factor_nnz >= 32 * 32);
+    BOOST_TEST(ql.bytes > 3 * qs.bytes);
+    BOOST_TEST(cl.bytes > 3 * cs.bytes);
+    BOOST_TEST(cl.flops > cs.flops);
+    BOOST_TEST(!qs.detail.empty());
+}
+
+BOOST_AUTO_TEST_CASE(memory_refusal_names_the_limit_and_suggests_lsqr) {
+    const Deblur d = make_deblur(1, 32);
+    DirectOptions o;
+    o.damp = 0.1;
+    o.memory_limit = 100000;  // 97.66 KiB
+    for (int which = 0; which < 2; ++which) {
+        bool thrown = false;
+        try {
+            if (which == 0) solve_spqr<Scalar>(*d.W, d.b, o);
+            else solve_cholmod<Scalar>(*d.W, d.b, o);
+        } catch (const memory_limit_error& e) {
+            thrown = true;
+            const std::string msg = e.what();
+            BOOST_TEST_MESSAGE(msg);
+            BOOST_TEST(msg.find("97.66 KiB") != std::string::npos);
+            BOOST_TEST(msg.find("LSQR") != std::string::npos);
+            BOOST_TEST(e.limit_bytes == 100000.0);
+            BOOST_TEST(e.estimated_bytes > 100000.0);
+        }
+        BOOST_TEST(thrown);
+    }
+    // With the limit raised the same problem is solved.
+    o.memory_limit = 1e9;
+    BOOST_TEST(solve_cholmod<Scalar>(*d.W, d.b, o).x.size() == 32 * 32);
+}
+
+BOOST_AUTO_TEST_CASE(direct_solvers_need_an_explicit_matrix) {
+    std::mt19937_64 rng(14);
+    const ConvSpec spec = make_conv({1, 6, 6}, {1, 1, 3, 3});
+    const auto F = make_direct_operator<Scalar>(spec, random_values(rng, 9));
+    const Vec b = Vec::Ones(F->data_size());
+    BOOST_CHECK_EXCEPTION(solve_spqr<Scalar>(*F, b), config_error, [](const config_error& e) {
+        return std::string(e.what()).find("lsqr") != std::string::npos;
+    });
+}
+
+BOOST_AUTO_TEST_CASE(cholmod_reports_rank_deficiency) {
+    // Two identical columns: A^T A is singular without damping.
+    Eigen::SparseMatrix<Scalar, Eigen::RowMajor, int> A(3, 2);
+    A.insert(0, 0) = 1;
+    A.insert(0, 1) = 1;
+    A.insert(1, 0) = 2;
+    A.insert(1, 1) = 2;
+    A.insert(2, 0) = 3;
+    A.insert(2, 1) = 3;
+    const Vec b = Vec::Ones(3);
+    BOOST_CHECK_THROW(solve_cholmod(A, b), std::runtime_error);
+    DirectOptions o;
+    o.damp = 0.1;
+    const auto r = solve_cholmod(A, b, o);
+    BOOST_TEST(std::abs(r.x(0) - r.x(1)) <= 1e-6);
+}
+
+BOOST_AUTO_TEST_CASE(memory_sizes_parse) {
+    BOOST_TEST(parse_memory_size("512M") == 512.0 * 1024 * 1024);
+    BOOST_TEST(parse_memory_size("1.5GiB") == 1.5 * 1024 * 1024 * 1024);
+    BOOST_TEST(parse_memory_size("100000") == 100000.0);
+    BOOST_TEST(format_bytes(100000) == "97.66 KiB");
+    BOOST_CHECK_THROW(parse_memory_size("lots"), config_error);
+    BOOST_CHECK_THROW(parse_memory_size("-1G"), config_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(images)
+
+BOOST_AUTO_TEST_CASE(png_and_pgm_round_trip) {
+    Image im(5, 7);
+    std::mt19937_64 rng(15);
+    std::uniform_real_distribution<float> u(-0.2f, 1.2f);
+    for (auto& v : im.pixels) v = u(rng);
+    const std::string dir = CONVMTX_BINARY_DIR;
+    for (const char* ext : {".png", ".pgm"})
+        for (int bits : {8, 16}) {
+            const std::string path = dir + "/test_solvers_image" + ext;
+            write_image(path, im, bits);
+            const Image back = read_image(path);
+            BOOST_TEST_CONTEXT(ext << " " << bits << " bits") {
+                BOOST_TEST(back.height == 5);
+                BOOST_TEST(back.width == 7);
+                const double q = 0.5 / (bits == 8 ? 255.0 : 65535.0) + 1e-7;
+                const Image c = clipped(im);
+                for (index_t i = 0; i < im.size(); ++i) BOOST_TEST(std::abs(back.pixels[i] - c.pixels[i]) <= q);
+            }
+            std::remove(path.c_str());
+        }
+}
+
+BOOST_AUTO_TEST_CASE(plain_pgm_is_read) {
+    const std::string path = std::string(CONVMTX_BINARY_DIR) + "/test_solvers_plain.pgm";
+    {
+        std::ofstream f(path);
+        f << "P2\n# a comment\n3 2\n10\n0 5 10\n1 2 3\n";
+    }
+    const Image im = read_image(path);
+    BOOST_TEST(im.height == 2);
+    BOOST_TEST(im.width == 3);
+    BOOST_TEST(im.at(0, 1) == 0.5f);
+    BOOST_TEST(im.at(1, 2) == 0.3f, boost::test_tools::tolerance(1e-6f));
+    std::remove(path.c_str());
+    BOOST_CHECK_THROW(read_image(path), std::runtime_error);  // gone
+}
+
+BOOST_AUTO_TEST_CASE(phantom_values) {
+    const Image p = shepp_logan(65, 1);  // odd size: the centre pixel samples (0, 0)
+    BOOST_TEST(p.at(32, 32) == 0.2f, boost::test_tools::tolerance(1e-6f));
+    BOOST_TEST(p.at(0, 0) == 0.0f);
+    float mx = 0, mn = 1;
+    for (float v : p.pixels) {
+        mx = std::max(mx, v);
+        mn = std::min(mn, v);
+    }
+    BOOST_TEST(mx == 1.0f);  // the skull
+    BOOST_TEST(mn == 0.0f);
+    // Supersampling is the block mean of the finer point-sampled phantom.
+    const Image a = shepp_logan(16, 4), b = downscale(shepp_logan(64, 1), 4);
+    for (index_t i = 0; i < a.size(); ++i) BOOST_TEST(a.pixels[i] == b.pixels[i], boost::test_tools::tolerance(1e-6f));
+}
+
+BOOST_AUTO_TEST_CASE(psnr_and_gaussian_kernel) {
+    Image a(4, 4, 0.5f), b(4, 4, 0.6f);
+    BOOST_TEST(psnr(a, b) == 20.0, boost::test_tools::tolerance(1e-5));
+    BOOST_TEST(std::isinf(psnr(a, a)));
+    BOOST_CHECK_THROW(psnr(a, Image(3, 4)), shape_error);
+    const auto g = gaussian_kernel(9, 2.0);
+    double sum = 0;
+    for (double v : g) sum += v;
+    BOOST_TEST(sum == 1.0, boost::test_tools::tolerance(1e-12));
+    BOOST_TEST(g[4 * 9 + 5] / g[4 * 9 + 4] == std::exp(-1.0 / 8), boost::test_tools::tolerance(1e-12));
+    BOOST_TEST(g[0] == g[80]);
+    BOOST_CHECK_THROW(gaussian_kernel(0, 1.0), config_error);
+    BOOST_CHECK_THROW(gaussian_kernel(3, 0.0), config_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace convmtx::test
