@@ -579,14 +579,17 @@ OverlapReport overlap(const ConvSpec& spec_in) {
             if (all_equal(residues(kk, g.s[j], g.d[j]))) od.larger_even_kernel = kk;
         od.interior_lo = std::max<index_t>(0, (g.k[j] - 1) * g.d[j] - g.pl[j]);
         od.interior_hi = std::min<index_t>(g.n[j] - 1, (g.m[j] - 1) * g.s[j] - g.pl[j]);
-        index_t lo = od.interior_lo, hi = od.interior_hi;
-        if (lo > hi) {
+        const index_t lo = od.interior_lo, hi = od.interior_hi;
+        if (hi - lo + 1 < g.s[j]) {
+            // The interior does not hold one full stride period: take the phase counts, which
+            // are the interior counts of any input large enough.
             rep.interior_empty = true;
-            lo = 0;
-            hi = g.n[j] - 1;
+            mins.push_back(*std::min_element(od.residue_counts.begin(), od.residue_counts.end()));
+            maxs.push_back(*std::max_element(od.residue_counts.begin(), od.residue_counts.end()));
+        } else {
+            mins.push_back(*std::min_element(od.counts.begin() + lo, od.counts.begin() + hi + 1));
+            maxs.push_back(*std::max_element(od.counts.begin() + lo, od.counts.begin() + hi + 1));
         }
-        mins.push_back(*std::min_element(od.counts.begin() + lo, od.counts.begin() + hi + 1));
-        maxs.push_back(*std::max_element(od.counts.begin() + lo, od.counts.begin() + hi + 1));
         rep.even &= od.even;
         rep.dims.push_back(std::move(od));
     }
@@ -605,7 +608,8 @@ OverlapReport overlap(const ConvSpec& spec_in) {
     rep.interior_max = std::accumulate(maxs.begin(), maxs.end(), index_t{1}, std::multiplies<index_t>());
     rep.uniformity = rep.interior_min > 0 ? static_cast<double>(rep.interior_max) / rep.interior_min
                                           : std::numeric_limits<double>::infinity();
-    const std::string where = rep.interior_empty ? "over the whole output (it has no interior)" : "over the interior";
+    const std::string where = rep.interior_empty ? "in the interior of a large enough input (this one is too small to show a full period)"
+                                                 : "in the interior";
     if (rep.even) {
         verdict << "even overlap: every output " << where << " receives " << rep.interior_max
                 << " (input, tap) pair(s) per channel pair: no checkerboard from the overlap";
@@ -619,7 +623,9 @@ OverlapReport overlap(const ConvSpec& spec_in) {
         if (od.dilation != 1) verdict << ", dilation " << od.dilation;
         if (od.even) {
             verdict << ": even";
-            if (od.stride > 1) verdict << " (" << od.kernel << " taps reach each output phase equally often)";
+            if (od.stride > 1)
+                verdict << " (the " << od.kernel << " taps split evenly over the " << od.stride << " output phases: "
+                        << join(od.residue_counts) << ")";
             continue;
         }
         if (od.dilation == 1) verdict << ": kernel size " << od.kernel << " is not divisible by stride " << od.stride;

@@ -254,6 +254,13 @@ BOOST_AUTO_TEST_CASE(checkerboard_verdicts) {
     BOOST_TEST(r3.verdict.find("kernel size 2 or 4 would be even") != std::string::npos, r3.verdict);
     BOOST_TEST((r3.dims[0].counts == std::vector<index_t>{1, 1, 2, 1, 2, 1, 2, 1, 1}), boost::test_tools::per_element());
 
+    // The seeds' 2x2 input: the interior (output 2) is shorter than a stride period; the figure
+    // comes from the phase counts, (2*2)/(1*1).
+    const OverlapReport rs = overlap(make_conv_transpose({1, 2, 2}, {1, 1, 3, 3}, o));
+    BOOST_TEST(rs.interior_empty);
+    BOOST_TEST(rs.uniformity == 4.0);
+    BOOST_TEST(!rs.even);
+
     const OverlapReport r4 = overlap(make_conv_transpose({1, 4, 4}, {1, 1, 4, 4}, o));
     BOOST_TEST(r4.even);
     BOOST_TEST(r4.uniformity == 1.0);

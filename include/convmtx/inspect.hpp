@@ -114,7 +114,7 @@ struct OverlapReport {
     std::vector<index_t> counts;         ///< per output position (C order): product of the dims' counts
     index_t channels_per_output = 1;     ///< input channels summed into each output (C_small/G): row sums of T = this * counts
     std::vector<OverlapDim> dims;
-    bool interior_empty = false;         ///< no interior along some dimension: min/max over the whole output
+    bool interior_empty = false;         ///< some dimension's interior is shorter than its stride: min/max from the phase counts
     index_t interior_min = 0, interior_max = 0;
     double uniformity = 1;               ///< interior max/min (infinity when min is 0)
     bool even = true;

@@ -127,7 +127,9 @@ int run_inspect(int argc, char** argv) {
            << "\n";
     os << "shape:         " << st.rows << " x " << st.cols << "\n"
        << "stored:        " << st.nnz << " entries, density " << num(st.density);
-    if (st.explicit_zeros) os << " (" << st.explicit_zeros << " stored zeros)";
+    if (st.explicit_zeros)
+        os << " (" << st.explicit_zeros << " stored zero" << (st.explicit_zeros == 1 ? "" : "s")
+           << (s.problem ? ": zero weights stay structural entries" : "") << ")";
     os << "\nper row:       min " << st.row_min << ", mean " << num(st.row_mean) << ", max " << st.row_max;
     if (st.empty_rows) os << " (" << st.empty_rows << " empty rows)";
     os << "\nbandwidth:     lower " << st.lower_bandwidth << ", upper " << st.upper_bandwidth
@@ -145,16 +147,16 @@ int run_inspect(int argc, char** argv) {
     os << "\n";
     if (rep) {
         os << "structure:     "
-           << (rep->ok ? (rep->determined ? "OK, verified entry by entry (" : "no violation found, but some tap values could not be inferred (")
-                       : "FAILED (")
-           << rep->checked_entries << " entries compared)\n";
+           << (rep->ok ? (rep->determined ? "OK, verified entry by entry (compared " : "no violation found, but some tap values could not be inferred (compared ")
+                       : "FAILED (after comparing ")
+           << rep->checked_entries << " entries)\n";
         std::istringstream desc(rep->description);
         for (std::string line; std::getline(desc, line);) os << "  " << line << "\n";
         if (!rep->ok) os << "  first violation: " << rep->violation << "\n";
         if (rep->weights_checked)
             os << "weights:       "
-               << (rep->weights_ok ? "the tap values equal the weights (" + s.problem->weight_source + ")"
-                                   : "MISMATCH: " + rep->weight_violation)
+               << (rep->weights_ok ? "OK, equal entry by entry to the matrix of the weights (" + s.problem->weight_source + ")"
+                                   : "MISMATCH with the weights (" + s.problem->weight_source + "): " + rep->weight_violation)
                << "\n";
     } else {
         os << "structure:     not checked: the structure check needs the configuration flags (--input, --kernel, ...)\n";

@@ -136,7 +136,7 @@ int run_overlap(int argc, char** argv) {
             }
         os << grid_text(tile, th, tw, 0);
     }
-    os << "uniformity: max/min over the " << (rep.interior_empty ? "whole output (no interior)" : "interior") << " = "
+    os << "uniformity: max/min over the " << (rep.interior_empty ? "phases (the input is too small for a full interior period)" : "interior") << " = "
        << rep.interior_max << "/" << rep.interior_min << " = ";
     if (std::isinf(rep.uniformity)) os << "inf (some outputs receive nothing)";
     else {

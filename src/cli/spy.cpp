@@ -114,7 +114,7 @@ int run_spy(int argc, char** argv) {
             std::cout << "\n";
         }
     }
-    if (opt.row_block || opt.col_block)
+    if ((opt.row_block && opt.row_block < s.M.rows()) || (opt.col_block && opt.col_block < s.M.cols()))
         std::cout << "outlines: gray lines between the channel blocks (" << opt.row_block << " rows x " << opt.col_block
                   << " columns each)\n";
     return 0;
