@@ -907,7 +907,7 @@ index_t probe_bound(const ConvSpec& spec, index_t margin, bool adjoint) {
     index_t b = big_to_small ? spec.big_channels() : spec.small_channels();
     for (int j = 0; j < spec.rank(); ++j) {
         const index_t reach = (spec.kernel[j] - 1) * spec.dilation[j];
-        const index_t P = big_to_small ? std::min(big[j], reach + 2 * margin + spec.stride[j])
+        const index_t P = big_to_small ? std::min(big[j], reach + 2 * margin + 1)
                                        : std::min(small[j], (reach + 2 * margin) / spec.stride[j] + 1);
         b *= P;
     }

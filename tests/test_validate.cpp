@@ -247,8 +247,7 @@ BOOST_AUTO_TEST_CASE(to_sparse_of_direct_kernels_equals_W) {
             BOOST_TEST(max_abs_diff(c.matrix, M) <= tol, s.describe());
             BOOST_TEST(c.stats.levels == 1, c.stats.str() << " " << s.describe());
             BOOST_TEST(c.stats.probes == probe_colors(s), s.describe());
-            if (s.padding_mode == PaddingMode::zeros || s.padding_mode == PaddingMode::replicate)
-                BOOST_TEST(c.stats.probes <= probe_bound(s), s.describe());
+            if (s.padding_mode == PaddingMode::zeros) BOOST_TEST(c.stats.probes <= probe_bound(s), s.describe());
             const auto u = to_sparse<Scalar>(*op);
             BOOST_TEST(max_abs_diff(u.matrix, M) <= tol);
             BOOST_TEST(u.stats.probes == s.input_numel());
@@ -281,8 +280,13 @@ BOOST_AUTO_TEST_CASE(probe_bound_formula_on_known_cases) {
     // Unit probes would need 16 here; the conv direction of a 16x16 input needs 5*5 instead of 256.
     const ConvSpec big = conv2d({1, 16, 16}, {1, 1, 3, 3}, {1}, {1}, {1});
     BOOST_TEST(probe_colors(big) == 25);
-    // margin 0: exactly the kernel's reach, P = k_eff + s - 1 = 3.
+    // margin 0: exactly the kernel's reach, P = k_eff = 3.
     BOOST_TEST(probe_colors(big, 0) == 9);
+    BOOST_TEST(probe_bound(big, 0) == 9);
+    // Strided conv: the bound does not grow with the stride, P = min(n, (k-1)d + 2*margin + 1).
+    const ConvSpec strided = conv2d({1, 16, 16}, {1, 1, 3, 3}, {3}, {1}, {2});
+    BOOST_TEST(probe_bound(strided) == 7 * 7);
+    BOOST_TEST(probe_colors(strided) <= 49);
 }
 
 BOOST_AUTO_TEST_CASE(correct_kernels_pass) {
@@ -296,6 +300,9 @@ BOOST_AUTO_TEST_CASE(correct_kernels_pass) {
         KernelFn<Scalar> a = [&](const Eigen::Ref<const Block>& y) { return op->apply_adjoint(y); };
         const KernelReport r = check_kernel<Scalar>(s, w.data(), f, a);
         BOOST_TEST(r.passed, r.str());
+        const KernelReport ro = check_kernel<Scalar>(s, w.data(), *op);  // the operator overload
+        BOOST_TEST(ro.passed);
+        BOOST_TEST(ro.has_adjoint);
         BOOST_TEST(r.diffs.empty());
         BOOST_TEST(r.findings.empty());
         BOOST_TEST(r.dot.passed);

@@ -10,9 +10,8 @@
 // window, widened by `margin` positions of the big side (conv input /
 // transposed-conv output) on each side, contains i, in every output channel;
 // colors are (input channel, i mod P_j per dimension) with the smallest
-// periods P_j that keep same-colored footprints disjoint. With zeros or
-// replicate padding:
-//   conv (big -> small):        P_j <= min(n_j, (k_j-1)d_j + 2*margin + s_j)
+// periods P_j that keep same-colored footprints disjoint. With zeros padding:
+//   conv (big -> small):        P_j <= min(n_j, (k_j-1)d_j + 2*margin + 1)
 //   transposed (small -> big):  P_j <= min(m_j, floor(((k_j-1)d_j + 2*margin) / s_j) + 1)
 //   probes of the first coloring = C_in * prod_j P_j   (probe_bound())
 // A nonzero outside every footprint of its color marks the color; its columns
@@ -90,9 +89,10 @@ Materialized<Scalar> to_sparse(const LinearOperator<Scalar>& op, const SparsityP
 
 /// Probes of the first coloring of a convolution hint: C_in_op * prod_j P_j (exact count).
 index_t probe_colors(const ConvSpec& spec, index_t margin = 1, bool adjoint = false);
-/// The closed-form bound above: C_in_op * prod_j min(len_j, (k_j-1)d_j + 2*margin + s_j) for a
+/// The closed-form bound above: C_in_op * prod_j min(n_j, (k_j-1)d_j + 2*margin + 1) for a
 /// conv direction, C_in_op * prod_j min(m_j, floor(((k_j-1)d_j + 2*margin)/s_j) + 1) for a
-/// transposed direction. Holds for zeros and replicate padding.
+/// transposed direction. Holds for zeros padding (other modes add the wrapped entries to the
+/// footprints; probe_colors() gives their exact count).
 index_t probe_bound(const ConvSpec& spec, index_t margin = 1, bool adjoint = false);
 
 struct CheckOptions {
@@ -152,6 +152,21 @@ struct KernelReport {
 template <class Scalar>
 KernelReport check_kernel(const ConvSpec& spec, const Scalar* weight, const KernelFn<Scalar>& forward,
                           const KernelFn<Scalar>& adjoint = {}, const CheckOptions& options = {});
+
+/// check_kernel on an operator: forward = op.apply, adjoint = op.apply_adjoint when `with_adjoint`.
+/// op must map spec.input_shape() to spec.output_shape().
+template <class Scalar>
+KernelReport check_kernel(const ConvSpec& spec, const Scalar* weight, const LinearOperator<Scalar>& op,
+                          bool with_adjoint = true, const CheckOptions& options = {}) {
+    if (op.model_size() != spec.input_numel() || op.data_size() != spec.output_numel())
+        throw shape_error("check_kernel: operator '" + op.name() + "' maps " + std::to_string(op.model_size()) +
+                          " -> " + std::to_string(op.data_size()) + " values but " + spec.describe() + " maps " +
+                          std::to_string(spec.input_numel()) + " -> " + std::to_string(spec.output_numel()));
+    const KernelFn<Scalar> f = [&op](const Eigen::Ref<const Batch<Scalar>>& x) { return op.apply(x); };
+    KernelFn<Scalar> a;
+    if (with_adjoint) a = [&op](const Eigen::Ref<const Batch<Scalar>>& y) { return op.apply_adjoint(y); };
+    return check_kernel<Scalar>(spec, weight, f, a, options);
+}
 
 /// Index of a flattened sample as numpy indexing text, e.g. "[1, 2, 0]" for shape (C, H, W).
 std::string format_index(const Shape& shape, index_t flat);

@@ -156,7 +156,10 @@ void run_config(const ConvSpec& spec, const std::vector<double>& wd, std::uint64
             J.matrix.template cast<double>() - M.template cast<double>();
         for (index_t i = 0; i < D.nonZeros(); ++i) worst = std::max(worst, std::abs(D.valuePtr()[i]));
         const double tol = 8 * static_cast<double>(std::numeric_limits<Scalar>::epsilon()) * std::max(1.0, wmax);
-        record(9, J.stats.verified ? worst / tol : std::numeric_limits<double>::infinity(), tol);
+        // The stated probe bound (zeros padding): C_in * prod_j min(n_j, (k_j-1)d_j + 3) for a conv,
+        // C_in * prod_j min(m_j, floor(((k_j-1)d_j + 2)/s_j) + 1) for a transposed conv.
+        const bool within = spec.padding_mode != PaddingMode::zeros || J.stats.probes <= probe_bound(spec);
+        record(9, J.stats.verified && within ? worst / tol : std::numeric_limits<double>::infinity(), tol);
         if (detail) detail->back() += "  (" + J.stats.str() + ")";
     };
     const RowM W = conv_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, w.data());

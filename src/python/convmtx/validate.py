@@ -180,7 +180,7 @@ def to_sparse(forward, in_shape, out_shape, pattern=None, *, batched=False, dtyp
 
 
 def probe_bound(spec, margin=1, adjoint=False):
-    """The stated bound on the probes of the first coloring for a ConvSpec (zeros/replicate padding):
-    C_in * prod_j min(n_j, (k_j-1)d_j + 2*margin + s_j) (conv direction) or
+    """The stated bound on the probes of the first coloring for a ConvSpec (zeros padding):
+    C_in * prod_j min(n_j, (k_j-1)d_j + 2*margin + 1) (conv direction) or
     C_in * prod_j min(m_j, floor(((k_j-1)d_j + 2*margin)/s_j) + 1) (transposed direction)."""
     return _core.probe_bound(spec, int(margin), bool(adjoint))
