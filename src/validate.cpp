@@ -713,7 +713,8 @@ std::string list_some(const std::vector<std::string>& items, index_t total, inde
 Diagnosis diagnose(const ConvSpec& spec, const std::vector<double>& w, const DMatrix& J, const DMatrix& M,
                    const std::vector<index_t>& taps, double atol, const CheckOptions& opt) {
     Diagnosis D;
-    std::set<index_t> rows, cols, tapset;
+    std::set<index_t> rows, cols, tapset, cols_missing, cols_extra;
+    std::map<index_t, index_t> tap_missing, tap_wrong;  // tap -> differing uses of each kind
     merge_entries(J, M, [&](index_t r, index_t c, double a, double b, index_t pos) {
         const double e = std::abs(a - b);
         if (e <= atol) return;
@@ -726,7 +727,11 @@ Diagnosis diagnose(const ConvSpec& spec, const std::vector<double>& w, const DMa
         d.kind = std::abs(b) <= atol ? EntryDiff::Kind::extra
                                      : (std::abs(a) <= atol ? EntryDiff::Kind::missing : EntryDiff::Kind::wrong_weight);
         d.tap = pos >= 0 ? taps[static_cast<size_t>(pos)] : -1;
-        if (d.tap >= 0) tapset.insert(d.tap);
+        if (d.tap >= 0) {
+            tapset.insert(d.tap);
+            ++(d.kind == EntryDiff::Kind::missing ? tap_missing : tap_wrong)[d.tap];
+        }
+        (d.kind == EntryDiff::Kind::extra ? cols_extra : cols_missing).insert(c);
         if (d.kind == EntryDiff::Kind::extra) ++D.extra;
         else if (d.kind == EntryDiff::Kind::missing) ++D.missing;
         else ++D.wrong;
@@ -835,18 +840,46 @@ Diagnosis diagnose(const ConvSpec& spec, const std::vector<double>& w, const DMa
         items.push_back("out" + format_index(out_shape, D.rows[i]));
     D.lines.push_back("wrong outputs (" + std::to_string(D.rows.size()) + " of " + std::to_string(M.rows()) +
                       "): " + list_some(items, static_cast<index_t>(D.rows.size()), opt.max_listed));
-    items.clear();
-    for (size_t i = 0; i < D.cols.size() && static_cast<index_t>(i) < opt.max_listed; ++i)
-        items.push_back("in" + format_index(in_shape, D.cols[i]));
-    D.lines.push_back("inputs involved (" + std::to_string(D.cols.size()) + " of " + std::to_string(M.cols()) +
-                      "): " + list_some(items, static_cast<index_t>(D.cols.size()), opt.max_listed));
+    auto list_cols = [&](const std::set<index_t>& set, const std::string& what) {
+        if (set.empty()) return;
+        std::vector<std::string> it;
+        for (index_t c : set) {
+            if (static_cast<index_t>(it.size()) >= opt.max_listed) break;
+            it.push_back("in" + format_index(in_shape, c));
+        }
+        D.lines.push_back(what + " (" + std::to_string(set.size()) + "): " +
+                          list_some(it, static_cast<index_t>(set.size()), opt.max_listed));
+    };
+    list_cols(cols_missing, "inputs with a missing or wrong-weight entry");
+    list_cols(cols_extra, "inputs with extra entries, used where the configuration does not use them");
     if (!D.taps.empty()) {
-        items.clear();
-        for (size_t i = 0; i < D.taps.size() && static_cast<index_t>(i) < opt.max_listed; ++i)
-            items.push_back("w" + format_index(w_shape, D.taps[i]));
-        D.lines.push_back("taps missing or with a wrong weight (" + std::to_string(D.taps.size()) + " of " +
-                          std::to_string(w.size()) + "): " +
-                          list_some(items, static_cast<index_t>(D.taps.size()), opt.max_listed));
+        // Uses of each tap in M, to tell taps never applied from taps wrong at some positions only.
+        std::map<index_t, index_t> uses;
+        for (index_t t : taps)
+            if (t >= 0) ++uses[t];
+        std::vector<std::string> never, wrong_all, partly;
+        index_t n_never = 0, n_wrong = 0, n_partly = 0;
+        for (index_t t : D.taps) {
+            const index_t u = uses[t], mi = tap_missing[t], wr = tap_wrong[t];
+            const std::string name = "w" + format_index(w_shape, t);
+            if (mi == u) {
+                if (n_never++ < opt.max_listed) never.push_back(name);
+            } else if (wr == u) {
+                if (n_wrong++ < opt.max_listed) wrong_all.push_back(name);
+            } else if (n_partly++ < opt.max_listed) {
+                partly.push_back(name + " (" + std::to_string(mi + wr) + " of " + std::to_string(u) + " uses)");
+            }
+        }
+        const std::string of = " of " + std::to_string(w.size()) + " taps";
+        if (n_never)
+            D.lines.push_back("taps missing at every position W uses them (" + std::to_string(n_never) + of + "): " +
+                              list_some(never, n_never, opt.max_listed));
+        if (n_wrong)
+            D.lines.push_back("taps with a wrong weight at every position (" + std::to_string(n_wrong) + of + "): " +
+                              list_some(wrong_all, n_wrong, opt.max_listed));
+        if (n_partly)
+            D.lines.push_back("taps missing or wrong at some of their positions (" + std::to_string(n_partly) + of + "): " +
+                              list_some(partly, n_partly, opt.max_listed));
     }
     D.lines.push_back("first differing entries (out <- in: kernel value, expected value):");
     for (size_t i = 0; i < D.diffs.size() && static_cast<index_t>(i) < opt.max_listed; ++i) {

@@ -330,6 +330,7 @@ BOOST_AUTO_TEST_CASE(bug_unflipped_kernel_in_the_gather_form) {
     BOOST_TEST(r.str().find("= tap w[0, 0,") != std::string::npos);
     BOOST_TEST(r.str().find("(= w[0, 0,") != std::string::npos);
     BOOST_TEST(r.wrong_taps.size() == 8u);  // every tap but the centre
+    BOOST_TEST(r.str().find("taps with a wrong weight at every position (8 of 9 taps)") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(bug_off_by_one_padding) {
