@@ -112,32 +112,34 @@ Rgb heat_color(double t) {
     return c;
 }
 
-SpyPicture spy_picture(const CsrMatrix& M, const SpyOptions& opt, const std::vector<index_t>* taps, index_t K) {
-    if (M.rows() == 0 || M.cols() == 0) throw config_error("cannot draw an empty matrix (" + std::to_string(M.rows()) + " x " + std::to_string(M.cols()) + ")");
+SpyPicture spy_picture(index_t rows, index_t cols, const std::int64_t* outer, const std::int64_t* inner,
+                       const double* values, const SpyOptions& opt, const std::vector<index_t>* taps, index_t K) {
+    const index_t nnz = rows > 0 ? outer[rows] : 0;
+    if (rows == 0 || cols == 0) throw config_error("cannot draw an empty matrix (" + std::to_string(rows) + " x " + std::to_string(cols) + ")");
     if (opt.max_pixels < 16) throw config_error("max_pixels=" + std::to_string(opt.max_pixels) + " must be at least 16");
-    if (taps && static_cast<index_t>(taps->size()) != M.nonZeros())
-        throw shape_error("spy_picture: " + std::to_string(taps->size()) + " taps for " + std::to_string(M.nonZeros()) + " entries");
+    if (taps && static_cast<index_t>(taps->size()) != nnz)
+        throw shape_error("spy_picture: " + std::to_string(taps->size()) + " taps for " + std::to_string(nnz) + " entries");
     const Rgb white{255, 255, 255}, outline{160, 160, 160};
-    const index_t big = std::max<index_t>(M.rows(), M.cols());
+    const index_t big = std::max<index_t>(rows, cols);
     SpyPicture pic;
     pic.density = opt.density || big > opt.max_pixels;
     if (!pic.density) {
         index_t cell = opt.cell > 0 ? opt.cell : std::clamp<index_t>(opt.max_pixels / big, 1, 24);
         pic.cell = cell;
-        pic.image = RgbImage(M.cols() * cell, M.rows() * cell);
+        pic.image = RgbImage(cols * cell, rows * cell);
         const index_t fill = cell >= 4 ? cell - 1 : cell;
-        index_t k = 0;
-        for (index_t r = 0; r < M.rows(); ++r)
-            for (CsrMatrix::InnerIterator it(M, r); it; ++it, ++k) {
+        for (index_t r = 0; r < rows; ++r)
+            for (index_t k = outer[r]; k < outer[r + 1]; ++k) {
                 Rgb c;
                 if (taps && K > 0) {
                     const index_t t = (*taps)[static_cast<size_t>(k)];
                     c = t < 0 ? Rgb{0, 0, 0} : tap_color(t % K);
                 } else {
-                    c = it.value() > 0 ? Rgb{31, 119, 180} : it.value() < 0 ? Rgb{214, 39, 40} : Rgb{190, 190, 190};
+                    const double v = values ? values[k] : 1.0;
+                    c = v > 0 ? Rgb{31, 119, 180} : v < 0 ? Rgb{214, 39, 40} : Rgb{190, 190, 190};
                 }
                 for (index_t y = 0; y < fill; ++y)
-                    for (index_t x = 0; x < fill; ++x) pic.image.set(it.col() * cell + x, r * cell + y, c);
+                    for (index_t x = 0; x < fill; ++x) pic.image.set(inner[k] * cell + x, r * cell + y, c);
             }
         auto hline = [&](index_t y) {
             for (index_t x = 0; x < pic.image.width; ++x)
@@ -147,26 +149,26 @@ SpyPicture spy_picture(const CsrMatrix& M, const SpyOptions& opt, const std::vec
             for (index_t y = 0; y < pic.image.height; ++y)
                 if (pic.image.at(x, y) == white) pic.image.set(x, y, outline);
         };
-        if (opt.row_block > 0 && opt.row_block < M.rows())
-            for (index_t b = opt.row_block; b < M.rows(); b += opt.row_block) hline(b * cell - 1);
-        if (opt.col_block > 0 && opt.col_block < M.cols())
-            for (index_t b = opt.col_block; b < M.cols(); b += opt.col_block) vline(b * cell - 1);
+        if (opt.row_block > 0 && opt.row_block < rows)
+            for (index_t b = opt.row_block; b < rows; b += opt.row_block) hline(b * cell - 1);
+        if (opt.col_block > 0 && opt.col_block < cols)
+            for (index_t b = opt.col_block; b < cols; b += opt.col_block) vline(b * cell - 1);
         return pic;
     }
     // Density mode.
     index_t b = (big + opt.max_pixels - 1) / opt.max_pixels;
     index_t bh = b, bw = b;
     const index_t min_px = 64;
-    if ((M.rows() + bh - 1) / bh < std::min<index_t>(M.rows(), min_px)) bh = (M.rows() + min_px - 1) / min_px;
-    if ((M.cols() + bw - 1) / bw < std::min<index_t>(M.cols(), min_px)) bw = (M.cols() + min_px - 1) / min_px;
+    if ((rows + bh - 1) / bh < std::min<index_t>(rows, min_px)) bh = (rows + min_px - 1) / min_px;
+    if ((cols + bw - 1) / bw < std::min<index_t>(cols, min_px)) bw = (cols + min_px - 1) / min_px;
     bh = std::max<index_t>(bh, 1);
     bw = std::max<index_t>(bw, 1);
-    const index_t H = (M.rows() + bh - 1) / bh, Wd = (M.cols() + bw - 1) / bw;
+    const index_t H = (rows + bh - 1) / bh, Wd = (cols + bw - 1) / bw;
     pic.rows_per_pixel = bh;
     pic.cols_per_pixel = bw;
     std::vector<index_t> count(static_cast<size_t>(H * Wd), 0);
-    for (index_t r = 0; r < M.rows(); ++r)
-        for (CsrMatrix::InnerIterator it(M, r); it; ++it) ++count[static_cast<size_t>((r / bh) * Wd + it.col() / bw)];
+    for (index_t r = 0; r < rows; ++r)
+        for (index_t k = outer[r]; k < outer[r + 1]; ++k) ++count[static_cast<size_t>((r / bh) * Wd + inner[k] / bw)];
     pic.max_count = *std::max_element(count.begin(), count.end());
     pic.image = RgbImage(Wd, H);
     const double denom = std::log1p(static_cast<double>(std::max<index_t>(pic.max_count, 1)));
@@ -177,14 +179,23 @@ SpyPicture spy_picture(const CsrMatrix& M, const SpyOptions& opt, const std::vec
         }
     // Block outlines when they are at least 4 pixels apart.
     if (opt.row_block > 0 && opt.row_block / bh >= 4)
-        for (index_t r = opt.row_block; r < M.rows(); r += opt.row_block)
+        for (index_t r = opt.row_block; r < rows; r += opt.row_block)
             for (index_t x = 0; x < Wd; ++x)
                 if (pic.image.at(x, r / bh) == white) pic.image.set(x, r / bh, outline);
     if (opt.col_block > 0 && opt.col_block / bw >= 4)
-        for (index_t c = opt.col_block; c < M.cols(); c += opt.col_block)
+        for (index_t c = opt.col_block; c < cols; c += opt.col_block)
             for (index_t y = 0; y < H; ++y)
                 if (pic.image.at(c / bw, y) == white) pic.image.set(c / bw, y, outline);
     return pic;
+}
+
+SpyPicture spy_picture(const CsrMatrix& M, const SpyOptions& opt, const std::vector<index_t>* taps, index_t K) {
+    if (!M.isCompressed()) {
+        CsrMatrix C = M;
+        C.makeCompressed();
+        return spy_picture(C, opt, taps, K);
+    }
+    return spy_picture(M.rows(), M.cols(), M.outerIndexPtr(), M.innerIndexPtr(), M.valuePtr(), opt, taps, K);
 }
 
 RgbImage heat_map(const std::vector<index_t>& values, index_t height, index_t width, index_t cell) {

@@ -75,6 +75,11 @@ struct SpyPicture {
 SpyPicture spy_picture(const CsrMatrix& M, const SpyOptions& options = {}, const std::vector<index_t>* taps = nullptr,
                        index_t kernel_taps = 0);
 
+/// The same on raw CSR arrays (outer: rows + 1 offsets); values may be null (entries drawn as positive).
+SpyPicture spy_picture(index_t rows, index_t cols, const std::int64_t* outer, const std::int64_t* inner,
+                       const double* values, const SpyOptions& options = {}, const std::vector<index_t>* taps = nullptr,
+                       index_t kernel_taps = 0);
+
 /// A heat map of a grid of counts (height x width, row-major): each value is a cell x cell
 /// square colored heat_color((v - lo)/(hi - lo)) with lo, hi the grid's min and max (all
 /// cells heat_color(0) when they are equal).

@@ -1,6 +1,7 @@
 // convmtx spy: the sparsity pattern of W (or T, or a matrix file) as a PNG,
 // entries colored by kernel tap, channel blocks outlined; density for large matrices.
 #include <iostream>
+#include <optional>
 
 #include "convmtx/inspect.hpp"
 #include "convmtx/png.hpp"
@@ -53,12 +54,27 @@ int run_spy(int argc, char** argv) {
     const std::string out = args.get("output");
     if (out.size() < 4 || (out.substr(out.size() - 4) != ".png" && out.substr(out.size() - 4) != ".PNG"))
         throw usage_error("--output: '" + out + "' must end in .png");
-    const Subject s = load_subject(args, true);
     SpyOptions opt;
     opt.max_pixels = parse_count(args, "size", 1200, 16);
     opt.cell = parse_count(args, "cell", 0, 1);
     opt.density = args.has("density");
-    if (opt.cell > 0 && !opt.density && std::max(s.M.rows(), s.M.cols()) * opt.cell > (index_t{1} << 15))
+    // A configuration drawn as density needs only the pattern: no values, no taps (less memory).
+    Subject s;
+    std::optional<SparsityPattern<std::int64_t>> pattern;
+    if (!args.has("matrix") && has_config(args)) {
+        s.problem = problem_from_args(args);
+        s.transpose = which_is_T(args, s.problem->spec.transposed);
+        const ConvSpec& sp = s.problem->spec;
+        const index_t rows = sp.small_channels() * [&] { index_t v = 1; for (auto x : sp.small_spatial()) v *= x; return v; }();
+        const index_t cols = sp.big_channels() * [&] { index_t v = 1; for (auto x : sp.big_spatial()) v *= x; return v; }();
+        if (opt.density || std::max(rows, cols) > opt.max_pixels) pattern = matrix_pattern<std::int64_t>(sp, s.transpose);
+        else s.M = build_matrix(*s.problem, s.transpose);
+    } else {
+        s = load_subject(args, true);
+    }
+    const index_t n_rows = pattern ? pattern->rows : s.M.rows(), n_cols = pattern ? pattern->cols : s.M.cols();
+    const index_t n_entries = pattern ? pattern->nnz() : s.M.nonZeros();
+    if (opt.cell > 0 && !opt.density && std::max(n_rows, n_cols) * opt.cell > (index_t{1} << 15))
         throw usage_error("--cell " + std::to_string(opt.cell) + ": the picture would be wider than 32768 pixels");
     std::vector<index_t> taps;
     index_t K = 0;
@@ -81,7 +97,7 @@ int run_spy(int argc, char** argv) {
                            std::equal(pat.outer.begin(), pat.outer.end(), s.M.outerIndexPtr()) &&
                            std::equal(pat.inner.begin(), pat.inner.end(), s.M.innerIndexPtr());
         }
-        const bool density = opt.density || std::max(s.M.rows(), s.M.cols()) > opt.max_pixels;
+        const bool density = opt.density || std::max(n_rows, n_cols) > opt.max_pixels;
         if (same_pattern && !density) {
             taps = tap_map(sp, s.transpose);
             coloring = "by kernel tap";
@@ -89,10 +105,12 @@ int run_spy(int argc, char** argv) {
             coloring = "by sign (the file's pattern differs from the configuration's)";
         }
     }
-    const SpyPicture pic = spy_picture(s.M, opt, taps.empty() ? nullptr : &taps, K);
+    const SpyPicture pic =
+        pattern ? spy_picture(pattern->rows, pattern->cols, pattern->outer.data(), pattern->inner.data(), nullptr, opt)
+                : spy_picture(s.M, opt, taps.empty() ? nullptr : &taps, K);
     write_rgb_png(out, pic.image);
     std::cout << "wrote " << out << ": " << pic.image.width << " x " << pic.image.height << " pixels, " << s.name() << " "
-              << s.M.rows() << " x " << s.M.cols() << ", " << s.M.nonZeros() << " entries\n";
+              << n_rows << " x " << n_cols << ", " << n_entries << " entries\n";
     if (pic.density) {
         std::cout << "density: each pixel covers " << pic.rows_per_pixel << " rows x " << pic.cols_per_pixel
                   << " columns; color = heat scale of log(1 + entries) / log(1 + " << pic.max_count
@@ -114,7 +132,7 @@ int run_spy(int argc, char** argv) {
             std::cout << "\n";
         }
     }
-    if ((opt.row_block && opt.row_block < s.M.rows()) || (opt.col_block && opt.col_block < s.M.cols()))
+    if ((opt.row_block && opt.row_block < n_rows) || (opt.col_block && opt.col_block < n_cols))
         std::cout << "outlines: gray lines between the channel blocks (" << opt.row_block << " rows x " << opt.col_block
                   << " columns each)\n";
     return 0;
