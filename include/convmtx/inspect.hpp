@@ -58,7 +58,7 @@ struct StructureReport {
 /// in every (group, out-channel, in-channel) block the entry at (q, i) is v[o,c',t] for
 /// i = map(q*s - pl + t*d) (summed where a padding mode folds taps), zero elsewhere, and zero
 /// outside the groups; i.e. W[q, i] = W[q+1, i+s] away from folded borders. The tap values v
-/// are inferred from the rows without folded taps (the most frequent value of each diagonal);
+/// are inferred from the rows without folded taps (the most frequent of the first 1001 values on each diagonal);
 /// with `weight` (spec.weight_numel() values) M is also compared entry by entry with the matrix
 /// the weights build (weights_ok). Entries agree when |a - e| <= rtol * max|v| (max|w| for the weights).
 StructureReport check_structure(const ConvSpec& spec, const CsrMatrix& M, bool matrix_is_transpose,

@@ -26,7 +26,12 @@ std::string num(double v) {
 
 std::vector<double> input_values(const std::string& source, const Shape& shape) {
     if (source.size() > 4 && source.compare(source.size() - 4, 4, ".npy") == 0) {
-        NpyArray a = read_npy(source);
+        NpyArray a;
+        try {
+            a = read_npy(source);
+        } catch (const std::runtime_error& e) {
+            throw usage_error(std::string("--x: ") + e.what());
+        }
         Shape batch = {1};
         batch.insert(batch.end(), shape.begin(), shape.end());
         if (a.shape != shape && a.shape != batch)

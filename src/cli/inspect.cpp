@@ -59,6 +59,8 @@ int run_inspect(int argc, char** argv) {
     }
     no_positionals(args);
     const Subject s = load_subject(args, true);
+    const bool big = s.M.nonZeros() > 1000000;
+    if (big) progress("statistics of " + std::to_string(s.M.nonZeros()) + " entries ...");
     const MatrixStats st = matrix_stats(s.M);
     double rtol = all_float_values(s.M) && s.from_file ? 1e-6 : 0.0;
     if (args.has("rtol")) {
@@ -71,9 +73,11 @@ int run_inspect(int argc, char** argv) {
     }
     std::optional<StructureReport> rep;
     const bool weights_known = s.problem && (!s.from_file || args.has("weights"));
+    if (s.problem && big) progress("checking the structure entry by entry ...");
     if (s.problem)
         rep = check_structure(s.problem->spec, s.M, s.transpose, weights_known ? s.problem->weight.data() : nullptr, rtol);
     const bool ok = !rep || (rep->ok && (!rep->weights_checked || rep->weights_ok));
+    if (big) progress("");
 
     if (args.has("json")) {
         nlohmann::json j;

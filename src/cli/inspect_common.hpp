@@ -2,6 +2,9 @@
 // the matrix a command works on, from configuration flags and/or --matrix FILE.
 #pragma once
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +15,14 @@
 #include "convmtx/io.hpp"
 
 namespace convmtx::cli {
+
+/// A phase message on stderr for long runs, only when stderr is a terminal ("" clears the line).
+inline void progress(const std::string& message) {
+    static const bool tty = ::isatty(2) != 0;
+    if (!tty) return;
+    std::fprintf(stderr, "\r\033[K%s", message.c_str());
+    std::fflush(stderr);
+}
 
 /// Flag --which W|T.
 inline Flag which_flag() {
@@ -59,7 +70,7 @@ inline Subject load_subject(const Args& args, bool allow_file) {
         s.file = args.get("matrix");
         try {
             s.M = read_matrix_file(s.file);
-        } catch (const std::invalid_argument& e) {
+        } catch (const std::exception& e) {  // wrong extension, missing or malformed file
             throw usage_error(std::string("--matrix: ") + e.what());
         }
         if (cfg) {
@@ -85,7 +96,10 @@ inline Subject load_subject(const Args& args, bool allow_file) {
                                      : "give a configuration (--input and --kernel, or --config)");
     s.problem = problem_from_args(args);
     s.transpose = which_is_T(args, s.problem->spec.transposed);
+    const bool big = structural_nnz(s.problem->spec) > 1000000;
+    if (big) progress("building " + std::string(s.transpose ? "T" : "W") + " ...");
     s.M = build_matrix(*s.problem, s.transpose);
+    if (big) progress("");
     return s;
 }
 
