@@ -424,3 +424,17 @@ def test_bad_values_exit_2_with_one_line(tmp_path, args, needle):
     assert p.returncode == 2, p.stderr
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], p.stderr
+
+
+@pytest.mark.parametrize("fmt, compressed", [("csr", True), ("csc", False), ("coo", True)])
+def test_scipy_npz_files_are_read(tmp_path, rng, fmt, compressed):
+    A = scipy.sparse.random(7, 11, density=0.3, random_state=int(rng.integers(1 << 30)), format=fmt)
+    scipy.sparse.save_npz(str(tmp_path / "A.npz"), A, compressed=compressed)
+    rep = json.loads(run("inspect", "--matrix", tmp_path / "A.npz", "--json").stdout)
+    assert (rep["rows"], rep["cols"], rep["nnz"]) == (7, 11, A.nnz)
+    R = A.tocsr()
+    for row in range(7):
+        got = json.loads(run("explain", "--matrix", tmp_path / "A.npz", "--at", row, "--json").stdout)["entries"]
+        want = [[int(c), float(v)] for c, v in zip(R.indices[R.indptr[row]:R.indptr[row + 1]],
+                                                     R.data[R.indptr[row]:R.indptr[row + 1]])]
+        assert sorted(got) == sorted(want)
