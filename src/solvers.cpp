@@ -955,7 +955,7 @@ LambdaChoice choose_lambda(const LinearOperator<Scalar>& A, const Vector<Scalar>
                            const LambdaOptions& options, const Shape& gradient_shape) {
     check_rhs(A, b, "choose_lambda");
     LambdaRule rule = options.rule;
-    if (rule == LambdaRule::automatic) rule = options.noise_sigma > 0 ? LambdaRule::discrepancy : LambdaRule::lcurve;
+    if (rule == LambdaRule::automatic) rule = options.noise_sigma > 0 ? LambdaRule::discrepancy : LambdaRule::gcv;
     if (rule == LambdaRule::discrepancy && !(options.noise_sigma > 0))
         throw config_error("the discrepancy principle needs the noise level: noise_sigma=" +
                            std::to_string(options.noise_sigma) + " must be > 0");

@@ -147,7 +147,7 @@ int run_solve(int argc, char** argv) {
                            {"noise", "SIGMA", "std of the Gaussian noise added to W x (default 0.01; images in [0,1])"},
                            {"seed", "N", "noise seed (default 0)"},
                            {"lambda", "VALUE", "regularization weight, or 'auto' (default): discrepancy principle "
-                                               "with the known noise, GCV/L-curve when --noise 0"},
+                                               "with the known noise, GCV when --noise 0"},
                            {"rule", "RULE", "rule for --lambda auto: auto, discrepancy, gcv or lcurve"},
                            {"regularizer", "R", "tikhonov (damp^2 ||x||^2, default) or gradient (lambda^2 ||D x||^2)"},
                            {"method", "M", "lsqr (default), cgls, landweber, spqr or cholmod"},

@@ -7,4 +7,5 @@ PYBIND11_MODULE(_core, m) {
     m.doc() = "convmtx C++ core (internal; use the convmtx package)";
     convmtx::python::bind_core(m);
     convmtx::python::bind_validate(m);
+    convmtx::python::bind_solvers(m);
 }
