@@ -153,6 +153,12 @@ def test_check_kernel_errors(rng):
         convmtx.check_kernel(lambda x: x, (1, 5, 5), np.ones((1, 1, 3, 3), dtype=np.int64))
     with pytest.raises(ValueError, match="stride"):
         convmtx.check_kernel(lambda x: x, (1, 5, 5), w, stride=0)
+    with pytest.raises(TypeError, match="kernel must be a callable"):
+        convmtx.check_kernel(np.zeros(3), (1, 5, 5), w)
+    with pytest.raises(ValueError, match="pattern has shape"):
+        convmtx.to_sparse(lambda x: x, (3,), (3,), sp.eye(4))
+    with pytest.raises(ValueError, match="in_shape"):
+        convmtx.dot_test(lambda x: x, lambda y: y, (0,), (3,))
     with pytest.raises(ZeroDivisionError):  # the kernel's own exception propagates
         convmtx.check_kernel(lambda x: 1 / 0, (1, 5, 5), w)
 

@@ -42,6 +42,11 @@ class DotTestReport:
         return f"<convmtx.DotTestReport {'PASSED' if self.passed else 'FAILED'} error={self.error:.3g}>"
 
 
+def _callable(f, name, what):
+    if not callable(f):
+        raise TypeError(f"{name} must be a callable ({what}); got {type(f).__name__}")
+
+
 def _shape(shape, name):
     try:
         s = tuple(int(v) for v in (shape if np.iterable(shape) else (shape,)))
@@ -60,6 +65,8 @@ def dot_test(forward, adjoint, in_shape, out_shape, trials=10, rtol=None, seed=0
     rtol=None: 10 * eps * sqrt(size(in) + size(out)), eps of the results' precision.
     Returns a DotTestReport (.passed, .error, .trials, str()).
     """
+    _callable(forward, "forward", "an array of in_shape -> an array of out_shape")
+    _callable(adjoint, "adjoint", "an array of out_shape -> an array of in_shape")
     in_shape, out_shape = _shape(in_shape, "in_shape"), _shape(out_shape, "out_shape")
     if int(trials) < 1:
         raise ValueError(f"trials={trials} must be >= 1")
@@ -127,6 +134,9 @@ def check_kernel(kernel, input_shape, weight, transposed=False, *, adjoint=None,
     wrong output positions, inputs, taps, and the typical bug that explains them.
     Returns a KernelReport: .passed, .probes, .findings, .diffs, str().
     """
+    _callable(kernel, "kernel", "a batch (N, *input_shape) -> (N, C_out, *output)")
+    if adjoint is not None:
+        _callable(adjoint, "adjoint", "a batch (N, C_out, *output) -> (N, *input_shape)")
     w = _weight(weight)
     if transposed:
         spec = conv_transpose_spec(_shape(input_shape, "input_shape"), w.shape, **conv_args)
@@ -162,6 +172,7 @@ def to_sparse(forward, in_shape, out_shape, pattern=None, *, batched=False, dtyp
     the expected entries): verified colored probing, exact whatever the operator (finer colorings down to
     unit vectors where the verification fails). return_stats=True also returns the ProbeStats.
     """
+    _callable(forward, "forward", "an array of in_shape -> an array of out_shape")
     in_shape, out_shape = _shape(in_shape, "in_shape"), _shape(out_shape, "out_shape")
     rows, cols = int(np.prod(out_shape)), int(np.prod(in_shape))
     dt = np.dtype(dtype)
