@@ -8,3 +8,4 @@
 #include "convmtx/layout.hpp"
 #include "convmtx/operator.hpp"
 #include "convmtx/spec.hpp"
+#include "convmtx/validate.hpp"
