@@ -30,6 +30,14 @@ fs::path temp_dir() {
     return dir;
 }
 
+/// Removes the temporary directory when the test module ends.
+struct TempCleanup {
+    ~TempCleanup() {
+        std::error_code ec;
+        fs::remove_all(temp_dir(), ec);
+    }
+};
+
 using Mat = Eigen::SparseMatrix<Scalar, Eigen::RowMajor, int>;
 
 /// The scalar of the matrix under test, read back from a double (float values are rounded to float).
@@ -54,6 +62,8 @@ std::string slurp(const fs::path& p) {
 }
 
 }  // namespace
+
+BOOST_TEST_GLOBAL_FIXTURE(TempCleanup);
 
 BOOST_AUTO_TEST_CASE(matrix_market_and_npz_round_trip_random_configurations) {
     std::mt19937_64 rng(7);
