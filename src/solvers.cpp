@@ -67,6 +67,13 @@ struct Progress {
     index_t limit;
     Clock::time_point last = Clock::now();
     Progress(bool enabled, const char* m, index_t lim) : on(enabled && isatty(2)), method(m), limit(lim) {}
+    /// For the lambda search: "<method>: trial it/limit  lambda = r".
+    void trial(index_t it, double r) {
+        if (!on) return;
+        std::fprintf(stderr, "\r%s: trial %lld/%lld  lambda = %.4e   ", method, static_cast<long long>(it),
+                     static_cast<long long>(limit), r);
+        std::fflush(stderr);
+    }
     void update(index_t it, double r, double ar) {
         if (!on) return;
         const auto now = Clock::now();
@@ -674,7 +681,9 @@ LambdaChoice choose_by_solves(const LinearOperator<Scalar>& A, const Vector<Scal
         z.resize(m);
         for (index_t i = 0; i < m; ++i) z(i) = (rng() & 1) ? Scalar(1) : Scalar(-1);
     }
+    Progress progress(opt.progress, rule == LambdaRule::gcv ? "lambda by GCV" : "lambda", npts);
     auto point = [&](double lam) {
+        progress.trial(static_cast<index_t>(ch.lambdas.size()) + 1, lam);
         const SolveResult<Scalar> r = solve(lam, b);
         ch.lambdas.push_back(lam);
         ch.residual_norms.push_back(r.residual_norm);

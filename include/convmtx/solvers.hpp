@@ -61,6 +61,7 @@ struct LambdaOptions {
     index_t grid_points = 200;   ///< lambda values examined on the projected problem (Tikhonov)
     index_t trial_solves = 14;   ///< lambdas examined by full LSQR solves (gradient regularizer, GCV)
     index_t trial_iterations = 300;  ///< iteration limit of each trial solve
+    bool progress = false;  ///< a status line per trial solve on stderr, only when it is a terminal
 };
 
 /// The chosen weight and the curve it was chosen from (for plots and reports).

@@ -237,6 +237,7 @@ int run_solve(int argc, char** argv) {
     so.regularizer = parse_regularizer(args.get("regularizer", "tikhonov"));
     so.lambda.rule = parse_lambda_rule(args.get("rule", "auto"));
     so.lambda.noise_sigma = noise;
+    so.lambda.progress = true;  // shown only when stderr is a terminal
     if ((args.has("bounds") || args.has("accelerate")) && method != "landweber")
         throw usage_error(std::string("--") + (args.has("bounds") ? "bounds" : "accelerate") +
                           " applies to --method landweber only");
