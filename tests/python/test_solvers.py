@@ -68,6 +68,17 @@ def test_callables_and_linear_operators_give_the_same_iterates(problem):
         assert rel(x, ref) <= 1e-12
 
 
+def test_conv_operator_is_matrix_free_w(rng):
+    w = rng.standard_normal((2, 3, 3, 3))
+    A = convmtx.conv_operator((3, 9, 8), w, stride=2, padding=1)
+    W = convmtx.conv_matrix((3, 9, 8), w, stride=2, padding=1)
+    assert A.shape == W.shape
+    x, y = rng.standard_normal(W.shape[1]), rng.standard_normal(W.shape[0])
+    assert rel(A @ x, W @ x) <= 1e-12 and rel(A.rmatvec(y), W.T @ y) <= 1e-12
+    b = W @ x
+    assert rel(convmtx.lsqr(A, b, damp=0.1, iter_lim=20).x, convmtx.lsqr(W, b, damp=0.1, iter_lim=20).x) <= 1e-10
+
+
 def test_landweber_converges_to_the_damped_solution(problem):
     W, b = problem
     ref = sla.lsqr(W, b, damp=1.0, atol=1e-14, btol=1e-14, iter_lim=5000)[0]

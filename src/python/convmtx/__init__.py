@@ -21,5 +21,6 @@ __version__ = "0.1.0"
 # Other modules of the package: one import line each below.
 from .spreadsheet import to_spreadsheet
 from .validate import check_kernel, dot_test, to_sparse
-from .solvers import (MemoryLimitError, cgls, choose_lambda, estimate_cost, gaussian_kernel, gradient_matrix,
-                      landweber, lsqr, psnr, read_image, shepp_logan, solve_cholmod, solve_spqr, write_image)
+from .solvers import (MemoryLimitError, cgls, choose_lambda, conv_operator, estimate_cost, gaussian_kernel,
+                      gradient_matrix, landweber, lsqr, psnr, read_image, shepp_logan, solve_cholmod, solve_spqr,
+                      write_image)
