@@ -98,7 +98,12 @@ Kernel parse_blur(const std::string& spec) {
 }
 
 Kernel read_kernel(const std::string& path) {
-    const NpyArray a = read_npy(path);
+    NpyArray a;
+    try {
+        a = read_npy(path);
+    } catch (const std::runtime_error& e) {
+        throw usage_error(std::string("--kernel: ") + e.what());
+    }
     Kernel k;
     if (a.shape.size() == 2) {
         k.kh = a.shape[0];
@@ -180,7 +185,11 @@ int run_solve(int argc, char** argv) {
     std::string source;
     if (args.has("image")) {
         if (args.has("size")) throw usage_error("--size applies to the phantom only; it conflicts with --image");
-        truth = read_image(args.get("image"));
+        try {
+            truth = read_image(args.get("image"));
+        } catch (const std::runtime_error& e) {
+            throw usage_error(std::string("--image: ") + e.what());
+        }
         source = args.get("image");
     } else {
         const index_t n = parse_int(args, "size", "128", 8);
