@@ -211,7 +211,8 @@ int run_solve(int argc, char** argv) {
     const index_t seed = parse_int(args, "seed", "0", 0);
     ConvOptions copt;
     copt.stride = {stride};
-    copt.padding = Padding::symmetric({(k.kh - 1) / 2, (k.kw - 1) / 2});
+    // "same" padding: k - 1 in total, the extra one of an even kernel at the end (PyTorch's choice).
+    copt.padding = Padding::sides({(k.kh - 1) / 2, (k.kw - 1) / 2}, {k.kh / 2, k.kw / 2});
     const ConvSpec spec = make_conv({1, H, Wd}, {1, 1, k.kh, k.kw}, copt);
     const Dims out = spec.output();
     const index_t oh = out[0], ow = out[1];

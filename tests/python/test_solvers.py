@@ -281,6 +281,22 @@ def test_cli_solve_without_arguments(tmp_path):
 
 
 @needs_cli
+def test_cli_npy_kernel_even_size_keeps_the_image_size(tmp_path):
+    np.save(tmp_path / "k.npy", np.ones((2, 6)) / 12)  # even sizes: 'same' padding puts the extra pixel last
+    out = subprocess.run([CLI, "solve", "--size", "40", "--noise", "0", "--lambda", "0.1", "--kernel",
+                          str(tmp_path / "k.npy"), "--degraded",
+                          str(tmp_path / "b.pgm"), "-o", str(tmp_path / "x.pgm")], capture_output=True, text=True,
+                         check=True).stdout
+    assert "40x40 <- 40x40" in out
+    assert convmtx.read_image(tmp_path / "b.pgm").shape == (40, 40)
+    # The degraded image is the blur of the phantom, computed independently here (8-bit file).
+    x = convmtx.shepp_logan(40).astype(np.float64)
+    xp = np.pad(x, ((0, 1), (2, 3)))
+    ref = sum(xp[i:i + 40, j:j + 40] for i in range(2) for j in range(6)) / 12
+    assert np.abs(convmtx.read_image(tmp_path / "b.pgm") - np.clip(ref, 0, 1)).max() <= 0.5 / 255 + 1e-6
+
+
+@needs_cli
 @pytest.mark.parametrize("method", ["cgls", "spqr", "cholmod"])
 def test_cli_methods_agree(method):
     args = [CLI, "solve", "--size", "48", "--lambda", "0.05"]
