@@ -460,6 +460,24 @@ BOOST_AUTO_TEST_CASE(spqr_and_cholmod_agree_with_converged_lsqr) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(direct_solvers_take_every_storage_order_and_index_type) {
+    std::mt19937_64 rng(16);
+    const ConvSpec spec = make_conv({1, 7, 6}, {2, 1, 3, 3}, ConvOptions{{1}, Padding::symmetric({1})});
+    const auto w = random_values(rng, spec.weight_numel());
+    const Vec b = random_batch(rng, spec.output_numel(), 1).col(0);
+    DirectOptions o;
+    o.damp = 0.2;
+    const auto ref = solve_spqr(conv_matrix<Scalar, Eigen::RowMajor, int>(spec, w.data()), b, o).x;
+    const auto a = solve_spqr(conv_matrix<Scalar, Eigen::ColMajor, std::int64_t>(spec, w.data()), b, o).x;
+    const auto c = solve_cholmod(conv_matrix<Scalar, Eigen::RowMajor, std::int64_t>(spec, w.data()), b, o).x;
+    const auto op = std::make_shared<SparseOperator<Scalar, Eigen::ColMajor, std::int64_t>>(
+        conv_matrix<Scalar, Eigen::ColMajor, std::int64_t>(spec, w.data()), spec.input_shape(), spec.output_shape());
+    const auto d = solve_cholmod<Scalar>(*op, b, o).x;
+    BOOST_TEST(rel_diff(a, ref) <= tol * 100);
+    BOOST_TEST(rel_diff(c, ref) <= tol * 100);
+    BOOST_TEST(rel_diff(d, ref) <= tol * 100);
+}
+
 BOOST_AUTO_TEST_CASE(cost_estimates_grow_with_the_problem) {
     const Deblur small = make_deblur(1, 32), large = make_deblur(1, 64);
     DirectOptions d;
