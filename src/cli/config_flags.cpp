@@ -225,7 +225,12 @@ std::vector<double> make_weights(const std::string& source, const Shape& shape, 
         std::uniform_real_distribution<double> u(-1.0, 1.0);
         for (auto& x : w) x = u(rng);
     } else if (source.size() > 4 && source.compare(source.size() - 4, 4, ".npy") == 0) {
-        NpyArray a = read_npy(source);
+        NpyArray a;
+        try {
+            a = read_npy(source);
+        } catch (const std::runtime_error& e) {
+            throw usage_error(std::string("--weights: ") + e.what());
+        }
         Shape expect = shape;
         if (keras_layout) {
             const WeightLayout from = transposed ? WeightLayout::keras_transposed : WeightLayout::keras_conv;
