@@ -71,16 +71,7 @@ std::uint64_t get_le(const std::string& s, size_t off, int bytes, const std::str
 
 // The .npy bytes of a numpy bytes scalar (dtype |S<n>, shape ()), as np.save(np.array(b'csr')) writes.
 std::string npy_bytes_scalar(const std::string& value) {
-    std::string header = "{'descr': '|S" + std::to_string(value.size()) + "', 'fortran_order': False, 'shape': (), }";
-    const size_t total = 10 + header.size() + 1;
-    header.append((64 - total % 64) % 64, ' ');
-    header += '\n';
-    std::string out = "\x93NUMPY";
-    out += '\x01';
-    out += '\x00';
-    out += static_cast<char>(header.size() & 0xff);
-    out += static_cast<char>((header.size() >> 8) & 0xff);
-    return out + header + value;
+    return npy_bytes_raw("|S" + std::to_string(value.size()), {}, value.data(), value.size());
 }
 
 struct ZipMember {

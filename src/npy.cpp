@@ -124,9 +124,8 @@ NpyArray read_npy(const std::string& path) {
     return parse_npy(ss.str(), "'" + path + "'");
 }
 
-template <class T>
-std::string npy_bytes(const T* data, const Shape& shape) {
-    std::string header = "{'descr': '" + std::string(descr_of<T>()) + "', 'fortran_order': False, 'shape': (";
+std::string npy_bytes_raw(const std::string& descr, const Shape& shape, const char* data, size_t nbytes) {
+    std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (";
     for (size_t i = 0; i < shape.size(); ++i) header += (i ? ", " : "") + std::to_string(shape[i]);
     if (shape.size() == 1) header += ",";
     header += "), }";
@@ -139,9 +138,14 @@ std::string npy_bytes(const T* data, const Shape& shape) {
     out += static_cast<char>(header.size() & 0xff);
     out += static_cast<char>((header.size() >> 8) & 0xff);
     out += header;
-    const index_t n = detail::checked_product(shape, "array size");
-    out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n) * sizeof(T));
+    out.append(data, nbytes);
     return out;
+}
+
+template <class T>
+std::string npy_bytes(const T* data, const Shape& shape) {
+    const index_t n = detail::checked_product(shape, "array size");
+    return npy_bytes_raw(descr_of<T>(), shape, reinterpret_cast<const char*>(data), static_cast<size_t>(n) * sizeof(T));
 }
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {

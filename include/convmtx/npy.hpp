@@ -26,6 +26,9 @@ NpyArray parse_npy(const std::string& bytes, const std::string& what);
 template <class T>
 std::string npy_bytes(const T* data, const Shape& shape);
 
+/// The bytes of a .npy file (format 1.0, C order) with numpy dtype string `descr` and raw data.
+std::string npy_bytes_raw(const std::string& descr, const Shape& shape, const char* data, size_t nbytes);
+
 /// Writes a .npy file atomically (temporary file, then rename): never a partial file.
 template <class T>
 void write_npy(const std::string& path, const T* data, const Shape& shape);
