@@ -4,7 +4,7 @@
 set -euo pipefail
 build=$1; src=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-cmake --install "$build" --prefix "$tmp/prefix" > "$tmp/install.log"
+cmake --install "$build" --prefix "$tmp/prefix" --component Unspecified > "$tmp/install.log"
 cmake -S "$src" -B "$tmp/consumer" -G Ninja -DCMAKE_PREFIX_PATH="$tmp/prefix" > "$tmp/configure.log" || { cat "$tmp/configure.log"; exit 1; }
 cmake --build "$tmp/consumer" > "$tmp/build.log" || { cat "$tmp/build.log"; exit 1; }
 out=$("$tmp/consumer/app" | tr -s ' ' | sed 's/^ //')
