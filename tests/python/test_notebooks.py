@@ -1,0 +1,73 @@
+"""Executes every notebooks/*.ipynb from scratch with nbclient (Jupyter's executor) and a python3 kernel.
+
+The notebooks assert their own numbers (against the seeds' printed values, PyTorch and independent numpy
+code), so a notebook that runs to the end is a notebook whose numbers are right. The kernel inherits this
+process's environment: PYTHONPATH (set by ctest to <build>/python) makes it import the build tree's convmtx,
+and MPLBACKEND=Agg keeps matplotlib off any display. Skipped (with the reason) only when nbclient, nbformat
+or a python3 kernel is not installed.
+"""
+
+import glob
+import os
+
+import pytest
+
+NOTEBOOK_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "notebooks"))
+NOTEBOOKS = sorted(glob.glob(os.path.join(NOTEBOOK_DIR, "*.ipynb")))
+CELL_TIMEOUT = 120  # seconds per cell; the notebooks take a few seconds each
+
+# Figures each notebook must render (PNG outputs): the pictures are part of what the notebooks teach.
+MIN_IMAGES = {
+    "01_transposed_convolution_as_a_matrix.ipynb": 2,
+    "02_deblurring_and_super_resolution.ipynb": 2,
+}
+
+
+def _client_or_skip():
+    nbformat = pytest.importorskip("nbformat", reason="nbformat is not installed (Debian: python3-nbformat)")
+    nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed (Debian: python3-nbclient)")
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+        try:
+            spec = KernelSpecManager().get_kernel_spec("python3")
+        except NoSuchKernel:
+            pytest.skip("no 'python3' Jupyter kernel is installed (Debian: python3-ipykernel)")
+    except ImportError:
+        pytest.skip("jupyter_client is not installed (Debian: python3-jupyter-client)")
+    return nbformat, nbclient, spec
+
+
+def test_notebooks_exist():
+    names = [os.path.basename(p) for p in NOTEBOOKS]
+    assert "01_transposed_convolution_as_a_matrix.ipynb" in names, names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[os.path.basename(p) for p in NOTEBOOKS])
+def test_notebook_executes(path, tmp_path, monkeypatch):
+    nbformat, nbclient, spec = _client_or_skip()
+    # The kernel is started with this environment: the build tree's convmtx, no display, quiet debugger.
+    import convmtx  # the module under test must be importable here, hence in the kernel too
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in [os.path.dirname(os.path.dirname(convmtx.__file__)),
+                                                                  os.environ.get("PYTHONPATH", "")] if p))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:  # execute fresh, whatever was committed
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()  # raises CellExecutionError (with the cell and traceback) on any failing assert
+
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream" and o.name == "stdout")
+    assert "convmtx" in text, "the first cell prints the convmtx version"
+    # the kernel imported the build tree's module, not some installed copy
+    assert os.path.dirname(convmtx.__file__) in text, text[:500]
+    images = sum("image/png" in o.get("data", {}) for o in outputs)
+    assert images >= MIN_IMAGES.get(os.path.basename(path), 0), f"{images} figures rendered"
