@@ -53,7 +53,6 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
                                                                   os.environ.get("PYTHONPATH", "")] if p))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
 
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:  # execute fresh, whatever was committed
