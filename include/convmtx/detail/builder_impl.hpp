@@ -149,6 +149,8 @@ index_t count_entries(const Plan& P, Walk walk, const Scalar* w, bool drop_zeros
     const auto& tab = small ? P.small : P.big;
     const index_t per_channel = small ? g.cb_g : g.cs_g;
     const Arr3& ext = small ? g.m : g.n;
+    // Rows are independent: counts in parallel (OpenMP when enabled), then a serial prefix sum.
+#pragma omp parallel for schedule(static) if (n_outer > 4096)
     for (index_t r = 0; r < n_outer; ++r) {
         index_t cnt = 0;
         if (drop_zeros && w) {
@@ -161,8 +163,9 @@ index_t count_entries(const Plan& P, Walk walk, const Scalar* w, bool drop_zeros
             rem /= ext[2];
             cnt = per_channel * tab[0].groups(rem / ext[1]) * tab[1].groups(rem % ext[1]) * tab[2].groups(i2);
         }
-        outer[r + 1] = static_cast<StorageIndex>(outer[r] + cnt);
+        outer[r + 1] = static_cast<StorageIndex>(cnt);
     }
+    for (index_t r = 0; r < n_outer; ++r) outer[r + 1] += outer[r];
     return outer[n_outer];
 }
 
@@ -186,6 +189,7 @@ void fill_entries(const Plan& P, Walk walk, const Scalar* w, bool drop_zeros, co
     }
     const bool small = walk == Walk::small_rows;
     const index_t n_outer = small ? g.Cs * g.mvol : g.Cb * g.nvol;
+#pragma omp parallel for schedule(static) if (n_outer > 4096)
     for (index_t r = 0; r < n_outer; ++r) {
         StorageIndex pos = outer[r];
         auto put = [&](index_t col, Scalar v, index_t tap) {
