@@ -1,5 +1,9 @@
 #include "convmtx/detail/builder_impl.hpp"
 
+#include <unistd.h>
+
+#include <cstdio>
+
 namespace convmtx {
 
 #define CONVMTX_INSTANTIATE(S, O, I)                                                                           \
@@ -45,6 +49,42 @@ std::vector<index_t> tap_map(const ConvSpec& spec, bool transpose) {
     detail::fill_entries<double>(P, walk, nullptr, false, outer.data(), inner.data(), nullptr, taps.data());
     return taps;
 }
+
+double physical_memory_bytes() {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
+}
+
+std::string format_bytes(double bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    int u = 0;
+    while (bytes >= 1024 && u < 5) {
+        bytes /= 1024;
+        ++u;
+    }
+    char buf[64];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.2f %s", bytes, units[u]);
+    return buf;
+}
+
+namespace detail {
+
+void check_memory(index_t nnz, index_t outer, size_t scalar_bytes, size_t index_bytes, double limit,
+                  const char* what) {
+    const double need = static_cast<double>(nnz) * static_cast<double>(scalar_bytes + index_bytes) +
+                        static_cast<double>(outer + 1) * static_cast<double>(index_bytes);
+    const bool physical = limit <= 0;
+    if (physical) limit = physical_memory_bytes();
+    if (limit <= 0 || need <= limit) return;
+    throw memory_limit_error(std::string(what) + ": " + std::to_string(nnz) + " entries need " + format_bytes(need) +
+                                 ", more than the memory limit " + format_bytes(limit) +
+                                 (physical ? " (the physical memory; BuildOptions::memory_limit)" : " (BuildOptions::memory_limit)") +
+                                 "; use a smaller configuration, or apply the operator matrix-free "
+                                 "(conv_direct, conv_transpose_scatter)",
+                             need, limit);
+}
+
+}  // namespace detail
 
 index_t structural_nnz(const ConvSpec& spec) { return detail::structural_nnz(detail::make_plan(spec)); }
 

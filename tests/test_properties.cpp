@@ -260,3 +260,26 @@ BOOST_AUTO_TEST_CASE(keras_strided_same_puts_the_odd_pixel_at_the_end) {
     t.padding = Padding::valid();
     BOOST_TEST(make_conv_transpose({1, 4}, {1, 1, 3}, t).output()[0] == 3 * 2 + 3 + 1);
 }
+
+BOOST_AUTO_TEST_CASE(memory_limit_is_refused_before_allocating) {
+    const ConvSpec spec = make_conv({1, 100, 100}, {1, 1, 3, 3});
+    std::vector<Scalar> w(9, Scalar(1));
+    const index_t nnz = structural_nnz(spec);
+    const double need = double(nnz) * (sizeof(Scalar) + sizeof(std::int32_t)) + double(spec.output_numel() + 1) * 4;
+    BuildOptions o;
+    o.memory_limit = need - 1;
+    try {
+        (void)conv_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, w.data(), o);
+        BOOST_FAIL("expected memory_limit_error");
+    } catch (const memory_limit_error& e) {
+        const std::string msg = e.what();
+        BOOST_TEST((msg.find(std::to_string(nnz) + " entries need " + format_bytes(need)) != std::string::npos), msg);
+        BOOST_TEST((msg.find("memory limit " + format_bytes(need - 1)) != std::string::npos), msg);
+        BOOST_TEST(e.limit_bytes == need - 1);
+    }
+    o.memory_limit = need;
+    BOOST_TEST((conv_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, w.data(), o).nonZeros()) == nnz);
+    // The default limit is the physical memory: 1e12 entries are refused, not attempted.
+    const ConvSpec huge = make_conv({1, 100000, 100000}, {1, 1, 9, 9});
+    BOOST_CHECK_THROW((conv_matrix<Scalar, Eigen::RowMajor, std::int64_t>(huge, w.data())), memory_limit_error);
+}

@@ -23,7 +23,13 @@ struct BuildOptions {
     /// Drop entries whose value is exactly zero. By default zero kernel taps
     /// stay as structural entries, so the pattern is the convolution's own.
     bool drop_zeros = false;
+    /// Bytes the result may take (values, inner and outer indices); 0 means the physical
+    /// memory. A larger matrix is refused with memory_limit_error before allocating.
+    double memory_limit = 0;
 };
+
+/// The machine's physical memory in bytes (the default build memory limit).
+double physical_memory_bytes();
 
 /// W of the configuration (for a transposed spec: the conv whose W^T it is,
 /// restricted to its q < m rows). `weight` holds spec.weight_numel() values in

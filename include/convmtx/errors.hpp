@@ -25,4 +25,17 @@ public:
     using std::overflow_error::overflow_error;
 };
 
+/// "1.50 GiB": bytes in binary units, for messages.
+std::string format_bytes(double bytes);
+
+/// A problem whose estimated memory exceeds a limit: refused before allocating.
+/// The message names the estimate, the limit and what to do instead.
+class memory_limit_error : public std::runtime_error {
+public:
+    memory_limit_error(const std::string& message, double estimated_bytes, double limit_bytes)
+        : std::runtime_error(message), estimated_bytes(estimated_bytes), limit_bytes(limit_bytes) {}
+    double estimated_bytes;
+    double limit_bytes;
+};
+
 }  // namespace convmtx

@@ -18,20 +18,10 @@
 namespace convmtx {
 
 /// A direct factorization whose estimated memory exceeds the limit the user set.
-class memory_limit_error : public std::runtime_error {
-public:
-    memory_limit_error(const std::string& message, double estimated_bytes, double limit_bytes)
-        : std::runtime_error(message), estimated_bytes(estimated_bytes), limit_bytes(limit_bytes) {}
-    double estimated_bytes;
-    double limit_bytes;
-};
-
 /// min(4 GiB, half the physical memory).
 double default_memory_limit();
 /// Parses "512M", "2G", "1.5GiB", "100000" (bytes; K/M/G/T are powers of 1024); config_error otherwise.
 double parse_memory_size(const std::string& text);
-/// "1.50 GiB", "312.0 MiB", ...
-std::string format_bytes(double bytes);
 
 struct DirectOptions {
     double damp = 0;             ///< Tikhonov weight: adds damp^2 ||x||^2

@@ -55,6 +55,9 @@ int main(int argc, char** argv) {
         } catch (const std::invalid_argument& e) {  // config_error, shape_error
             std::cerr << "convmtx " << name << ": " << e.what() << "\n";
             return 2;
+        } catch (const convmtx::memory_limit_error& e) {  // too large to build: refused before allocating
+            std::cerr << "convmtx " << name << ": " << e.what() << "\n";
+            return 2;
         } catch (const std::overflow_error& e) {
             std::cerr << "convmtx " << name << ": " << e.what() << "\n";
             return 2;

@@ -315,7 +315,7 @@ def test_cli_super_resolution_and_errors(tmp_path):
     assert p["least squares"] > p["transposed conv W^T b"] + 3.0
     r = subprocess.run([CLI, "solve", "--size", "32", "--method", "spqr", "--memory-limit", "1K"],
                        capture_output=True, text=True)
-    assert r.returncode == 1 and "1.00 KiB" in r.stderr and "LSQR" in r.stderr
+    assert r.returncode == 2 and "1.00 KiB" in r.stderr and "LSQR" in r.stderr  # refused: a usage-level error
     r = subprocess.run([CLI, "solve", "--method", "qr"], capture_output=True, text=True)
     assert r.returncode == 2 and "--method=qr" in r.stderr and len(r.stderr.splitlines()) == 1
     r = subprocess.run([CLI, "solve", "--image", str(tmp_path / "missing.png")], capture_output=True, text=True)

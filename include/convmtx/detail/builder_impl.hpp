@@ -129,6 +129,10 @@ void check_fits(index_t rows, index_t cols, index_t nnz, const char* what) {
     if (nnz > max) fail("nnz", nnz);
 }
 
+/// Throws memory_limit_error when nnz entries and an outer index of `outer` entries exceed the limit.
+void check_memory(index_t nnz, index_t outer, size_t scalar_bytes, size_t index_bytes, double limit,
+                  const char* what);
+
 /// Count pass: writes the outer index array (outer_size + 1 entries) and returns nnz.
 template <class Scalar, class StorageIndex>
 index_t count_entries(const Plan& P, Walk walk, const Scalar* w, bool drop_zeros, StorageIndex* outer) {
@@ -221,6 +225,7 @@ Eigen::SparseMatrix<Scalar, Order, StorageIndex> assemble(const ConvSpec& spec, 
             visit_small_row(P, r, weight, [&](index_t, Scalar v, index_t) { bound += (v != Scalar(0)); });
     }
     check_fits<StorageIndex>(rows, cols, bound, what);
+    check_memory(bound, (want_W ? rows : cols), sizeof(Scalar), sizeof(StorageIndex), options.memory_limit, what);
     Eigen::SparseMatrix<Scalar, Order, StorageIndex> M(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
     const Walk walk = choose_walk(P, want_W, Order == Eigen::RowMajor);
     const index_t nnz = count_entries(P, walk, weight, options.drop_zeros, M.outerIndexPtr());
