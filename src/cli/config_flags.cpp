@@ -122,8 +122,9 @@ Problem build_problem(const RawConfig& raw) {
     const Dims kernel = parse_dims(raw.get("kernel"), "--kernel");
     if (input.size() != kernel.size() + 1)
         throw usage_error("--input " + raw.get("input") + " has " + std::to_string(input.size()) +
-                          " entries but --kernel " + raw.get("kernel") + " has " + std::to_string(kernel.size()) +
-                          ": --input is channels followed by one size per kernel dimension");
+                          " entries; with --kernel " + raw.get("kernel") + " (" + std::to_string(kernel.size()) +
+                          " spatial dimensions) it needs " + std::to_string(kernel.size() + 1) +
+                          ": the channels, then one size per kernel dimension");
     const bool transposed = raw.has("transposed") && !raw.get("transposed").empty();
     const index_t groups = parse_int(raw.get("groups", "1"), "--groups");
     const index_t cin = input[0];
