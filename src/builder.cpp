@@ -78,7 +78,8 @@ void check_memory(index_t nnz, index_t outer, size_t scalar_bytes, size_t index_
     if (limit <= 0 || need <= limit) return;
     throw memory_limit_error(std::string(what) + ": " + std::to_string(nnz) + " entries need " + format_bytes(need) +
                                  ", more than the memory limit " + format_bytes(limit) +
-                                 (physical ? " (the physical memory; BuildOptions::memory_limit)" : " (BuildOptions::memory_limit)") +
+                                 (physical ? " (the physical memory; set BuildOptions::memory_limit, memory_limit= in Python)"
+                                       : " (BuildOptions::memory_limit, memory_limit= in Python)") +
                                  "; use a smaller configuration, or apply the operator matrix-free "
                                  "(conv_direct, conv_transpose_scatter)",
                              need, limit);

@@ -125,15 +125,13 @@ py::array apply(const ConvSpec& spec, const py::array& weight, const py::array& 
 
 // (data, indices, indptr, (rows, cols)) of W (transpose=false) or T, in CSR (row-major) or CSC form.
 template <class Scalar, int Order, class Index>
-py::tuple build_typed(const ConvSpec& spec, const py::array& weight, bool transpose, bool drop_zeros) {
+py::tuple build_typed(const ConvSpec& spec, const py::array& weight, bool transpose, const BuildOptions& opt) {
     using Sparse = Eigen::SparseMatrix<Scalar, Order, Index>;
     const Scalar* w = checked_data<Scalar>(weight, "weight", spec.weight_numel());
     auto* M = new Sparse();
     py::capsule cap = owner(M);
     {
         py::gil_scoped_release release;
-        BuildOptions opt;
-        opt.drop_zeros = drop_zeros;
         // Eigen 3.4's SparseMatrix has no move assignment (operator= copies): swap instead.
         Sparse built = transpose ? conv_transpose_matrix<Scalar, Order, Index>(spec, w, opt)
                                  : conv_matrix<Scalar, Order, Index>(spec, w, opt);
@@ -150,19 +148,24 @@ py::tuple build_typed(const ConvSpec& spec, const py::array& weight, bool transp
 
 template <class Scalar>
 py::tuple build_scalar(const ConvSpec& spec, const py::array& weight, bool transpose, bool index64, bool csc,
-                       bool drop_zeros) {
+                       const BuildOptions& opt) {
     if (csc) {
-        return index64 ? build_typed<Scalar, Eigen::ColMajor, std::int64_t>(spec, weight, transpose, drop_zeros)
-                       : build_typed<Scalar, Eigen::ColMajor, std::int32_t>(spec, weight, transpose, drop_zeros);
+        return index64 ? build_typed<Scalar, Eigen::ColMajor, std::int64_t>(spec, weight, transpose, opt)
+                       : build_typed<Scalar, Eigen::ColMajor, std::int32_t>(spec, weight, transpose, opt);
     }
-    return index64 ? build_typed<Scalar, Eigen::RowMajor, std::int64_t>(spec, weight, transpose, drop_zeros)
-                   : build_typed<Scalar, Eigen::RowMajor, std::int32_t>(spec, weight, transpose, drop_zeros);
+    return index64 ? build_typed<Scalar, Eigen::RowMajor, std::int64_t>(spec, weight, transpose, opt)
+                   : build_typed<Scalar, Eigen::RowMajor, std::int32_t>(spec, weight, transpose, opt);
 }
 
 py::tuple build_matrix(const ConvSpec& spec, const py::array& weight, bool transpose, bool index64, bool csc,
-                       bool drop_zeros) {
-    return scalar_kind(weight, "weight") == 'f' ? build_scalar<float>(spec, weight, transpose, index64, csc, drop_zeros)
-                                                : build_scalar<double>(spec, weight, transpose, index64, csc, drop_zeros);
+                       bool drop_zeros, double memory_limit) {
+    if (!(memory_limit >= 0))
+        throw config_error("memory_limit=" + std::to_string(memory_limit) + " must be a non-negative number of bytes");
+    BuildOptions opt;
+    opt.drop_zeros = drop_zeros;
+    opt.memory_limit = memory_limit;
+    return scalar_kind(weight, "weight") == 'f' ? build_scalar<float>(spec, weight, transpose, index64, csc, opt)
+                                                : build_scalar<double>(spec, weight, transpose, index64, csc, opt);
 }
 
 }  // namespace
@@ -241,9 +244,10 @@ void bind_core(py::module_& m) {
           "The operation of spec on x (N, input_numel) C-contiguous, same dtype as weight: (N, output_numel).\n"
           "method: 'matrix' (y = M x with M built in C++), 'direct' (conv), 'scatter' or 'gather' (transposed).");
     m.def("build_matrix", &build_matrix, py::arg("spec"), py::arg("weight"), py::arg("transpose"),
-          py::arg("index64"), py::arg("csc"), py::arg("drop_zeros"),
+          py::arg("index64"), py::arg("csc"), py::arg("drop_zeros"), py::arg("memory_limit") = 0.0,
           "(data, indices, indptr, shape) of W (transpose=False: rows = small side) or T = W^T, sharing the\n"
-          "memory of the C++ matrix (no copy).");
+          "memory of the C++ matrix (no copy). memory_limit: bytes (0 = the physical memory); a larger\n"
+          "matrix raises MemoryLimitError before anything is allocated.");
 }
 
 }  // namespace convmtx::python

@@ -221,3 +221,22 @@ def test_core_rejects_bad_arrays():
            np.ones((2, 1, 3), np.int64), False, False, False, False)
     raises(ValueError, "x must be 2-D (N, C_in*prod(input)) (internal call)", _core.apply, spec, W, np.ones(6),
            None, "matrix")
+
+
+# ---- memory limit of the matrix builders ---------------------------------------------------------
+
+def test_memory_limit_refuses_before_allocating():
+    w = np.ones((1, 1, 3, 3))
+    M = convmtx.conv_matrix((1, 100, 100), w)
+    need = M.nnz * (8 + 4) + (M.shape[0] + 1) * 4  # float64 values, int32 indices, indptr
+    assert convmtx.conv_matrix((1, 100, 100), w, memory_limit=need).nnz == M.nnz
+    with pytest.raises(MemoryError, match=r"entries need .* more than the memory limit"):
+        convmtx.conv_matrix((1, 100, 100), w, memory_limit=need - 1)
+    with pytest.raises(MemoryError, match="memory limit"):
+        convmtx.conv_transpose_matrix((1, 50, 50), w, stride=2, memory_limit=1000)
+    # The default limit is the physical memory: 8e11 entries are refused, not attempted.
+    with pytest.raises(MemoryError, match="physical memory"):
+        convmtx.conv_matrix((1, 100000, 100000), np.ones((1, 1, 9, 9)), index_dtype=np.int64)
+    for bad in (0, -5, "1G", True):
+        with pytest.raises(ValueError, match="memory_limit="):
+            convmtx.conv_matrix((1, 10, 10), w, memory_limit=bad)

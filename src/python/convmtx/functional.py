@@ -269,15 +269,27 @@ def _to_scipy(parts, fmt):
     return m
 
 
-def _matrix(spec, w, transpose, index_dtype, fmt, drop_zeros):
+def _memory_limit(memory_limit):
+    if memory_limit is None:
+        return 0.0
+    if isinstance(memory_limit, bool) or not isinstance(memory_limit, (int, float, np.integer, np.floating)) \
+            or not memory_limit > 0:
+        raise ValueError(f"memory_limit={memory_limit!r} must be a positive number of bytes or None "
+                         "(None: the physical memory)")
+    return float(memory_limit)
+
+
+def _matrix(spec, w, transpose, index_dtype, fmt, drop_zeros, memory_limit=None):
     idx = _index_dtype(index_dtype)
     fmt = _format(fmt)
-    parts = _core.build_matrix(spec, w, bool(transpose), idx == np.dtype(np.int64), fmt == "csc", bool(drop_zeros))
+    parts = _core.build_matrix(spec, w, bool(transpose), idx == np.dtype(np.int64), fmt == "csc", bool(drop_zeros),
+                               _memory_limit(memory_limit))
     return _to_scipy(parts, fmt)
 
 
 def conv_matrix(input_shape, weight, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
-                index_dtype=np.int32, *, convention="torch", adjoint=False, format="csr", drop_zeros=False):
+                index_dtype=np.int32, *, convention="torch", adjoint=False, format="csr", drop_zeros=False,
+                memory_limit=None):
     """W, the matrix of conv on one sample of shape input_shape = (C_in, *n): a scipy.sparse.csr_matrix
     of shape (C_out*prod(m), C_in*prod(n)) with conv(x)[b].ravel() == W @ x[b].ravel() (bias excluded).
 
@@ -285,16 +297,17 @@ def conv_matrix(input_shape, weight, stride=1, padding=0, dilation=1, groups=1, 
     adjoint=True returns W^T instead (built directly, not transposed afterwards); format='csc' a
     csc_matrix. index_dtype (np.int32 or np.int64) is the dtype of indices and indptr; int32 raises
     ValueError when the matrix does not fit. drop_zeros drops entries whose value is exactly 0.
-    The arrays are the C++ matrix's own (no copy).
+    memory_limit (bytes; None = the physical memory): a larger matrix raises MemoryLimitError (a
+    MemoryError) before anything is allocated. The arrays are the C++ matrix's own (no copy).
     """
     w = _weight(weight, "(C_out, C_in/groups, *kernel)")
     spec = conv_spec(input_shape, w.shape, stride, padding, dilation, groups, padding_mode, convention=convention)
-    return _matrix(spec, w, adjoint, index_dtype, format, drop_zeros)
+    return _matrix(spec, w, adjoint, index_dtype, format, drop_zeros, memory_limit)
 
 
 def conv_transpose_matrix(input_shape, weight, stride=1, padding=0, output_padding=_OUTPUT_PADDING_DEFAULT, groups=1,
                           dilation=1, output_size=None, index_dtype=np.int32, *, convention="torch", adjoint=False,
-                          format="csr", drop_zeros=False):
+                          format="csr", drop_zeros=False, memory_limit=None):
     """T, the matrix of conv_transpose on one sample of shape input_shape = (C_in, *m): a
     scipy.sparse.csr_matrix of shape (C_out*prod(n), C_in*prod(m)) with
     conv_transpose(x)[b].ravel() == T @ x[b].ravel() (bias excluded).
@@ -306,4 +319,4 @@ def conv_transpose_matrix(input_shape, weight, stride=1, padding=0, output_paddi
     w = _weight(weight, "(C_in, C_out/groups, *kernel)")
     spec = conv_transpose_spec(input_shape, w.shape, stride, padding, output_padding, groups, dilation, output_size,
                                convention=convention)
-    return _matrix(spec, w, not adjoint, index_dtype, format, drop_zeros)
+    return _matrix(spec, w, not adjoint, index_dtype, format, drop_zeros, memory_limit)
