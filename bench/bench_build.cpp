@@ -66,7 +66,7 @@ int run(const Args& a) {
     index_t nnz = 0;
     for (long r = 0; r < a.repeat; ++r) {
         const auto t0 = std::chrono::steady_clock::now();
-        auto M = conv_matrix<Scalar, Eigen::RowMajor, Index>(spec, w.data());
+        auto M = conv_matrix<Scalar, Eigen::RowMajor, Index>(spec, w);
         const auto t1 = std::chrono::steady_clock::now();
         const double s = std::chrono::duration<double>(t1 - t0).count();
         nnz = M.nonZeros();

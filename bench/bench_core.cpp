@@ -55,8 +55,8 @@ void build_one(const char* label, const ConvSpec& spec, const std::vector<double
     isolated([&] {
         const long before = peak_rss_kb();
         const auto t0 = Clock::now();
-        const auto M = transpose ? conv_transpose_matrix<double, Order, std::int32_t>(spec, w.data())
-                                 : conv_matrix<double, Order, std::int32_t>(spec, w.data());
+        const auto M = transpose ? conv_transpose_matrix<double, Order, std::int32_t>(spec, w)
+                                 : conv_matrix<double, Order, std::int32_t>(spec, w);
         const double s = seconds_since(t0);
         const double peak = (peak_rss_kb() - before) / 1024.0 * 1.048576;
         std::printf("| %-34s | %s | %11ld | %8.3f s | %7.1f MB/s-equiv | %8.1f MB | %8.1f MB |\n", label,
@@ -110,8 +110,8 @@ int main(int argc, char** argv) {
 
     std::printf("\n| apply one sample | time |\n|---|---|\n");
     isolated([&] {
-        const auto W = conv_matrix<double>(conv, w.data());
-        const auto T = conv_transpose_matrix<double>(up, w.data());
+        const auto W = conv_matrix<double>(conv, w);
+        const auto T = conv_transpose_matrix<double>(up, w);
         Batch<double> x = Batch<double>::Random(conv.input_numel(), 1);
         Batch<double> y = Batch<double>::Random(up.input_numel(), 1);
         auto time = [](const char* label, const std::function<void()>& fn) {
@@ -122,10 +122,10 @@ int main(int argc, char** argv) {
         };
         Batch<double> out;
         time("W x (sparse, conv)", [&] { out = W * x; });
-        time("conv_direct", [&] { out = conv_direct<double>(conv, w.data(), x); });
+        time("conv_direct", [&] { out = conv_direct<double>(conv, w, x); });
         time("T y (sparse, transposed)", [&] { out = T * y; });
-        time("conv_transpose_scatter", [&] { out = conv_transpose_scatter<double>(up, w.data(), y); });
-        time("conv_transpose_gather", [&] { out = conv_transpose_gather<double>(up, w.data(), y); });
+        time("conv_transpose_scatter", [&] { out = conv_transpose_scatter<double>(up, w, y); });
+        time("conv_transpose_gather", [&] { out = conv_transpose_gather<double>(up, w, y); });
     });
     return 0;
 }

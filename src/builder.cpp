@@ -6,9 +6,24 @@
 
 namespace convmtx {
 
-#define CONVMTX_INSTANTIATE(S, O, I)                                                                           \
-    template Eigen::SparseMatrix<S, O, I> conv_matrix<S, O, I>(const ConvSpec&, const S*, const BuildOptions&); \
-    template Eigen::SparseMatrix<S, O, I> conv_transpose_matrix<S, O, I>(const ConvSpec&, const S*,             \
+template <class Scalar, int Order, class StorageIndex>
+Eigen::SparseMatrix<Scalar, Order, StorageIndex> conv_matrix(const ConvGeometry& G, span<const Scalar> weight,
+                                                             const BuildOptions& options) {
+    check_size(weight, G.spec().weight_numel(), "weight", "prod(" + to_string(G.spec().weight_shape(), "x") + ")");
+    return detail::assemble<Scalar, Order, StorageIndex>(G, weight.data(), options, true);
+}
+
+template <class Scalar, int Order, class StorageIndex>
+Eigen::SparseMatrix<Scalar, Order, StorageIndex> conv_transpose_matrix(const ConvGeometry& G, span<const Scalar> weight,
+                                                                       const BuildOptions& options) {
+    check_size(weight, G.spec().weight_numel(), "weight", "prod(" + to_string(G.spec().weight_shape(), "x") + ")");
+    return detail::assemble<Scalar, Order, StorageIndex>(G, weight.data(), options, false);
+}
+
+#define CONVMTX_INSTANTIATE(S, O, I)                                                                             \
+    template Eigen::SparseMatrix<S, O, I> conv_matrix<S, O, I>(const ConvGeometry&, span<const S>,               \
+                                                               const BuildOptions&);                             \
+    template Eigen::SparseMatrix<S, O, I> conv_transpose_matrix<S, O, I>(const ConvGeometry&, span<const S>,     \
                                                                          const BuildOptions&);
 #define CONVMTX_INSTANTIATE_ALL(S)                          \
     CONVMTX_INSTANTIATE(S, Eigen::RowMajor, std::int32_t)   \
@@ -22,32 +37,44 @@ CONVMTX_INSTANTIATE_ALL(double)
 
 template <class StorageIndex>
 SparsityPattern<StorageIndex> matrix_pattern(const ConvSpec& spec, bool transpose) {
-    const detail::Plan P = detail::make_plan(spec);
-    const auto& g = P.g;
+    const ConvGeometry G(spec);
     SparsityPattern<StorageIndex> pat;
-    pat.rows = transpose ? g.Cb * g.nvol : g.Cs * g.mvol;
-    pat.cols = transpose ? g.Cs * g.mvol : g.Cb * g.nvol;
-    detail::check_fits<StorageIndex>(pat.rows, pat.cols, detail::structural_nnz(P), "matrix_pattern");
-    const auto walk = detail::choose_walk(P, !transpose, true);
+    pat.rows = transpose ? G.cols() : G.rows();
+    pat.cols = transpose ? G.rows() : G.cols();
+    detail::check_fits<StorageIndex>(pat.rows, pat.cols, G.structural_nnz(), "matrix_pattern");
     pat.outer.resize(static_cast<size_t>(pat.rows) + 1);
-    const index_t nnz = detail::count_entries<double>(P, walk, nullptr, false, pat.outer.data());
+    const index_t nnz = detail::count_entries<double>(G, !transpose, nullptr, false, pat.outer.data());
     pat.inner.resize(static_cast<size_t>(nnz));
-    detail::fill_entries<double>(P, walk, nullptr, false, pat.outer.data(), pat.inner.data(), nullptr, nullptr);
+    detail::fill_entries<double>(G, !transpose, nullptr, false, pat.outer.data(), pat.inner.data(), nullptr, nullptr);
     return pat;
 }
 template SparsityPattern<std::int32_t> matrix_pattern<std::int32_t>(const ConvSpec&, bool);
 template SparsityPattern<std::int64_t> matrix_pattern<std::int64_t>(const ConvSpec&, bool);
 
 std::vector<index_t> tap_map(const ConvSpec& spec, bool transpose) {
-    const detail::Plan P = detail::make_plan(spec);
-    const auto walk = detail::choose_walk(P, !transpose, true);
-    const index_t rows = transpose ? P.g.Cb * P.g.nvol : P.g.Cs * P.g.mvol;
+    const ConvGeometry G(spec);
+    const index_t rows = transpose ? G.cols() : G.rows();
     std::vector<index_t> outer(static_cast<size_t>(rows) + 1), inner;
-    const index_t nnz = detail::count_entries<double>(P, walk, nullptr, false, outer.data());
+    const index_t nnz = detail::count_entries<double>(G, !transpose, nullptr, false, outer.data());
     inner.resize(static_cast<size_t>(nnz));
     std::vector<index_t> taps(static_cast<size_t>(nnz));
-    detail::fill_entries<double>(P, walk, nullptr, false, outer.data(), inner.data(), nullptr, taps.data());
+    detail::fill_entries<double>(G, !transpose, nullptr, false, outer.data(), inner.data(), nullptr, taps.data());
     return taps;
+}
+
+TapLists tap_lists(const ConvSpec& spec, bool transpose) {
+    const ConvGeometry G(spec);
+    const index_t rows = transpose ? G.cols() : G.rows();
+    TapLists out;
+    out.offsets.reserve(static_cast<size_t>(G.structural_nnz()) + 1);
+    out.offsets.push_back(0);
+    for (index_t r = 0; r < rows; ++r)
+        detail::visit_line_taps(G, !transpose, r, [&](index_t, bool single, index_t tap, const detail::EntryTaps& et) {
+            if (single) out.taps.push_back(tap);
+            else et.for_each([&](index_t t) { out.taps.push_back(t); });
+            out.offsets.push_back(static_cast<index_t>(out.taps.size()));
+        });
+    return out;
 }
 
 double physical_memory_bytes() {
@@ -69,14 +96,17 @@ std::string format_bytes(double bytes) {
 
 namespace detail {
 
-void check_memory(index_t nnz, index_t outer, size_t scalar_bytes, size_t index_bytes, double limit,
-                  const char* what) {
+void check_memory(index_t nnz, index_t outer, size_t scalar_bytes, size_t index_bytes, double extra_bytes,
+                  double limit, const char* what) {
     const double need = static_cast<double>(nnz) * static_cast<double>(scalar_bytes + index_bytes) +
-                        static_cast<double>(outer + 1) * static_cast<double>(index_bytes);
+                        (nnz ? static_cast<double>(outer + 1) * static_cast<double>(index_bytes) : 0.0) + extra_bytes;
     const bool physical = limit <= 0;
     if (physical) limit = physical_memory_bytes();
     if (limit <= 0 || need <= limit) return;
-    throw memory_limit_error(std::string(what) + ": " + std::to_string(nnz) + " entries need " + format_bytes(need) +
+    throw memory_limit_error(std::string(what) + ": " +
+                                 (nnz ? std::to_string(nnz) + " entries and their index tables need "
+                                      : std::string("the index tables alone need ")) +
+                                 format_bytes(need) +
                                  ", more than the memory limit " + format_bytes(limit) +
                                  (physical ? " (the physical memory; set BuildOptions::memory_limit, memory_limit= in Python)"
                                        : " (BuildOptions::memory_limit, memory_limit= in Python)") +
@@ -87,6 +117,6 @@ void check_memory(index_t nnz, index_t outer, size_t scalar_bytes, size_t index_
 
 }  // namespace detail
 
-index_t structural_nnz(const ConvSpec& spec) { return detail::structural_nnz(detail::make_plan(spec)); }
+index_t structural_nnz(const ConvSpec& spec) { return ConvGeometry(spec).structural_nnz(); }
 
 }  // namespace convmtx

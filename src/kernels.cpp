@@ -1,5 +1,5 @@
-// Direct kernels. They share nothing with the builder but the ConvSpec, so that
-// agreement between them and W is evidence, not tautology.
+// Direct kernels, written from the index formulas. They share nothing with
+// ConvGeometry or the builder but the ConvSpec (see kernels.hpp).
 #include "convmtx/kernels.hpp"
 
 #include <array>
@@ -17,15 +17,15 @@ struct Dims3 {
 Dims3 to3(const ConvSpec& spec) {
     Dims3 r;
     const int off = 3 - spec.rank();
-    const Dims big = spec.big_spatial(), small = spec.small_spatial();
+    const Dims n = spec.conv_input_size(), m = spec.conv_output_size();
     for (int j = 0; j < spec.rank(); ++j) {
-        r.n[off + j] = big[j];
-        r.m[off + j] = small[j];
-        r.k[off + j] = spec.kernel[j];
+        r.n[off + j] = n[j];
+        r.m[off + j] = m[j];
+        r.k[off + j] = spec.kernel_size[j];
         r.s[off + j] = spec.stride[j];
         r.d[off + j] = spec.dilation[j];
-        r.pl[off + j] = spec.pad_lo[j];
-        r.ph[off + j] = spec.pad_hi[j];
+        r.pl[off + j] = spec.padding_lo[j];
+        r.ph[off + j] = spec.padding_hi[j];
         r.a[off + j] = spec.output_padding[j];
     }
     return r;
@@ -34,11 +34,20 @@ Dims3 to3(const ConvSpec& spec) {
 index_t vol(const A3& v) { return v[0] * v[1] * v[2]; }
 
 template <class Scalar>
-void check_rows(const Eigen::Ref<const Batch<Scalar>>& x, const ConvSpec& spec, const char* fn) {
+void check_operands(const ConvSpec& spec, span<const Scalar> w, const Eigen::Ref<const Batch<Scalar>>& x,
+                    const Eigen::Ref<Batch<Scalar>>& y, span<const Scalar> bias, const char* fn) {
+    spec.validate();
+    const std::string f(fn);
+    check_size(w, spec.weight_numel(), f + ": weight", "prod(" + to_string(spec.weight_shape(), "x") + ")");
+    if (!bias.empty()) check_size(bias, spec.out_channels, f + ": bias", "out_channels");
     if (x.rows() != spec.input_numel())
-        throw shape_error(std::string(fn) + ": input has " + std::to_string(x.rows()) +
+        throw shape_error(f + ": input has " + std::to_string(x.rows()) +
                           " values per sample; the configuration needs " + std::to_string(spec.input_numel()) +
                           " = prod(" + to_string(spec.input_shape(), "x") + ")");
+    if (y.rows() != spec.output_numel() || y.cols() != x.cols())
+        throw shape_error(f + ": output is " + std::to_string(y.rows()) + " x " + std::to_string(y.cols()) +
+                          "; the configuration needs " + std::to_string(spec.output_numel()) + " x " +
+                          std::to_string(x.cols()) + " (output_numel x samples)");
 }
 
 // Source index of padded position p (0 <= p < n + pl + ph) for F.pad's modes; -1 for a zero.
@@ -57,20 +66,24 @@ index_t pad_source(index_t p, index_t n, index_t pl, PaddingMode mode) {
 }  // namespace
 
 template <class Scalar>
-void add_bias(Batch<Scalar>& y, const Scalar* bias, index_t channels) {
-    if (!bias) return;
+void add_bias(Eigen::Ref<Batch<Scalar>> y, span<const Scalar> bias) {
+    if (bias.empty()) return;
+    const index_t channels = static_cast<index_t>(bias.size());
+    if (y.rows() % channels)
+        throw shape_error("add_bias: " + std::to_string(y.rows()) + " rows are not a multiple of the " +
+                          std::to_string(channels) + " bias channels");
     const index_t per = y.rows() / channels;
-    for (index_t c = 0; c < channels; ++c) y.middleRows(c * per, per).array() += bias[c];
+    for (index_t c = 0; c < channels; ++c) y.middleRows(c * per, per).array() += bias[static_cast<size_t>(c)];
 }
 
 template <class Scalar>
-Batch<Scalar> conv_direct(const ConvSpec& spec, const Scalar* w, const Eigen::Ref<const Batch<Scalar>>& x,
-                          const Scalar* bias) {
+void conv_direct(const ConvSpec& spec, span<const Scalar> weight, const Eigen::Ref<const Batch<Scalar>>& x,
+                 Eigen::Ref<Batch<Scalar>> y, span<const Scalar> bias) {
     if (spec.transposed)
         throw config_error("conv_direct needs a convolution; this spec is transposed (use conv_transpose_scatter or "
                            "conv_transpose_gather)");
-    spec.validate();
-    check_rows<Scalar>(x, spec, "conv_direct");
+    check_operands<Scalar>(spec, weight, x, y, bias, "conv_direct");
+    const Scalar* w = weight.data();
     const Dims3 g = to3(spec);
     const index_t Cin = spec.in_channels, Cout = spec.out_channels, G = spec.groups;
     const index_t cin_g = Cin / G, cout_g = Cout / G;
@@ -82,7 +95,6 @@ Batch<Scalar> conv_direct(const ConvSpec& spec, const Scalar* w, const Eigen::Re
         for (index_t p = 0; p < P[j]; ++p) src[j].push_back(pad_source(p, g.n[j], g.pl[j], spec.padding_mode));
     const index_t nv = vol(g.n), pv = vol(P), mv = vol(g.m), kv = vol(g.k);
     std::vector<Scalar> xpad(static_cast<size_t>(Cin * pv));
-    Batch<Scalar> y = Batch<Scalar>::Zero(Cout * mv, x.cols());
     for (Eigen::Index b = 0; b < x.cols(); ++b) {
         for (index_t c = 0; c < Cin; ++c)
             for (index_t p0 = 0; p0 < P[0]; ++p0)
@@ -115,22 +127,29 @@ Batch<Scalar> conv_direct(const ConvSpec& spec, const Scalar* w, const Eigen::Re
                     }
         }
     }
-    add_bias(y, bias, Cout);
+    add_bias<Scalar>(y, bias);
+}
+
+template <class Scalar>
+Batch<Scalar> conv_direct(const ConvSpec& spec, span<const Scalar> weight, const Eigen::Ref<const Batch<Scalar>>& x,
+                          span<const Scalar> bias) {
+    Batch<Scalar> y(spec.output_numel(), x.cols());
+    conv_direct<Scalar>(spec, weight, x, y, bias);
     return y;
 }
 
 template <class Scalar>
-Batch<Scalar> conv_transpose_scatter(const ConvSpec& spec, const Scalar* w, const Eigen::Ref<const Batch<Scalar>>& y,
-                                     const Scalar* bias) {
+void conv_transpose_scatter(const ConvSpec& spec, span<const Scalar> weight, const Eigen::Ref<const Batch<Scalar>>& y,
+                            Eigen::Ref<Batch<Scalar>> out, span<const Scalar> bias) {
     if (!spec.transposed)
         throw config_error("conv_transpose_scatter needs a transposed convolution; this spec is a conv");
-    spec.validate();
-    check_rows<Scalar>(y, spec, "conv_transpose_scatter");
+    check_operands<Scalar>(spec, weight, y, out, bias, "conv_transpose_scatter");
+    const Scalar* w = weight.data();
     const Dims3 g = to3(spec);
     const index_t Cin = spec.in_channels, Cout = spec.out_channels, G = spec.groups;
     const index_t cin_g = Cin / G, cout_g = Cout / G;
     const index_t nv = vol(g.n), mv = vol(g.m), kv = vol(g.k);
-    Batch<Scalar> out = Batch<Scalar>::Zero(Cout * nv, y.cols());
+    out.setZero();
     for (Eigen::Index b = 0; b < y.cols(); ++b)
         for (index_t c = 0; c < Cin; ++c) {
             const index_t grp = c / cin_g;
@@ -158,12 +177,21 @@ Batch<Scalar> conv_transpose_scatter(const ConvSpec& spec, const Scalar* w, cons
                         }
                     }
         }
-    add_bias(out, bias, Cout);
+    add_bias<Scalar>(out, bias);
+}
+
+template <class Scalar>
+Batch<Scalar> conv_transpose_scatter(const ConvSpec& spec, span<const Scalar> weight,
+                                     const Eigen::Ref<const Batch<Scalar>>& y, span<const Scalar> bias) {
+    Batch<Scalar> out(spec.output_numel(), y.cols());
+    conv_transpose_scatter<Scalar>(spec, weight, y, out, bias);
     return out;
 }
 
 template <class Scalar>
-std::vector<Scalar> gather_weight(const ConvSpec& spec, const Scalar* w) {
+std::vector<Scalar> gather_weight(const ConvSpec& spec, span<const Scalar> weight) {
+    check_size(weight, spec.weight_numel(), "gather_weight: weight", "prod(" + to_string(spec.weight_shape(), "x") + ")");
+    const Scalar* w = weight.data();
     const index_t G = spec.groups, cin_g = spec.in_channels / G, cout_g = spec.out_channels / G;
     const index_t kv = spec.weight_numel() / (spec.in_channels * cout_g);
     std::vector<Scalar> w2(static_cast<size_t>(spec.weight_numel()));
@@ -177,12 +205,11 @@ std::vector<Scalar> gather_weight(const ConvSpec& spec, const Scalar* w) {
 }
 
 template <class Scalar>
-Batch<Scalar> conv_transpose_gather(const ConvSpec& spec, const Scalar* w, const Eigen::Ref<const Batch<Scalar>>& y,
-                                    const Scalar* bias) {
+void conv_transpose_gather(const ConvSpec& spec, span<const Scalar> weight, const Eigen::Ref<const Batch<Scalar>>& y,
+                           Eigen::Ref<Batch<Scalar>> out, span<const Scalar> bias) {
     if (!spec.transposed)
         throw config_error("conv_transpose_gather needs a transposed convolution; this spec is a conv");
-    spec.validate();
-    check_rows<Scalar>(y, spec, "conv_transpose_gather");
+    check_operands<Scalar>(spec, weight, y, out, bias, "conv_transpose_gather");
     const Dims3 g = to3(spec);
     const index_t Cin = spec.in_channels;
     // Zero insertion and outer padding d(k-1)-pl / d(k-1)-ph+a; a negative amount crops.
@@ -208,27 +235,42 @@ Batch<Scalar> conv_transpose_gather(const ConvSpec& spec, const Scalar* w, const
     conv.in_channels = Cin;
     conv.out_channels = spec.out_channels;
     conv.groups = spec.groups;
-    conv.kernel = spec.kernel;
+    conv.kernel_size = spec.kernel_size;
     conv.dilation = spec.dilation;
     const int r = spec.rank(), off = 3 - r;
-    conv.input.resize(r);
-    for (int j = 0; j < r; ++j) conv.input[j] = L[off + j];
-    conv.stride.assign(r, 1);
-    conv.pad_lo.assign(r, 0);
-    conv.pad_hi.assign(r, 0);
-    conv.output_padding.assign(r, 0);
-    const std::vector<Scalar> w2 = gather_weight(spec, w);
-    return conv_direct<Scalar>(conv, w2.data(), z, bias);
+    conv.input_size.resize(static_cast<size_t>(r));
+    for (int j = 0; j < r; ++j) conv.input_size[static_cast<size_t>(j)] = L[static_cast<size_t>(off + j)];
+    conv.stride.assign(static_cast<size_t>(r), 1);
+    conv.padding_lo.assign(static_cast<size_t>(r), 0);
+    conv.padding_hi.assign(static_cast<size_t>(r), 0);
+    conv.output_padding.assign(static_cast<size_t>(r), 0);
+    const std::vector<Scalar> w2 = gather_weight<Scalar>(spec, weight);
+    conv_direct<Scalar>(conv, w2, z, out, bias);
 }
 
-#define CONVMTX_KERNELS(S)                                                                                        \
-    template void add_bias<S>(Batch<S>&, const S*, index_t);                                                      \
-    template Batch<S> conv_direct<S>(const ConvSpec&, const S*, const Eigen::Ref<const Batch<S>>&, const S*);     \
-    template Batch<S> conv_transpose_scatter<S>(const ConvSpec&, const S*, const Eigen::Ref<const Batch<S>>&,     \
-                                                const S*);                                                        \
-    template Batch<S> conv_transpose_gather<S>(const ConvSpec&, const S*, const Eigen::Ref<const Batch<S>>&,      \
-                                               const S*);                                                         \
-    template std::vector<S> gather_weight<S>(const ConvSpec&, const S*);
+template <class Scalar>
+Batch<Scalar> conv_transpose_gather(const ConvSpec& spec, span<const Scalar> weight,
+                                    const Eigen::Ref<const Batch<Scalar>>& y, span<const Scalar> bias) {
+    Batch<Scalar> out(spec.output_numel(), y.cols());
+    conv_transpose_gather<Scalar>(spec, weight, y, out, bias);
+    return out;
+}
+
+#define CONVMTX_KERNELS(S)                                                                                     \
+    template void add_bias<S>(Eigen::Ref<Batch<S>>, span<const S>);                                            \
+    template void conv_direct<S>(const ConvSpec&, span<const S>, const Eigen::Ref<const Batch<S>>&,            \
+                                 Eigen::Ref<Batch<S>>, span<const S>);                                          \
+    template Batch<S> conv_direct<S>(const ConvSpec&, span<const S>, const Eigen::Ref<const Batch<S>>&,        \
+                                     span<const S>);                                                            \
+    template void conv_transpose_scatter<S>(const ConvSpec&, span<const S>, const Eigen::Ref<const Batch<S>>&, \
+                                            Eigen::Ref<Batch<S>>, span<const S>);                               \
+    template Batch<S> conv_transpose_scatter<S>(const ConvSpec&, span<const S>,                                \
+                                                const Eigen::Ref<const Batch<S>>&, span<const S>);              \
+    template void conv_transpose_gather<S>(const ConvSpec&, span<const S>, const Eigen::Ref<const Batch<S>>&,  \
+                                           Eigen::Ref<Batch<S>>, span<const S>);                                \
+    template Batch<S> conv_transpose_gather<S>(const ConvSpec&, span<const S>,                                 \
+                                               const Eigen::Ref<const Batch<S>>&, span<const S>);               \
+    template std::vector<S> gather_weight<S>(const ConvSpec&, span<const S>);
 CONVMTX_KERNELS(float)
 CONVMTX_KERNELS(double)
 #undef CONVMTX_KERNELS

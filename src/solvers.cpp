@@ -839,7 +839,7 @@ public:
     }
 
 protected:
-    void apply_impl(const Eigen::Ref<const Block>& x, Block& y) const override {
+    void apply_impl(const Eigen::Ref<const Block>& x, Eigen::Ref<Block> y) const override {
         const index_t n = this->model_size();
         y.setZero();
         for (size_t j = 0; j < strides_.size(); ++j) {
@@ -848,7 +848,7 @@ protected:
                 if ((i / s) % len < len - 1) y.row(static_cast<index_t>(j) * n + i) = x.row(i + s) - x.row(i);
         }
     }
-    void apply_adjoint_impl(const Eigen::Ref<const Block>& y, Block& x) const override {
+    void apply_adjoint_impl(const Eigen::Ref<const Block>& y, Eigen::Ref<Block> x) const override {
         const index_t n = this->model_size();
         x.setZero();
         for (size_t j = 0; j < strides_.size(); ++j) {
@@ -892,12 +892,13 @@ public:
     }
 
 protected:
-    void apply_impl(const Eigen::Ref<const Block>& x, Block& y) const override {
-        y.topRows(a_->data_size()) = a_->apply(x);
-        y.bottomRows(b_->data_size()) = w_ * b_->apply(x);
+    void apply_impl(const Eigen::Ref<const Block>& x, Eigen::Ref<Block> y) const override {
+        a_->apply(x, y.topRows(a_->data_size()));
+        b_->apply(x, y.bottomRows(b_->data_size()));
+        y.bottomRows(b_->data_size()) *= w_;
     }
-    void apply_adjoint_impl(const Eigen::Ref<const Block>& y, Block& x) const override {
-        x = a_->apply_adjoint(y.topRows(a_->data_size()));
+    void apply_adjoint_impl(const Eigen::Ref<const Block>& y, Eigen::Ref<Block> x) const override {
+        a_->apply_adjoint(y.topRows(a_->data_size()), x);
         x += w_ * b_->apply_adjoint(y.bottomRows(b_->data_size()));
     }
 

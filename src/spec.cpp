@@ -1,5 +1,6 @@
 #include "convmtx/spec.hpp"
 
+#include <limits>
 #include <ostream>
 #include <sstream>
 
@@ -81,44 +82,60 @@ Padding Padding::sides(Dims lo, Dims hi) { return Padding{Kind::explicit_sides, 
 Padding Padding::same() { return Padding{Kind::same, {0}, {0}}; }
 Padding Padding::valid() { return Padding{Kind::valid, {0}, {0}}; }
 
+namespace {
+
+/// A length computed in 128 bits; one that does not fit 64 bits is a config_error naming the formula.
+index_t fit_length(__int128 v, const char* formula) {
+    if (v > static_cast<__int128>(std::numeric_limits<index_t>::max()) ||
+        v < static_cast<__int128>(std::numeric_limits<index_t>::min()))
+        fail(std::string(formula) + " does not fit a 64-bit integer");
+    return static_cast<index_t>(v);
+}
+
+}  // namespace
+
 index_t conv_output_length(index_t n, index_t k, index_t s, index_t d, index_t pl, index_t ph) {
-    const index_t span = n + pl + ph - d * (k - 1) - 1;
-    if (span < 0) return 0;
-    return span / s + 1;
+    using W = __int128;
+    const W span = W(n) + pl + ph - W(d) * (k - 1) - 1;
+    if (span < 0 || s <= 0) return 0;
+    return fit_length(span / s + 1, "output length (input + padding_lo + padding_hi - dilation*(kernel_size-1) - 1)/stride + 1");
 }
 
 index_t conv_transpose_output_length(index_t m, index_t k, index_t s, index_t d, index_t pl,
                                      index_t ph, index_t a) {
-    return (m - 1) * s - pl - ph + d * (k - 1) + a + 1;
+    using W = __int128;
+    const W n = (W(m) - 1) * s - pl - ph + W(d) * (k - 1) + a + 1;
+    return fit_length(n, "output length (input-1)*stride - padding_lo - padding_hi + dilation*(kernel_size-1) + "
+                         "output_padding + 1");
 }
 
-Dims ConvSpec::output() const {
-    Dims out(kernel.size());
-    for (size_t j = 0; j < kernel.size(); ++j) {
-        out[j] = transposed ? conv_transpose_output_length(input[j], kernel[j], stride[j], dilation[j],
-                                                           pad_lo[j], pad_hi[j], output_padding[j])
-                            : conv_output_length(input[j], kernel[j], stride[j], dilation[j], pad_lo[j],
-                                                 pad_hi[j]);
+Dims ConvSpec::output_size() const {
+    Dims out(kernel_size.size());
+    for (size_t j = 0; j < kernel_size.size(); ++j) {
+        out[j] = transposed ? conv_transpose_output_length(input_size[j], kernel_size[j], stride[j], dilation[j],
+                                                           padding_lo[j], padding_hi[j], output_padding[j])
+                            : conv_output_length(input_size[j], kernel_size[j], stride[j], dilation[j],
+                                                 padding_lo[j], padding_hi[j]);
     }
     return out;
 }
 
 Shape ConvSpec::input_shape() const {
     Shape s{in_channels};
-    s.insert(s.end(), input.begin(), input.end());
+    s.insert(s.end(), input_size.begin(), input_size.end());
     return s;
 }
 
 Shape ConvSpec::output_shape() const {
     Shape s{out_channels};
-    const Dims out = output();
+    const Dims out = output_size();
     s.insert(s.end(), out.begin(), out.end());
     return s;
 }
 
 Shape ConvSpec::weight_shape() const {
-    Shape s{small_channels(), big_channels() / groups};
-    s.insert(s.end(), kernel.begin(), kernel.end());
+    Shape s{conv_out_channels(), conv_in_channels() / groups};
+    s.insert(s.end(), kernel_size.begin(), kernel_size.end());
     return s;
 }
 
@@ -130,12 +147,12 @@ void ConvSpec::validate() const {
     const int r = rank();
     if (r < 1 || r > 3) fail("rank=" + std::to_string(r) + " (number of kernel sizes) must be 1, 2 or 3");
     const std::pair<const char*, const Dims*> vecs[] = {
-        {"input", &input},   {"stride", &stride}, {"dilation", &dilation},          {"padding_lo", &pad_lo},
-        {"padding_hi", &pad_hi}, {"output_padding", &output_padding}};
+        {"input_size", &input_size}, {"stride", &stride},         {"dilation", &dilation},
+        {"padding_lo", &padding_lo}, {"padding_hi", &padding_hi}, {"output_padding", &output_padding}};
     for (const auto& [name, v] : vecs) {
         if (static_cast<int>(v->size()) != r)
             fail(std::string(name) + " has " + std::to_string(v->size()) + " values (" + to_string(*v) +
-                 ") but kernel has " + std::to_string(r) + " (" + to_string(kernel) + ")");
+                 ") but kernel_size has " + std::to_string(r) + " (" + to_string(kernel_size) + ")");
     }
     check_positive(in_channels, "in_channels");
     check_positive(out_channels, "out_channels");
@@ -150,14 +167,14 @@ void ConvSpec::validate() const {
         fail("padding_mode='" + to_string(padding_mode) +
              "' is not supported for conv_transpose: only 'zeros' (as in PyTorch)");
     for (int j = 0; j < r; ++j) {
-        check_positive(input[j], dim_name("input", j));
-        check_positive(kernel[j], dim_name("kernel_size", j));
+        check_positive(input_size[j], dim_name("input_size", j));
+        check_positive(kernel_size[j], dim_name("kernel_size", j));
         check_positive(stride[j], dim_name("stride", j));
         check_positive(dilation[j], dim_name("dilation", j));
-        if (pad_lo[j] < 0)
-            fail(dim_name("padding_lo", j) + "=" + std::to_string(pad_lo[j]) + " must be non-negative");
-        if (pad_hi[j] < 0)
-            fail(dim_name("padding_hi", j) + "=" + std::to_string(pad_hi[j]) + " must be non-negative");
+        if (padding_lo[j] < 0)
+            fail(dim_name("padding_lo", j) + "=" + std::to_string(padding_lo[j]) + " must be non-negative");
+        if (padding_hi[j] < 0)
+            fail(dim_name("padding_hi", j) + "=" + std::to_string(padding_hi[j]) + " must be non-negative");
         if (!transposed && output_padding[j] != 0)
             fail(dim_name("output_padding", j) + "=" + std::to_string(output_padding[j]) +
                  " must be 0 for a (non-transposed) convolution");
@@ -168,49 +185,62 @@ void ConvSpec::validate() const {
             fail(dim_name("output_padding", j) + "=" + std::to_string(output_padding[j]) +
                  " must be smaller than " + dim_name("stride", j) + "=" + std::to_string(stride[j]) +
                  " or " + dim_name("dilation", j) + "=" + std::to_string(dilation[j]));
-        // Guard every later product against int64 overflow.
-        detail::checked_product(Dims{kernel[j] - 1, dilation[j]}, "dilated kernel size");
-        detail::checked_product(Dims{input[j], stride[j]}, "stride * input size");
-        if (padding_mode == PaddingMode::reflect && (pad_lo[j] >= input[j] || pad_hi[j] >= input[j]))
-            fail(dim_name("padding", j) + "=" + std::to_string(pad_lo[j]) + ":" + std::to_string(pad_hi[j]) +
-                 " must be smaller than " + dim_name("input", j) + "=" + std::to_string(input[j]) +
+        // Every later index computation stays within the padded extent n + pl + ph of the conv's input
+        // and the dilated kernel; both must fit 64 bits.
+        const __int128 reach = static_cast<__int128>(dilation[j]) * (kernel_size[j] - 1) + 1;
+        if (reach > std::numeric_limits<index_t>::max())
+            fail(dim_name("dilation", j) + "*(" + dim_name("kernel_size", j) + "-1)+1 = " + std::to_string(dilation[j]) +
+                 "*" + std::to_string(kernel_size[j] - 1) + "+1 does not fit a 64-bit integer");
+        const __int128 extent = static_cast<__int128>(transposed ? 0 : input_size[j]) + padding_lo[j] + padding_hi[j];
+        if (extent > std::numeric_limits<index_t>::max() / 4)
+            fail(dim_name("padding", j) + "=" + std::to_string(padding_lo[j]) + ":" + std::to_string(padding_hi[j]) +
+                 ": the padded extent input + padding_lo + padding_hi must stay below 2^61");
+        if (static_cast<__int128>(input_size[j]) * stride[j] > std::numeric_limits<index_t>::max() / 4)
+            fail(dim_name("input_size", j) + "*" + dim_name("stride", j) + " = " + std::to_string(input_size[j]) + "*" +
+                 std::to_string(stride[j]) + " must stay below 2^61");
+        if (padding_mode == PaddingMode::reflect && (padding_lo[j] >= input_size[j] || padding_hi[j] >= input_size[j]))
+            fail(dim_name("padding", j) + "=" + std::to_string(padding_lo[j]) + ":" + std::to_string(padding_hi[j]) +
+                 " must be smaller than " + dim_name("input_size", j) + "=" + std::to_string(input_size[j]) +
                  " for padding_mode='reflect'");
-        if (padding_mode == PaddingMode::circular && (pad_lo[j] > input[j] || pad_hi[j] > input[j]))
-            fail(dim_name("padding", j) + "=" + std::to_string(pad_lo[j]) + ":" + std::to_string(pad_hi[j]) +
-                 " must not exceed " + dim_name("input", j) + "=" + std::to_string(input[j]) +
+        if (padding_mode == PaddingMode::circular && (padding_lo[j] > input_size[j] || padding_hi[j] > input_size[j]))
+            fail(dim_name("padding", j) + "=" + std::to_string(padding_lo[j]) + ":" + std::to_string(padding_hi[j]) +
+                 " must not exceed " + dim_name("input_size", j) + "=" + std::to_string(input_size[j]) +
                  " for padding_mode='circular' (it would wrap around more than once)");
     }
-    const Dims out = output();
+    const Dims out = output_size();
     for (int j = 0; j < r; ++j) {
         if (out[j] >= 1) continue;
-        const index_t span = dilation[j] * (kernel[j] - 1) + 1;
+        const index_t span = dilation[j] * (kernel_size[j] - 1) + 1;
         if (transposed)
-            fail(dim_name("output", j) + "=" + std::to_string(out[j]) +
-                 " must be at least 1: (input-1)*stride - padding_lo - padding_hi + dilation*(kernel-1) + "
-                 "output_padding + 1 = (" + std::to_string(input[j]) + "-1)*" + std::to_string(stride[j]) +
-                 " - " + std::to_string(pad_lo[j]) + " - " + std::to_string(pad_hi[j]) + " + " +
+            fail(dim_name("output_size", j) + "=" + std::to_string(out[j]) +
+                 " must be at least 1: (input_size-1)*stride - padding_lo - padding_hi + dilation*(kernel_size-1) + "
+                 "output_padding + 1 = (" + std::to_string(input_size[j]) + "-1)*" + std::to_string(stride[j]) +
+                 " - " + std::to_string(padding_lo[j]) + " - " + std::to_string(padding_hi[j]) + " + " +
                  std::to_string(span - 1) + " + " + std::to_string(output_padding[j]) + " + 1");
-        fail(dim_name("output", j) + "=" + std::to_string(out[j]) + " must be at least 1: " +
-             dim_name("input", j) + "=" + std::to_string(input[j]) + " plus padding " + std::to_string(pad_lo[j]) +
-             "+" + std::to_string(pad_hi[j]) + " is smaller than the dilated kernel dilation*(kernel_size-1)+1=" +
-             std::to_string(span));
+        fail(dim_name("output_size", j) + "=" + std::to_string(out[j]) + " must be at least 1: " +
+             dim_name("input_size", j) + "=" + std::to_string(input_size[j]) + " plus padding " +
+             std::to_string(padding_lo[j]) + "+" + std::to_string(padding_hi[j]) +
+             " is smaller than the dilated kernel dilation*(kernel_size-1)+1=" + std::to_string(span));
     }
+    for (int j = 0; j < r && transposed; ++j)
+        if (out[j] > std::numeric_limits<index_t>::max() / 4)
+            fail(dim_name("output_size", j) + "=" + std::to_string(out[j]) + " must stay below 2^61");
     input_numel();
     output_numel();
     weight_numel();
-    detail::checked_product(Dims{output_numel(), weight_numel() / small_channels()},
+    detail::checked_product(Dims{output_numel(), weight_numel() / conv_out_channels()},
                             "number of matrix entries");
 }
 
 void ConvSpec::check_weight_shape(const Shape& shape) const {
     const Shape expected = weight_shape();
     if (shape == expected) return;
-    std::string what = transposed ? "(in_channels, out_channels/groups, kernel...)"
-                                  : "(out_channels, in_channels/groups, kernel...)";
+    std::string what = transposed ? "(in_channels, out_channels/groups, kernel_size...)"
+                                  : "(out_channels, in_channels/groups, kernel_size...)";
     throw shape_error("weight shape (" + to_string(shape) + ") does not match " + what + " = (" +
                       to_string(expected) + ") for in_channels=" + std::to_string(in_channels) +
                       ", out_channels=" + std::to_string(out_channels) + ", groups=" +
-                      std::to_string(groups) + ", kernel_size=(" + to_string(kernel) + ")");
+                      std::to_string(groups) + ", kernel_size=(" + to_string(kernel_size) + ")");
 }
 
 void ConvSpec::check_input_shape(const Shape& shape) const {
@@ -226,24 +256,24 @@ ConvSpec ConvSpec::adjoint() const {
     a.transposed = !transposed;
     a.in_channels = out_channels;
     a.out_channels = in_channels;
-    a.input = output();
-    a.output_padding.assign(kernel.size(), 0);
+    a.input_size = output_size();
+    a.output_padding.assign(kernel_size.size(), 0);
     if (transposed) return a;
     if (padding_mode != PaddingMode::zeros)
         fail("the adjoint of a conv with padding_mode='" + to_string(padding_mode) +
              "' is not a transposed convolution; only padding_mode='zeros' has one");
-    for (size_t j = 0; j < kernel.size(); ++j)
-        a.output_padding[j] = input[j] - conv_transpose_output_length(a.input[j], kernel[j], stride[j],
-                                                                      dilation[j], pad_lo[j], pad_hi[j], 0);
+    for (size_t j = 0; j < kernel_size.size(); ++j)
+        a.output_padding[j] = input_size[j] - conv_transpose_output_length(a.input_size[j], kernel_size[j], stride[j],
+                                                                           dilation[j], padding_lo[j], padding_hi[j], 0);
     return a;
 }
 
 std::string ConvSpec::describe() const {
     std::ostringstream os;
     os << (transposed ? "conv_transpose" : "conv") << rank() << "d input=(" << to_string(input_shape())
-       << ") output=(" << to_string(output_shape()) << ") kernel=(" << to_string(kernel) << ") stride=("
+       << ") output=(" << to_string(output_shape()) << ") kernel_size=(" << to_string(kernel_size) << ") stride=("
        << to_string(stride) << ") padding=(";
-    for (int j = 0; j < rank(); ++j) os << (j ? ", " : "") << pad_lo[j] << ":" << pad_hi[j];
+    for (int j = 0; j < rank(); ++j) os << (j ? ", " : "") << padding_lo[j] << ":" << padding_hi[j];
     os << ") dilation=(" << to_string(dilation) << ")";
     if (transposed) os << " output_padding=(" << to_string(output_padding) << ")";
     os << " groups=" << groups;
@@ -273,14 +303,14 @@ void check_input_rank(const Shape& input_shape, int r) {
 void fill_common(ConvSpec& s, int r, const Dims& stride, const Dims& dilation) {
     s.stride = broadcast(stride, r, "stride");
     s.dilation = broadcast(dilation, r, "dilation");
-    s.pad_lo.assign(r, 0);
-    s.pad_hi.assign(r, 0);
+    s.padding_lo.assign(r, 0);
+    s.padding_hi.assign(r, 0);
     s.output_padding.assign(r, 0);
 }
 
 void explicit_padding(ConvSpec& s, const Padding& p, int r) {
-    s.pad_lo = broadcast(p.lo, r, "padding");
-    s.pad_hi = broadcast(p.hi, r, "padding");
+    s.padding_lo = broadcast(p.lo, r, "padding");
+    s.padding_hi = broadcast(p.hi, r, "padding");
 }
 
 }  // namespace
@@ -294,8 +324,8 @@ ConvSpec make_conv(const Shape& input_shape, const Shape& weight_shape, const Co
     s.in_channels = input_shape[0];
     s.out_channels = weight_shape[0];
     s.groups = o.groups;
-    s.input = Dims(input_shape.begin() + 1, input_shape.end());
-    s.kernel = Dims(weight_shape.begin() + 2, weight_shape.end());
+    s.input_size = Dims(input_shape.begin() + 1, input_shape.end());
+    s.kernel_size = Dims(weight_shape.begin() + 2, weight_shape.end());
     s.padding_mode = o.padding_mode;
     fill_common(s, r, o.stride, o.dilation);
     if (weight_shape[1] * o.groups != s.in_channels)
@@ -308,16 +338,16 @@ ConvSpec make_conv(const Shape& input_shape, const Shape& weight_shape, const Co
         case Padding::Kind::valid: break;
         case Padding::Kind::same:
             for (int j = 0; j < r; ++j) {
-                if (s.stride[j] <= 0 || s.dilation[j] <= 0 || s.kernel[j] <= 0) continue;  // validate() reports it
+                if (s.stride[j] <= 0 || s.dilation[j] <= 0 || s.kernel_size[j] <= 0) continue;  // validate() reports it
                 if (o.convention == Convention::torch) {
                     if (s.stride[j] != 1)
                         fail("padding='same' requires stride 1 in PyTorch, but " + dim_name("stride", j) + "=" +
                              std::to_string(s.stride[j]) + "; use the Keras convention for strided 'same'");
-                    const index_t total = s.dilation[j] * (s.kernel[j] - 1);
-                    s.pad_lo[j] = total / 2;
-                    s.pad_hi[j] = total - s.pad_lo[j];
+                    const index_t total = s.dilation[j] * (s.kernel_size[j] - 1);
+                    s.padding_lo[j] = total / 2;
+                    s.padding_hi[j] = total - s.padding_lo[j];
                 } else {
-                    tf_same_padding(s.input[j], s.kernel[j], s.stride[j], s.dilation[j], s.pad_lo[j], s.pad_hi[j]);
+                    tf_same_padding(s.input_size[j], s.kernel_size[j], s.stride[j], s.dilation[j], s.padding_lo[j], s.padding_hi[j]);
                 }
             }
             break;
@@ -335,8 +365,8 @@ ConvSpec make_conv_transpose(const Shape& input_shape, const Shape& weight_shape
     s.in_channels = input_shape[0];
     s.out_channels = weight_shape[1] * o.groups;
     s.groups = o.groups;
-    s.input = Dims(input_shape.begin() + 1, input_shape.end());
-    s.kernel = Dims(weight_shape.begin() + 2, weight_shape.end());
+    s.input_size = Dims(input_shape.begin() + 1, input_shape.end());
+    s.kernel_size = Dims(weight_shape.begin() + 2, weight_shape.end());
     fill_common(s, r, o.stride, o.dilation);
     if (weight_shape[0] != s.in_channels)
         throw shape_error("weight shape (" + to_string(weight_shape) + ") has in_channels=" +
@@ -344,10 +374,10 @@ ConvSpec make_conv_transpose(const Shape& input_shape, const Shape& weight_shape
                           std::to_string(s.in_channels));
     if (o.output_padding) s.output_padding = broadcast(*o.output_padding, r, "output_padding");
     for (int j = 0; j < r; ++j) {
-        check_positive(s.kernel[j], dim_name("kernel_size", j));
+        check_positive(s.kernel_size[j], dim_name("kernel_size", j));
         check_positive(s.stride[j], dim_name("stride", j));
         check_positive(s.dilation[j], dim_name("dilation", j));
-        check_positive(s.input[j], dim_name("input", j));
+        check_positive(s.input_size[j], dim_name("input", j));
     }
 
     if (o.convention == Convention::keras && o.padding.kind != Padding::Kind::explicit_sides) {
@@ -355,7 +385,7 @@ ConvSpec make_conv_transpose(const Shape& input_shape, const Shape& weight_shape
         if (o.output_size) fail("output_size is a PyTorch argument; with the Keras convention give output_padding");
         const bool same = o.padding.kind == Padding::Kind::same;
         for (int j = 0; j < r; ++j) {
-            const index_t m = s.input[j], k = s.kernel[j], st = s.stride[j], d = s.dilation[j];
+            const index_t m = s.input_size[j], k = s.kernel_size[j], st = s.stride[j], d = s.dilation[j];
             const index_t span = d * (k - 1) + 1;
             index_t n;
             if (o.output_padding) {
@@ -367,8 +397,8 @@ ConvSpec make_conv_transpose(const Shape& input_shape, const Shape& weight_shape
             if (n < 1)
                 fail(dim_name("output", j) + "=" + std::to_string(n) + " must be at least 1 (Keras " +
                      (same ? "'same'" : "'valid'") + " transposed conv)");
-            if (same) tf_same_padding(n, k, st, d, s.pad_lo[j], s.pad_hi[j]);
-            s.output_padding[j] = n - conv_transpose_output_length(m, k, st, d, s.pad_lo[j], s.pad_hi[j], 0);
+            if (same) tf_same_padding(n, k, st, d, s.padding_lo[j], s.padding_hi[j]);
+            s.output_padding[j] = n - conv_transpose_output_length(m, k, st, d, s.padding_lo[j], s.padding_hi[j], 0);
             if (s.output_padding[j] < 0 || (s.output_padding[j] >= st && s.output_padding[j] >= d))
                 fail("Keras " + std::string(same ? "'same'" : "'valid'") + " output length " + std::to_string(n) +
                      " along dimension " + std::to_string(j) + " needs output_padding=" +
@@ -390,8 +420,8 @@ ConvSpec make_conv_transpose(const Shape& input_shape, const Shape& weight_shape
         const Shape want = spatial_tail(*o.output_size, r, "output_size");
         Dims derived(r);
         for (int j = 0; j < r; ++j) {
-            const index_t n0 = conv_transpose_output_length(s.input[j], s.kernel[j], s.stride[j], s.dilation[j],
-                                                            s.pad_lo[j], s.pad_hi[j], 0);
+            const index_t n0 = conv_transpose_output_length(s.input_size[j], s.kernel_size[j], s.stride[j], s.dilation[j],
+                                                            s.padding_lo[j], s.padding_hi[j], 0);
             const index_t n1 = n0 + s.stride[j] - 1;
             if (want[j] < n0 || want[j] > n1)
                 fail(dim_name("output_size", j) + "=" + std::to_string(want[j]) + " must be between " +

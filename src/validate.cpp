@@ -13,13 +13,48 @@
 #include <set>
 #include <sstream>
 
-#include "convmtx/detail/geom.hpp"
+#include "convmtx/geometry.hpp"
 
 namespace convmtx {
 
 namespace {
 
 using DMatrix = ProbeMatrix<double>;
+using Arr3 = std::array<index_t, 3>;
+
+/// The geometry's sizes brought to three dimensions (leading dimensions of size 1), W's sides:
+/// n/Cb the conv's input (W's columns), m/Cs its output (W's rows).
+struct Geom {
+    index_t Cb = 1, Cs = 1, G = 1, cb_g = 1, cs_g = 1;
+    Arr3 n{1, 1, 1}, m{1, 1, 1}, k{1, 1, 1}, s{1, 1, 1}, d{1, 1, 1}, pl{0, 0, 0}, ph{0, 0, 0};
+    PaddingMode mode = PaddingMode::zeros;
+    index_t nvol = 1, mvol = 1, kvol = 1;
+};
+
+Geom make_geom(const ConvSpec& spec) {
+    const ConvGeometry cg(spec);
+    Geom g;
+    for (int j = 0; j < 3; ++j) {
+        const DimGeometry& d = cg.dim3(j);
+        g.n[j] = d.input_size;
+        g.m[j] = d.output_size;
+        g.k[j] = d.kernel_size;
+        g.s[j] = d.stride;
+        g.d[j] = d.dilation;
+        g.pl[j] = d.padding_lo;
+        g.ph[j] = d.padding_hi;
+    }
+    g.Cb = cg.conv_in_channels();
+    g.Cs = cg.conv_out_channels();
+    g.G = cg.groups();
+    g.cb_g = cg.in_per_group();
+    g.cs_g = cg.out_per_group();
+    g.mode = spec.padding_mode;
+    g.nvol = cg.input_volume();
+    g.mvol = cg.output_volume();
+    g.kvol = cg.kernel_volume();
+    return g;
+}
 
 template <class Scalar>
 double eps_of() {
@@ -61,7 +96,7 @@ struct DimPlan {
     std::vector<std::vector<index_t>> owner;  // [residue][output position] -> input position or -1
 };
 
-DimPlan plan_dimension(const detail::Geom& g, int j, bool big_to_small, index_t margin) {
+DimPlan plan_dimension(const Geom& g, int j, bool big_to_small, index_t margin) {
     const index_t n = g.n[j], m = g.m[j], k = g.k[j], s = g.s[j], d = g.d[j], pl = g.pl[j];
     DimPlan p;
     p.in_len = big_to_small ? n : m;
@@ -77,7 +112,7 @@ DimPlan plan_dimension(const detail::Geom& g, int j, bool big_to_small, index_t 
         for (index_t i = lo; i <= hi; ++i) add(q, i);
         if (g.mode != PaddingMode::zeros)
             for (index_t t = 0; t < k; ++t) {
-                const index_t i = detail::map_position(q * s - pl + t * d, n, g.mode);
+                const index_t i = pad_fold(q * s - pl + t * d, n, g.mode);
                 if (i >= 0 && (i < lo || i > hi)) add(q, i);
             }
     }
@@ -115,7 +150,7 @@ struct ConvPlan {
 
 ConvPlan plan_conv(const ConvSpec& spec, index_t margin, bool adjoint) {
     if (margin < 0) throw config_error("margin=" + std::to_string(margin) + " must be >= 0");
-    const detail::Geom g = detail::make_geom(spec);
+    const Geom g = make_geom(spec);
     const bool big_to_small = spec.transposed == adjoint;
     ConvPlan c;
     c.cin = big_to_small ? g.Cb : g.Cs;
@@ -402,7 +437,7 @@ struct Variant {
 
 // The op-oriented matrix of the configuration under a bug model (double).
 DMatrix variant_matrix(const ConvSpec& spec, const std::vector<double>& w, const Variant& v) {
-    const detail::Geom g = detail::make_geom(spec);
+    const Geom g = make_geom(spec);
     const int off = 3 - spec.rank();
     const PaddingMode mode = v.mode ? *v.mode : g.mode;
     std::vector<Eigen::Triplet<double, std::int64_t>> trip;
@@ -442,7 +477,7 @@ DMatrix variant_matrix(const ConvSpec& spec, const std::vector<double>& w, const
                                             default: pos = qs - g.pl[j] + t[j] * g.d[j]; break;
                                         }
                                         pos += sj >= 0 ? v.big_shift[sj] : 0;
-                                        i[j] = detail::map_position(pos, g.n[j], mode);
+                                        i[j] = pad_fold(pos, g.n[j], mode);
                                         if (i[j] < 0) ok = false;
                                     }
                                     if (!ok) continue;
@@ -498,7 +533,7 @@ std::vector<Variant> variants(const ConvSpec& spec) {
     const bool T = spec.transposed;
     bool any_k = false, any_d = false, any_s = false;
     for (int j = 0; j < r; ++j) {
-        any_k |= spec.kernel[j] > 1;
+        any_k |= spec.kernel_size[j] > 1;
         any_d |= spec.dilation[j] > 1;
         any_s |= spec.stride[j] > 1;
     }
@@ -515,7 +550,7 @@ std::vector<Variant> variants(const ConvSpec& spec) {
         out.push_back(v);
         if (r > 1)
             for (int j = 0; j < r; ++j)
-                if (spec.kernel[j] > 1) {
+                if (spec.kernel_size[j] > 1) {
                     Variant u;
                     u.name = "flipped_dim";
                     u.flip = j;
@@ -605,11 +640,11 @@ std::vector<Variant> variants(const ConvSpec& spec) {
         for (int j = 0; j < r; ++j) {
             one |= std::abs(a[j]) == 1;
             if (a[j] != 0) opad &= a[j] == spec.output_padding[j];
-            pads.push_back(spec.pad_lo[j] - a[j]);
+            pads.push_back(spec.padding_lo[j] - a[j]);
         }
         for (int j = 0; j < r; ++j) opad &= a[j] == 0 || a[j] == spec.output_padding[j];
         const std::string like = "it behaves like pad_lo=(" + to_string(pads) + ") instead of (" +
-                                 to_string(spec.pad_lo) + ")";
+                                 to_string(spec.padding_lo) + ")";
         if (!T) {
             v.message = "the kernel reads the input shifted " + describe_shift(a) +
                         " (x[q*s - pl + t*d + shift]): " + like + (one ? " - padding off by one?" : "");
@@ -791,7 +826,7 @@ Diagnosis diagnose(const ConvSpec& spec, const std::vector<double>& w, const DMa
     }
     {  // channel pairs the configuration does not connect
         const index_t G = spec.groups;
-        const index_t cs_g = spec.small_channels() / G, cb_g = spec.big_channels() / G;
+        const index_t cs_g = spec.conv_out_channels() / G, cb_g = spec.conv_in_channels() / G;
         std::set<std::pair<index_t, index_t>> pairs;
         for (const auto& d : D.diffs) {
             if (d.kind != EntryDiff::Kind::extra) continue;
@@ -936,10 +971,10 @@ index_t probe_colors(const ConvSpec& spec, index_t margin, bool adjoint) {
 index_t probe_bound(const ConvSpec& spec, index_t margin, bool adjoint) {
     spec.validate();
     const bool big_to_small = spec.transposed == adjoint;
-    const Dims big = spec.big_spatial(), small = spec.small_spatial();
-    index_t b = big_to_small ? spec.big_channels() : spec.small_channels();
+    const Dims big = spec.conv_input_size(), small = spec.conv_output_size();
+    index_t b = big_to_small ? spec.conv_in_channels() : spec.conv_out_channels();
     for (int j = 0; j < spec.rank(); ++j) {
-        const index_t reach = (spec.kernel[j] - 1) * spec.dilation[j];
+        const index_t reach = (spec.kernel_size[j] - 1) * spec.dilation[j];
         const index_t P = big_to_small ? std::min(big[j], reach + 2 * margin + 1)
                                        : std::min(small[j], (reach + 2 * margin) / spec.stride[j] + 1);
         b *= P;
@@ -978,7 +1013,7 @@ Materialized<Scalar> to_sparse(const LinearOperator<Scalar>& op, const SparsityP
 }
 
 template <class Scalar>
-KernelReport check_kernel(const ConvSpec& spec, const Scalar* weight, const KernelFn<Scalar>& forward,
+KernelReport check_kernel(const ConvSpec& spec, span<const Scalar> weight, const KernelFn<Scalar>& forward,
                           const KernelFn<Scalar>& adjoint, const CheckOptions& options) {
     spec.validate();
     if (!forward) throw config_error("check_kernel: no forward kernel was given");
@@ -987,7 +1022,8 @@ KernelReport check_kernel(const ConvSpec& spec, const Scalar* weight, const Kern
     const index_t in = spec.input_numel(), out = spec.output_numel();
     R.rows = out;
     R.cols = in;
-    std::vector<double> w(weight, weight + spec.weight_numel());
+    check_size(weight, spec.weight_numel(), "check_kernel: weight", "prod(" + to_string(spec.weight_shape(), "x") + ")");
+    std::vector<double> w(weight.begin(), weight.end());
     double wmax = 0;
     for (double v : w) wmax = std::max(wmax, std::abs(v));
     const double rtol = options.rtol > 0 ? options.rtol : 1000 * eps_of<Scalar>();
@@ -1119,7 +1155,7 @@ std::string KernelReport::str() const {
     template Materialized<S> to_sparse<S>(const LinearOperator<S>&, const ConvSpec&, const ProbeOptions&, bool);    \
     template Materialized<S> to_sparse<S>(const LinearOperator<S>&, const SparsityPattern<std::int64_t>&,           \
                                           const ProbeOptions&);                                                      \
-    template KernelReport check_kernel<S>(const ConvSpec&, const S*, const KernelFn<S>&, const KernelFn<S>&,        \
+    template KernelReport check_kernel<S>(const ConvSpec&, span<const S>, const KernelFn<S>&, const KernelFn<S>&, \
                                           const CheckOptions&);
 CONVMTX_VALIDATE_INST(float)
 CONVMTX_VALIDATE_INST(double)

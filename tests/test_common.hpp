@@ -57,12 +57,12 @@ inline ConvSpec random_spec(std::mt19937_64& rng, bool transposed, bool any_mode
         s.out_channels = s.groups * pick(1, 2);
         const index_t max_n = r == 3 ? 5 : (r == 2 ? 7 : 11);
         for (int j = 0; j < r; ++j) {
-            s.kernel.push_back(pick(1, 4));
+            s.kernel_size.push_back(pick(1, 4));
             s.stride.push_back(pick(1, 3));
             s.dilation.push_back(pick(1, 2));
-            s.input.push_back(pick(1, max_n));
-            s.pad_lo.push_back(pick(0, 3));
-            s.pad_hi.push_back(pick(0, 3));
+            s.input_size.push_back(pick(1, max_n));
+            s.padding_lo.push_back(pick(0, 3));
+            s.padding_hi.push_back(pick(0, 3));
             s.output_padding.push_back(transposed ? pick(0, std::max(s.stride[j], s.dilation[j]) - 1) : 0);
         }
         if (!transposed && any_mode) s.padding_mode = static_cast<PaddingMode>(pick(0, 3));
@@ -72,6 +72,14 @@ inline ConvSpec random_spec(std::mt19937_64& rng, bool transposed, bool any_mode
         } catch (const std::exception&) {
         }
     }
+}
+
+/// The direct kernels of a configuration as an operator: conv_direct for a conv, scatter (or
+/// gather) for a transposed conv.
+inline std::shared_ptr<ConvOperator<Scalar>> direct_operator(const ConvSpec& s, std::vector<Scalar> w,
+                                                             bool gather = false) {
+    const ApplyMethod m = !s.transposed ? ApplyMethod::direct : gather ? ApplyMethod::gather : ApplyMethod::scatter;
+    return std::make_shared<ConvOperator<Scalar>>(s, std::move(w), m);
 }
 
 }  // namespace convmtx::test

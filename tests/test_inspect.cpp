@@ -15,8 +15,8 @@ namespace {
 /// The matrix under test (Scalar), converted to the inspection type.
 CsrMatrix built(const ConvSpec& spec, const std::vector<Scalar>& w, bool transpose) {
     using M = Eigen::SparseMatrix<Scalar, Eigen::RowMajor, std::int64_t>;
-    const M A = transpose ? conv_transpose_matrix<Scalar, Eigen::RowMajor, std::int64_t>(spec, w.data())
-                          : conv_matrix<Scalar, Eigen::RowMajor, std::int64_t>(spec, w.data());
+    const M A = transpose ? conv_transpose_matrix<Scalar, Eigen::RowMajor, std::int64_t>(spec, w)
+                          : conv_matrix<Scalar, Eigen::RowMajor, std::int64_t>(spec, w);
     return A.template cast<double>();
 }
 
@@ -68,7 +68,7 @@ BOOST_AUTO_TEST_CASE(structure_check_passes_for_every_built_matrix) {
         const auto w = random_values(rng, spec.weight_numel());
         const auto wd = as_double(w);
         for (bool T : {false, true}) {
-            const StructureReport rep = check_structure(spec, built(spec, w, T), T, wd.data(), check_rtol);
+            const StructureReport rep = check_structure(spec, built(spec, w, T), T, wd, check_rtol);
             BOOST_TEST_CONTEXT(spec.describe() << (T ? " T" : " W")) {
                 BOOST_TEST(rep.ok, rep.violation);
                 BOOST_TEST(rep.violation.empty());
@@ -98,7 +98,7 @@ BOOST_AUTO_TEST_CASE(structure_check_names_a_perturbed_entry) {
         const index_t col = M.innerIndexPtr()[k];
         // Against the weights the perturbed entry is always found and named; the weight-free
         // Toeplitz check fails whenever the entry's diagonal has other clean rows to compare with.
-        const StructureReport rep = check_structure(spec, M, T, wd.data(), check_rtol);
+        const StructureReport rep = check_structure(spec, M, T, wd, check_rtol);
         BOOST_TEST_CONTEXT(spec.describe() << (T ? " T" : " W") << " entry (" << row << ", " << col << ")") {
             BOOST_TEST(!rep.weights_ok);
             BOOST_TEST(rep.weight_violation_row == row);
@@ -125,17 +125,17 @@ BOOST_AUTO_TEST_CASE(structure_check_without_weights_uses_the_diagonals) {
     std::mt19937_64 rng(3);
     const auto w = random_values(rng, spec.weight_numel());
     CsrMatrix W = built(spec, w, false);
-    BOOST_TEST(check_structure(spec, W, false, nullptr, check_rtol).ok);
-    BOOST_TEST(!check_structure(spec, W, false, nullptr, check_rtol).weights_checked);
+    BOOST_TEST(check_structure(spec, W, false, {}, check_rtol).ok);
+    BOOST_TEST(!check_structure(spec, W, false, {}, check_rtol).weights_checked);
     // Different weights: the structure still holds, the weights differ.
     std::vector<double> other(spec.weight_numel(), 0.25);
-    const StructureReport r2 = check_structure(spec, W, false, other.data(), check_rtol);
+    const StructureReport r2 = check_structure(spec, W, false, other, check_rtol);
     BOOST_TEST(r2.ok);
     BOOST_TEST(!r2.weights_ok);
     BOOST_TEST(r2.weight_violation.find("tap w[0,0,0,0]") != std::string::npos, r2.weight_violation);
     // A nonzero outside the band (row 0 reads columns of input rows 0..1 only).
     W.coeffRef(0, 35) = 1.0;
-    const StructureReport r3 = check_structure(spec, W, false, nullptr, check_rtol);
+    const StructureReport r3 = check_structure(spec, W, false, {}, check_rtol);
     BOOST_TEST(!r3.ok);
     BOOST_TEST(r3.violation_row == 0);
     BOOST_TEST(r3.violation_col == 35);

@@ -70,7 +70,7 @@ BOOST_AUTO_TEST_CASE(matrix_market_and_npz_round_trip_random_configurations) {
     for (int trial = 0; trial < 40; ++trial) {
         const ConvSpec spec = random_spec(rng, trial % 2 == 1);
         const auto w = random_values(rng, spec.weight_numel());
-        const Mat M = operator_matrix<Scalar, Eigen::RowMajor, int>(spec, w.data());
+        const Mat M = operator_matrix<Scalar, Eigen::RowMajor, int>(spec, w);
         const Eigen::MatrixXd dense = Eigen::MatrixXd(M.template cast<double>());
         const fs::path mtx = temp_dir() / "m.mtx", npz = temp_dir() / "m.npz";
         write_matrix_file(mtx.string(), M, "trial " + std::to_string(trial) + "\n" + spec.describe());
@@ -119,7 +119,7 @@ BOOST_AUTO_TEST_CASE(files_written_by_scipy_are_read) {
     const ConvSpec spec = make_conv({1, 4, 4}, {1, 1, 3, 3}, o);
     std::vector<Scalar> w(9);
     for (int i = 0; i < 9; ++i) w[i] = static_cast<Scalar>(i);
-    BOOST_TEST((Eigen::MatrixXd(conv_matrix<Scalar>(spec, w.data()).template cast<double>()) - ref).cwiseAbs().maxCoeff() == 0.0);
+    BOOST_TEST((Eigen::MatrixXd(conv_matrix<Scalar>(spec, w).template cast<double>()) - ref).cwiseAbs().maxCoeff() == 0.0);
 }
 
 BOOST_AUTO_TEST_CASE(npz_layout_is_what_scipy_writes) {
@@ -205,7 +205,7 @@ BOOST_AUTO_TEST_CASE(spy_colors_entries_by_tap) {
     const ConvSpec spec = make_conv({2, 3, 3}, {2, 2, 2, 2});  // 2 channels in and out: 4 blocks
     std::vector<double> w(16);
     for (int i = 0; i < 16; ++i) w[i] = i;
-    const CsrMatrix W = conv_matrix<double, Eigen::RowMajor, std::int64_t>(spec, w.data());
+    const CsrMatrix W = conv_matrix<double, Eigen::RowMajor, std::int64_t>(spec, w);
     const auto taps = tap_map(spec);
     SpyOptions opt;
     opt.cell = 6;
@@ -240,7 +240,7 @@ BOOST_AUTO_TEST_CASE(spy_density_mode_counts_entries) {
     o.padding = Padding::symmetric({1});
     const ConvSpec spec = make_conv({1, 300}, {1, 1, 3}, o);  // 300 x 300 tridiagonal
     std::vector<double> w = {1, 1, 1};
-    const CsrMatrix W = conv_matrix<double, Eigen::RowMajor, std::int64_t>(spec, w.data());
+    const CsrMatrix W = conv_matrix<double, Eigen::RowMajor, std::int64_t>(spec, w);
     SpyOptions opt;
     opt.max_pixels = 100;
     const SpyPicture pic = spy_picture(W, opt);

@@ -63,8 +63,8 @@ BOOST_AUTO_TEST_CASE(torch_conv_and_transposed_share_the_tensor) {
     const ConvSpec tconv = make_conv_transpose({4, 4, 4}, wshape);
     BOOST_TEST(tconv.output_shape() == conv.input_shape(), boost::test_tools::per_element());
     const Batch<Scalar> y = random_batch(rng, tconv.input_numel(), 1);
-    const auto W = conv_matrix<Scalar>(conv, v.data());
-    BOOST_TEST(rel_diff(conv_transpose_scatter<Scalar>(tconv, v.data(), y), Batch<Scalar>(W.transpose() * y)) <= tol);
+    const auto W = conv_matrix<Scalar>(conv, v);
+    BOOST_TEST(rel_diff(conv_transpose_scatter<Scalar>(tconv, v, y), Batch<Scalar>(W.transpose() * y)) <= tol);
 }
 
 BOOST_AUTO_TEST_CASE(keras_conv_weight_gives_the_keras_convolution) {
@@ -80,7 +80,7 @@ BOOST_AUTO_TEST_CASE(keras_conv_weight_gives_the_keras_convolution) {
     Vec x(I * n);
     for (index_t q = 0; q < n; ++q)
         for (index_t i = 0; i < I; ++i) x[i * n + q] = x_cl[q * I + i];
-    const Vec y = conv_direct<Scalar>(spec, w.data(), x);
+    const Vec y = conv_direct<Scalar>(spec, w, x);
     for (index_t q = 0; q < n - k + 1; ++q)
         for (index_t o = 0; o < O; ++o) {
             double acc = 0;

@@ -60,13 +60,13 @@ public:
         e.spec.groups = value("groups");
         e.spec.in_channels = value("in_channels");
         e.spec.out_channels = value("out_channels");
-        e.spec.input = dims("input");
-        const int r = static_cast<int>(e.spec.input.size());
-        e.spec.kernel = dims("kernel", r);
+        e.spec.input_size = dims("input");
+        const int r = static_cast<int>(e.spec.input_size.size());
+        e.spec.kernel_size = dims("kernel", r);
         e.spec.stride = dims("stride", r);
         e.spec.dilation = dims("dilation", r);
-        e.spec.pad_lo = dims("pad_lo", r);
-        e.spec.pad_hi = dims("pad_hi", r);
+        e.spec.padding_lo = dims("pad_lo", r);
+        e.spec.padding_hi = dims("pad_hi", r);
         e.spec.output_padding = dims("output_padding", r);
         expect("padding_mode");
         e.spec.padding_mode = parse_padding_mode(token());
@@ -181,8 +181,8 @@ ConvSpec build_spec(const Entry& e) {
     }
     const Shape input_shape = f.input_shape();
     const Shape weight_shape = f.weight_shape();
-    const bool symmetric = f.pad_lo == f.pad_hi;
-    const Padding explicit_pad = symmetric ? Padding::symmetric(f.pad_lo) : Padding::sides(f.pad_lo, f.pad_hi);
+    const bool symmetric = f.padding_lo == f.padding_hi;
+    const Padding explicit_pad = symmetric ? Padding::symmetric(f.padding_lo) : Padding::sides(f.padding_lo, f.padding_hi);
     if (!f.transposed) {
         ConvOptions o;
         o.stride = f.stride;
@@ -229,35 +229,35 @@ void check(const char* method, const Batch<Scalar>& result, const Batch<double>&
 }
 
 template <int Order, class Index>
-void check_matrices(const ConvSpec& spec, const std::vector<Scalar>& w, const Scalar* bias,
+void check_matrices(const ConvSpec& spec, const std::vector<Scalar>& w, span<const Scalar> bias,
                     const Batch<Scalar>& x, const Batch<double>& ref, const char* name) {
     const index_t in = spec.input_numel(), out = spec.output_numel();
     const std::string tag = std::string(" <") + name + ">";
     // W (rows = small side): y = W x for a conv, y = W^T x for a transposed conv.
-    const auto W = conv_matrix<Scalar, Order, Index>(spec, w.data());
+    const auto W = conv_matrix<Scalar, Order, Index>(spec, w);
     BOOST_TEST(W.rows() == (spec.transposed ? in : out));
     BOOST_TEST(W.cols() == (spec.transposed ? out : in));
     Batch<Scalar> y = spec.transposed ? Batch<Scalar>(W.transpose() * x) : Batch<Scalar>(W * x);
-    add_bias(y, bias, spec.out_channels);
+    add_bias<Scalar>(y, bias);
     check((std::string(spec.transposed ? "W^T y" : "W x") + tag).c_str(), y, ref);
     // apply_matrix takes W as the operation's matrix (conv) or, in adjoint form, as the adjoint's (transposed).
     check(("apply_matrix(W)" + tag).c_str(), apply_matrix<Scalar, Order, Index>(spec, W, x, bias, spec.transposed), ref);
     if (in != out) BOOST_CHECK_THROW((apply_matrix<Scalar, Order, Index>(spec, W, x, bias, !spec.transposed)), shape_error);
     // T = W^T (rows = big side): the transposed conv's own matrix.
-    const auto T = conv_transpose_matrix<Scalar, Order, Index>(spec, w.data());
+    const auto T = conv_transpose_matrix<Scalar, Order, Index>(spec, w);
     BOOST_TEST(T.rows() == W.cols());
     BOOST_TEST(T.cols() == W.rows());
     if (spec.transposed) {
         Batch<Scalar> t = T * x;
-        add_bias(t, bias, spec.out_channels);
+        add_bias<Scalar>(t, bias);
         check(("T y" + tag).c_str(), t, ref);
         check(("apply_matrix(T)" + tag).c_str(), apply_matrix<Scalar, Order, Index>(spec, T, x, bias), ref);
     } else {
         Batch<Scalar> t = T.transpose() * x;
-        add_bias(t, bias, spec.out_channels);
+        add_bias<Scalar>(t, bias);
         check(("T^T x" + tag).c_str(), t, ref);
     }
-    const auto M = operator_matrix<Scalar, Order, Index>(spec, w.data());
+    const auto M = operator_matrix<Scalar, Order, Index>(spec, w);
     check(("apply_matrix(operator_matrix)" + tag).c_str(), apply_matrix<Scalar, Order, Index>(spec, M, x, bias), ref);
 }
 
@@ -274,14 +274,14 @@ BOOST_AUTO_TEST_CASE(oracle_file_covers_the_configuration_space) {
         seen.insert("groups" + std::to_string(s.groups));
         seen.insert("api:" + e.api);
         if (!s.transposed) seen.insert("mode:" + to_string(s.padding_mode));
-        if (s.pad_lo != s.pad_hi) seen.insert(s.transposed ? "T asymmetric" : "C asymmetric");
+        if (s.padding_lo != s.padding_hi) seen.insert(s.transposed ? "T asymmetric" : "C asymmetric");
         if (e.bias.size()) seen.insert("bias");
         if (e.batch > 1) seen.insert("batch");
         for (int j = 0; j < s.rank(); ++j) {
             if (s.output_padding[j] >= s.stride[j]) seen.insert("output_padding >= stride");
             if (s.stride[j] > 1) seen.insert("stride");
             if (s.dilation[j] > 1) seen.insert("dilation");
-            if (s.kernel[j] == 5) seen.insert("kernel 5");
+            if (s.kernel_size[j] == 5) seen.insert("kernel 5");
         }
     }
     for (const char* want : {"C1", "C2", "C3", "T1", "T2", "T3", "groups1", "groups2", "groups3", "api:spec",
@@ -301,15 +301,15 @@ BOOST_DATA_TEST_CASE(matches_pytorch, boost::unit_test::data::make(oracle()), en
         BOOST_TEST(spec.in_channels == entry.spec.in_channels);
         BOOST_TEST(spec.out_channels == entry.spec.out_channels);
         BOOST_TEST(spec.groups == entry.spec.groups);
-        BOOST_TEST(spec.input == entry.spec.input, boost::test_tools::per_element());
-        BOOST_TEST(spec.kernel == entry.spec.kernel, boost::test_tools::per_element());
+        BOOST_TEST(spec.input_size == entry.spec.input_size, boost::test_tools::per_element());
+        BOOST_TEST(spec.kernel_size == entry.spec.kernel_size, boost::test_tools::per_element());
         BOOST_TEST(spec.stride == entry.spec.stride, boost::test_tools::per_element());
         BOOST_TEST(spec.dilation == entry.spec.dilation, boost::test_tools::per_element());
-        BOOST_TEST(spec.pad_lo == entry.spec.pad_lo, boost::test_tools::per_element());
-        BOOST_TEST(spec.pad_hi == entry.spec.pad_hi, boost::test_tools::per_element());
+        BOOST_TEST(spec.padding_lo == entry.spec.padding_lo, boost::test_tools::per_element());
+        BOOST_TEST(spec.padding_hi == entry.spec.padding_hi, boost::test_tools::per_element());
         BOOST_TEST(spec.output_padding == entry.spec.output_padding, boost::test_tools::per_element());
         BOOST_TEST((spec.padding_mode == entry.spec.padding_mode));
-        BOOST_TEST(spec.output() == entry.output, boost::test_tools::per_element());
+        BOOST_TEST(spec.output_size() == entry.output, boost::test_tools::per_element());
 
         const index_t in = spec.input_numel(), out = spec.output_numel(), N = entry.batch;
         BOOST_TEST_REQUIRE(static_cast<index_t>(entry.weight.size()) == spec.weight_numel());
@@ -319,7 +319,7 @@ BOOST_DATA_TEST_CASE(matches_pytorch, boost::unit_test::data::make(oracle()), en
 
         const std::vector<Scalar> w = to_scalar(entry.weight);
         const std::vector<Scalar> b = to_scalar(entry.bias);
-        const Scalar* bias = b.empty() ? nullptr : b.data();
+        const span<const Scalar> bias(b);
         // torch's (N, C, spatial...) C-order tensors are one flattened sample per column.
         const Batch<Scalar> x = Eigen::Map<const Batch<double>>(entry.x.data(), in, N).cast<Scalar>();
         const Batch<double> ref = Eigen::Map<const Batch<double>>(entry.y.data(), out, N);
@@ -329,10 +329,10 @@ BOOST_DATA_TEST_CASE(matches_pytorch, boost::unit_test::data::make(oracle()), en
         check_matrices<Eigen::ColMajor, std::int32_t>(spec, w, bias, x, ref, "ColMajor,int32");
         check_matrices<Eigen::ColMajor, std::int64_t>(spec, w, bias, x, ref, "ColMajor,int64");
         if (!spec.transposed) {
-            check("conv_direct", conv_direct<Scalar>(spec, w.data(), x, bias), ref);
+            check("conv_direct", conv_direct<Scalar>(spec, w, x, bias), ref);
         } else {
-            check("conv_transpose_scatter", conv_transpose_scatter<Scalar>(spec, w.data(), x, bias), ref);
-            check("conv_transpose_gather", conv_transpose_gather<Scalar>(spec, w.data(), x, bias), ref);
+            check("conv_transpose_scatter", conv_transpose_scatter<Scalar>(spec, w, x, bias), ref);
+            check("conv_transpose_gather", conv_transpose_gather<Scalar>(spec, w, x, bias), ref);
         }
     }
 }

@@ -53,17 +53,17 @@ BOOST_DATA_TEST_CASE(conv_matrix_equals_direct_conv, bdata::xrange(kConfigs), se
     BOOST_TEST_MESSAGE(c.spec.describe());
     std::mt19937_64 rng(seed);
     const Batch<Scalar> x = random_batch(rng, c.spec.input_numel(), 3);
-    const auto W = conv_matrix<Scalar>(c.spec, c.weight.data());
+    const auto W = conv_matrix<Scalar>(c.spec, c.weight);
     check_compressed_sorted(W);
     BOOST_TEST(W.nonZeros() <= structural_nnz(c.spec));
-    const Batch<Scalar> direct = conv_direct<Scalar>(c.spec, c.weight.data(), x, c.bias.data());
-    BOOST_TEST(rel_diff(apply_matrix<Scalar>(c.spec, W, x, c.bias.data()), direct) <= tol, c.spec.describe());
+    const Batch<Scalar> direct = conv_direct<Scalar>(c.spec, c.weight, x, c.bias);
+    BOOST_TEST(rel_diff(apply_matrix<Scalar>(c.spec, W, x, c.bias), direct) <= tol, c.spec.describe());
     // T = W^T exactly, built directly, in every storage order and index type.
-    const auto T = conv_transpose_matrix<Scalar, Eigen::RowMajor, std::int64_t>(c.spec, c.weight.data());
+    const auto T = conv_transpose_matrix<Scalar, Eigen::RowMajor, std::int64_t>(c.spec, c.weight);
     check_compressed_sorted(T);
     const Eigen::SparseMatrix<Scalar, Eigen::RowMajor, std::int64_t> Wt = W.transpose().template cast<Scalar>();
     BOOST_TEST((Eigen::SparseMatrix<Scalar>(T) - Eigen::SparseMatrix<Scalar>(W.transpose())).norm() == 0.0);
-    const auto Wc = conv_matrix<Scalar, Eigen::ColMajor, std::int64_t>(c.spec, c.weight.data());
+    const auto Wc = conv_matrix<Scalar, Eigen::ColMajor, std::int64_t>(c.spec, c.weight);
     check_compressed_sorted(Wc);
     BOOST_TEST((Eigen::SparseMatrix<Scalar>(Wc) - Eigen::SparseMatrix<Scalar>(W)).norm() == 0.0);
     BOOST_TEST(Wc.nonZeros() == W.nonZeros());
@@ -74,14 +74,14 @@ BOOST_DATA_TEST_CASE(transposed_four_ways_agree, bdata::xrange(kConfigs), seed) 
     BOOST_TEST_MESSAGE(c.spec.describe());
     std::mt19937_64 rng(seed);
     const Batch<Scalar> y = random_batch(rng, c.spec.input_numel(), 2);
-    const Batch<Scalar> scatter = conv_transpose_scatter<Scalar>(c.spec, c.weight.data(), y, c.bias.data());
-    const Batch<Scalar> gather = conv_transpose_gather<Scalar>(c.spec, c.weight.data(), y, c.bias.data());
-    const auto W = conv_matrix<Scalar>(c.spec, c.weight.data());
-    const auto T = conv_transpose_matrix<Scalar, Eigen::ColMajor>(c.spec, c.weight.data());
+    const Batch<Scalar> scatter = conv_transpose_scatter<Scalar>(c.spec, c.weight, y, c.bias);
+    const Batch<Scalar> gather = conv_transpose_gather<Scalar>(c.spec, c.weight, y, c.bias);
+    const auto W = conv_matrix<Scalar>(c.spec, c.weight);
+    const auto T = conv_transpose_matrix<Scalar, Eigen::ColMajor>(c.spec, c.weight);
     check_compressed_sorted(T);
     BOOST_TEST(rel_diff(gather, scatter) <= tol, c.spec.describe());
-    BOOST_TEST(rel_diff(apply_matrix<Scalar>(c.spec, W, y, c.bias.data(), true), scatter) <= tol, c.spec.describe());
-    BOOST_TEST(rel_diff(apply_matrix<Scalar>(c.spec, T, y, c.bias.data()), scatter) <= tol, c.spec.describe());
+    BOOST_TEST(rel_diff(apply_matrix<Scalar>(c.spec, W, y, c.bias, true), scatter) <= tol, c.spec.describe());
+    BOOST_TEST(rel_diff(apply_matrix<Scalar>(c.spec, T, y, c.bias), scatter) <= tol, c.spec.describe());
     BOOST_TEST(T.nonZeros() == W.nonZeros());
 }
 
@@ -89,7 +89,7 @@ BOOST_DATA_TEST_CASE(dot_test_is_tight, bdata::xrange(kConfigs), seed) {
     for (bool transposed : {false, true}) {
         const Case c = make_case(seed, transposed);
         std::mt19937_64 rng(seed + 11);
-        const auto W = conv_matrix<Scalar>(c.spec, c.weight.data());
+        const auto W = conv_matrix<Scalar>(c.spec, c.weight);
         const Vec x = random_batch(rng, W.cols(), 1);
         const Vec y = random_batch(rng, W.rows(), 1);
         const Vec wx = W * x, wty = W.transpose() * y;
@@ -100,8 +100,8 @@ BOOST_DATA_TEST_CASE(dot_test_is_tight, bdata::xrange(kConfigs), seed) {
             const ConvSpec tconv = conv.adjoint();
             const Vec xin = random_batch(rng, conv.input_numel(), 1);
             const Vec yout = random_batch(rng, conv.output_numel(), 1);
-            const Vec ax = conv_direct<Scalar>(conv, c.weight.data(), xin);
-            const Vec aty = conv_transpose_scatter<Scalar>(tconv, c.weight.data(), yout);
+            const Vec ax = conv_direct<Scalar>(conv, c.weight, xin);
+            const Vec aty = conv_transpose_scatter<Scalar>(tconv, c.weight, yout);
             BOOST_TEST(dense_dot_error(ax, yout, xin, aty) <= dot_tol, conv.describe());
         }
         const auto report = dot_test<Scalar>(
@@ -114,15 +114,15 @@ BOOST_DATA_TEST_CASE(dot_test_is_tight, bdata::xrange(kConfigs), seed) {
 BOOST_DATA_TEST_CASE(W_equals_dense_jacobian_of_direct_conv, bdata::xrange(60), seed) {
     const Case c = make_case(seed, false);
     const index_t n = c.spec.input_numel();
-    const Batch<Scalar> J = conv_direct<Scalar>(c.spec, c.weight.data(), Batch<Scalar>::Identity(n, n));
-    const Batch<Scalar> W(conv_matrix<Scalar>(c.spec, c.weight.data()));
+    const Batch<Scalar> J = conv_direct<Scalar>(c.spec, c.weight, Batch<Scalar>::Identity(n, n));
+    const Batch<Scalar> W(conv_matrix<Scalar>(c.spec, c.weight));
     BOOST_TEST(rel_diff(W, J) <= tol, c.spec.describe());
     // And T equals the dense Jacobian of the scatter kernel of the adjoint (zeros padding).
     if (c.spec.padding_mode == PaddingMode::zeros) {
         const ConvSpec t = c.spec.adjoint();
         const index_t m = t.input_numel();
-        const Batch<Scalar> Jt = conv_transpose_scatter<Scalar>(t, c.weight.data(), Batch<Scalar>::Identity(m, m));
-        BOOST_TEST(rel_diff(Batch<Scalar>(conv_transpose_matrix<Scalar>(t, c.weight.data())), Jt) <= tol);
+        const Batch<Scalar> Jt = conv_transpose_scatter<Scalar>(t, c.weight, Batch<Scalar>::Identity(m, m));
+        BOOST_TEST(rel_diff(Batch<Scalar>(conv_transpose_matrix<Scalar>(t, c.weight)), Jt) <= tol);
     }
 }
 
@@ -138,9 +138,9 @@ BOOST_DATA_TEST_CASE(transposed_shape_inverts_conv_shape, bdata::xrange(kConfigs
     ConvTransposeOptions o;
     o.stride = conv.stride;
     o.dilation = conv.dilation;
-    o.padding = Padding::sides(conv.pad_lo, conv.pad_hi);
+    o.padding = Padding::sides(conv.padding_lo, conv.padding_hi);
     o.groups = conv.groups;
-    o.output_size = conv.input;
+    o.output_size = conv.input_size;
     const ConvSpec t2 = make_conv_transpose(t.input_shape(), t.weight_shape(), o);
     BOOST_TEST(t2.output_padding == t.output_padding, boost::test_tools::per_element());
 }
@@ -148,8 +148,8 @@ BOOST_DATA_TEST_CASE(transposed_shape_inverts_conv_shape, bdata::xrange(kConfigs
 BOOST_DATA_TEST_CASE(pattern_and_tap_map_match_W, bdata::xrange(60), seed) {
     const Case c = make_case(seed, seed % 2 == 1);
     for (bool transpose : {false, true}) {
-        const auto M = transpose ? conv_transpose_matrix<Scalar>(c.spec, c.weight.data())
-                                 : conv_matrix<Scalar>(c.spec, c.weight.data());
+        const auto M = transpose ? conv_transpose_matrix<Scalar>(c.spec, c.weight)
+                                 : conv_matrix<Scalar>(c.spec, c.weight);
         const auto pat = matrix_pattern<std::int32_t>(c.spec, transpose);
         const auto taps = tap_map(c.spec, transpose);
         BOOST_TEST_REQUIRE(pat.nnz() == M.nonZeros());
@@ -169,17 +169,17 @@ BOOST_DATA_TEST_CASE(zero_taps_structural_by_default_dropped_on_request, bdata::
     std::mt19937_64 rng(seed);
     for (size_t i = 0; i < c.weight.size(); ++i)
         if (rng() % 3 == 0) c.weight[i] = Scalar(0);
-    const auto full = conv_matrix<Scalar>(c.spec, c.weight.data());
+    const auto full = conv_matrix<Scalar>(c.spec, c.weight);
     BOOST_TEST(full.nonZeros() == structural_nnz(c.spec));
     BuildOptions drop;
     drop.drop_zeros = true;
-    const auto sparse = conv_matrix<Scalar, Eigen::ColMajor, std::int64_t>(c.spec, c.weight.data(), drop);
+    const auto sparse = conv_matrix<Scalar, Eigen::ColMajor, std::int64_t>(c.spec, c.weight, drop);
     index_t zeros = 0;
     for (Eigen::Index p = 0; p < full.nonZeros(); ++p) zeros += full.valuePtr()[p] == Scalar(0);
     BOOST_TEST(sparse.nonZeros() == full.nonZeros() - zeros);
     for (Eigen::Index p = 0; p < sparse.nonZeros(); ++p) BOOST_TEST_REQUIRE(sparse.valuePtr()[p] != Scalar(0));
     BOOST_TEST((Eigen::SparseMatrix<Scalar>(sparse) - Eigen::SparseMatrix<Scalar>(full)).norm() == 0.0);
-    const auto Tdrop = conv_transpose_matrix<Scalar>(c.spec, c.weight.data(), drop);
+    const auto Tdrop = conv_transpose_matrix<Scalar>(c.spec, c.weight, drop);
     BOOST_TEST(Tdrop.nonZeros() == sparse.nonZeros());
 }
 
@@ -188,7 +188,7 @@ BOOST_AUTO_TEST_CASE(int32_overflow_is_refused_before_allocating) {
     const ConvSpec big = make_conv({1, 50000, 50000}, {1, 1, 3, 3});
     std::vector<Scalar> w(9, Scalar(1));
     try {
-        (void)conv_matrix<Scalar, Eigen::RowMajor, std::int32_t>(big, w.data());
+        (void)conv_matrix<Scalar, Eigen::RowMajor, std::int32_t>(big, w);
         BOOST_FAIL("expected index_overflow_error");
     } catch (const index_overflow_error& e) {
         const std::string msg = e.what();
@@ -199,7 +199,7 @@ BOOST_AUTO_TEST_CASE(int32_overflow_is_refused_before_allocating) {
     const ConvSpec dense = make_conv({1, 6000, 6000}, {1, 1, 9, 9});
     std::vector<Scalar> w9(81, Scalar(1));
     try {
-        (void)conv_transpose_matrix<Scalar, Eigen::ColMajor, std::int32_t>(dense, w9.data());
+        (void)conv_transpose_matrix<Scalar, Eigen::ColMajor, std::int32_t>(dense, w9);
         BOOST_FAIL("expected index_overflow_error");
     } catch (const index_overflow_error& e) {
         const std::string msg = e.what();
@@ -223,17 +223,17 @@ BOOST_DATA_TEST_CASE(keras_same_and_valid_transposed_are_adjoints_of_tf_convs, b
         t.convention = Convention::keras;
         const ConvSpec up = make_conv_transpose({1, m}, {1, 1, k}, t);
         const index_t n = same ? m * s : m * s + std::max<index_t>(d * (k - 1) + 1 - s, 0);
-        BOOST_TEST(up.output()[0] == n);
+        BOOST_TEST(up.output_size()[0] == n);
         ConvOptions c;
         c.stride = {s};
         c.dilation = {d};
         c.padding = same ? Padding::same() : Padding::valid();
         c.convention = Convention::keras;
         const ConvSpec down = make_conv({1, n}, {1, 1, k}, c);
-        BOOST_TEST_REQUIRE(down.output()[0] == m);  // TF: ceil(n/s) for 'same', ceil((n-d(k-1))/s) for 'valid'
+        BOOST_TEST_REQUIRE(down.output_size()[0] == m);  // TF: ceil(n/s) for 'same', ceil((n-d(k-1))/s) for 'valid'
         const auto w = random_values(rng, k);
-        const Batch<Scalar> T(conv_transpose_matrix<Scalar>(up, w.data()));
-        const Batch<Scalar> Wt(Eigen::SparseMatrix<Scalar>(conv_matrix<Scalar>(down, w.data()).transpose()));
+        const Batch<Scalar> T(conv_transpose_matrix<Scalar>(up, w));
+        const Batch<Scalar> Wt(Eigen::SparseMatrix<Scalar>(conv_matrix<Scalar>(down, w).transpose()));
         BOOST_TEST(rel_diff(T, Wt) == 0.0, up.describe() << " vs " << down.describe());
     }
 }
@@ -244,42 +244,45 @@ BOOST_AUTO_TEST_CASE(keras_strided_same_puts_the_odd_pixel_at_the_end) {
     c.padding = Padding::same();
     c.convention = Convention::keras;
     const ConvSpec a = make_conv({1, 8}, {1, 1, 3}, c);  // m = 4, total = 3*2 + 3 - 8 = 1
-    BOOST_TEST(a.pad_lo[0] == 0);
-    BOOST_TEST(a.pad_hi[0] == 1);
-    BOOST_TEST(a.output()[0] == 4);
+    BOOST_TEST(a.padding_lo[0] == 0);
+    BOOST_TEST(a.padding_hi[0] == 1);
+    BOOST_TEST(a.output_size()[0] == 4);
     const ConvSpec b = make_conv({1, 7}, {1, 1, 3}, c);  // m = 4, total = 2
-    BOOST_TEST(b.pad_lo[0] == 1);
-    BOOST_TEST(b.pad_hi[0] == 1);
+    BOOST_TEST(b.padding_lo[0] == 1);
+    BOOST_TEST(b.padding_hi[0] == 1);
     // Keras transposed with explicit output_padding: same n = (m-1)s + k - 2*floor(k/2) + a.
     ConvTransposeOptions t;
     t.stride = {2};
     t.padding = Padding::same();
     t.output_padding = Dims{1};
     t.convention = Convention::keras;
-    BOOST_TEST(make_conv_transpose({1, 4}, {1, 1, 3}, t).output()[0] == 3 * 2 + 3 - 2 + 1);
+    BOOST_TEST(make_conv_transpose({1, 4}, {1, 1, 3}, t).output_size()[0] == 3 * 2 + 3 - 2 + 1);
     t.padding = Padding::valid();
-    BOOST_TEST(make_conv_transpose({1, 4}, {1, 1, 3}, t).output()[0] == 3 * 2 + 3 + 1);
+    BOOST_TEST(make_conv_transpose({1, 4}, {1, 1, 3}, t).output_size()[0] == 3 * 2 + 3 + 1);
 }
 
 BOOST_AUTO_TEST_CASE(memory_limit_is_refused_before_allocating) {
     const ConvSpec spec = make_conv({1, 100, 100}, {1, 1, 3, 3});
     std::vector<Scalar> w(9, Scalar(1));
     const index_t nnz = structural_nnz(spec);
-    const double need = double(nnz) * (sizeof(Scalar) + sizeof(std::int32_t)) + double(spec.output_numel() + 1) * 4;
+    // The result (values, inner and outer indices) and the geometry's tap tables.
+    const double need = double(nnz) * (sizeof(Scalar) + sizeof(std::int32_t)) + double(spec.output_numel() + 1) * 4 +
+                        ConvGeometry(spec).table_bytes();
     BuildOptions o;
     o.memory_limit = need - 1;
     try {
-        (void)conv_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, w.data(), o);
+        (void)conv_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, w, o);
         BOOST_FAIL("expected memory_limit_error");
     } catch (const memory_limit_error& e) {
         const std::string msg = e.what();
-        BOOST_TEST((msg.find(std::to_string(nnz) + " entries need " + format_bytes(need)) != std::string::npos), msg);
+        BOOST_TEST((msg.find(std::to_string(nnz) + " entries and their index tables need " + format_bytes(need)) != std::string::npos), msg);
         BOOST_TEST((msg.find("memory limit " + format_bytes(need - 1)) != std::string::npos), msg);
         BOOST_TEST(e.limit_bytes == need - 1);
     }
     o.memory_limit = need;
-    BOOST_TEST((conv_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, w.data(), o).nonZeros()) == nnz);
+    BOOST_TEST((conv_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, w, o).nonZeros()) == nnz);
     // The default limit is the physical memory: 1e12 entries are refused, not attempted.
     const ConvSpec huge = make_conv({1, 100000, 100000}, {1, 1, 9, 9});
-    BOOST_CHECK_THROW((conv_matrix<Scalar, Eigen::RowMajor, std::int64_t>(huge, w.data())), memory_limit_error);
+    BOOST_CHECK_THROW((conv_matrix<Scalar, Eigen::RowMajor, std::int64_t>(huge, std::vector<Scalar>(81, Scalar(1)))),
+                      memory_limit_error);
 }

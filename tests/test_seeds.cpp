@@ -32,17 +32,17 @@ void check_transposed(const Grid& x, const Grid& k, ConvTransposeOptions opt, co
     const index_t h = static_cast<index_t>(x.size()), w = static_cast<index_t>(x[0].size());
     const index_t kh = static_cast<index_t>(k.size()), kw = static_cast<index_t>(k[0].size());
     const ConvSpec spec = make_conv_transpose({1, h, w}, {1, 1, kh, kw}, opt);
-    const Dims out = spec.output();
+    const Dims out = spec.output_size();
     BOOST_TEST_REQUIRE(out[0] == static_cast<index_t>(expected.size()));
     BOOST_TEST_REQUIRE(out[1] == static_cast<index_t>(expected[0].size()));
     const auto wv = weights(k);
     const Vec xv = flatten(x), want = flatten(expected);
-    const auto W = conv_matrix<Scalar>(spec, wv.data());
-    const auto T = conv_transpose_matrix<Scalar>(spec, wv.data());
+    const auto W = conv_matrix<Scalar>(spec, wv);
+    const auto T = conv_transpose_matrix<Scalar>(spec, wv);
     const Vec by_wt = W.transpose() * xv;
     const Vec by_t = T * xv;
-    const Vec by_scatter = conv_transpose_scatter<Scalar>(spec, wv.data(), xv);
-    const Vec by_gather = conv_transpose_gather<Scalar>(spec, wv.data(), xv);
+    const Vec by_scatter = conv_transpose_scatter<Scalar>(spec, wv, xv);
+    const Vec by_gather = conv_transpose_gather<Scalar>(spec, wv, xv);
     BOOST_TEST(rel_diff(by_wt, want) == 0.0);
     BOOST_TEST(rel_diff(by_t, want) == 0.0);
     BOOST_TEST(rel_diff(by_scatter, want) == 0.0);
@@ -74,7 +74,7 @@ BOOST_AUTO_TEST_CASE(d2l_kernel2matrix_and_corr2d) {
     // X = arange(9).reshape(3, 3), K = [[0, 1], [2, 3]]: corr2d gives [[19, 25], [37, 43]].
     const ConvSpec spec = make_conv({1, 3, 3}, {1, 1, 2, 2});
     const auto k = weights({{0, 1}, {2, 3}});
-    const auto W = conv_matrix<Scalar>(spec, k.data());
+    const auto W = conv_matrix<Scalar>(spec, k);
     const Grid expected_W = {{0, 1, 0, 2, 3, 0, 0, 0, 0},
                              {0, 0, 1, 0, 2, 3, 0, 0, 0},
                              {0, 0, 0, 0, 1, 0, 2, 3, 0},
@@ -88,7 +88,7 @@ BOOST_AUTO_TEST_CASE(d2l_kernel2matrix_and_corr2d) {
     for (int i = 0; i < 9; ++i) x[i] = static_cast<Scalar>(i);
     const Vec want = flatten({{19, 25}, {37, 43}});
     BOOST_TEST(rel_diff(Vec(W * x), want) == 0.0);
-    BOOST_TEST(rel_diff(Vec(conv_direct<Scalar>(spec, k.data(), x)), want) == 0.0);
+    BOOST_TEST(rel_diff(Vec(conv_direct<Scalar>(spec, k, x)), want) == 0.0);
     // Y == W^T X' for X' = [[0, 1], [2, 3]] equals trans_conv(X', K).
     const Vec y = flatten({{0, 1}, {2, 3}});
     BOOST_TEST(rel_diff(Vec(W.transpose() * y), flatten({{0, 0, 1}, {0, 4, 6}, {4, 12, 9}})) == 0.0);
@@ -191,7 +191,7 @@ BOOST_AUTO_TEST_CASE(seed003_W_4x16_pattern) {
     std::vector<Scalar> k(9);
     for (int i = 0; i < 3; ++i)
         for (int j = 0; j < 3; ++j) k[i * 3 + j] = static_cast<Scalar>(10 * (i + 1) + (j + 1));
-    const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> W(conv_matrix<Scalar>(spec, k.data()));
+    const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> W(conv_matrix<Scalar>(spec, k));
     BOOST_TEST_REQUIRE(W.rows() == 4);
     BOOST_TEST_REQUIRE(W.cols() == 16);
     const int row_offset[4] = {0, 1, 4, 5};
@@ -210,7 +210,7 @@ BOOST_AUTO_TEST_CASE(seed003_WT_16x4_pattern_and_flipped_conv_form) {
     const ConvSpec spec = make_conv_transpose({1, 2, 2}, {1, 1, 3, 3});
     std::vector<Scalar> k(9);
     for (int i = 0; i < 9; ++i) k[i] = static_cast<Scalar>(i + 1);
-    const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> T(conv_transpose_matrix<Scalar>(spec, k.data()));
+    const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> T(conv_transpose_matrix<Scalar>(spec, k));
     BOOST_TEST_REQUIRE(T.rows() == 16);
     BOOST_TEST_REQUIRE(T.cols() == 4);
     // Column j of W~^T is input x_{a,b} (j = 2a + b) spread through the kernel at offset (a, b) of the 4x4 output.
@@ -232,7 +232,7 @@ BOOST_AUTO_TEST_CASE(seed003_WT_16x4_pattern_and_flipped_conv_form) {
     x << 1, -2, 3, 5;
     const ConvSpec conv_form = make_conv({1, 2, 2}, {1, 1, 3, 3}, ConvOptions{{1}, Padding::symmetric({2})});
     std::vector<Scalar> flipped(k.rbegin(), k.rend());
-    BOOST_TEST(rel_diff(Vec(conv_direct<Scalar>(conv_form, flipped.data(), x)), Vec(T * x)) <= tol);
+    BOOST_TEST(rel_diff(Vec(conv_direct<Scalar>(conv_form, flipped, x)), Vec(T * x)) <= tol);
 }
 
 BOOST_AUTO_TEST_CASE(seed003_10x5_k5_s5_p4_a2_d3) {
@@ -249,10 +249,10 @@ BOOST_AUTO_TEST_CASE(seed003_10x5_k5_s5_p4_a2_d3) {
     std::mt19937_64 rng(3);
     const auto k = random_values(rng, 25);
     const Batch<Scalar> y = random_batch(rng, 50, 2);
-    const Batch<Scalar> ref = conv_transpose_scatter<Scalar>(spec, k.data(), y);
-    BOOST_TEST(rel_diff(conv_transpose_gather<Scalar>(spec, k.data(), y), ref) <= tol);
-    BOOST_TEST(rel_diff(Batch<Scalar>(conv_matrix<Scalar>(spec, k.data()).transpose() * y), ref) <= tol);
-    BOOST_TEST(rel_diff(Batch<Scalar>(conv_transpose_matrix<Scalar>(spec, k.data()) * y), ref) <= tol);
+    const Batch<Scalar> ref = conv_transpose_scatter<Scalar>(spec, k, y);
+    BOOST_TEST(rel_diff(conv_transpose_gather<Scalar>(spec, k, y), ref) <= tol);
+    BOOST_TEST(rel_diff(Batch<Scalar>(conv_matrix<Scalar>(spec, k).transpose() * y), ref) <= tol);
+    BOOST_TEST(rel_diff(Batch<Scalar>(conv_transpose_matrix<Scalar>(spec, k) * y), ref) <= tol);
 }
 
 // ---- seed 002 (Keras autoencoder) ----

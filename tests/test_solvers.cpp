@@ -40,7 +40,7 @@ Problem make_problem(std::uint64_t seed, index_t h = 9, index_t w = 8, index_t s
     o.padding = Padding::symmetric({1});
     p.spec = make_conv({1, h, w}, {2, 1, 3, 3}, o);
     const auto wts = random_values(rng, p.spec.weight_numel());
-    p.op = make_matrix_operator<Scalar>(p.spec, wts.data());
+    p.op = make_matrix_operator<Scalar>(p.spec, wts);
     p.A = Dense(p.op->matrix().template cast<double>());
     p.b = random_batch(rng, p.op->data_size(), 1).col(0);
     return p;
@@ -213,8 +213,8 @@ BOOST_AUTO_TEST_CASE(matrix_free_and_explicit_operators_agree) {
     o.padding = Padding::symmetric({1});
     const ConvSpec spec = make_conv({1, 10, 10}, {1, 1, 3, 3}, o);
     const auto w = random_values(rng, spec.weight_numel());
-    const auto M = make_matrix_operator<Scalar>(spec, w.data());
-    const auto F = make_direct_operator<Scalar>(spec, w);
+    const auto M = make_matrix_operator<Scalar>(spec, w);
+    const auto F = direct_operator(spec, w);
     const Vec b = random_batch(rng, M->data_size(), 1).col(0);
     SolverOptions so;
     so.damp = 0.1;
@@ -311,9 +311,9 @@ Deblur make_deblur(index_t stride, index_t n = 128) {
     const ConvSpec spec = make_conv({1, n, n}, {1, 1, 9, 9}, o);
     const auto g = gaussian_kernel(9, 2.0);
     const std::vector<Scalar> w(g.begin(), g.end());
-    d.W = make_matrix_operator<Scalar>(spec, w.data());
-    d.oh = spec.output()[0];
-    d.ow = spec.output()[1];
+    d.W = make_matrix_operator<Scalar>(spec, w);
+    d.oh = spec.output_size()[0];
+    d.ow = spec.output_size()[1];
     d.x.resize(n * n);
     for (index_t i = 0; i < n * n; ++i) d.x(i) = d.truth.pixels[static_cast<size_t>(i)];
     d.b = d.W->apply(d.x).col(0);
@@ -467,11 +467,11 @@ BOOST_AUTO_TEST_CASE(direct_solvers_take_every_storage_order_and_index_type) {
     const Vec b = random_batch(rng, spec.output_numel(), 1).col(0);
     DirectOptions o;
     o.damp = 0.2;
-    const auto ref = solve_spqr(conv_matrix<Scalar, Eigen::RowMajor, int>(spec, w.data()), b, o).x;
-    const auto a = solve_spqr(conv_matrix<Scalar, Eigen::ColMajor, std::int64_t>(spec, w.data()), b, o).x;
-    const auto c = solve_cholmod(conv_matrix<Scalar, Eigen::RowMajor, std::int64_t>(spec, w.data()), b, o).x;
+    const auto ref = solve_spqr(conv_matrix<Scalar, Eigen::RowMajor, int>(spec, w), b, o).x;
+    const auto a = solve_spqr(conv_matrix<Scalar, Eigen::ColMajor, std::int64_t>(spec, w), b, o).x;
+    const auto c = solve_cholmod(conv_matrix<Scalar, Eigen::RowMajor, std::int64_t>(spec, w), b, o).x;
     const auto op = std::make_shared<SparseOperator<Scalar, Eigen::ColMajor, std::int64_t>>(
-        conv_matrix<Scalar, Eigen::ColMajor, std::int64_t>(spec, w.data()), spec.input_shape(), spec.output_shape());
+        conv_matrix<Scalar, Eigen::ColMajor, std::int64_t>(spec, w), spec.input_shape(), spec.output_shape());
     const auto d = solve_cholmod<Scalar>(*op, b, o).x;
     BOOST_TEST(rel_diff(a, ref) <= tol * 100);
     BOOST_TEST(rel_diff(c, ref) <= tol * 100);
@@ -521,7 +521,7 @@ BOOST_AUTO_TEST_CASE(memory_refusal_names_the_limit_and_suggests_lsqr) {
 BOOST_AUTO_TEST_CASE(direct_solvers_need_an_explicit_matrix) {
     std::mt19937_64 rng(14);
     const ConvSpec spec = make_conv({1, 6, 6}, {1, 1, 3, 3});
-    const auto F = make_direct_operator<Scalar>(spec, random_values(rng, 9));
+    const auto F = direct_operator(spec, random_values(rng, 9));
     const Vec b = Vec::Ones(F->data_size());
     BOOST_CHECK_EXCEPTION(solve_spqr<Scalar>(*F, b), config_error, [](const config_error& e) {
         return std::string(e.what()).find("lsqr") != std::string::npos;

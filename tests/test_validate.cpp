@@ -37,10 +37,10 @@ struct Bugs {
 
 // Conv by gathering, 2-D, zeros padding: y[o, q] = sum w[o, c', t] x[g*Cin/G + c', q*s - pl + t*d].
 Block naive_conv(const ConvSpec& s, const std::vector<Scalar>& w, const Block& x, const Bugs& b) {
-    const index_t n0 = s.input[0], n1 = s.input[1];
-    const Dims m = s.output();
+    const index_t n0 = s.input_size[0], n1 = s.input_size[1];
+    const Dims m = s.output_size();
     const index_t Cin = s.in_channels, Cout = s.out_channels, G = s.groups, cin_g = Cin / G, cout_g = Cout / G;
-    const index_t k0 = s.kernel[0], k1 = s.kernel[1];
+    const index_t k0 = s.kernel_size[0], k1 = s.kernel_size[1];
     Block y = Block::Zero(Cout * m[0] * m[1], x.cols());
     for (Eigen::Index col = 0; col < x.cols(); ++col)
         for (index_t o = 0; o < Cout; ++o) {
@@ -53,7 +53,7 @@ Block naive_conv(const ConvSpec& s, const std::vector<Scalar>& w, const Block& x
                             for (index_t t1 = 0; t1 < k1; ++t1) {
                                 const index_t d0 = b.no_dilation ? 1 : s.dilation[0];
                                 const index_t d1 = b.no_dilation ? 1 : s.dilation[1];
-                                const index_t pl0 = s.pad_lo[0] + b.pad_offset, pl1 = s.pad_lo[1] + b.pad_offset;
+                                const index_t pl0 = s.padding_lo[0] + b.pad_offset, pl1 = s.padding_lo[1] + b.pad_offset;
                                 index_t i0, i1;
                                 if (b.stride_on_input) {
                                     const index_t z0 = q0 - pl0 + t0 * d0, z1 = q1 - pl1 + t1 * d1;
@@ -81,10 +81,10 @@ Block naive_conv(const ConvSpec& s, const std::vector<Scalar>& w, const Block& x
 // Transposed conv in the gather form (seed 003), 2-D: out[o, p] = sum_u wflip[u] * ypad[p + u*d], where
 // ypad is y with s-1 zeros inserted and d(k-1)-pl zeros before; wflip[c, o', u] = w[c, o', k-1-u].
 Block naive_gather(const ConvSpec& s, const std::vector<Scalar>& w, const Block& y, const Bugs& b) {
-    const index_t m0 = s.input[0], m1 = s.input[1];
-    const Dims n = s.output();
+    const index_t m0 = s.input_size[0], m1 = s.input_size[1];
+    const Dims n = s.output_size();
     const index_t Cin = s.in_channels, Cout = s.out_channels, G = s.groups, cin_g = Cin / G, cout_g = Cout / G;
-    const index_t k0 = s.kernel[0], k1 = s.kernel[1];
+    const index_t k0 = s.kernel_size[0], k1 = s.kernel_size[1];
     Block out = Block::Zero(Cout * n[0] * n[1], y.cols());
     for (Eigen::Index col = 0; col < y.cols(); ++col)
         for (index_t o = 0; o < Cout; ++o) {
@@ -95,8 +95,8 @@ Block naive_gather(const ConvSpec& s, const std::vector<Scalar>& w, const Block&
                     for (index_t cp = 0; cp < cin_g; ++cp)
                         for (index_t u0 = 0; u0 < k0; ++u0)
                             for (index_t u1 = 0; u1 < k1; ++u1) {
-                                index_t lo0 = s.dilation[0] * (k0 - 1) - s.pad_lo[0] + b.pad_offset;
-                                index_t lo1 = s.dilation[1] * (k1 - 1) - s.pad_lo[1] + b.pad_offset;
+                                index_t lo0 = s.dilation[0] * (k0 - 1) - s.padding_lo[0] + b.pad_offset;
+                                index_t lo1 = s.dilation[1] * (k1 - 1) - s.padding_lo[1] + b.pad_offset;
                                 if (b.output_padding_low) {
                                     lo0 += s.output_padding[0];
                                     lo1 += s.output_padding[1];
@@ -145,7 +145,7 @@ ConvSpec tconv2d(Shape in, Shape wshape, Dims stride, Dims pad, Dims opad, Dims 
 // the report must list wrong outputs, and the Jacobian must be exact (equal to unit probing).
 void expect_bug(const ConvSpec& spec, const std::vector<Scalar>& w, const KernelFn<Scalar>& f, const std::string& name,
                 const std::string& text) {
-    const KernelReport r = check_kernel<Scalar>(spec, w.data(), f);
+    const KernelReport r = check_kernel<Scalar>(spec, w, f);
     BOOST_TEST_MESSAGE(r.str());
     BOOST_TEST(!r.passed);
     BOOST_TEST(r.probe.verified);
@@ -156,12 +156,12 @@ void expect_bug(const ConvSpec& spec, const std::vector<Scalar>& w, const Kernel
     BOOST_TEST(r.str().find(text) != std::string::npos, "report lacks '" << text << "':\n" << r.str());
     BOOST_TEST(r.str().find("out[") != std::string::npos);
     // The colored Jacobian equals the one from unit probes.
-    FunctionOperator<Scalar> op(spec.input_shape(), spec.output_shape(), f, {});
+    FunctionOperator<Scalar> op(spec.input_shape(), spec.output_shape(), f, nullptr);
     const auto Jc = to_sparse<Scalar>(op, spec);
     const auto Ju = to_sparse<Scalar>(op);
     BOOST_TEST(max_abs_diff(Jc.matrix, Ju.matrix) == 0.0);
     // The differing entries are exactly those of J - M.
-    const auto M = operator_matrix<Scalar>(spec, w.data());
+    const auto M = operator_matrix<Scalar>(spec, w);
     index_t n = 0;
     const Eigen::MatrixXd D = Eigen::MatrixXd(Ju.matrix.template cast<double>()) - Eigen::MatrixXd(M.template cast<double>());
     for (Eigen::Index i = 0; i < D.size(); ++i) n += std::abs(D.data()[i]) > 1e-3;
@@ -175,7 +175,7 @@ BOOST_AUTO_TEST_CASE(dot_test_of_operators_passes_and_detects_wrong_adjoints) {
     for (int trial = 0; trial < 30; ++trial) {
         const ConvSpec s = random_spec(rng, trial % 2 == 1);
         const auto w = random_values(rng, s.weight_numel());
-        auto M = make_matrix_operator<Scalar>(s, w.data());
+        auto M = make_matrix_operator<Scalar>(s, w);
         const DotTestReport a = dot_test(*M, 5);
         BOOST_TEST(a.passed, a.str() << " " << s.describe());
         BOOST_TEST(a.trials.size() == 5u);
@@ -183,14 +183,14 @@ BOOST_AUTO_TEST_CASE(dot_test_of_operators_passes_and_detects_wrong_adjoints) {
         const DotTestReport t = dot_test(*M->transpose(), 5);
         BOOST_TEST(t.passed, t.str());
         if (s.padding_mode == PaddingMode::zeros || s.transposed) {
-            auto D = make_direct_operator<Scalar>(s, w, false);
+            auto D = direct_operator(s, w, false);
             BOOST_TEST(dot_test(*D, 5).passed);
         }
         // A pair that is not adjoint: the adjoint uses another weight.
         if (M->matrix().nonZeros() == 0) continue;
         auto w2 = w;
         for (auto& v : w2) v = v * Scalar(1.5) + Scalar(0.25);
-        const auto W2 = operator_matrix<Scalar>(s, w2.data());
+        const auto W2 = operator_matrix<Scalar>(s, w2);
         FunctionOperator<Scalar> bad(
             s.input_shape(), s.output_shape(), [&](const Eigen::Ref<const Block>& x) { return M->apply(x); },
             [&](const Eigen::Ref<const Block>& y) { return Block(W2.transpose() * y); });
@@ -226,18 +226,18 @@ BOOST_AUTO_TEST_CASE(to_sparse_of_direct_kernels_equals_W) {
         const bool transposed = trial % 2 == 1;
         const ConvSpec s = random_spec(rng, transposed);
         const auto w = random_values(rng, s.weight_numel());
-        const auto M = operator_matrix<Scalar>(s, w.data());
+        const auto M = operator_matrix<Scalar>(s, w);
         const bool exact = s.padding_mode == PaddingMode::zeros;  // other modes fold taps: sums in another order
         const double tol = exact ? 0.0 : 8 * std::numeric_limits<Scalar>::epsilon();
         std::vector<std::shared_ptr<const LinearOperator<Scalar>>> ops;
         if (!transposed) {
             ops.push_back(std::make_shared<FunctionOperator<Scalar>>(
                 s.input_shape(), s.output_shape(),
-                [s, w](const Eigen::Ref<const Block>& x) { return conv_direct<Scalar>(s, w.data(), x); }, nullptr,
+                [s, w](const Eigen::Ref<const Block>& x) { return conv_direct<Scalar>(s, w, x); }, nullptr,
                 "conv_direct"));
         } else {
-            ops.push_back(make_direct_operator<Scalar>(s, w, false));
-            ops.push_back(make_direct_operator<Scalar>(s, w, true));
+            ops.push_back(direct_operator(s, w, false));
+            ops.push_back(direct_operator(s, w, true));
         }
         for (const auto& op : ops) {
             ProbeOptions po;
@@ -257,7 +257,7 @@ BOOST_AUTO_TEST_CASE(to_sparse_of_direct_kernels_equals_W) {
             BOOST_TEST(p.stats.levels == 1);
             // The adjoint direction with the same hint.
             if (s.transposed || s.padding_mode == PaddingMode::zeros) {
-                auto d = make_direct_operator<Scalar>(s, w, false);
+                auto d = direct_operator(s, w, false);
                 const auto a = to_sparse<Scalar>(*d->transpose(), s, po, true);
                 BOOST_TEST(max_abs_diff(a.matrix, Eigen::SparseMatrix<Scalar>(M.transpose())) <= tol);
                 BOOST_TEST(a.stats.probes == probe_colors(s, 1, true));
@@ -295,12 +295,12 @@ BOOST_AUTO_TEST_CASE(correct_kernels_pass) {
         const bool transposed = trial % 2 == 1;
         const ConvSpec s = random_spec(rng, transposed);
         const auto w = random_values(rng, s.weight_numel());
-        auto op = make_direct_operator<Scalar>(s, w, trial % 4 == 3);
+        auto op = direct_operator(s, w, trial % 4 == 3);
         KernelFn<Scalar> f = [&](const Eigen::Ref<const Block>& x) { return op->apply(x); };
         KernelFn<Scalar> a = [&](const Eigen::Ref<const Block>& y) { return op->apply_adjoint(y); };
-        const KernelReport r = check_kernel<Scalar>(s, w.data(), f, a);
+        const KernelReport r = check_kernel<Scalar>(s, w, f, a);
         BOOST_TEST(r.passed, r.str());
-        const KernelReport ro = check_kernel<Scalar>(s, w.data(), *op);  // the operator overload
+        const KernelReport ro = check_kernel<Scalar>(s, w, *op);  // the operator overload
         BOOST_TEST(ro.passed);
         BOOST_TEST(ro.has_adjoint);
         BOOST_TEST(r.diffs.empty());
@@ -312,10 +312,10 @@ BOOST_AUTO_TEST_CASE(correct_kernels_pass) {
     // The hand-written kernels without bugs pass too.
     const ConvSpec c = conv2d({4, 6, 7}, {4, 2, 3, 2}, {2, 1}, {1, 2}, {2, 1}, 2);
     const auto wc = random_values(rng, c.weight_numel());
-    BOOST_TEST(check_kernel<Scalar>(c, wc.data(), conv_fn(c, wc, {})).passed);
+    BOOST_TEST(check_kernel<Scalar>(c, wc, conv_fn(c, wc, {})).passed);
     const ConvSpec t = tconv2d({2, 3, 4}, {2, 3, 3, 2}, {3, 2}, {1, 0}, {2, 1}, {1, 2});
     const auto wt = random_values(rng, t.weight_numel());
-    BOOST_TEST(check_kernel<Scalar>(t, wt.data(), gather_fn(t, wt, {})).passed);
+    BOOST_TEST(check_kernel<Scalar>(t, wt, gather_fn(t, wt, {})).passed);
 }
 
 BOOST_AUTO_TEST_CASE(bug_unflipped_kernel_in_the_gather_form) {
@@ -326,7 +326,7 @@ BOOST_AUTO_TEST_CASE(bug_unflipped_kernel_in_the_gather_form) {
     b.no_flip = true;
     expect_bug(t, w, gather_fn(t, w, b), "flipped", "flipped in every spatial dimension");
     // The listed entries name the tap W expects and the tap whose value the kernel used.
-    const KernelReport r = check_kernel<Scalar>(t, w.data(), gather_fn(t, w, b));
+    const KernelReport r = check_kernel<Scalar>(t, w, gather_fn(t, w, b));
     BOOST_TEST(r.str().find("= tap w[0, 0,") != std::string::npos);
     BOOST_TEST(r.str().find("(= w[0, 0,") != std::string::npos);
     BOOST_TEST(r.wrong_taps.size() == 8u);  // every tap but the centre
@@ -363,7 +363,7 @@ BOOST_AUTO_TEST_CASE(bug_wrong_group_to_channel_mapping) {
     Bugs b;
     b.group_mod = true;
     expect_bug(c, w, conv_fn(c, w, b), "groups", "channels mixed across groups");
-    const KernelReport r = check_kernel<Scalar>(c, w.data(), conv_fn(c, w, b));
+    const KernelReport r = check_kernel<Scalar>(c, w, conv_fn(c, w, b));
     BOOST_TEST(r.str().find("connects channels of different groups") != std::string::npos);
 }
 
@@ -393,7 +393,7 @@ BOOST_AUTO_TEST_CASE(bug_stride_applied_to_the_input) {
     b.stride_on_input = true;
     expect_bug(c, w, conv_fn(c, w, b), "stride_swapped", "stride is applied to the input instead of the output");
     // This bug moves entries far outside the footprints: the probing needed finer colorings.
-    const KernelReport r = check_kernel<Scalar>(c, w.data(), conv_fn(c, w, b));
+    const KernelReport r = check_kernel<Scalar>(c, w, conv_fn(c, w, b));
     BOOST_TEST(r.probe.levels > 1);
 }
 
@@ -403,7 +403,7 @@ BOOST_AUTO_TEST_CASE(bias_and_nonlinearity_are_reported) {
     const auto w = random_values(rng, c.weight_numel());
     Bugs b;
     b.bias = Scalar(0.25);
-    const KernelReport r = check_kernel<Scalar>(c, w.data(), conv_fn(c, w, b));
+    const KernelReport r = check_kernel<Scalar>(c, w, conv_fn(c, w, b));
     BOOST_TEST(!r.passed);
     BOOST_REQUIRE(!r.findings.empty());
     BOOST_TEST(r.findings.front().name == "affine");
@@ -411,7 +411,7 @@ BOOST_AUTO_TEST_CASE(bias_and_nonlinearity_are_reported) {
     BOOST_TEST(std::abs(r.zero_response - 0.25) < 1e-6);
     Bugs sq;
     sq.square = true;
-    const KernelReport n = check_kernel<Scalar>(c, w.data(), conv_fn(c, w, sq));
+    const KernelReport n = check_kernel<Scalar>(c, w, conv_fn(c, w, sq));
     BOOST_TEST(!n.passed);
     BOOST_TEST(!n.probe.verified);
     BOOST_TEST(n.str().find("not linear") != std::string::npos);
@@ -425,7 +425,7 @@ BOOST_AUTO_TEST_CASE(buggy_adjoint_is_diagnosed) {
     const ConvSpec a = c.adjoint();
     Bugs b;
     b.no_flip = true;
-    const KernelReport r = check_kernel<Scalar>(c, w.data(), conv_fn(c, w, {}), gather_fn(a, w, b));
+    const KernelReport r = check_kernel<Scalar>(c, w, conv_fn(c, w, {}), gather_fn(a, w, b));
     BOOST_TEST(!r.passed);
     BOOST_TEST(!r.adjoint_passed);
     BOOST_TEST(!r.dot.passed);
@@ -437,8 +437,8 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_rejected) {
     const ConvSpec c = conv2d({1, 5, 5}, {1, 1, 3, 3}, {1}, {0}, {1});
     const std::vector<Scalar> w(9, 1);
     KernelFn<Scalar> wrong = [](const Eigen::Ref<const Block>& x) { return Block::Zero(3, x.cols()); };
-    BOOST_CHECK_THROW(check_kernel<Scalar>(c, w.data(), wrong), shape_error);
-    auto op = make_matrix_operator<Scalar>(c, w.data());
+    BOOST_CHECK_THROW(check_kernel<Scalar>(c, w, wrong), shape_error);
+    auto op = make_matrix_operator<Scalar>(c, w);
     const ConvSpec other = conv2d({1, 6, 6}, {1, 1, 3, 3}, {1}, {0}, {1});
     BOOST_CHECK_THROW(to_sparse<Scalar>(*op, other), shape_error);
     ProbeOptions po;
@@ -487,14 +487,14 @@ BOOST_AUTO_TEST_CASE(random_buggy_kernels_give_exact_jacobians_and_verdicts) {
             }
         }
         const KernelFn<Scalar> f = transposed ? gather_fn(s, w, b) : conv_fn(s, w, b);
-        FunctionOperator<Scalar> op(s.input_shape(), s.output_shape(), f, {});
+        FunctionOperator<Scalar> op(s.input_shape(), s.output_shape(), f, nullptr);
         const auto Jc = to_sparse<Scalar>(op, s);
         const auto Ju = to_sparse<Scalar>(op);
         BOOST_TEST(Jc.stats.verified);
         BOOST_TEST(max_abs_diff(Jc.matrix, Ju.matrix) == 0.0, s.describe());
-        const auto M = operator_matrix<Scalar>(s, w.data());
+        const auto M = operator_matrix<Scalar>(s, w);
         const bool differs = max_abs_diff(Ju.matrix, M) > 1e-3;
-        const KernelReport r = check_kernel<Scalar>(s, w.data(), f);
+        const KernelReport r = check_kernel<Scalar>(s, w, f);
         BOOST_TEST(r.passed == !differs, s.describe() << "\n" << r.str());
         failing += differs;
     }

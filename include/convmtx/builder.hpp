@@ -1,13 +1,15 @@
-// The explicit sparse matrices of a convolution configuration.
+// The explicit sparse matrices of a convolution configuration (docs/semantics.md).
 //
-//   W (conv_matrix):           rows C_small*prod(m), columns C_big*prod(n),
-//                              W[(o,q),(c,i)] = sum of w[o,c',t] over taps t with map(q*s - pl + t*d) = i
-//   T (conv_transpose_matrix): rows C_big*prod(n), columns C_small*prod(m), T = W^T
+//   W (conv_matrix):           rows C_out*prod(m) (the conv's output), columns C_in*prod(n) (its input),
+//                              W[(o,q),(c,i)] = sum of w[o,c',t] over taps t with pad_fold(q*s - pl + t*d) = i,
+//                              c = g*C_in/G + c', g = o/(C_out/G)
+//   T (conv_transpose_matrix): T = W^T, rows C_in*prod(n), columns C_out*prod(m)
 //
-// "small" is the conv's output / the transposed conv's input, "big" the conv's
-// input / the transposed conv's output; rows and columns are C-order flattened
-// (channel first). Both are assembled straight into the compressed arrays
-// (a count pass, then a fill pass): no triplets, sorted inner indices, no duplicates.
+// For a transposed configuration W is the conv whose adjoint it is, so T is the
+// operation's own matrix. Rows and columns are C-order flattened (channel first).
+// Both are assembled straight into the compressed arrays from the tap tables of
+// a ConvGeometry (a count pass, then a fill pass): no triplets, sorted inner
+// indices, no duplicates.
 #pragma once
 
 #include <cstdint>
@@ -15,9 +17,14 @@
 
 #include <Eigen/SparseCore>
 
+#include "convmtx/geometry.hpp"
+#include "convmtx/span.hpp"
 #include "convmtx/spec.hpp"
 
 namespace convmtx {
+
+/// The matrix type that readers, inspection and checks take: row-major, double values, int64 indices.
+using CsrMatrix = Eigen::SparseMatrix<double, Eigen::RowMajor, std::int64_t>;
 
 struct BuildOptions {
     /// Drop entries whose value is exactly zero. By default zero kernel taps
@@ -31,23 +38,34 @@ struct BuildOptions {
 /// The machine's physical memory in bytes (the default build memory limit).
 double physical_memory_bytes();
 
-/// W of the configuration (for a transposed spec: the conv whose W^T it is,
-/// restricted to its q < m rows). `weight` holds spec.weight_numel() values in
-/// the layout (C_small, C_big/G, k...). Throws index_overflow_error before
-/// allocating if a dimension or the entry count does not fit StorageIndex.
+/// W of the configuration (for a transposed spec: the conv whose W^T it is). `weight` holds
+/// spec.weight_numel() values in the layout (C_conv_out, C_conv_in/G, k...) (shape_error otherwise).
+/// Throws index_overflow_error if a dimension or the entry count does not fit StorageIndex and
+/// memory_limit_error if the result and the tap tables exceed options.memory_limit, both before allocating.
 template <class Scalar, int Order = Eigen::RowMajor, class StorageIndex = int>
-Eigen::SparseMatrix<Scalar, Order, StorageIndex> conv_matrix(const ConvSpec& spec, const Scalar* weight,
+Eigen::SparseMatrix<Scalar, Order, StorageIndex> conv_matrix(const ConvGeometry& geometry, span<const Scalar> weight,
                                                              const BuildOptions& options = {});
-
-/// T = W^T of the configuration, built directly (zeros padding: row (c,i)
-/// gathers the taps with i + pl - t*d = q*s; other modes: counted from W's rows).
 template <class Scalar, int Order = Eigen::RowMajor, class StorageIndex = int>
-Eigen::SparseMatrix<Scalar, Order, StorageIndex> conv_transpose_matrix(const ConvSpec& spec, const Scalar* weight,
+Eigen::SparseMatrix<Scalar, Order, StorageIndex> conv_matrix(const ConvSpec& spec, span<const Scalar> weight,
+                                                             const BuildOptions& options = {}) {
+    return conv_matrix<Scalar, Order, StorageIndex>(ConvGeometry(spec), weight, options);
+}
+
+/// T = W^T of the configuration, built directly: row (c, i) gathers the (output, tap) pairs of
+/// the geometry's input tables, for every padding mode.
+template <class Scalar, int Order = Eigen::RowMajor, class StorageIndex = int>
+Eigen::SparseMatrix<Scalar, Order, StorageIndex> conv_transpose_matrix(const ConvGeometry& geometry,
+                                                                       span<const Scalar> weight,
                                                                        const BuildOptions& options = {});
+template <class Scalar, int Order = Eigen::RowMajor, class StorageIndex = int>
+Eigen::SparseMatrix<Scalar, Order, StorageIndex> conv_transpose_matrix(const ConvSpec& spec, span<const Scalar> weight,
+                                                                       const BuildOptions& options = {}) {
+    return conv_transpose_matrix<Scalar, Order, StorageIndex>(ConvGeometry(spec), weight, options);
+}
 
 /// The operation's own matrix: W for a conv, T for a transposed conv.
 template <class Scalar, int Order = Eigen::RowMajor, class StorageIndex = int>
-Eigen::SparseMatrix<Scalar, Order, StorageIndex> operator_matrix(const ConvSpec& spec, const Scalar* weight,
+Eigen::SparseMatrix<Scalar, Order, StorageIndex> operator_matrix(const ConvSpec& spec, span<const Scalar> weight,
                                                                  const BuildOptions& options = {}) {
     return spec.transposed ? conv_transpose_matrix<Scalar, Order, StorageIndex>(spec, weight, options)
                            : conv_matrix<Scalar, Order, StorageIndex>(spec, weight, options);
@@ -71,15 +89,24 @@ SparsityPattern<StorageIndex> matrix_pattern(const ConvSpec& spec, bool transpos
 /// -1 where a padding mode folds several taps into one entry.
 std::vector<index_t> tap_map(const ConvSpec& spec, bool transpose = false);
 
+/// For each stored entry of the row-major W (transpose = false) or T, in storage order, every
+/// flat weight index whose tap adds into it: entry e sums weight[taps[offsets[e]] .. taps[offsets[e+1]]).
+struct TapLists {
+    std::vector<index_t> offsets;  ///< nnz + 1
+    std::vector<index_t> taps;
+};
+TapLists tap_lists(const ConvSpec& spec, bool transpose = false);
+
 /// Upper bound of the number of entries of W (exact unless zero entries are dropped).
 index_t structural_nnz(const ConvSpec& spec);
 
 }  // namespace convmtx
 
 namespace convmtx {
-#define CONVMTX_EXTERN(S, O, I)                                                                                       \
-    extern template Eigen::SparseMatrix<S, O, I> conv_matrix<S, O, I>(const ConvSpec&, const S*, const BuildOptions&); \
-    extern template Eigen::SparseMatrix<S, O, I> conv_transpose_matrix<S, O, I>(const ConvSpec&, const S*,             \
+#define CONVMTX_EXTERN(S, O, I)                                                                             \
+    extern template Eigen::SparseMatrix<S, O, I> conv_matrix<S, O, I>(const ConvGeometry&, span<const S>,     \
+                                                                      const BuildOptions&);                   \
+    extern template Eigen::SparseMatrix<S, O, I> conv_transpose_matrix<S, O, I>(const ConvGeometry&, span<const S>, \
                                                                                 const BuildOptions&);
 #define CONVMTX_EXTERN_ALL(S)                        \
     CONVMTX_EXTERN(S, Eigen::RowMajor, std::int32_t) \

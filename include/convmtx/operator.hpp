@@ -1,12 +1,17 @@
 // Linear operators y = A x between a model space (shape model_shape()) and a
-// data space (shape data_shape()), with the adjoint x = A^T y. The explicit W
-// and T, the direct kernels and user callables all fit this interface.
-// apply() and apply_adjoint() check shapes and call the protected *_impl().
+// data space (shape data_shape()), with the adjoint x = A^T y, in the style of
+// Ginkgo's LinOp: apply(x, y) writes into caller-owned y after checking both
+// shapes and calls the protected apply_impl; transpose() returns a new operator.
+// The explicit W and T, the direct kernels (ConvOperator), sparse matrices and
+// user callables all fit this interface.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include <Eigen/SparseCore>
 
@@ -28,202 +33,267 @@ public:
     index_t data_size() const { return data_size_; }    ///< rows of A
     const std::string& name() const { return name_; }
 
-    /// y = A x for every column of x (x has model_size() rows).
-    Block apply(const Eigen::Ref<const Block>& x) const {
-        check(x, model_size_, "apply", "model", model_);
-        Block y(data_size_, x.cols());
+    /// y = A x for every column of x: x is model_size() x N, y data_size() x N (caller-owned).
+    /// shape_error naming both operands' shapes and the operator's spaces otherwise.
+    void apply(const Eigen::Ref<const Block>& x, Eigen::Ref<Block> y) const {
+        check(x, y, model_size_, data_size_, "apply", "model", "data");
         apply_impl(x, y);
+    }
+    /// x = A^T y for every column of y: y is data_size() x N, x model_size() x N (caller-owned).
+    void apply_adjoint(const Eigen::Ref<const Block>& y, Eigen::Ref<Block> x) const {
+        check(y, x, data_size_, model_size_, "apply_adjoint", "data", "model");
+        apply_adjoint_impl(y, x);
+    }
+    /// Allocating forms: A x and A^T y as new blocks.
+    Block apply(const Eigen::Ref<const Block>& x) const {
+        Block y(data_size_, x.cols());
+        apply(x, y);
         return y;
     }
-    /// x = A^T y for every column of y (y has data_size() rows).
     Block apply_adjoint(const Eigen::Ref<const Block>& y) const {
-        check(y, data_size_, "apply_adjoint", "data", data_);
         Block x(model_size_, y.cols());
-        apply_adjoint_impl(y, x);
+        apply_adjoint(y, x);
         return x;
     }
-    /// The operator A^T: model and data shapes swapped, apply and apply_adjoint swapped.
-    std::shared_ptr<const LinearOperator> transpose() const;
+    /// The operator A^T: model and data shapes swapped, apply and apply_adjoint swapped. The
+    /// library's operators return a self-contained operator; for any other one the result shares
+    /// it when it is owned by a shared_ptr and refers to it (which must then outlive it) otherwise.
+    virtual std::shared_ptr<const LinearOperator> transpose() const;
 
 protected:
     LinearOperator(Shape model_shape, Shape data_shape, std::string name)
         : model_(std::move(model_shape)), data_(std::move(data_shape)), name_(std::move(name)) {
-        model_size_ = numel(model_);
-        data_size_ = numel(data_);
+        model_size_ = numel(model_, "model_shape");
+        data_size_ = numel(data_, "data_shape");
     }
-    /// y has data_size() rows and x.cols() columns on entry; fill it.
-    virtual void apply_impl(const Eigen::Ref<const Block>& x, Block& y) const = 0;
-    /// x has model_size() rows and y.cols() columns on entry; fill it.
-    virtual void apply_adjoint_impl(const Eigen::Ref<const Block>& y, Block& x) const = 0;
+    /// y has data_size() rows and x.cols() columns; fill it.
+    virtual void apply_impl(const Eigen::Ref<const Block>& x, Eigen::Ref<Block> y) const = 0;
+    /// x has model_size() rows and y.cols() columns; fill it.
+    virtual void apply_adjoint_impl(const Eigen::Ref<const Block>& y, Eigen::Ref<Block> x) const = 0;
 
 private:
-    static index_t numel(const Shape& s) {
+    static index_t numel(const Shape& s, const char* what) {
         index_t n = 1;
-        for (auto v : s) n *= v;
+        for (auto v : s) {
+            if (v < 0 || __builtin_mul_overflow(n, v, &n))
+                throw shape_error(std::string(what) + " (" + to_string(s) + ") must have non-negative sizes whose "
+                                  "product fits 64 bits");
+        }
         return n;
     }
-    void check(const Eigen::Ref<const Block>& v, index_t want, const char* fn, const char* space,
-               const Shape& shape) const {
-        if (v.rows() != want)
-            throw shape_error(name_ + "." + fn + ": operand has " + std::to_string(v.rows()) + " rows but the " +
-                              space + " space has " + std::to_string(want) + " = prod(" + to_string(shape, "x") +
-                              "); operator maps model (" + to_string(model_, "x") + ") -> data (" +
-                              to_string(data_, "x") + ")");
+    void check(const Eigen::Ref<const Block>& in, const Eigen::Ref<Block>& out, index_t in_rows, index_t out_rows,
+               const char* fn, const char* in_space, const char* out_space) const {
+        if (in.rows() != in_rows || out.rows() != out_rows || out.cols() != in.cols())
+            throw shape_error(name_ + "." + fn + ": operand is " + std::to_string(in.rows()) + " x " +
+                              std::to_string(in.cols()) + " and result " + std::to_string(out.rows()) + " x " +
+                              std::to_string(out.cols()) + ", but the " + std::string(in_space) + " space has " +
+                              std::to_string(in_rows) + " rows and the " + out_space + " space " +
+                              std::to_string(out_rows) + " (same columns); operator maps model (" +
+                              to_string(model_, "x") + ") -> data (" + to_string(data_, "x") + ")");
     }
     Shape model_, data_;
     std::string name_;
     index_t model_size_ = 0, data_size_ = 0;
 };
 
-/// A^T of another operator (shares it).
+/// A^T of another operator, sharing it (or referring to it, see LinearOperator::transpose).
 template <class Scalar>
 class TransposedOperator final : public LinearOperator<Scalar> {
 public:
     using Block = typename LinearOperator<Scalar>::Block;
     explicit TransposedOperator(std::shared_ptr<const LinearOperator<Scalar>> op)
-        : LinearOperator<Scalar>(op->data_shape(), op->model_shape(), op->name() + "^T"), op_(std::move(op)) {}
+        : LinearOperator<Scalar>(op->data_shape(), op->model_shape(), op->name() + "^T"), owner_(op), op_(op.get()) {}
+    /// Non-owning: `op` must outlive this operator.
+    explicit TransposedOperator(const LinearOperator<Scalar>& op)
+        : LinearOperator<Scalar>(op.data_shape(), op.model_shape(), op.name() + "^T"), op_(&op) {}
+    std::shared_ptr<const LinearOperator<Scalar>> transpose() const override {
+        if (owner_) return owner_;
+        return LinearOperator<Scalar>::transpose();
+    }
 
 protected:
-    void apply_impl(const Eigen::Ref<const Block>& x, Block& y) const override { y = op_->apply_adjoint(x); }
-    void apply_adjoint_impl(const Eigen::Ref<const Block>& y, Block& x) const override { x = op_->apply(y); }
+    void apply_impl(const Eigen::Ref<const Block>& x, Eigen::Ref<Block> y) const override { op_->apply_adjoint(x, y); }
+    void apply_adjoint_impl(const Eigen::Ref<const Block>& y, Eigen::Ref<Block> x) const override { op_->apply(y, x); }
 
 private:
-    std::shared_ptr<const LinearOperator<Scalar>> op_;
+    std::shared_ptr<const LinearOperator<Scalar>> owner_;
+    const LinearOperator<Scalar>* op_;
 };
 
 template <class Scalar>
 std::shared_ptr<const LinearOperator<Scalar>> LinearOperator<Scalar>::transpose() const {
-    return std::make_shared<TransposedOperator<Scalar>>(this->shared_from_this());
+    if (auto self = this->weak_from_this().lock()) return std::make_shared<TransposedOperator<Scalar>>(std::move(self));
+    return std::make_shared<TransposedOperator<Scalar>>(*this);
 }
 
-/// An explicit sparse matrix M as an operator: apply = M x, adjoint = M^T y.
+/// An explicit sparse matrix M as an operator: apply = M x, adjoint = M^T y. The matrix is
+/// shared (not copied) by transpose().
 template <class Scalar, int Order = Eigen::RowMajor, class StorageIndex = int>
 class SparseOperator final : public LinearOperator<Scalar> {
 public:
     using Block = typename LinearOperator<Scalar>::Block;
     using Matrix = Eigen::SparseMatrix<Scalar, Order, StorageIndex>;
     SparseOperator(Matrix M, Shape model_shape, Shape data_shape, std::string name = "matrix")
-        : LinearOperator<Scalar>(std::move(model_shape), std::move(data_shape), std::move(name)), M_(std::move(M)) {
-        if (M_.rows() != this->data_size() || M_.cols() != this->model_size())
-            throw shape_error(this->name() + ": matrix is " + std::to_string(M_.rows()) + "x" +
-                              std::to_string(M_.cols()) + " but the shapes need " + std::to_string(this->data_size()) +
-                              "x" + std::to_string(this->model_size()));
+        : SparseOperator(std::make_shared<const Matrix>(std::move(M)), false, std::move(model_shape),
+                         std::move(data_shape), std::move(name)) {}
+    /// M (transposed = false) or M^T (true) of a shared matrix.
+    SparseOperator(std::shared_ptr<const Matrix> M, bool transposed, Shape model_shape, Shape data_shape,
+                   std::string name)
+        : LinearOperator<Scalar>(std::move(model_shape), std::move(data_shape), std::move(name)), M_(std::move(M)),
+          transposed_(transposed) {
+        const index_t r = transposed_ ? M_->cols() : M_->rows(), c = transposed_ ? M_->rows() : M_->cols();
+        if (r != this->data_size() || c != this->model_size())
+            throw shape_error(this->name() + ": matrix is " + std::to_string(r) + "x" + std::to_string(c) +
+                              " but the shapes need " + std::to_string(this->data_size()) + "x" +
+                              std::to_string(this->model_size()));
     }
-    const Matrix& matrix() const { return M_; }
+    /// The stored matrix (this operator is its transpose when is_transposed()).
+    const Matrix& matrix() const { return *M_; }
+    bool is_transposed() const { return transposed_; }
+    std::shared_ptr<const LinearOperator<Scalar>> transpose() const override {
+        return std::make_shared<SparseOperator>(M_, !transposed_, this->data_shape(), this->model_shape(),
+                                                this->name() + "^T");
+    }
 
 protected:
-    void apply_impl(const Eigen::Ref<const Block>& x, Block& y) const override { y = M_ * x; }
-    void apply_adjoint_impl(const Eigen::Ref<const Block>& y, Block& x) const override { x = M_.transpose() * y; }
+    void apply_impl(const Eigen::Ref<const Block>& x, Eigen::Ref<Block> y) const override {
+        if (transposed_) y.noalias() = M_->transpose() * x;
+        else y.noalias() = *M_ * x;
+    }
+    void apply_adjoint_impl(const Eigen::Ref<const Block>& y, Eigen::Ref<Block> x) const override {
+        if (transposed_) x.noalias() = *M_ * y;
+        else x.noalias() = M_->transpose() * y;
+    }
 
 private:
-    Matrix M_;
+    std::shared_ptr<const Matrix> M_;
+    bool transposed_ = false;
 };
 
-/// Forward and adjoint given as callables on blocks (one sample per column).
+/// Forward and adjoint given as callables on blocks (one sample per column): either writing into
+/// the caller's block, f(x, y), or returning the result, y = f(x) (its shape is checked). An absent
+/// adjoint (nullptr) makes apply_adjoint and transpose a config_error.
 template <class Scalar>
 class FunctionOperator final : public LinearOperator<Scalar> {
 public:
     using Block = typename LinearOperator<Scalar>::Block;
-    using Fn = std::function<Block(const Eigen::Ref<const Block>&)>;
-    FunctionOperator(Shape model_shape, Shape data_shape, Fn forward, Fn adjoint, std::string name = "function")
+    using Fn = std::function<void(const Eigen::Ref<const Block>&, Eigen::Ref<Block>)>;
+    template <class F, class A>
+    FunctionOperator(Shape model_shape, Shape data_shape, F forward, A adjoint, std::string name = "function")
         : LinearOperator<Scalar>(std::move(model_shape), std::move(data_shape), std::move(name)),
-          forward_(std::move(forward)), adjoint_(std::move(adjoint)) {}
+          forward_(wrap(std::move(forward), "forward")), adjoint_(wrap(std::move(adjoint), "adjoint")) {}
+    std::shared_ptr<const LinearOperator<Scalar>> transpose() const override {
+        if (!adjoint_) throw config_error(this->name() + ".transpose(): no adjoint was given");
+        return std::make_shared<FunctionOperator>(this->data_shape(), this->model_shape(), adjoint_, forward_,
+                                                  this->name() + "^T");
+    }
 
 protected:
-    void apply_impl(const Eigen::Ref<const Block>& x, Block& y) const override {
-        y = forward_(x);
-        expect(y, this->data_size(), x.cols(), "forward");
-    }
-    void apply_adjoint_impl(const Eigen::Ref<const Block>& y, Block& x) const override {
+    void apply_impl(const Eigen::Ref<const Block>& x, Eigen::Ref<Block> y) const override { forward_(x, y); }
+    void apply_adjoint_impl(const Eigen::Ref<const Block>& y, Eigen::Ref<Block> x) const override {
         if (!adjoint_) throw config_error(this->name() + ": no adjoint was given");
-        x = adjoint_(y);
-        expect(x, this->model_size(), y.cols(), "adjoint");
+        adjoint_(y, x);
     }
 
 private:
-    void expect(const Block& b, index_t rows, index_t cols, const char* which) const {
-        if (b.rows() != rows || b.cols() != cols)
-            throw shape_error(this->name() + ": " + which + " returned " + std::to_string(b.rows()) + "x" +
-                              std::to_string(b.cols()) + ", expected " + std::to_string(rows) + "x" +
-                              std::to_string(cols));
+    template <class F>
+    Fn wrap(F f, const char* which) const {
+        if constexpr (std::is_same_v<F, std::nullptr_t>) {
+            return Fn();
+        } else if constexpr (std::is_invocable_v<F&, const Eigen::Ref<const Block>&, Eigen::Ref<Block>>) {
+            return Fn(std::move(f));
+        } else {
+            static_assert(std::is_invocable_r_v<Block, F&, const Eigen::Ref<const Block>&>,
+                          "a FunctionOperator callable is f(x, y) writing y, or y = f(x)");
+            const std::string name = this->name();
+            if constexpr (std::is_constructible_v<bool, F&>) {
+                if (!f) return Fn();
+            }
+            return [f = std::move(f), name, which](const Eigen::Ref<const Block>& x, Eigen::Ref<Block> y) {
+                Block r = f(x);
+                if (r.rows() != y.rows() || r.cols() != y.cols())
+                    throw shape_error(name + ": " + which + " returned " + std::to_string(r.rows()) + "x" +
+                                      std::to_string(r.cols()) + ", expected " + std::to_string(y.rows()) + "x" +
+                                      std::to_string(y.cols()));
+                y = r;
+            };
+        }
     }
     Fn forward_, adjoint_;
 };
 
+/// How a ConvOperator applies its operation.
+///   matrix:  the explicit sparse matrix (W of a conv, T of a transposed conv), built once
+///   direct:  conv_direct (conv only)
+///   scatter: conv_transpose_scatter (transposed only)
+///   gather:  conv_transpose_gather (transposed only)
+enum class ApplyMethod { matrix, direct, scatter, gather };
+std::string to_string(ApplyMethod m);
+/// Parses "matrix", "direct", "scatter", "gather"; config_error otherwise.
+ApplyMethod parse_apply_method(const std::string& name);
+
+/// One convolution or transposed convolution with its weights, as an operator from the
+/// operation's input (model, spec.input_shape()) to its output (data, spec.output_shape()).
+/// The adjoint is exact for every configuration: matrix: M^T; direct conv: the transposed conv
+/// by scattering (zeros padding) or W^T (other padding modes); scatter/gather: the conv of the
+/// adjoint spec, restricted to the rows q < m of the input. transpose() returns the adjoint as a
+/// new ConvOperator sharing the weights and the matrix.
+template <class Scalar>
+class ConvOperator final : public LinearOperator<Scalar> {
+public:
+    using Block = typename LinearOperator<Scalar>::Block;
+    using Matrix = Eigen::SparseMatrix<Scalar, Eigen::RowMajor, std::int64_t>;
+
+    /// `weight` holds spec.weight_numel() values (shape_error otherwise); `bias` none or out_channels
+    /// (added by apply only, so the operator is affine: the adjoint ignores it). Throws config_error
+    /// for a method the operation does not have (direct for a transposed conv, scatter/gather for a conv).
+    ConvOperator(const ConvSpec& spec, std::vector<Scalar> weight, ApplyMethod method = ApplyMethod::matrix,
+                 std::vector<Scalar> bias = {}, const BuildOptions& build = {});
+
+    const ConvSpec& spec() const { return state_->spec; }
+    const std::vector<Scalar>& weight() const { return state_->weight; }
+    const std::vector<Scalar>& bias() const { return state_->bias; }
+    ApplyMethod method() const { return state_->method; }
+    bool is_adjoint() const { return adjoint_; }
+    /// The operation's own matrix M (W of a conv, T of a transposed conv), built on first use and
+    /// shared with transposes; this operator is M^T when is_adjoint().
+    const Matrix& matrix() const;
+    std::shared_ptr<const LinearOperator<Scalar>> transpose() const override;
+
+protected:
+    void apply_impl(const Eigen::Ref<const Block>& x, Eigen::Ref<Block> y) const override;
+    void apply_adjoint_impl(const Eigen::Ref<const Block>& y, Eigen::Ref<Block> x) const override;
+
+private:
+    struct State {
+        ConvSpec spec;
+        std::vector<Scalar> weight, bias;
+        ApplyMethod method;
+        BuildOptions build;
+        mutable std::once_flag once;
+        mutable std::shared_ptr<const Matrix> matrix;
+    };
+    ConvOperator(std::shared_ptr<const State> state, bool adjoint);
+    void forward(const Eigen::Ref<const Block>& x, Eigen::Ref<Block> y) const;   // the operation
+    void backward(const Eigen::Ref<const Block>& y, Eigen::Ref<Block> x) const;  // its adjoint
+    std::shared_ptr<const State> state_;
+    bool adjoint_ = false;
+};
+
+extern template class ConvOperator<float>;
+extern template class ConvOperator<double>;
+
 /// The explicit operator of a configuration: W (conv) or T (transposed conv) as a SparseOperator.
 template <class Scalar, int Order = Eigen::RowMajor, class StorageIndex = int>
 std::shared_ptr<SparseOperator<Scalar, Order, StorageIndex>> make_matrix_operator(const ConvSpec& spec,
-                                                                                 const Scalar* weight) {
+                                                                                 span<const Scalar> weight) {
     return std::make_shared<SparseOperator<Scalar, Order, StorageIndex>>(
         operator_matrix<Scalar, Order, StorageIndex>(spec, weight), spec.input_shape(), spec.output_shape(),
         spec.transposed ? "T" : "W");
 }
 
-/// Rows of a block of samples of shape (C, full...) restricted to (C, kept...), kept <= full per dimension.
-template <class Scalar>
-Batch<Scalar> crop_samples(const Batch<Scalar>& in, index_t channels, const Dims& full, const Dims& kept) {
-    index_t fv = 1, kv = 1;
-    for (size_t j = 0; j < full.size(); ++j) {
-        fv *= full[j];
-        kv *= kept[j];
-    }
-    Batch<Scalar> out(channels * kv, in.cols());
-    std::vector<index_t> idx(kept.size(), 0);
-    for (index_t c = 0; c < channels; ++c)
-        for (index_t lin = 0; lin < kv; ++lin) {
-            index_t rem = lin, src = 0, mul = 1;
-            for (int j = static_cast<int>(kept.size()) - 1; j >= 0; --j) {
-                src += (rem % kept[j]) * mul;
-                rem /= kept[j];
-                mul *= full[j];
-            }
-            out.row(c * kv + lin) = in.row(c * fv + src);
-        }
-    return out;
-}
-
-/// The direct kernels of a configuration as an operator. Conv: forward = conv_direct,
-/// adjoint = the transposed conv by scattering (zeros padding) or W^T (other modes).
-/// Transposed conv: forward = scatter or gather (`gather`), adjoint = conv_direct.
-template <class Scalar>
-std::shared_ptr<FunctionOperator<Scalar>> make_direct_operator(const ConvSpec& spec, std::vector<Scalar> weight,
-                                                               bool gather = false) {
-    using Block = Batch<Scalar>;
-    auto w = std::make_shared<const std::vector<Scalar>>(std::move(weight));
-    if (static_cast<index_t>(w->size()) != spec.weight_numel())
-        throw shape_error("weight has " + std::to_string(w->size()) + " values; the configuration needs " +
-                          std::to_string(spec.weight_numel()) + " = prod(" + to_string(spec.weight_shape(), "x") + ")");
-    typename FunctionOperator<Scalar>::Fn fwd, adj;
-    if (!spec.transposed) {
-        fwd = [spec, w](const Eigen::Ref<const Block>& x) { return conv_direct<Scalar>(spec, w->data(), x); };
-        if (spec.padding_mode == PaddingMode::zeros) {
-            const ConvSpec a = spec.adjoint();
-            adj = [a, w](const Eigen::Ref<const Block>& y) { return conv_transpose_scatter<Scalar>(a, w->data(), y); };
-        } else {
-            auto W = std::make_shared<const Eigen::SparseMatrix<Scalar, Eigen::RowMajor>>(
-                conv_matrix<Scalar>(spec, w->data()));
-            adj = [W](const Eigen::Ref<const Block>& y) { return Block(W->transpose() * y); };
-        }
-        return std::make_shared<FunctionOperator<Scalar>>(spec.input_shape(), spec.output_shape(), fwd, adj,
-                                                          "conv_direct");
-    }
-    if (gather)
-        fwd = [spec, w](const Eigen::Ref<const Block>& y) { return conv_transpose_gather<Scalar>(spec, w->data(), y); };
-    else
-        fwd = [spec, w](const Eigen::Ref<const Block>& y) { return conv_transpose_scatter<Scalar>(spec, w->data(), y); };
-    // Adjoint of T = W restricted to rows q < m: conv_direct on the output, cropped to the input's m.
-    const ConvSpec a = spec.adjoint();
-    adj = [spec, a, w](const Eigen::Ref<const Block>& x) {
-        const Block full = conv_direct<Scalar>(a, w->data(), x);
-        if (full.rows() == spec.input_numel()) return full;
-        return crop_samples<Scalar>(full, spec.in_channels, a.output(), spec.input);
-    };
-    return std::make_shared<FunctionOperator<Scalar>>(spec.input_shape(), spec.output_shape(), fwd, adj,
-                                                      gather ? "conv_transpose_gather" : "conv_transpose_scatter");
-}
-
-/// Dot test of an operator: |<A x, y> - <x, A^T y>| / (||A x|| ||y||) over `trials` random pairs
-/// (see dot_test.hpp); rtol <= 0 picks default_dot_rtol<Scalar>(model_size, data_size).
+/// Dot test of an operator: |<A x, y> - <x, A^T y>| / max(||A x|| ||y||, ||x|| ||A^T y||) over `trials`
+/// random pairs (see dot_test.hpp); rtol <= 0 picks default_dot_rtol<Scalar>(model_size, data_size).
 template <class Scalar>
 DotTestReport dot_test(const LinearOperator<Scalar>& op, int trials = 10, double rtol = 0, std::uint64_t seed = 0) {
     using Vec = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;

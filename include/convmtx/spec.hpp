@@ -1,7 +1,7 @@
 // Geometry of one convolution or transposed convolution: channels, groups,
 // per-dimension kernel, stride, dilation, padding (lo/hi), output_padding and
 // padding mode, with the output-shape functions and full validation.
-// Index formulas: ../shared/SEMANTICS.md (PyTorch is the ground truth).
+// Index formulas: docs/semantics.md (PyTorch's torch.nn.functional is the ground truth).
 #pragma once
 
 #include <cstdint>
@@ -55,41 +55,47 @@ index_t conv_transpose_output_length(index_t m, index_t k, index_t s, index_t d,
                                      index_t ph, index_t a);
 
 /// One convolution (transposed = false: x -> W x) or transposed convolution
-/// (transposed = true: y -> T y = W^T y). All per-dimension vectors have
-/// rank() entries. `input` is the spatial size of this operation's input.
+/// (transposed = true: y -> T y = W^T y). Every per-dimension vector has rank()
+/// entries. Spatial sizes (`input_size`, output_size()) and full shapes with the
+/// channel axis (input_shape(), output_shape()) are named apart.
 ///
-/// The weight tensor is the same for both directions: (C_small, C_big/G, k...)
-/// where the "small" side is the conv's output / the transposed conv's input.
-/// For a conv that is PyTorch's (C_out, C_in/G, k...), for a transposed conv
-/// PyTorch's and MXNet's (C_in, C_out/G, k...).
+/// W is always the matrix of a convolution: its rows are the conv's output
+/// (conv_out_channels(), conv_output_size()), its columns the conv's input
+/// (conv_in_channels(), conv_input_size()). For a conv that is this operation's
+/// output and input; for a transposed conv the other way round. The weight tensor
+/// is the same for both: (conv_out_channels, conv_in_channels/G, k...), i.e.
+/// PyTorch's (C_out, C_in/G, k...) for a conv and PyTorch's and MXNet's
+/// (C_in, C_out/G, k...) for a transposed conv.
 struct ConvSpec {
     bool transposed = false;
-    index_t in_channels = 1;
-    index_t out_channels = 1;
+    index_t in_channels = 1;   ///< of this operation's input
+    index_t out_channels = 1;  ///< of this operation's output
     index_t groups = 1;
-    Dims input;
-    Dims kernel;
+    Dims input_size;           ///< spatial size of this operation's input
+    Dims kernel_size;
     Dims stride;
     Dims dilation;
-    Dims pad_lo;
-    Dims pad_hi;
-    Dims output_padding;  ///< transposed only; zeros for a conv
+    Dims padding_lo;           ///< zeros (or padding_mode values) before each dimension
+    Dims padding_hi;           ///< and after it
+    Dims output_padding;       ///< transposed only; zeros for a conv
     PaddingMode padding_mode = PaddingMode::zeros;
 
-    int rank() const { return static_cast<int>(kernel.size()); }
-    /// Spatial output size (conv: m_j; transposed: n_j), per SEMANTICS.md.
-    Dims output() const;
-    Shape input_shape() const;   ///< (C_in, input...)
-    Shape output_shape() const;  ///< (C_out, output...)
-    Shape weight_shape() const;  ///< (C_small, C_big/G, kernel...)
+    int rank() const { return static_cast<int>(kernel_size.size()); }
+    /// Spatial output size: conv m_j = floor((n_j + pl_j + ph_j - d_j(k_j-1) - 1)/s_j) + 1,
+    /// transposed n_j = (m_j-1)s_j - pl_j - ph_j + d_j(k_j-1) + output_padding_j + 1.
+    Dims output_size() const;
+    Shape input_shape() const;   ///< (in_channels, input_size...)
+    Shape output_shape() const;  ///< (out_channels, output_size()...)
+    Shape weight_shape() const;  ///< (conv_out_channels, conv_in_channels/G, kernel_size...)
     index_t input_numel() const;
     index_t output_numel() const;
     index_t weight_numel() const;
-    /// Spatial size and channels of the "big" side (conv input, transposed output) and the small side.
-    Dims big_spatial() const { return transposed ? output() : input; }
-    Dims small_spatial() const { return transposed ? input : output(); }
-    index_t big_channels() const { return transposed ? out_channels : in_channels; }
-    index_t small_channels() const { return transposed ? in_channels : out_channels; }
+    /// W's columns: the conv's input (a conv's input, a transposed conv's output).
+    Dims conv_input_size() const { return transposed ? output_size() : input_size; }
+    index_t conv_in_channels() const { return transposed ? out_channels : in_channels; }
+    /// W's rows: the conv's output (a conv's output, a transposed conv's input).
+    Dims conv_output_size() const { return transposed ? input_size : output_size(); }
+    index_t conv_out_channels() const { return transposed ? in_channels : out_channels; }
 
     /// Throws config_error naming the parameter, dimension, value and rule.
     void validate() const;
@@ -100,10 +106,10 @@ struct ConvSpec {
 
     /// The adjoint operation as a spec: for a transposed conv the conv on its
     /// output size whose W^T (rows q < m) it is; for a zeros-padded conv the
-    /// transposed conv with output_padding chosen so that its output is `input`.
+    /// transposed conv with output_padding chosen so that its output is `input_size`.
     ConvSpec adjoint() const;
 
-    /// One-line description, e.g. "conv2d in=(1,4,4) out=(1,2,2) k=(3,3) s=(2,2) ...".
+    /// One-line description, e.g. "conv2d input=(1, 4, 4) output=(1, 2, 2) kernel=(3, 3) ...".
     std::string describe() const;
 };
 

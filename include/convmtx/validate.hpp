@@ -7,12 +7,12 @@
 // y = kernel(probe) belongs to exactly one column:  J[r, j] = y[r] for the
 // column j of that color whose footprint contains r. For a convolution the
 // footprint of input position i along dimension j is every output whose
-// window, widened by `margin` positions of the big side (conv input /
+// window, widened by `margin` positions of the conv's input side (conv input /
 // transposed-conv output) on each side, contains i, in every output channel;
 // colors are (input channel, i mod P_j per dimension) with the smallest
 // periods P_j that keep same-colored footprints disjoint. With zeros padding:
-//   conv (big -> small):        P_j <= min(n_j, (k_j-1)d_j + 2*margin + 1)
-//   transposed (small -> big):  P_j <= min(m_j, floor(((k_j-1)d_j + 2*margin) / s_j) + 1)
+//   conv (n -> m):        P_j <= min(n_j, (k_j-1)d_j + 2*margin + 1)
+//   transposed (m -> n):  P_j <= min(m_j, floor(((k_j-1)d_j + 2*margin) / s_j) + 1)
 //   probes of the first coloring = C_in * prod_j P_j   (probe_bound())
 // A nonzero outside every footprint of its color marks the color; its columns
 // are probed again with a finer coloring (margin*4, then unit vectors). The
@@ -45,7 +45,7 @@ template <class Scalar>
 using ProbeMatrix = Eigen::SparseMatrix<Scalar, Eigen::RowMajor, std::int64_t>;
 
 struct ProbeOptions {
-    index_t margin = 1;       ///< footprint widening, in positions of the big side (>= 0)
+    index_t margin = 1;       ///< footprint widening, in positions of the conv's input side (>= 0)
     index_t batch = 256;      ///< probe samples per kernel call (also capped at ~4M values per call)
     int verify_samples = 2;   ///< random inputs verifying the recovered Jacobian
     double rtol = 0;          ///< verification tolerance; 0: 1000 * eps(Scalar)
@@ -145,18 +145,18 @@ struct KernelReport {
 };
 
 /// Compares a user kernel (forward: input -> output of `spec`'s operation, on blocks of
-/// samples) with M = W (conv) or T (transposed conv) for `weight` (layout (C_small, C_big/G, k...)):
+/// samples) with M = W (conv) or T (transposed conv) for `weight` (layout (C_conv_out, C_conv_in/G, k...)):
 /// random inputs, kernel(0), the whole Jacobian by verified colored probing, entry by entry
 /// comparison, and a diagnosis naming wrong outputs, inputs and taps and the typical bug.
 /// With an adjoint: its Jacobian against M^T and a dot test of the pair.
 template <class Scalar>
-KernelReport check_kernel(const ConvSpec& spec, const Scalar* weight, const KernelFn<Scalar>& forward,
+KernelReport check_kernel(const ConvSpec& spec, span<const Scalar> weight, const KernelFn<Scalar>& forward,
                           const KernelFn<Scalar>& adjoint = {}, const CheckOptions& options = {});
 
 /// check_kernel on an operator: forward = op.apply, adjoint = op.apply_adjoint when `with_adjoint`.
 /// op must map spec.input_shape() to spec.output_shape().
 template <class Scalar>
-KernelReport check_kernel(const ConvSpec& spec, const Scalar* weight, const LinearOperator<Scalar>& op,
+KernelReport check_kernel(const ConvSpec& spec, span<const Scalar> weight, const LinearOperator<Scalar>& op,
                           bool with_adjoint = true, const CheckOptions& options = {}) {
     if (op.model_size() != spec.input_numel() || op.data_size() != spec.output_numel())
         throw shape_error("check_kernel: operator '" + op.name() + "' maps " + std::to_string(op.model_size()) +

@@ -51,9 +51,9 @@ std::string join(const Dims& d, const char* sep) { return to_string(d, sep); }
 // Flags that rebuild `spec` with `convmtx adjoint-test --input ...`.
 std::string spec_flags(const ConvSpec& s, const std::string& weights, std::uint64_t seed) {
     std::ostringstream os;
-    os << "--input " << s.in_channels << "x" << join(s.input, "x") << " --kernel " << join(s.kernel, "x")
+    os << "--input " << s.in_channels << "x" << join(s.input_size, "x") << " --kernel " << join(s.kernel_size, "x")
        << " --stride " << join(s.stride, "x") << " --padding ";
-    for (int j = 0; j < s.rank(); ++j) os << (j ? "," : "") << s.pad_lo[j] << ":" << s.pad_hi[j];
+    for (int j = 0; j < s.rank(); ++j) os << (j ? "," : "") << s.padding_lo[j] << ":" << s.padding_hi[j];
     os << " --dilation " << join(s.dilation, "x") << " --groups " << s.groups << " --out-channels " << s.out_channels;
     if (s.transposed) os << " --transposed --output-padding " << join(s.output_padding, "x");
     else if (s.padding_mode != PaddingMode::zeros) os << " --padding-mode " << to_string(s.padding_mode);
@@ -74,12 +74,12 @@ ConvSpec random_config(std::mt19937_64& rng) {
         s.out_channels = s.groups * pick(1, 2);
         const index_t max_n = r == 3 ? 4 : (r == 2 ? 7 : 12);
         for (int j = 0; j < r; ++j) {
-            s.kernel.push_back(pick(1, r == 3 ? 3 : 4));
+            s.kernel_size.push_back(pick(1, r == 3 ? 3 : 4));
             s.stride.push_back(pick(1, 3));
             s.dilation.push_back(pick(1, 2));
-            s.input.push_back(pick(1, max_n));
-            s.pad_lo.push_back(pick(0, 2));
-            s.pad_hi.push_back(pick(0, 2));
+            s.input_size.push_back(pick(1, max_n));
+            s.padding_lo.push_back(pick(0, 2));
+            s.padding_hi.push_back(pick(0, 2));
             s.output_padding.push_back(s.transposed ? pick(0, std::max(s.stride[j], s.dilation[j]) - 1) : 0);
         }
         if (!s.transposed) s.padding_mode = static_cast<PaddingMode>(pick(0, 3));
@@ -162,14 +162,14 @@ void run_config(const ConvSpec& spec, const std::vector<double>& wd, std::uint64
         record(9, J.stats.verified && within ? worst / tol : std::numeric_limits<double>::infinity(), tol);
         if (detail) detail->back() += "  (" + J.stats.str() + ")";
     };
-    const RowM W = conv_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, w.data());
-    const RowM T = conv_transpose_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, w.data());
+    const RowM W = conv_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, w);
+    const RowM T = conv_transpose_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, w);
     std::vector<Scalar> wabs(w);
     for (auto& v : wabs) v = std::abs(v);
-    const RowM Wabs = conv_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, wabs.data());
-    const RowM Tabs = conv_transpose_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, wabs.data());
+    const RowM Wabs = conv_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, wabs);
+    const RowM Tabs = conv_transpose_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, wabs);
     index_t kvol = 1;
-    for (auto k : spec.kernel) kvol *= k;
+    for (auto k : spec.kernel_size) kvol *= k;
     const index_t L = std::max(spec.in_channels, spec.out_channels) / spec.groups * kvol;
     // W^T y = T y (for either direction; y lives on the small side).
     {
@@ -185,18 +185,18 @@ void run_config(const ConvSpec& spec, const std::vector<double>& wd, std::uint64
     dot(5, Top);
     if (!spec.transposed) {
         const Batch<Scalar> x = random_batch(spec.input_numel());
-        const Batch<Scalar> a = W * x, b = conv_direct<Scalar>(spec, w.data(), x);
+        const Batch<Scalar> a = W * x, b = conv_direct<Scalar>(spec, w, x);
         record(0, compare<Scalar>(b, a, Wabs, x, L), 0);
-        auto D = make_direct_operator<Scalar>(spec, w, false);
+        auto D = std::make_shared<ConvOperator<Scalar>>(spec, w, ApplyMethod::direct);
         dot(6, *D);
         probes(*D, W);
     } else {
         const Batch<Scalar> y = random_batch(spec.input_numel());
         const Batch<Scalar> ref = T * y;
-        record(2, compare<Scalar>(Batch<Scalar>(conv_transpose_scatter<Scalar>(spec, w.data(), y)), ref, Tabs, y, L), 0);
-        record(3, compare<Scalar>(Batch<Scalar>(conv_transpose_gather<Scalar>(spec, w.data(), y)), ref, Tabs, y, L), 0);
-        auto S = make_direct_operator<Scalar>(spec, w, false);
-        auto G = make_direct_operator<Scalar>(spec, w, true);
+        record(2, compare<Scalar>(Batch<Scalar>(conv_transpose_scatter<Scalar>(spec, w, y)), ref, Tabs, y, L), 0);
+        record(3, compare<Scalar>(Batch<Scalar>(conv_transpose_gather<Scalar>(spec, w, y)), ref, Tabs, y, L), 0);
+        auto S = std::make_shared<ConvOperator<Scalar>>(spec, w, ApplyMethod::scatter);
+        auto G = std::make_shared<ConvOperator<Scalar>>(spec, w, ApplyMethod::gather);
         dot(7, *S);
         dot(8, *G);
         probes(*G, T);

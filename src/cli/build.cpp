@@ -15,8 +15,8 @@ CsrArrays build_arrays(const Problem& p, bool transpose, bool drop_zeros) {
     std::vector<Scalar> w(p.weight.begin(), p.weight.end());
     BuildOptions opt;
     opt.drop_zeros = drop_zeros;
-    if (transpose) return to_csr_arrays(conv_transpose_matrix<Scalar, Eigen::RowMajor, std::int64_t>(p.spec, w.data(), opt));
-    return to_csr_arrays(conv_matrix<Scalar, Eigen::RowMajor, std::int64_t>(p.spec, w.data(), opt));
+    if (transpose) return to_csr_arrays(conv_transpose_matrix<Scalar, Eigen::RowMajor, std::int64_t>(p.spec, w, opt));
+    return to_csr_arrays(conv_matrix<Scalar, Eigen::RowMajor, std::int64_t>(p.spec, w, opt));
 }
 
 }  // namespace

@@ -28,17 +28,17 @@ int run_demo(int argc, char** argv) {
     Batch<double> x(4, 1);
     x << 1, 2, 3, 4;
 
-    const auto W = conv_matrix<double>(spec, weight.data());
-    const auto T = conv_transpose_matrix<double>(spec, weight.data());
+    const auto W = conv_matrix<double>(spec, weight);
+    const auto T = conv_transpose_matrix<double>(spec, weight);
     const Batch<double> wtx = W.transpose() * x;
     const Batch<double> tx = T * x;
-    const Batch<double> scatter = conv_transpose_scatter<double>(spec, weight.data(), x);
-    const Batch<double> gather = conv_transpose_gather<double>(spec, weight.data(), x);
+    const Batch<double> scatter = conv_transpose_scatter<double>(spec, weight, x);
+    const Batch<double> gather = conv_transpose_gather<double>(spec, weight, x);
 
     auto grid = [](const Batch<double>& v, index_t rows, index_t cols) {
         return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(v.data(), rows, cols);
     };
-    const Dims out = spec.output();
+    const Dims out = spec.output_size();
     std::cout << "convmtx demo: transposed convolution as the transpose of a sparse matrix\n"
               << spec.describe() << "\n\n"
               << "input x (2x2):\n" << format_matrix(grid(x, 2, 2), "  ") << "kernel w (3x3):\n"

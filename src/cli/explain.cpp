@@ -243,8 +243,8 @@ int run_explain(int argc, char** argv) {
            << pad << "= " << num(total) << "\n";
         if (!sp.transposed) {
             index_t K = 1;
-            for (auto k : sp.kernel) K *= k;
-            const index_t all_taps = K * sp.big_channels() / sp.groups;
+            for (auto k : sp.kernel_size) K *= k;
+            const index_t all_taps = K * sp.conv_in_channels() / sp.groups;
             if (static_cast<index_t>(terms.size()) < all_taps)
                 os << "(" << all_taps - static_cast<index_t>(terms.size()) << " of the " << all_taps
                    << " taps read zero padding and are left out)\n";

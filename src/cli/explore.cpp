@@ -70,7 +70,7 @@ nlohmann::json page_data(const Problem& p, const std::vector<double>& x, const s
     auto two = [&](const Dims& v, index_t fill) {
         return spec.rank() == 1 ? std::vector<index_t>{fill, v[0]} : std::vector<index_t>(v.begin(), v.end());
     };
-    const auto W = conv_matrix<double, Eigen::RowMajor, std::int64_t>(spec, p.weight.data());
+    const auto W = conv_matrix<double, Eigen::RowMajor, std::int64_t>(spec, p.weight);
     Eigen::Map<const Eigen::VectorXd> xv(x.data(), static_cast<Eigen::Index>(x.size()));
     const Eigen::VectorXd y = spec.transposed ? Eigen::VectorXd(W.transpose() * xv) : Eigen::VectorXd(W * xv);
 
@@ -79,14 +79,14 @@ nlohmann::json page_data(const Problem& p, const std::vector<double>& x, const s
     d["transposed"] = spec.transposed;
     d["rank"] = spec.rank();
     d["padding_mode"] = to_string(spec.padding_mode);
-    d["input"] = two(spec.input, 1);
-    d["kernel"] = two(spec.kernel, 1);
+    d["input"] = two(spec.input_size, 1);
+    d["kernel"] = two(spec.kernel_size, 1);
     d["stride"] = two(spec.stride, 1);
-    d["pad_lo"] = two(spec.pad_lo, 0);
-    d["pad_hi"] = two(spec.pad_hi, 0);
+    d["pad_lo"] = two(spec.padding_lo, 0);
+    d["pad_hi"] = two(spec.padding_hi, 0);
     d["output_padding"] = spec.transposed ? two(spec.output_padding, 0) : std::vector<index_t>{0, 0};
     d["dilation"] = two(spec.dilation, 1);
-    d["output"] = two(spec.output(), 1);
+    d["output"] = two(spec.output_size(), 1);
     d["x"] = x;
     d["w"] = p.weight;
     d["x_source"] = x_source;
@@ -146,7 +146,7 @@ int run_explore(int argc, char** argv) {
     const Problem p = problem_from_args(args);
     const ConvSpec& spec = p.spec;
     if (spec.rank() > 2)
-        throw usage_error("--kernel " + shape_text(Shape(spec.kernel.begin(), spec.kernel.end())) +
+        throw usage_error("--kernel " + shape_text(Shape(spec.kernel_size.begin(), spec.kernel_size.end())) +
                           ": explore draws 1-D and 2-D convolutions, not " + std::to_string(spec.rank()) + "-D");
     if (spec.in_channels != 1)
         throw usage_error("--input " + shape_text(spec.input_shape()) + " has " + std::to_string(spec.in_channels) +
@@ -155,14 +155,14 @@ int run_explore(int argc, char** argv) {
         throw usage_error("--out-channels " + std::to_string(spec.out_channels) +
                           ": explore draws a single-channel convolution (use --out-channels 1)");
     for (int j = 0; j < spec.rank(); ++j) {
-        if (spec.input[j] > kMaxSide)
+        if (spec.input_size[j] > kMaxSide)
             throw usage_error("--input " + shape_text(spec.input_shape()) + ": explore draws every cell, at most " +
                               std::to_string(kMaxSide) + " per dimension");
-        if (spec.kernel[j] > 16)
-            throw usage_error("--kernel " + shape_text(Shape(spec.kernel.begin(), spec.kernel.end())) +
+        if (spec.kernel_size[j] > 16)
+            throw usage_error("--kernel " + shape_text(Shape(spec.kernel_size.begin(), spec.kernel_size.end())) +
                               ": explore draws kernels of at most 16 per dimension");
-        if (spec.output()[j] > 4 * kMaxSide)
-            throw usage_error("the output (" + to_string(spec.output()) + ") is too large to draw: at most " +
+        if (spec.output_size()[j] > 4 * kMaxSide)
+            throw usage_error("the output (" + to_string(spec.output_size()) + ") is too large to draw: at most " +
                               std::to_string(4 * kMaxSide) + " per dimension");
     }
     const std::string source = args.get("values", "count");

@@ -75,7 +75,7 @@ int run_inspect(int argc, char** argv) {
     const bool weights_known = s.problem && (!s.from_file || args.has("weights"));
     if (s.problem && big) progress("checking the structure entry by entry ...");
     if (s.problem)
-        rep = check_structure(s.problem->spec, s.M, s.transpose, weights_known ? s.problem->weight.data() : nullptr, rtol);
+        rep = check_structure(s.problem->spec, s.M, s.transpose, weights_known ? span<const double>(s.problem->weight) : span<const double>(), rtol);
     const bool ok = !rep || (rep->ok && (!rep->weights_checked || rep->weights_ok));
     if (big) progress("");
 
@@ -144,9 +144,9 @@ int run_inspect(int argc, char** argv) {
     if (s.problem) {
         const auto& sp = s.problem->spec;
         index_t K = 1;
-        for (auto k : sp.kernel) K *= k;
-        os << "; the weight has " << sp.weight_numel() << " = " << sp.small_channels() << " x "
-           << sp.big_channels() / sp.groups << " channels x " << K << " taps";
+        for (auto k : sp.kernel_size) K *= k;
+        os << "; the weight has " << sp.weight_numel() << " = " << sp.conv_out_channels() << " x "
+           << sp.conv_in_channels() / sp.groups << " channels x " << K << " taps";
     }
     os << "\n";
     if (rep) {

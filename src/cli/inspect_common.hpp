@@ -57,8 +57,8 @@ inline bool which_is_T(const Args& args, bool fallback) {
 
 /// The configuration's W or T in double, row-major, int64 indices.
 inline CsrMatrix build_matrix(const Problem& p, bool transpose) {
-    return transpose ? conv_transpose_matrix<double, Eigen::RowMajor, std::int64_t>(p.spec, p.weight.data())
-                     : conv_matrix<double, Eigen::RowMajor, std::int64_t>(p.spec, p.weight.data());
+    return transpose ? conv_transpose_matrix<double, Eigen::RowMajor, std::int64_t>(p.spec, p.weight)
+                     : conv_matrix<double, Eigen::RowMajor, std::int64_t>(p.spec, p.weight);
 }
 
 /// From --matrix and/or the configuration flags; `allow_file` = the command accepts --matrix.
@@ -76,10 +76,10 @@ inline Subject load_subject(const Args& args, bool allow_file) {
         if (cfg) {
             s.problem = problem_from_args(args);
             const ConvSpec& sp = s.problem->spec;
-            const index_t wr = sp.small_channels(), wc = sp.big_channels();
+            const index_t wr = sp.conv_out_channels(), wc = sp.conv_in_channels();
             index_t mv = 1, nv = 1;
-            for (auto v : sp.small_spatial()) mv *= v;
-            for (auto v : sp.big_spatial()) nv *= v;
+            for (auto v : sp.conv_output_size()) mv *= v;
+            for (auto v : sp.conv_input_size()) nv *= v;
             const bool fits_W = s.M.rows() == wr * mv && s.M.cols() == wc * nv;
             const bool fits_T = s.M.rows() == wc * nv && s.M.cols() == wr * mv;
             if (args.has("which")) s.transpose = which_is_T(args, false);

@@ -98,7 +98,7 @@ int run_overlap(int argc, char** argv) {
         j["verdict"] = rep.verdict;
         j["dims"] = nlohmann::json::array();
         for (const auto& d : rep.dims)
-            j["dims"].push_back({{"kernel", d.kernel}, {"stride", d.stride}, {"dilation", d.dilation}, {"counts", d.counts},
+            j["dims"].push_back({{"kernel", d.kernel_size}, {"stride", d.stride}, {"dilation", d.dilation}, {"counts", d.counts},
                                  {"phase_counts", d.residue_counts}, {"even", d.even},
                                  {"smaller_even_kernel", d.smaller_even_kernel}, {"larger_even_kernel", d.larger_even_kernel},
                                  {"interior", {d.interior_lo, d.interior_hi}}});

@@ -214,7 +214,7 @@ int run_solve(int argc, char** argv) {
     // "same" padding: k - 1 in total, the extra one of an even kernel at the end (PyTorch's choice).
     copt.padding = Padding::sides({(k.kh - 1) / 2, (k.kw - 1) / 2}, {k.kh / 2, k.kw / 2});
     const ConvSpec spec = make_conv({1, H, Wd}, {1, 1, k.kh, k.kw}, copt);
-    const Dims out = spec.output();
+    const Dims out = spec.output_size();
     const index_t oh = out[0], ow = out[1];
 
     const std::string method = args.get("method", "lsqr");
@@ -226,9 +226,9 @@ int run_solve(int argc, char** argv) {
     std::shared_ptr<const LinearOperator<double>> A;
     std::shared_ptr<SparseOperator<double>> Wop;
     if (matrix_free) {
-        A = make_direct_operator<double>(spec, k.w);
+        A = std::make_shared<ConvOperator<double>>(spec, k.w, ApplyMethod::direct);
     } else {
-        Wop = make_matrix_operator<double>(spec, k.w.data());
+        Wop = make_matrix_operator<double>(spec, k.w);
         A = Wop;
     }
 

@@ -65,8 +65,8 @@ int run_spy(int argc, char** argv) {
         s.problem = problem_from_args(args);
         s.transpose = which_is_T(args, s.problem->spec.transposed);
         const ConvSpec& sp = s.problem->spec;
-        const index_t rows = sp.small_channels() * [&] { index_t v = 1; for (auto x : sp.small_spatial()) v *= x; return v; }();
-        const index_t cols = sp.big_channels() * [&] { index_t v = 1; for (auto x : sp.big_spatial()) v *= x; return v; }();
+        const index_t rows = sp.conv_out_channels() * [&] { index_t v = 1; for (auto x : sp.conv_output_size()) v *= x; return v; }();
+        const index_t cols = sp.conv_in_channels() * [&] { index_t v = 1; for (auto x : sp.conv_input_size()) v *= x; return v; }();
         if (opt.density || std::max(rows, cols) > opt.max_pixels) pattern = matrix_pattern<std::int64_t>(sp, s.transpose);
         else s.M = build_matrix(*s.problem, s.transpose);
     } else {
@@ -82,14 +82,14 @@ int run_spy(int argc, char** argv) {
     if (s.problem) {
         const ConvSpec& sp = s.problem->spec;
         index_t mv = 1, nv = 1;
-        for (auto v : sp.small_spatial()) mv *= v;
-        for (auto v : sp.big_spatial()) nv *= v;
+        for (auto v : sp.conv_output_size()) mv *= v;
+        for (auto v : sp.conv_input_size()) nv *= v;
         if (!args.has("no-outline")) {
             opt.row_block = s.transpose ? nv : mv;
             opt.col_block = s.transpose ? mv : nv;
         }
         K = 1;
-        for (auto k : sp.kernel) K *= k;
+        for (auto k : sp.kernel_size) K *= k;
         bool same_pattern = true;
         if (s.from_file) {
             const auto pat = matrix_pattern<std::int64_t>(sp, s.transpose);
@@ -120,7 +120,7 @@ int run_spy(int argc, char** argv) {
                   << "c, y = " << pic.cell << "r; colored " << coloring << "\n";
         if (!taps.empty()) {
             const ConvSpec& sp = s.problem->spec;
-            Shape kshape(sp.kernel.begin(), sp.kernel.end());
+            Shape kshape(sp.kernel_size.begin(), sp.kernel_size.end());
             std::cout << "tap colors:";
             for (index_t t = 0; t < std::min<index_t>(K, 12); ++t)
                 std::cout << (t % 4 == 0 ? "\n  " : "  ") << index_text("tap", unravel_index(t, kshape)) << " "

@@ -71,7 +71,8 @@ py::capsule owner(T* p) {
 template <class Scalar>
 py::array apply_typed(const ConvSpec& spec, const py::array& weight, const py::array& x,
                       const std::optional<py::array>& bias, const std::string& method) {
-    const Scalar* w = checked_data<Scalar>(weight, "weight", spec.weight_numel());
+    const span<const Scalar> w(checked_data<Scalar>(weight, "weight", spec.weight_numel()),
+                               static_cast<size_t>(spec.weight_numel()));
     if (x.ndim() != 2) throw shape_error("x must be 2-D (N, C_in*prod(input)) (internal call)");
     const index_t in = spec.input_numel(), out = spec.output_numel();
     const index_t n = static_cast<index_t>(x.shape(0));
@@ -79,8 +80,8 @@ py::array apply_typed(const ConvSpec& spec, const py::array& weight, const py::a
         throw shape_error("input has " + std::to_string(x.shape(1)) + " values per sample; the configuration needs " +
                           std::to_string(in) + " = prod(" + to_string(spec.input_shape(), "x") + ")");
     const Scalar* xd = checked_data<Scalar>(x, "input", in * n);
-    const Scalar* b = nullptr;
-    if (bias) b = checked_data<Scalar>(*bias, "bias", spec.out_channels);
+    span<const Scalar> b;
+    if (bias) b = span<const Scalar>(checked_data<Scalar>(*bias, "bias", spec.out_channels), static_cast<size_t>(spec.out_channels));
 
     enum class M { matrix, direct, scatter, gather } m;
     if (method == "matrix") m = M::matrix;
@@ -127,7 +128,8 @@ py::array apply(const ConvSpec& spec, const py::array& weight, const py::array& 
 template <class Scalar, int Order, class Index>
 py::tuple build_typed(const ConvSpec& spec, const py::array& weight, bool transpose, const BuildOptions& opt) {
     using Sparse = Eigen::SparseMatrix<Scalar, Order, Index>;
-    const Scalar* w = checked_data<Scalar>(weight, "weight", spec.weight_numel());
+    const span<const Scalar> w(checked_data<Scalar>(weight, "weight", spec.weight_numel()),
+                               static_cast<size_t>(spec.weight_numel()));
     auto* M = new Sparse();
     py::capsule cap = owner(M);
     {
@@ -182,19 +184,22 @@ void bind_core(py::module_& m) {
         .def_readonly("in_channels", &ConvSpec::in_channels)
         .def_readonly("out_channels", &ConvSpec::out_channels)
         .def_readonly("groups", &ConvSpec::groups)
-        .def_readonly("input", &ConvSpec::input, "spatial input size")
-        .def_readonly("kernel", &ConvSpec::kernel)
+        .def_readonly("input_size", &ConvSpec::input_size, "spatial size of the operation's input")
+        .def_readonly("kernel_size", &ConvSpec::kernel_size)
         .def_readonly("stride", &ConvSpec::stride)
         .def_readonly("dilation", &ConvSpec::dilation)
-        .def_readonly("padding_lo", &ConvSpec::pad_lo)
-        .def_readonly("padding_hi", &ConvSpec::pad_hi)
+        .def_readonly("padding_lo", &ConvSpec::padding_lo)
+        .def_readonly("padding_hi", &ConvSpec::padding_hi)
         .def_readonly("output_padding", &ConvSpec::output_padding)
         .def_property_readonly("padding_mode", [](const ConvSpec& s) { return to_string(s.padding_mode); })
         .def_property_readonly("rank", &ConvSpec::rank)
-        .def_property_readonly("output", &ConvSpec::output, "spatial output size")
-        .def_property_readonly("input_shape", &ConvSpec::input_shape, "(C_in, input...)")
-        .def_property_readonly("output_shape", &ConvSpec::output_shape, "(C_out, output...)")
-        .def_property_readonly("weight_shape", &ConvSpec::weight_shape, "(C_small, C_big/groups, kernel...)")
+        .def_property_readonly("output_size", &ConvSpec::output_size, "spatial size of the operation's output")
+        .def_property_readonly("input_shape", &ConvSpec::input_shape, "(in_channels, input_size...)")
+        .def_property_readonly("output_shape", &ConvSpec::output_shape, "(out_channels, output_size...)")
+        .def_property_readonly("weight_shape", &ConvSpec::weight_shape,
+                               "(conv_out_channels, conv_in_channels/groups, kernel_size...): PyTorch's layout")
+        .def_property_readonly("conv_input_size", &ConvSpec::conv_input_size, "spatial size of W's columns (the conv's input)")
+        .def_property_readonly("conv_output_size", &ConvSpec::conv_output_size, "spatial size of W's rows (the conv's output)")
         .def_property_readonly("input_numel", &ConvSpec::input_numel)
         .def_property_readonly("output_numel", &ConvSpec::output_numel)
         .def("adjoint", &ConvSpec::adjoint, "the adjoint operation as a spec")
@@ -206,11 +211,11 @@ void bind_core(py::module_& m) {
     m.def(
         "make_conv",
         [](const Shape& input_shape, const Shape& weight_shape, const Dims& stride, const std::string& padding_kind,
-           const Dims& pad_lo, const Dims& pad_hi, const Dims& dilation, index_t groups,
+           const Dims& padding_lo, const Dims& padding_hi, const Dims& dilation, index_t groups,
            const std::string& padding_mode, const std::string& convention) {
             ConvOptions o;
             o.stride = stride;
-            o.padding = make_padding(padding_kind, pad_lo, pad_hi);
+            o.padding = make_padding(padding_kind, padding_lo, padding_hi);
             o.dilation = dilation;
             o.groups = groups;
             o.padding_mode = parse_padding_mode(padding_mode);
@@ -218,17 +223,17 @@ void bind_core(py::module_& m) {
             return make_conv(input_shape, weight_shape, o);
         },
         py::arg("input_shape"), py::arg("weight_shape"), py::arg("stride"), py::arg("padding_kind"),
-        py::arg("pad_lo"), py::arg("pad_hi"), py::arg("dilation"), py::arg("groups"), py::arg("padding_mode"),
+        py::arg("padding_lo"), py::arg("padding_hi"), py::arg("dilation"), py::arg("groups"), py::arg("padding_mode"),
         py::arg("convention"));
 
     m.def(
         "make_conv_transpose",
         [](const Shape& input_shape, const Shape& weight_shape, const Dims& stride, const std::string& padding_kind,
-           const Dims& pad_lo, const Dims& pad_hi, const std::optional<Dims>& output_padding, index_t groups,
+           const Dims& padding_lo, const Dims& padding_hi, const std::optional<Dims>& output_padding, index_t groups,
            const Dims& dilation, const std::optional<Dims>& output_size, const std::string& convention) {
             ConvTransposeOptions o;
             o.stride = stride;
-            o.padding = make_padding(padding_kind, pad_lo, pad_hi);
+            o.padding = make_padding(padding_kind, padding_lo, padding_hi);
             o.output_padding = output_padding;
             o.groups = groups;
             o.dilation = dilation;
@@ -237,7 +242,7 @@ void bind_core(py::module_& m) {
             return make_conv_transpose(input_shape, weight_shape, o);
         },
         py::arg("input_shape"), py::arg("weight_shape"), py::arg("stride"), py::arg("padding_kind"),
-        py::arg("pad_lo"), py::arg("pad_hi"), py::arg("output_padding"), py::arg("groups"), py::arg("dilation"),
+        py::arg("padding_lo"), py::arg("padding_hi"), py::arg("output_padding"), py::arg("groups"), py::arg("dilation"),
         py::arg("output_size"), py::arg("convention"));
 
     m.def("apply", &apply, py::arg("spec"), py::arg("weight"), py::arg("x"), py::arg("bias"), py::arg("method"),
@@ -245,7 +250,7 @@ void bind_core(py::module_& m) {
           "method: 'matrix' (y = M x with M built in C++), 'direct' (conv), 'scatter' or 'gather' (transposed).");
     m.def("build_matrix", &build_matrix, py::arg("spec"), py::arg("weight"), py::arg("transpose"),
           py::arg("index64"), py::arg("csc"), py::arg("drop_zeros"), py::arg("memory_limit") = 0.0,
-          "(data, indices, indptr, shape) of W (transpose=False: rows = small side) or T = W^T, sharing the\n"
+          "(data, indices, indptr, shape) of W (transpose=False: rows = the conv's output) or T = W^T, sharing the\n"
           "memory of the C++ matrix (no copy). memory_limit: bytes (0 = the physical memory); a larger\n"
           "matrix raises MemoryLimitError before anything is allocated.");
 }

@@ -87,7 +87,7 @@ KernelReport check_typed(py::function kernel, const ConvSpec& spec, const py::ar
         throw shape_error("weight has " + std::to_string(weight.size()) + " values; the configuration needs " +
                           std::to_string(spec.weight_numel()) + " = prod" + shape_text(spec.weight_shape()) +
                           " in C order");
-    const Scalar* w = static_cast<const Scalar*>(weight.data());
+    const span<const Scalar> w(static_cast<const Scalar*>(weight.data()), static_cast<size_t>(weight.size()));
     const KernelFn<Scalar> f = wrap<Scalar>(kernel, spec.input_shape(), spec.output_shape(), true, "kernel");
     KernelFn<Scalar> a;
     if (adjoint) a = wrap<Scalar>(*adjoint, spec.output_shape(), spec.input_shape(), true, "adjoint");
@@ -98,7 +98,7 @@ template <class Scalar>
 py::tuple sparse_typed(py::function forward, const Shape& in_shape, const Shape& out_shape, py::object pattern,
                        bool batched, const ProbeOptions& opt) {
     const KernelFn<Scalar> f = wrap<Scalar>(forward, in_shape, out_shape, batched, "forward");
-    FunctionOperator<Scalar> op(in_shape, out_shape, f, {}, "forward");
+    FunctionOperator<Scalar> op(in_shape, out_shape, f, nullptr, "forward");
     Materialized<Scalar> M;
     if (pattern.is_none()) {
         M = to_sparse<Scalar>(op, opt);

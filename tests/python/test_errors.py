@@ -41,11 +41,11 @@ CONV_RULES = [
     (dict(padding="same", stride=2),
      "padding='same' requires stride 1 in PyTorch, but stride[0]=2; use the Keras convention for strided 'same'"),
     (dict(padding_mode="wrap"), "padding_mode='wrap' must be one of 'zeros', 'circular', 'reflect', 'replicate'"),
-    (dict(padding_mode="reflect", padding=6), "padding[0]=6:6 must be smaller than input[0]=6 for padding_mode='reflect'"),
+    (dict(padding_mode="reflect", padding=6), "padding[0]=6:6 must be smaller than input_size[0]=6 for padding_mode='reflect'"),
     (dict(padding_mode="circular", padding=7),
-     "padding[0]=7:7 must not exceed input[0]=6 for padding_mode='circular' (it would wrap around more than once)"),
+     "padding[0]=7:7 must not exceed input_size[0]=6 for padding_mode='circular' (it would wrap around more than once)"),
     (dict(convention="tf"), "convention='tf' must be 'torch' or 'keras'"),
-    (dict(dilation=3), "output[0]=0 must be at least 1: input[0]=6 plus padding 0+0 is smaller than the dilated "
+    (dict(dilation=3), "output_size[0]=0 must be at least 1: input_size[0]=6 plus padding 0+0 is smaller than the dilated "
                        "kernel dilation*(kernel_size-1)+1=7"),
     (dict(groups=2), "weight shape (2, 1, 3) has in_channels/groups=1, so with groups=2 it needs 2 input channels, "
                      "but the input has in_channels=1"),
@@ -74,8 +74,8 @@ TRANSPOSE_RULES = [
      "output_size has 4 entries (1, 2, 13, 1); expected 1 spatial sizes (optionally preceded by N, C)"),
     (dict(padding="same"), "padding='same' is not defined for PyTorch's conv_transpose; use the Keras convention "
                            "(output length input*stride) or explicit padding"),
-    (dict(padding=5), "output[0]=-2 must be at least 1: (input-1)*stride - padding_lo - padding_hi + "
-                      "dilation*(kernel-1) + output_padding + 1 = (6-1)*1 - 5 - 5 + 2 + 0 + 1"),
+    (dict(padding=5), "output_size[0]=-2 must be at least 1: (input_size-1)*stride - padding_lo - padding_hi + "
+                      "dilation*(kernel_size-1) + output_padding + 1 = (6-1)*1 - 5 - 5 + 2 + 0 + 1"),
     (dict(output_size=(8,), padding="same", convention="keras"),
      "output_size is a PyTorch argument; with the Keras convention give output_padding"),
     (dict(groups=2), "in_channels=1 must be divisible by groups=2"),
@@ -107,7 +107,7 @@ def test_shape_errors():
     raises(convmtx.ShapeError, "input_shape (1, 6, 6) has 3 entries; the weight implies 1 spatial dimensions, so "
                                "expected (C_in, 1 spatial sizes)", convmtx.conv_matrix, (1, 6, 6), W)
     raises(ValueError, "kernel_size[0]=0 must be positive", convmtx.conv, X, np.ones((2, 1, 0)))
-    raises(ValueError, "input[0]=0 must be positive", convmtx.conv, np.ones((1, 1, 0)), W)
+    raises(ValueError, "input_size[0]=0 must be positive", convmtx.conv, np.ones((1, 1, 0)), W)
 
 
 def test_method_errors():
@@ -228,9 +228,10 @@ def test_core_rejects_bad_arrays():
 def test_memory_limit_refuses_before_allocating():
     w = np.ones((1, 1, 3, 3))
     M = convmtx.conv_matrix((1, 100, 100), w)
-    need = M.nnz * (8 + 4) + (M.shape[0] + 1) * 4  # float64 values, int32 indices, indptr
+    # float64 values, int32 indices, indptr, and the tap tables: 24 (m k + n + m) bytes per dimension
+    need = M.nnz * (8 + 4) + (M.shape[0] + 1) * 4 + 2 * 24 * (98 * 3 + 100 + 98)
     assert convmtx.conv_matrix((1, 100, 100), w, memory_limit=need).nnz == M.nnz
-    with pytest.raises(MemoryError, match=r"entries need .* more than the memory limit"):
+    with pytest.raises(MemoryError, match=r"entries and their index tables need .* more than the memory limit"):
         convmtx.conv_matrix((1, 100, 100), w, memory_limit=need - 1)
     with pytest.raises(MemoryError, match="memory limit"):
         convmtx.conv_transpose_matrix((1, 50, 50), w, stride=2, memory_limit=1000)

@@ -1,0 +1,38 @@
+// Overlap of a transposed convolution: how many (input, tap) pairs reach each output
+// position, and whether that count is even (the checkerboard of Odena, Dumoulin & Olah,
+// "Deconvolution and Checkerboard Artifacts", Distill 2016).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "convmtx/spec.hpp"
+
+namespace convmtx {
+
+/// Overlap of a transposed conv along one dimension.
+struct OverlapDim {
+    index_t kernel_size = 1, stride = 1, dilation = 1;
+    std::vector<index_t> counts;          ///< per output position x: #{(i, t): i*s - pl + t*d = x}
+    std::vector<index_t> residue_counts;  ///< interior count of outputs x with x + pl = r (mod s), r = 0..s-1
+    index_t interior_lo = 0, interior_hi = -1;  ///< interior x: (k-1)d - pl <= x <= (m-1)s - pl
+    bool even = true;                     ///< all residue counts equal
+    index_t smaller_even_kernel = 0;      ///< nearest kernel size below / above that is even (0: none)
+    index_t larger_even_kernel = 0;
+};
+
+/// Overlap of a transposed conv (for a conv: of its adjoint transposed conv, W^T).
+struct OverlapReport {
+    Dims shape;                          ///< output spatial size n
+    std::vector<index_t> counts;         ///< per output position (C order): product of the dims' counts
+    index_t channels_per_output = 1;     ///< input channels summed into each output (C_in/G of the transposed conv): row sums of T = this * counts
+    std::vector<OverlapDim> dims;
+    bool interior_empty = false;         ///< some dimension's interior is shorter than its stride: min/max from the phase counts
+    index_t interior_min = 0, interior_max = 0;
+    double uniformity = 1;               ///< interior max/min (infinity when min is 0)
+    bool even = true;
+    std::string verdict;                 ///< one or more lines
+};
+OverlapReport overlap(const ConvSpec& spec);
+
+}  // namespace convmtx
