@@ -409,7 +409,7 @@ def test_adjoint_dot_product(rng):
     n, k, s, p, d = (9, 8), (3, 2), (2, 3), ((1, 2), (0, 1)), (2, 1)
     w = rng.standard_normal((4, 3, *k))
     W = convmtx.conv_matrix((3, *n), w, stride=s, padding=p, dilation=d)
-    m = convmtx.conv_spec((3, *n), w.shape, stride=s, padding=p, dilation=d).output
+    m = convmtx.conv_spec((3, *n), w.shape, stride=s, padding=p, dilation=d).output_size
     y = rng.standard_normal((4, *m))
     x = rng.standard_normal((3, *n))
     spec = convmtx.conv_spec((3, *n), w.shape, stride=s, padding=p, dilation=d).adjoint()
