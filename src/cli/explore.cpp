@@ -13,7 +13,7 @@
 #include "config_flags.hpp"
 #include "convmtx/builder.hpp"
 #include "convmtx/npy.hpp"
-#include "explore_page.hpp"
+#include "explore_page_embedded.hpp"  // generated from src/cli/explore/ (CMakeLists.txt)
 
 namespace convmtx::cli {
 
