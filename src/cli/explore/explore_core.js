@@ -191,7 +191,9 @@
   }
 
   // The gather form, a second computation of the same output from the axes' grid geometry:
-  // transposed (the recipe of d2l §12.10, Dumoulin & Visin 2016 and PyTorch's ConvTranspose2d notes):
+  // transposed (the recipe of Dumoulin & Visin 2016, "A guide to convolution arithmetic for deep learning",
+  // of the "Interactive Transposed Convolution Tool" blog post, and PyTorch's ConvTranspose2d documentation
+  // for the d(k-1) - p padding):
   //   insert s-1 zeros between the inputs, pad d(k-1)-pl at the start and d(k-1)-ph+a at the end
   //   (negative: crop), flip the kernel and run a stride-1 convolution with dilation d:
   //   y[o] = sum_t' grid[o + t'·d] · w[k-1-t'];

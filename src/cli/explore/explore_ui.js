@@ -193,7 +193,7 @@ function drawGather(cs) {
   const svg = $('svg-g'), Q = G.gather, L = Q.shape;
   svg.innerHTML = '';
   const tr = S.transposed;
-  setText('h-g', tr ? 'gather form: zeros inserted between the inputs, padded, flipped kernel, stride 1 (' +
+  setText('h-g', tr ? 'gather form (Dumoulin & Visin 2016): zeros inserted between the inputs, padded, flipped kernel, stride 1 (' +
                       L[0] + '×' + L[1] + ')'
                     : 'padded input (' + S.mode + ' padding, ' + L[0] + '×' + L[1] + ') and the kernel window');
   const crop = tr && [...Q.lo, ...Q.hi].some((v) => v < 0);
