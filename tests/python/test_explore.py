@@ -490,3 +490,35 @@ def test_config_file_and_npy_values(cli, browser, outdir, torch):
     np.save(npy, np.zeros((3, 4)))
     r = subprocess.run([cli, "explore", "--config", cfg_path, "--values", npy], capture_output=True, text=True)
     assert r.returncode == 2 and "--values" in r.stderr and "(3, 4)" in r.stderr and "(1, 3, 4)" in r.stderr
+
+
+@pytest.mark.parametrize("change,needle", [
+    (("page.css", None), "references page.css, which is not in"),
+    (("explore_core.js", "\n// '</script>' in a comment\n"), "explore_core.js contains '</script'"),
+    (("page.html", '<script src="https://example.org/x.js" defer></script>\n'), "still holds '<script src'"),
+    (("page.html", "<!-- /*CONVMTX_DATA*/null -->\n"), "occurs 2 times"),
+])
+def test_embed_script_refuses_a_broken_page(tmp_path, change, needle):
+    """src/cli/explore/embed_page.cmake (the build step) stops, naming the file and the rule."""
+    cmake = shutil.which("cmake")
+    if not cmake:
+        pytest.skip("cmake is not on the PATH")
+    source = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                          "src", "cli", "explore")
+    work = tmp_path / "explore"
+    shutil.copytree(source, work)
+    name, text = change
+    if text is None:
+        os.remove(work / name)
+    else:
+        with open(work / name, "a", encoding="utf-8") as f:
+            f.write(text)
+    out = tmp_path / "page.hpp"
+    r = subprocess.run([cmake, f"-DSOURCE_DIR={work}", f"-DOUTPUT={out}", "-P", str(work / "embed_page.cmake")],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and needle in r.stderr.replace("\n", " "), r.stderr
+    assert not out.exists()
+    # the untouched files embed fine
+    r = subprocess.run([cmake, f"-DSOURCE_DIR={source}", f"-DOUTPUT={out}", "-P", str(work / "embed_page.cmake")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "kExplorePageBytes" in out.read_text(), r.stderr

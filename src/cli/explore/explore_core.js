@@ -7,7 +7,8 @@
 // This JavaScript is the page's own implementation of the convolution: the page runs offline, from
 // one HTML file, without the C++ library. It is checked against the library by the ctest
 // python_test_explore_js (tests/python/test_explore_js.py runs tests/js/check_explore_core.js under
-// Node on hundreds of random configurations: W entry by entry, pattern and values, and the outputs).
+// Node on 1000 seeded random configurations: acceptance, W entry by entry (pattern and values), the tap
+// table in both directions, and the outputs of compute() and of the gather form).
 //
 // Everything the page shows about "which input meets which tap in which output" comes from one
 // function, axis(): per dimension, the relation of PyTorch's semantics
@@ -134,6 +135,7 @@
     return { n, k, d, out, gather, scatter, lo, hi, grid, step: transposed ? 1 : s, flip: transposed, source };
   }
 
+  // The scalar parameters of dimension j of a state, as axis() takes them.
   function axisParams(st, j) {
     return { n: st.n[j], k: st.k[j], s: st.s[j], pl: st.pl[j], ph: st.ph[j], a: st.a[j], d: st.d[j],
              transposed: !!st.transposed, mode: st.mode };
