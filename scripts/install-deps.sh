@@ -8,7 +8,7 @@ pkgs=(
   pybind11-dev python3-dev python3-numpy python3-scipy python3-pytest
   python3-torch python3-openpyxl python3-skimage
   python3-nbclient python3-nbformat python3-ipykernel python3-matplotlib
-  chromium chromium-driver python3-selenium libreoffice-calc-nogui
+  chromium chromium-driver python3-selenium libreoffice-calc-nogui nodejs
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,8 +1,10 @@
-// convmtx explore: writes one self-contained HTML page (explore_page.hpp) showing the input grid,
-// the kernel and the output of a 1-D or 2-D single-channel convolution or transposed convolution.
-// The page embeds the configuration, the values, the output y = W x (conv) or y = W^T x
-// (transposed) and the library's W (CSR, rows = the small side), and recomputes everything
-// itself when its controls change.
+// convmtx explore: writes one self-contained HTML page showing the input grid, the kernel and the
+// output of a 1-D or 2-D single-channel convolution or transposed convolution. The page is
+// src/cli/explore/ (page.html, page.css, explore_core.js, explore_ui.js), inlined at build time into
+// the generated header explore_page_embedded.hpp (CMakeLists.txt, src/cli/explore/embed_page.cmake).
+// This command puts the JSON of its configuration in place of the page's data token: the values,
+// the output y = W x (conv) or y = W^T x (transposed) and the library's W (CSR, rows = the small
+// side). The page recomputes everything itself (explore_core.js) when its controls change.
 #include <iostream>
 #include <random>
 #include <sstream>
@@ -13,7 +15,7 @@
 #include "config_flags.hpp"
 #include "convmtx/builder.hpp"
 #include "convmtx/npy.hpp"
-#include "explore_page.hpp"
+#include "explore_page_embedded.hpp"  // generated from src/cli/explore/ (CMakeLists.txt)
 
 namespace convmtx::cli {
 
@@ -117,6 +119,8 @@ static std::string explore_page(const Problem& p, const std::vector<double>& x, 
     std::string page = explore_page_template();
     const std::string token = "/*CONVMTX_DATA*/null";
     const size_t at = page.find(token);
+    if (at == std::string::npos)  // embed_page.cmake checks it at build time
+        throw std::logic_error("the embedded explore page has no data token " + token);
     page.replace(at, token.size(), safe);
     return page;
 }

@@ -7,6 +7,8 @@ The page computes the convolution itself in JavaScript. These tests check, in a 
 - 300 seeded random configurations set through window.convmtxExplorer.set(): output vs PyTorch,
   matrix vs the library's, and the page rejects exactly the configurations the library rejects;
 - the hover text of output and input cells (real mouse hover) against dot products listed in Python.
+The page's JavaScript core alone (explore_core.js, without a browser) is checked against the library on
+many more configurations by test_explore_js.py under Node.
 Chromium is Debian's /usr/bin/chromium; if it cannot start, the tests skip with the reason.
 """
 
@@ -196,13 +198,14 @@ def test_cli_page_matches_library_and_torch(cli, browser, outdir, torch, flags):
     assert browser.find_element("id", "agree").get_attribute("class") == "ok"
 
 
-def test_seed_example_values(cli, browser, outdir):
+def test_published_example_values(cli, browser, outdir):
     """d2l's trans_conv example: [[0,1],[2,3]] * [[0,1],[2,3]] -> [[0,0,1],[0,4,6],[4,12,9]]."""
     path = write_page(cli, outdir, "d2l", ["--input", "1x2x2", "--kernel", "2x2", "--transposed",
                                             "--values", "arange", "--weights", "arange"])
     browser.get("file://" + path)
     assert api(browser, "output()") == [[0, 0, 1], [0, 4, 6], [4, 12, 9]]
-    # MXNet's ones example (seed 000): 4x4 ones, 3x3 ones kernel -> 6x6
+    # the ones example of the MXNet/Excel blog post ("Transposed Convolutions explained with... MS Excel!"):
+    # 4x4 ones, 3x3 ones kernel -> 6x6
     api(browser, "set({values: 'ones', weights: 'ones', n: 4, k: 3})")
     assert api(browser, "output()") == [[1, 2, 3, 3, 2, 1], [2, 4, 6, 6, 4, 2], [3, 6, 9, 9, 6, 3],
                                         [3, 6, 9, 9, 6, 3], [2, 4, 6, 6, 4, 2], [1, 2, 3, 3, 2, 1]]
@@ -264,7 +267,7 @@ def test_controls_many_configurations(cli, browser, outdir, torch, rng):
         y_page = np.array(res["y"], dtype=np.float64)
         ref = torch_reference(torch, cfg, cfg["x"], cfg["w"])
         np.testing.assert_allclose(y_page, ref, rtol=1e-9, atol=1e-9, err_msg=str(cfg))
-        # the page's second computation: seed 003's gather form (zero insertion, padding, flipped kernel)
+        # the page's second computation: the gather form (zero insertion, padding, flipped kernel)
         np.testing.assert_allclose(np.array(res["yg"], dtype=np.float64), ref, rtol=1e-9, atol=1e-9, err_msg=str(cfg))
         M = library_matrix(cfg, cfg["w"])
         Mp, _ = page_matrix(res["m"])
@@ -324,7 +327,7 @@ def hover_info(browser, element_id):
 
 
 def test_hover_shows_dot_product(cli, browser, outdir):
-    # the seeds' example: [[1,2],[3,4]] with a 3x3 kernel of ones, stride 2
+    # PyTorch's ConvTranspose2d(1, 1, 3, stride=2) on [[1,2],[3,4]] with a 3x3 kernel of ones
     path = write_page(cli, outdir, "hover", ["--input", "1x2x2", "--kernel", "3x3", "--stride", "2", "--transposed"])
     browser.get("file://" + path)
     text = hover_info(browser, "out-0-2")
@@ -347,10 +350,11 @@ def test_hover_shows_dot_product(cli, browser, outdir):
     assert len(browser.find_elements("css selector", "#svg-out rect.hl-out")) == 9
 
 
-def test_gather_form_seed_003(cli, browser, outdir, torch):
-    """Seed 003's recipe: insert s-1 zeros, pad d(k-1)-p (+a at the end), flip the kernel, stride-1 conv.
-    Its 10x5 example: k=5, s=5, p=4, a=2, d=3."""
-    path = write_page(cli, outdir, "seed003", ["--input", "1x10x5", "--kernel", "5x5", "--stride", "5", "--padding", "4",
+def test_gather_form_recipe(cli, browser, outdir, torch):
+    """The gather recipe (Dumoulin & Visin 2016; the "Interactive Transposed Convolution Tool" blog post):
+    insert s-1 zeros, pad d(k-1)-p (+a at the end), flip the kernel, stride-1 conv. The tool's 10x5
+    example: k=5, s=5, p=4, a=2, d=3."""
+    path = write_page(cli, outdir, "gather", ["--input", "1x10x5", "--kernel", "5x5", "--stride", "5", "--padding", "4",
                                                "--output-padding", "2", "--dilation", "3", "--transposed",
                                                "--values", "random:3", "--weights", "random:4"])
     browser.get("file://" + path)
@@ -358,10 +362,11 @@ def test_gather_form_seed_003(cli, browser, outdir, torch):
     st = api(browser, "state()")
     x, w = np.array(st["x"]), np.array(st["w"])
     # the grid is the zero-inserted input, padded with d(k-1)-p = 8 at the start
-    assert g["lo"] == [3 * 4 - 4, 3 * 4 - 4]
+    assert g["lo"] == [3 * 4 - 4, 3 * 4 - 4] and g["hi"] == [3 * 4 - 4 + 2, 3 * 4 - 4 + 2]
     grid = np.array(g["grid"])
     expect = np.zeros_like(grid)
     expect[8:8 + 5 * 9 + 1:5, 8:8 + 5 * 4 + 1:5] = x
+    assert grid.shape == (8 + 5 * 9 + 1 + 10, 8 + 5 * 4 + 1 + 10)  # lo + (n-1)s+1 + hi, hi = d(k-1)-p+a
     np.testing.assert_array_equal(grid, expect)
     # the stride-1 dilated conv of that grid with the flipped kernel, in numpy, is PyTorch's result
     n0, n1 = api(browser, "outputShape()")
@@ -416,6 +421,17 @@ def test_page_is_self_contained(cli, outdir):
     urls = [u for u in ("http://", "https://") for _ in range(html.count(u))]
     # the only URL is the SVG namespace name (an identifier, never fetched)
     assert len(urls) == html.count("http://www.w3.org/2000/svg") == 1
+
+
+def test_page_embeds_the_source_files(cli, outdir):
+    """The page carries src/cli/explore/'s stylesheet and scripts as they are now (embedded at build time)."""
+    source = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                          "src", "cli", "explore")
+    html = open(write_page(cli, outdir, "embed", ["--input", "1x3", "--kernel", "2"]), encoding="utf-8").read()
+    for name in ("page.css", "explore_core.js", "explore_ui.js"):
+        text = open(os.path.join(source, name), encoding="utf-8").read()
+        assert text in html, f"{name} is not in the page as it is in {source}: rebuild convmtx"
+    assert html.count("/*CONVMTX_DATA*/") == 0 and html.count("window.CONVMTX_DATA = {") == 1
 
 
 @pytest.mark.parametrize("flags,needle", [
@@ -474,3 +490,35 @@ def test_config_file_and_npy_values(cli, browser, outdir, torch):
     np.save(npy, np.zeros((3, 4)))
     r = subprocess.run([cli, "explore", "--config", cfg_path, "--values", npy], capture_output=True, text=True)
     assert r.returncode == 2 and "--values" in r.stderr and "(3, 4)" in r.stderr and "(1, 3, 4)" in r.stderr
+
+
+@pytest.mark.parametrize("change,needle", [
+    (("page.css", None), "references page.css, which is not in"),
+    (("explore_core.js", "\n// '</script>' in a comment\n"), "explore_core.js contains '</script'"),
+    (("page.html", '<script src="https://example.org/x.js" defer></script>\n'), "still holds '<script src'"),
+    (("page.html", "<!-- /*CONVMTX_DATA*/null -->\n"), "occurs 2 times"),
+])
+def test_embed_script_refuses_a_broken_page(tmp_path, change, needle):
+    """src/cli/explore/embed_page.cmake (the build step) stops, naming the file and the rule."""
+    cmake = shutil.which("cmake")
+    if not cmake:
+        pytest.skip("cmake is not on the PATH")
+    source = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                          "src", "cli", "explore")
+    work = tmp_path / "explore"
+    shutil.copytree(source, work)
+    name, text = change
+    if text is None:
+        os.remove(work / name)
+    else:
+        with open(work / name, "a", encoding="utf-8") as f:
+            f.write(text)
+    out = tmp_path / "page.hpp"
+    r = subprocess.run([cmake, f"-DSOURCE_DIR={work}", f"-DOUTPUT={out}", "-P", str(work / "embed_page.cmake")],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and needle in r.stderr.replace("\n", " "), r.stderr
+    assert not out.exists()
+    # the untouched files embed fine
+    r = subprocess.run([cmake, f"-DSOURCE_DIR={source}", f"-DOUTPUT={out}", "-P", str(work / "embed_page.cmake")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "kExplorePageBytes" in out.read_text(), r.stderr

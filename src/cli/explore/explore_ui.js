@@ -1,120 +1,17 @@
-// The page written by `convmtx explore`: one self-contained HTML file (inline CSS, SVG and
-// JavaScript; no network). The command replaces the token /*CONVMTX_DATA*/null with a JSON
-// object holding the configuration, the input and kernel values, the library's output and the
-// library's W (CSR). The page recomputes the convolution itself whenever a control changes:
-//   transposed: y[i*s - pl + t*d] += x[i] * w[t]          (n = (m-1)s - pl - ph + d(k-1) + a + 1)
-//   conv:       y[q] = sum_t w[t] * xpad[q*s - pl + t*d]   (m = floor((n + pl + ph - d(k-1) - 1)/s) + 1)
-// and compares its own matrix with the library's W for the configuration it was written for.
-// JavaScript API (window.convmtxExplorer) for tests and scripting: set({n, k, s, p, pl, ph, a, d,
-// transposed, mode, x, w}), state(), output(), outputShape(), error(), terms(r, c), hoverText(r, c),
-// spreadText(r, c), matrix(), checkLibrary(), hover(kind, r, c), reset().
-#pragma once
-
-namespace convmtx::cli {
-
-inline const char* explore_page_template() {
-    return R"CONVMTX_HTML(<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>convmtx explore</title>
-<style>
-  :root { --in: #e8590c; --k: #2f9e44; --out: #1971c2; --bg: #f8f9fa; --line: #ced4da; }
-  body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 16px 24px; color: #212529; }
-  h1 { font-size: 20px; margin: 0 0 4px 0; }
-  h2 { font-size: 15px; margin: 14px 0 6px 0; }
-  #describe { color: #495057; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; margin: 0 0 10px 0; }
-  #top { display: flex; gap: 28px; flex-wrap: wrap; align-items: flex-start; }
-  #controls table { border-collapse: collapse; }
-  #controls td, #controls th { padding: 2px 6px; text-align: left; }
-  #controls th { font-weight: 600; color: #495057; font-size: 12px; }
-  #controls input[type=number] { width: 52px; }
-  #controls input:disabled { background: #e9ecef; color: #adb5bd; }
-  #switches { display: flex; flex-direction: column; gap: 6px; }
-  #formulas { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; background: var(--bg);
-              border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; white-space: pre; }
-  #error { color: #c92a2a; font-weight: 600; min-height: 1.4em; margin: 8px 0; }
-  #grids { display: flex; gap: 30px; flex-wrap: wrap; align-items: flex-start; }
-  .panel h3 { font-size: 13px; margin: 0 0 4px 0; font-weight: 600; }
-  .panel.in h3 { color: var(--in); } .panel.k h3 { color: var(--k); } .panel.out h3 { color: var(--out); }
-  svg { display: block; }
-  svg text { pointer-events: none; font-family: ui-monospace, Menlo, Consolas, monospace; }
-  rect.cell { stroke: #868e96; stroke-width: 1; }
-  g.cell:hover rect.cell, rect.cell.focus { stroke: #000; stroke-width: 2.5; }
-  rect.cell.hl-in { fill: #ffd8a8 !important; stroke: var(--in); stroke-width: 2; }
-  rect.cell.hl-k { fill: #b2f2bb !important; stroke: var(--k); stroke-width: 2; }
-  rect.cell.hl-out { fill: #a5d8ff !important; stroke: var(--out); stroke-width: 2; }
-  rect.cell.focus.in { fill: #ff922b !important; } rect.cell.focus.k { fill: #51cf66 !important; }
-  rect.cell.focus.out { fill: #4dabf7 !important; }
-  #info { min-height: 3.2em; background: #fff9db; border: 1px solid #ffe066; border-radius: 6px; padding: 8px 10px;
-          margin: 12px 0; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px; white-space: pre-wrap; }
-  #agree { font-size: 13px; margin: 6px 0; }
-  #agree.ok { color: #2b8a3e; } #agree.bad { color: #c92a2a; font-weight: 600; } #agree.na { color: #868e96; }
-  .band { fill: #fff3bf; }
-  rect.entry { stroke: none; }
-  rect.entry.hl { stroke: #000; stroke-width: 1; }
-  #matrix-note { color: #495057; font-size: 12px; margin: 0 0 4px 0; max-width: 420px; }
-  .panel.m h3 { max-width: 420px; }
-  text.tap { font-size: 9px; fill: #2b8a3e; font-weight: 600; }
-  .panel.g h3 { color: #5f3dc4; margin-top: 10px; }
-  #gather-note { color: #495057; font-size: 12px; margin: 0 0 4px 0; }
-  rect.gcell { stroke: #ced4da; stroke-width: 1; }
-  rect.gcell.win { stroke: var(--k); stroke-width: 2.5; }
-  rect.gcell.win.hit { fill: #ffd8a8 !important; stroke: var(--in); }
-  footer { color: #868e96; font-size: 12px; margin-top: 18px; }
-  button { font: inherit; }
-</style>
-</head>
-<body>
-<h1>convmtx explore: <span id="title"></span></h1>
-<p id="describe"></p>
-<div id="top">
-  <div id="controls">
-    <table>
-      <tr><th></th><th>rows</th><th>cols</th></tr>
-      <tr><td>input size</td><td><input type="number" id="n0" min="1" max="64"></td><td><input type="number" id="n1" min="1" max="64"></td></tr>
-      <tr><td>kernel size k</td><td><input type="number" id="k0" min="1" max="16"></td><td><input type="number" id="k1" min="1" max="16"></td></tr>
-      <tr><td>stride s</td><td><input type="number" id="s0" min="1" max="16"></td><td><input type="number" id="s1" min="1" max="16"></td></tr>
-      <tr><td>padding (start) p<sub>lo</sub></td><td><input type="number" id="pl0" min="0" max="32"></td><td><input type="number" id="pl1" min="0" max="32"></td></tr>
-      <tr><td>padding (end) p<sub>hi</sub></td><td><input type="number" id="ph0" min="0" max="32"></td><td><input type="number" id="ph1" min="0" max="32"></td></tr>
-      <tr><td>output padding a</td><td><input type="number" id="a0" min="0" max="16"></td><td><input type="number" id="a1" min="0" max="16"></td></tr>
-      <tr><td>dilation d</td><td><input type="number" id="d0" min="1" max="16"></td><td><input type="number" id="d1" min="1" max="16"></td></tr>
-    </table>
-  </div>
-  <div id="switches">
-    <label><input type="checkbox" id="transposed"> transposed convolution (y = W<sup>T</sup>x)</label>
-    <label>padding mode (conv) <select id="mode">
-      <option value="zeros">zeros</option><option value="circular">circular</option>
-      <option value="reflect">reflect</option><option value="replicate">replicate</option></select></label>
-    <label><input type="checkbox" id="link"> same value for rows and cols</label>
-    <label><input type="checkbox" id="symmetric"> symmetric padding (p<sub>hi</sub> = p<sub>lo</sub>)</label>
-    <div><button id="reset" type="button">reset to the command's configuration</button></div>
-    <div style="color:#868e96;font-size:12px">click an input or kernel cell to change its value</div>
-  </div>
-  <div id="formulas"></div>
-</div>
-<div id="error"></div>
-<div id="grids">
-  <div class="panel in"><h3 id="h-in"></h3><svg id="svg-in"></svg></div>
-  <div class="panel k"><h3 id="h-k"></h3><svg id="svg-k"></svg></div>
-  <div class="panel out"><h3 id="h-out"></h3><svg id="svg-out"></svg></div>
-  <div class="panel m"><h3 id="h-m"></h3><p id="matrix-note"></p><svg id="svg-m"></svg></div>
-</div>
-<div id="info"></div>
-<p id="agree"></p>
-<div class="panel g"><h3 id="h-g"></h3><p id="gather-note"></p><svg id="svg-g"></svg></div>
-<footer>Written by <code>convmtx explore</code>; self-contained (no network). The page computes the
-convolution itself from the formulas above; the C++ library's W for the command's configuration is embedded
-and compared with the page's own matrix.</footer>
-<script>
+// The interactive part of the `convmtx explore` page: state, controls, drawing, hover texts and the
+// window.convmtxExplorer API. Every number it shows comes from explore_core.js (window.ConvmtxExploreCore):
+// Core.compute() derives the convolution relation once (Core.axis(), per dimension), and the page's
+// output, matrix, hover and spread texts and the gather-form panel are read off its result.
+// DATA is the JSON `convmtx explore` embeds (window.CONVMTX_DATA, see page.html): the command's
+// configuration and values, the library's output y and the library's W (CSR, rows = the small side).
 (function () {
 'use strict';
-const DATA = /*CONVMTX_DATA*/null;
+const Core = window.ConvmtxExploreCore;
+const DATA = window.CONVMTX_DATA;
 const SVGNS = 'http://www.w3.org/2000/svg';
 const $ = (id) => document.getElementById(id);
-const PARAMS = ['n', 'k', 's', 'pl', 'ph', 'a', 'd'];
-const MAX_N = 64;
+const PARAMS = Core.PARAMS;
+const MAX_N = Core.MAX_N;
 
 // ---- numbers ----
 function fmt(v) {
@@ -134,7 +31,7 @@ function initialState() {
     x: DATA.x.slice(), w: DATA.w.slice(), xSource: DATA.x_source, wSource: DATA.w_source,
   };
 }
-let S = initialState();
+let S = DATA ? initialState() : null;
 let G = null;       // the current computation
 let seedCounter = 1;
 
@@ -165,153 +62,7 @@ function refill(source, old, oldShape, shape) {
   return out;
 }
 
-// ---- the computation (independent of the library; formulas of SEMANTICS.md) ----
-function isInt(v) { return Number.isInteger(v); }
-function compute(st) {
-  const names = { n: 'input size', k: 'kernel_size', s: 'stride', pl: 'padding (start)', ph: 'padding (end)',
-                  a: 'output_padding', d: 'dilation' };
-  const err = (msg) => ({ ok: false, error: msg });
-  for (const p of PARAMS) {
-    for (let j = 0; j < 2; ++j) {
-      const v = st[p][j];
-      if (!isInt(v)) return err(names[p] + '[' + j + ']=' + v + ' must be an integer');
-      const min = (p === 'pl' || p === 'ph' || p === 'a') ? 0 : 1;
-      if (v < min) return err(names[p] + '[' + j + ']=' + v + ' must be at least ' + min);
-    }
-    if (p === 'n') for (let j = 0; j < 2; ++j)
-      if (st.n[j] > MAX_N) return err('input size[' + j + ']=' + st.n[j] + ' must be at most ' + MAX_N + ' (every cell is drawn)');
-  }
-  const n = st.n, k = st.k, s = st.s, pl = st.pl, ph = st.ph, a = st.a, d = st.d;
-  const out = [0, 0];
-  for (let j = 0; j < 2; ++j) {
-    if (st.transposed) {
-      if (!(a[j] < s[j] || a[j] < d[j]))
-        return err('output_padding[' + j + ']=' + a[j] + ' must be smaller than stride[' + j + ']=' + s[j] +
-                   ' or dilation[' + j + ']=' + d[j]);
-      out[j] = (n[j] - 1) * s[j] - pl[j] - ph[j] + d[j] * (k[j] - 1) + a[j] + 1;
-      if (out[j] < 1)
-        return err('output size[' + j + '] = (' + n[j] + '-1)*' + s[j] + ' - ' + pl[j] + ' - ' + ph[j] + ' + ' + d[j] +
-                   '*(' + k[j] + '-1) + ' + a[j] + ' + 1 = ' + out[j] + ' must be at least 1 (padding too large)');
-    } else {
-      if (a[j] !== 0) return err('output_padding[' + j + ']=' + a[j] + ' applies only to the transposed convolution');
-      if (st.mode === 'reflect' && (pl[j] >= n[j] || ph[j] >= n[j]))
-        return err('reflect padding (' + pl[j] + ', ' + ph[j] + ')[' + j + '] must be smaller than the input size ' + n[j]);
-      if (st.mode === 'circular' && (pl[j] > n[j] || ph[j] > n[j]))
-        return err('circular padding (' + pl[j] + ', ' + ph[j] + ')[' + j + '] must be at most the input size ' + n[j]);
-      const span = d[j] * (k[j] - 1) + 1;
-      if (n[j] + pl[j] + ph[j] < span)
-        return err('kernel extent d*(k-1)+1 = ' + span + ' along [' + j + '] exceeds the padded input ' + n[j] + '+' + pl[j] +
-                   '+' + ph[j] + ' = ' + (n[j] + pl[j] + ph[j]));
-      out[j] = Math.floor((n[j] + pl[j] + ph[j] - span) / s[j]) + 1;
-    }
-  }
-  if (out[0] > 4 * MAX_N || out[1] > 4 * MAX_N) return err('output ' + out[0] + 'x' + out[1] + ' is too large to draw');
-  if (st.x.length !== n[0] * n[1]) return err('input values: ' + st.x.length + ' values for a ' + n[0] + 'x' + n[1] + ' input');
-  if (st.w.length !== k[0] * k[1]) return err('kernel values: ' + st.w.length + ' values for a ' + k[0] + 'x' + k[1] + ' kernel');
-  const nOut = out[0] * out[1];
-  const terms = Array.from({ length: nOut }, () => []);   // per output cell: [input flat index, tap flat index]
-  if (st.transposed) {
-    // distribute: every input i and tap t adds x[i]*w[t] to y[i*s - pl + t*d]
-    for (let i0 = 0; i0 < n[0]; ++i0) for (let i1 = 0; i1 < n[1]; ++i1)
-      for (let t0 = 0; t0 < k[0]; ++t0) {
-        const o0 = i0 * s[0] - pl[0] + t0 * d[0];
-        if (o0 < 0 || o0 >= out[0]) continue;
-        for (let t1 = 0; t1 < k[1]; ++t1) {
-          const o1 = i1 * s[1] - pl[1] + t1 * d[1];
-          if (o1 < 0 || o1 >= out[1]) continue;
-          terms[o0 * out[1] + o1].push([i0 * n[1] + i1, t0 * k[1] + t1]);
-        }
-      }
-  } else {
-    // gather: y[q] = sum_t w[t] * xpad[q*s - pl + t*d], xpad given by the padding mode
-    const map = (pos, len) => {
-      if (pos >= 0 && pos < len) return pos;
-      switch (st.mode) {
-        case 'circular': return ((pos % len) + len) % len;
-        case 'reflect': return pos < 0 ? -pos : 2 * (len - 1) - pos;
-        case 'replicate': return pos < 0 ? 0 : len - 1;
-        default: return -1;
-      }
-    };
-    for (let q0 = 0; q0 < out[0]; ++q0) for (let q1 = 0; q1 < out[1]; ++q1) {
-      const list = terms[q0 * out[1] + q1];
-      for (let t0 = 0; t0 < k[0]; ++t0) {
-        const p0 = map(q0 * s[0] - pl[0] + t0 * d[0], n[0]);
-        if (p0 < 0) continue;
-        for (let t1 = 0; t1 < k[1]; ++t1) {
-          const p1 = map(q1 * s[1] - pl[1] + t1 * d[1], n[1]);
-          if (p1 < 0) continue;
-          list.push([p0 * n[1] + p1, t0 * k[1] + t1]);
-        }
-      }
-      list.sort((u, v) => u[0] - v[0] || u[1] - v[1]);
-    }
-  }
-  const y = new Array(nOut);
-  const rows = [];                       // operator matrix M (rows = outputs, cols = inputs): M[o][i] += w[t]
-  for (let o = 0; o < nOut; ++o) {
-    let acc = 0;
-    const row = new Map();
-    for (const [i, t] of terms[o]) {
-      acc += st.x[i] * st.w[t];
-      row.set(i, (row.has(i) ? row.get(i) : 0) + st.w[t]);
-    }
-    y[o] = acc;
-    rows.push(row);
-  }
-  const spread = Array.from({ length: n[0] * n[1] }, () => []);   // per input: [output index, tap]
-  for (let o = 0; o < nOut; ++o) for (const [i, t] of terms[o]) spread[i].push([o, t]);
-  const result = { ok: true, error: '', inShape: n.slice(), kShape: k.slice(), outShape: out, terms, y, rows, spread };
-  result.gather = gatherForm(st, result);
-  return result;
-}
-
-// ---- the gather form (seed 003's recipe), a second computation of the same output ----
-// transposed: insert s-1 zeros between the inputs, pad d(k-1)-pl at the start and d(k-1)-ph+a at the end
-// (negative: crop), flip the kernel and run a stride-1 convolution with dilation d:
-//   grid[g] = x[i] if g = i*s + d(k-1) - pl, else 0;   y[o] = sum_t' grid[o + t'*d] * w[k-1-t']
-// conv: the padded input (by the padding mode) and the kernel window: y[q] = sum_t grid[q*s + t*d] * w[t].
-function gatherForm(st, g) {
-  const L = [0, 0], lo = [0, 0];
-  for (let j = 0; j < 2; ++j) {
-    if (st.transposed) { lo[j] = st.d[j] * (st.k[j] - 1) - st.pl[j]; L[j] = g.outShape[j] + st.d[j] * (st.k[j] - 1); }
-    else { lo[j] = st.pl[j]; L[j] = st.n[j] + st.pl[j] + st.ph[j]; }
-  }
-  const src = (gpos, j) => {   // input index along j at grid position gpos, or -1 (an inserted or padded zero)
-    const u = gpos - lo[j];
-    if (st.transposed) return (u >= 0 && u % st.s[j] === 0 && u / st.s[j] < st.n[j]) ? u / st.s[j] : -1;
-    if (u >= 0 && u < st.n[j]) return u;
-    const len = st.n[j];
-    switch (st.mode) {
-      case 'circular': return ((u % len) + len) % len;
-      case 'reflect': return u < 0 ? -u : 2 * (len - 1) - u;
-      case 'replicate': return u < 0 ? 0 : len - 1;
-      default: return -1;
-    }
-  };
-  const cell = new Array(L[0] * L[1]);
-  for (let a = 0; a < L[0]; ++a) for (let b = 0; b < L[1]; ++b) {
-    const i0 = src(a, 0), i1 = src(b, 1);
-    cell[a * L[1] + b] = (i0 < 0 || i1 < 0) ? -1 : i0 * st.n[1] + i1;
-  }
-  const step = st.transposed ? [1, 1] : st.s;
-  const window = (o0, o1) => {   // [grid flat index, tap flat index] of output (o0, o1)
-    const list = [];
-    for (let t0 = 0; t0 < st.k[0]; ++t0) for (let t1 = 0; t1 < st.k[1]; ++t1) {
-      const g0 = o0 * step[0] + t0 * st.d[0], g1 = o1 * step[1] + t1 * st.d[1];
-      const tap = st.transposed ? (st.k[0] - 1 - t0) * st.k[1] + (st.k[1] - 1 - t1) : t0 * st.k[1] + t1;
-      list.push([g0 * L[1] + g1, tap]);
-    }
-    return list;
-  };
-  const y = new Array(g.outShape[0] * g.outShape[1]);
-  for (let o0 = 0; o0 < g.outShape[0]; ++o0) for (let o1 = 0; o1 < g.outShape[1]; ++o1) {
-    let acc = 0;
-    for (const [gi, t] of window(o0, o1)) if (cell[gi] >= 0) acc += st.x[cell[gi]] * st.w[t];
-    y[o0 * g.outShape[1] + o1] = acc;
-  }
-  return { shape: L, lo, cell, window, y };
-}
+// ---- the computation: explore_core.js (Core.compute: the relation, the output, the matrix, the gather form) ----
 
 // ---- text ----
 function idx2(flat, shape) { return [Math.floor(flat / shape[1]), flat % shape[1]]; }
@@ -442,14 +193,14 @@ function drawGather(cs) {
   const svg = $('svg-g'), Q = G.gather, L = Q.shape;
   svg.innerHTML = '';
   const tr = S.transposed;
-  setText('h-g', tr ? 'gather form (seed 003): zeros inserted between the inputs, padded, flipped kernel, stride 1 (' +
+  setText('h-g', tr ? 'gather form (Dumoulin & Visin 2016): zeros inserted between the inputs, padded, flipped kernel, stride 1 (' +
                       L[0] + '×' + L[1] + ')'
                     : 'padded input (' + S.mode + ' padding, ' + L[0] + '×' + L[1] + ') and the kernel window');
-  const crop = tr && (Q.lo[0] < 0 || Q.lo[1] < 0 || S.pl.some((p, j) => p > S.d[j] * (S.k[j] - 1)));
+  const crop = tr && [...Q.lo, ...Q.hi].some((v) => v < 0);
   let maxDiff = 0;
   for (let o = 0; o < G.y.length; ++o) maxDiff = Math.max(maxDiff, Math.abs(Q.y[o] - G.y[o]));
   setText('gather-note', (tr
-    ? 'padding d(k−1)−p_lo = (' + Q.lo.join(', ') + ') at the start and d(k−1)−p_hi+a at the end' +
+    ? 'padding d(k−1)−p_lo = (' + Q.lo.join(', ') + ') at the start and d(k−1)−p_hi+a = (' + Q.hi.join(', ') + ') at the end' +
       (crop ? ' (negative: the border is cropped)' : '') + '; hover an output to see the flipped kernel over this grid. '
     : 'hover an output to see its kernel window; grey values are read through the padding. ') +
     'Computed this way, the output differs from the ' + (tr ? 'distribution' : 'matrix') + ' form by at most ' +
@@ -498,7 +249,7 @@ function markGather(o0, o1) {
 }
 function setText(id, text) { $(id).textContent = text; }
 function render() {
-  G = compute(S);
+  G = Core.compute(S);
   syncControls();
   drawFormulas();
   if (!G.ok) {
@@ -556,27 +307,7 @@ function sameAsInitial() {
 function checkLibrary() {
   if (!G || !G.ok) return { applicable: false, reason: 'invalid configuration' };
   if (!sameAsInitial()) return { applicable: false, reason: 'the configuration or the values differ from the command\'s' };
-  const L = DATA.W;
-  // the page's W (rows = small side): conv: W = M; transposed: W = M^T
-  const tr = S.transposed;
-  const nSmall = tr ? G.inShape[0] * G.inShape[1] : G.outShape[0] * G.outShape[1];
-  const nBig = tr ? G.outShape[0] * G.outShape[1] : G.inShape[0] * G.inShape[1];
-  if (L.rows !== nSmall || L.cols !== nBig)
-    return { applicable: true, patternEqual: false, maxWDiff: Infinity, maxOutDiff: Infinity,
-             reason: 'library W is ' + L.rows + '×' + L.cols + ', the page expects ' + nSmall + '×' + nBig };
-  let pageNnz = 0;
-  for (const row of G.rows) pageNnz += row.size;
-  let patternEqual = pageNnz === L.indices.length, maxWDiff = 0;
-  for (let r = 0; r < L.rows; ++r) for (let e = L.indptr[r]; e < L.indptr[r + 1]; ++e) {
-    const c = L.indices[e];
-    const row = tr ? G.rows[c] : G.rows[r];
-    const key = tr ? r : c;
-    if (!row.has(key)) { patternEqual = false; maxWDiff = Math.max(maxWDiff, Math.abs(L.data[e])); continue; }
-    maxWDiff = Math.max(maxWDiff, Math.abs(row.get(key) - L.data[e]));
-  }
-  let maxOutDiff = 0;
-  for (let o = 0; o < G.y.length; ++o) maxOutDiff = Math.max(maxOutDiff, Math.abs(G.y[o] - DATA.y[o]));
-  return { applicable: true, patternEqual, maxWDiff, maxOutDiff, nnz: L.indices.length, rows: L.rows, cols: L.cols };
+  return Object.assign({ applicable: true }, Core.compareWithLibrary(G, S.transposed, DATA.W, DATA.y));
 }
 function updateAgreement() {
   const a = checkLibrary(), p = $('agree');
@@ -586,7 +317,7 @@ function updateAgreement() {
       'command\'s configuration (' + a.reason + '; press reset to compare).';
     return;
   }
-  const ok = a.patternEqual && a.maxWDiff <= 1e-12 && a.maxOutDiff <= 1e-9 * (1 + Math.max(...G.y.map(Math.abs)));
+  const ok = a.ok;
   p.className = ok ? 'ok' : 'bad';
   p.textContent = (ok ? '✓ ' : '✗ ') + 'The C++ library\'s W (' + a.rows + '×' + a.cols + ', ' + a.nnz + ' entries, built by ' +
     'convmtx explore) ' + (ok ? 'equals' : 'DIFFERS FROM') + ' the page\'s own matrix: same pattern ' + (a.patternEqual ? 'yes' : 'NO') +
@@ -813,16 +544,14 @@ window.convmtxExplorer = {
   hoverText, spreadText,
   matrix() {
     if (!G || !G.ok) return null;
-    const entries = [];
-    G.rows.forEach((row, r) => { for (const [c, v] of row) entries.push([r, c, v]); });
-    return { rows: G.rows.length, cols: G.inShape[0] * G.inShape[1], entries };
+    return { rows: G.rows.length, cols: G.inShape[0] * G.inShape[1], entries: Core.matrixEntries(G) };
   },
   checkLibrary,
   hover,
   gather() {
     if (!G || !G.ok) return null;
     const Q = G.gather;
-    return { shape: Q.shape.slice(), lo: Q.lo.slice(), y: nested(Q.y, G.outShape),
+    return { shape: Q.shape.slice(), lo: Q.lo.slice(), hi: Q.hi.slice(), y: nested(Q.y, G.outShape),
              grid: nested(Q.cell.map((c) => (c >= 0 ? S.x[c] : 0)), Q.shape) };
   },
   window(r, c) {
@@ -832,10 +561,3 @@ window.convmtxExplorer = {
 };
 init();
 })();
-</script>
-</body>
-</html>
-)CONVMTX_HTML";
-}
-
-}  // namespace convmtx::cli
