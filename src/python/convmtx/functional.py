@@ -7,7 +7,7 @@
 
 The rank (1, 2 or 3 spatial dimensions) is weight.ndim - 2; x is (N, C, *spatial)
 or unbatched (C, *spatial). float32 stays float32 and float64 stays float64.
-Index formulas: SEMANTICS.md of the project; PyTorch is the ground truth.
+Index formulas: docs/semantics.md; PyTorch is the ground truth.
 """
 
 import numbers
