@@ -17,6 +17,7 @@
 #include <mutex>
 #include <vector>
 
+#include "convmtx/detail/create_exclusive.hpp"
 #include "convmtx/detail/printable.hpp"
 #include "convmtx/errors.hpp"
 
@@ -188,6 +189,10 @@ std::string random_suffix() {
 
 }  // namespace
 
+int detail::create_exclusive(int dirfd, const char* name) {
+    return ::openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+}
+
 // ---------------- InputFile ----------------
 
 InputFile::InputFile(const std::string& path) : path_(path) {
@@ -344,7 +349,7 @@ AtomicWriter::AtomicWriter(const std::string& path) : impl_(std::make_unique<Imp
     for (int attempt = 0; attempt < 100 && m.out.fd < 0; ++attempt) {
         const std::string name = stem + random_suffix() + ".tmp";
         SignalBlock block;
-        const int fd = ::openat(m.dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        const int fd = detail::create_exclusive(m.dirfd, name.c_str());
         if (fd < 0) {
             if (errno == EEXIST) continue;  // taken (possibly a planted link): another name
             const std::string err = sys_error();

@@ -1,9 +1,13 @@
 // Matrix Market writing and strict reading (see matrix_market.hpp).
 #include "convmtx/matrix_market.hpp"
 
+#include <locale.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <clocale>
+#include <cstdlib>
 #include <limits>
 #include <sstream>
 #include <string_view>
@@ -179,13 +183,13 @@ CsrMatrix parse(LineSource& src, const std::string& what) {
     if (!general && rows != cols)
         throw format_error(what + ": a " + symmetry + " matrix must be square, not " + std::to_string(rows) + " x " +
                            std::to_string(cols));
-    detail::check_declared_matrix(rows, cols, nnz, what);
     const std::uint64_t min_bytes = array ? 2 : (pattern ? 4 : 6);
     const std::uint64_t room = (src.remaining() + 1) / min_bytes;
     if (static_cast<std::uint64_t>(nnz) > room)
         throw format_error(what + ": the size line declares " + std::to_string(nnz) + " entries but the " +
                            std::to_string(src.remaining()) + " bytes after it hold at most " + std::to_string(room) +
                            " (an entry line takes at least " + std::to_string(min_bytes) + " bytes)");
+    detail::check_declared_matrix(rows, cols, nnz, what);
 
     std::vector<detail::Entry> entries;
     if (!array) entries.reserve(static_cast<size_t>(general ? nnz : 2 * nnz));
@@ -207,11 +211,9 @@ CsrMatrix parse(LineSource& src, const std::string& what) {
         const auto r = std::from_chars(t.data(), t.data() + t.size(), v);
         if (t.empty() || r.ptr != t.data() + t.size() || (r.ec != std::errc() && r.ec != std::errc::result_out_of_range))
             throw entry_error(k, "value '" + printable(w) + "' is not a number");
-        if (r.ec == std::errc::result_out_of_range) {  // beyond double: infinity, or an underflow to zero
-            const size_t e = t.find_first_of("eE");
-            const bool under = e != std::string_view::npos && e + 1 < t.size() && t[e + 1] == '-';
-            const double mag = under ? 0.0 : std::numeric_limits<double>::infinity();
-            v = t[0] == '-' ? -mag : mag;
+        if (r.ec == std::errc::result_out_of_range) {  // an infinity, a subnormal or zero: as strtod rounds it
+            static const locale_t c_locale = newlocale(LC_ALL_MASK, "C", static_cast<locale_t>(nullptr));
+            v = strtod_l(std::string(t).c_str(), nullptr, c_locale);
         }
         return v;
     };
