@@ -6,6 +6,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "convmtx/builder.hpp"
 #include "convmtx/detail/checked.hpp"
 #include "convmtx/detail/npy_header.hpp"
 #include "convmtx/detail/printable.hpp"
@@ -199,9 +200,15 @@ std::vector<double> fortran_to_c(const std::vector<double>& raw, const Shape& sh
     return out;
 }
 
+/// Refuses string dtypes, and arrays whose double values would not fit the physical memory.
 void require_numeric(const detail::NpyHeader& h, const std::string& what) {
     if (h.kind == 'S' || h.kind == 'U')
         throw format_error(what + ": dtype '" + printable(h.descr) + "' is a string, not a number");
+    const double need = 8.0 * static_cast<double>(h.count), limit = physical_memory_bytes();
+    if (limit > 0 && need > limit)
+        throw memory_limit_error(what + ": " + std::to_string(h.count) + " values need " + format_bytes(need) +
+                                     " as double, more than the physical memory " + format_bytes(limit),
+                                 need, limit);
 }
 
 }  // namespace

@@ -530,6 +530,13 @@ BOOST_AUTO_TEST_CASE(npy_headers_must_match_the_data) {
     BOOST_TEST(read_npy(p.string()).data == std::vector<double>(v, v + 6), boost::test_tools::per_element());
     write_bytes(p, edited("(2, 3)", "(3, 3)"));
     error_of<format_error>([&] { read_npy(p.string()); }, {p.string(), "needs 9 x 8 bytes, but 48 follow"});
+    // 2^36 uint8 values really present (a sparse file) would take 512 GiB as double: refused first.
+    const fs::path big = temp_dir() / "big.npy";
+    const std::string head = npy_header("|u1", {index_t{1} << 36});
+    write_bytes(big, head);
+    fs::resize_file(big, head.size() + (std::uintmax_t{1} << 36));
+    BOOST_CHECK_THROW(read_npy(big.string()), memory_limit_error);
+    fs::remove(big);
 }
 
 BOOST_AUTO_TEST_CASE(image_headers_are_checked_before_allocating) {

@@ -6,6 +6,7 @@
 // a header that is not the dict {'descr': ..., 'fortran_order': ..., 'shape': (...)} with exactly
 // those keys; a big-endian, structured or unknown dtype; more than 64 dimensions; a shape whose
 // element count (checked product) times the item size differs from the bytes after the header.
+// An array whose values, as double, would exceed the physical memory throws memory_limit_error.
 #pragma once
 
 #include <cstdint>
