@@ -1,219 +1,234 @@
-// RGB PNG writing/reading (libpng) and spy pictures (see png.hpp).
+// PNG encoding and decoding with libpng (see png.hpp). libpng reports errors by longjmp: every
+// function that calls setjmp holds only trivially destructible locals, and exceptions from the
+// I/O callbacks are caught there, stored, and rethrown once libpng has returned.
 #include "convmtx/png.hpp"
 
 #include <png.h>
 
-#include <algorithm>
-#include <cmath>
 #include <csetjmp>
-#include <cstdio>
 #include <cstring>
+#include <exception>
 #include <stdexcept>
+#include <vector>
 
+#include "convmtx/detail/printable.hpp"
 #include "convmtx/errors.hpp"
-#include "convmtx/npy.hpp"
 
 namespace convmtx {
 
-RgbImage::RgbImage(index_t w, index_t h, Rgb fill) : width(w), height(h) {
-    if (w <= 0 || h <= 0)
-        throw config_error("image size " + std::to_string(w) + "x" + std::to_string(h) + " must be positive");
-    if (w > (1 << 20) || h > (1 << 20) || w * h > (index_t{1} << 30))
-        throw config_error("image size " + std::to_string(w) + "x" + std::to_string(h) + " is too large (at most 2^30 pixels)");
-    pixels.resize(static_cast<size_t>(w * h * 3));
-    for (size_t p = 0; p < pixels.size(); p += 3) std::copy(fill.begin(), fill.end(), pixels.begin() + p);
-}
-
-Rgb RgbImage::at(index_t x, index_t y) const {
-    const size_t o = static_cast<size_t>((y * width + x) * 3);
-    return {pixels[o], pixels[o + 1], pixels[o + 2]};
-}
-
-void RgbImage::set(index_t x, index_t y, Rgb c) {
-    const size_t o = static_cast<size_t>((y * width + x) * 3);
-    pixels[o] = c[0];
-    pixels[o + 1] = c[1];
-    pixels[o + 2] = c[2];
-}
-
 namespace {
 
+/// Deflate never expands more than 1032:1 (zlib's documented maximum compression ratio).
+constexpr std::uint64_t kMaxDeflateRatio = 1032;
+
+struct Context {
+    ByteSink* out = nullptr;         // writing
+    const InputFile* in = nullptr;   // reading
+    std::uint64_t pos = 0;
+    std::string message;             // the first error
+    std::exception_ptr failure;      // an exception from the sink or the file
+};
+
 void on_error(png_structp png, png_const_charp msg) {
-    auto* err = static_cast<std::string*>(png_get_error_ptr(png));
-    if (err) *err = msg;
+    auto* c = static_cast<Context*>(png_get_error_ptr(png));
+    if (c->message.empty()) c->message = msg;
     png_longjmp(png, 1);
 }
 void on_warning(png_structp, png_const_charp) {}
+
 void on_write(png_structp png, png_bytep data, png_size_t n) {
-    static_cast<std::string*>(png_get_io_ptr(png))->append(reinterpret_cast<const char*>(data), n);
+    auto* c = static_cast<Context*>(png_get_io_ptr(png));
+    bool failed = false;
+    try {
+        c->out->write(data, n);
+    } catch (...) {
+        c->failure = std::current_exception();
+        failed = true;
+    }
+    if (failed) png_error(png, "write failed");
 }
 void on_flush(png_structp) {}
 
+void on_read(png_structp png, png_bytep data, png_size_t n) {
+    auto* c = static_cast<Context*>(png_get_io_ptr(png));
+    size_t got = 0;
+    bool failed = false;
+    try {
+        got = c->in->read_at(c->pos, data, n);
+    } catch (...) {
+        c->failure = std::current_exception();
+        failed = true;
+    }
+    if (failed) png_error(png, "read failed");
+    if (got != n) {
+        if (c->message.empty())
+            c->message = "the file ends after " + std::to_string(c->pos + got) + " bytes, inside the image data";
+        png_error(png, "truncated");
+    }
+    c->pos += n;
+}
+
+bool write_rows(png_structp png, png_infop info, const std::uint8_t* samples, png_uint_32 w, png_uint_32 h, int bits,
+                int color, size_t row_bytes) {
+    if (setjmp(png_jmpbuf(png))) return false;
+    png_set_IHDR(png, info, w, h, bits, color, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (png_uint_32 y = 0; y < h; ++y) png_write_row(png, const_cast<png_bytep>(samples + y * row_bytes));
+    png_write_end(png, info);
+    return true;
+}
+
+struct Layout {
+    png_uint_32 width = 0, height = 0;
+    int channels = 0, bits = 0;
+    size_t row_bytes = 0;
+};
+
+bool read_header(png_structp png, png_infop info, PngRead mode, Layout* out) {
+    if (setjmp(png_jmpbuf(png))) return false;
+    png_set_user_limits(png, 0x7fffffffu, 0x7fffffffu);  // the size rule is checked by the caller, with its message
+    png_read_info(png, info);
+    const int color = png_get_color_type(png, info);
+    const int depth = png_get_bit_depth(png, info);
+    if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+    png_set_strip_alpha(png);
+    if (mode == PngRead::rgb8) {
+        png_set_strip_16(png);
+        png_set_gray_to_rgb(png);
+    }
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    out->width = png_get_image_width(png, info);
+    out->height = png_get_image_height(png, info);
+    out->channels = png_get_channels(png, info);
+    out->bits = png_get_bit_depth(png, info);
+    out->row_bytes = png_get_rowbytes(png, info);
+    return true;
+}
+
+bool read_rows(png_structp png, png_bytepp rows) {
+    if (setjmp(png_jmpbuf(png))) return false;
+    png_read_image(png, rows);
+    png_read_end(png, nullptr);
+    return true;
+}
+
+struct ReadStruct {
+    png_structp png = nullptr;
+    png_infop info = nullptr;
+    ~ReadStruct() {
+        if (png) png_destroy_read_struct(&png, info ? &info : nullptr, nullptr);
+    }
+};
+
+struct WriteStruct {
+    png_structp png = nullptr;
+    png_infop info = nullptr;
+    ~WriteStruct() {
+        if (png) png_destroy_write_struct(&png, info ? &info : nullptr);
+    }
+};
+
 }  // namespace
 
-std::string rgb_png_bytes(const RgbImage& image) {
-    std::string out, err;
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &err, on_error, on_warning);
-    if (!png) throw std::runtime_error("libpng: cannot create a write struct");
-    png_infop info = png_create_info_struct(png);
-    if (!info || setjmp(png_jmpbuf(png))) {
-        png_destroy_write_struct(&png, info ? &info : nullptr);
-        throw std::runtime_error("libpng: " + (err.empty() ? std::string("cannot encode the image") : err));
-    }
-    png_set_write_fn(png, &out, on_write, on_flush);
-    png_set_IHDR(png, info, static_cast<png_uint_32>(image.width), static_cast<png_uint_32>(image.height), 8,
-                 PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    for (index_t y = 0; y < image.height; ++y)
-        png_write_row(png, const_cast<png_bytep>(image.pixels.data() + static_cast<size_t>(y * image.width * 3)));
-    png_write_end(png, info);
-    png_destroy_write_struct(&png, &info);
-    return out;
+void encode_png(const std::uint8_t* samples, index_t width, index_t height, int channels, int bits, ByteSink& out) {
+    if (channels != 1 && channels != 3)
+        throw std::invalid_argument("PNG: channels=" + std::to_string(channels) + " must be 1 (gray) or 3 (RGB)");
+    if (bits != 8 && bits != 16) throw std::invalid_argument("PNG: bits=" + std::to_string(bits) + " must be 8 or 16");
+    if (width < 1 || height < 1 || width > 0x7fffffff || height > 0x7fffffff)
+        throw std::invalid_argument("PNG: image size " + std::to_string(width) + " x " + std::to_string(height) +
+                                    " must be between 1 and 2^31 - 1 per side");
+    Context c;
+    c.out = &out;
+    WriteStruct s;
+    s.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &c, on_error, on_warning);
+    if (!s.png) throw std::runtime_error("libpng: cannot create a write struct");
+    s.info = png_create_info_struct(s.png);
+    if (!s.info) throw std::runtime_error("libpng: cannot create an info struct");
+    png_set_write_fn(s.png, &c, on_write, on_flush);
+    const size_t row_bytes = static_cast<size_t>(width) * static_cast<size_t>(channels) * static_cast<size_t>(bits / 8);
+    const bool ok = write_rows(s.png, s.info, samples, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height),
+                               bits, channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, row_bytes);
+    if (c.failure) std::rethrow_exception(c.failure);
+    if (!ok) throw std::runtime_error("libpng: cannot encode the image: " + c.message);
 }
 
-void write_rgb_png(const std::string& path, const RgbImage& image) { write_file_atomic(path, rgb_png_bytes(image)); }
+void encode_png(const Raster& r, ByteSink& out) {
+    const size_t need = static_cast<size_t>(r.width) * static_cast<size_t>(r.height) * static_cast<size_t>(r.channels) *
+                        static_cast<size_t>(r.bits / 8);
+    if (r.samples.size() != need)
+        throw std::invalid_argument("PNG: a " + std::to_string(r.width) + " x " + std::to_string(r.height) +
+                                    " raster needs " + std::to_string(need) + " sample bytes, not " +
+                                    std::to_string(r.samples.size()));
+    encode_png(r.samples.data(), r.width, r.height, r.channels, r.bits, out);
+}
+
+void write_png_file(const std::string& path, const Raster& raster) {
+    write_file_atomic(path, [&](ByteSink& out) { encode_png(raster, out); });
+}
+
+Raster read_png_file(const InputFile& file, PngRead mode) {
+    const std::string what = detail::quoted(file.path());
+    unsigned char sig[8] = {};
+    if (file.read_at(0, sig, 8) != 8 || png_sig_cmp(sig, 0, 8) != 0)
+        throw format_error(what + ": not a PNG file (no PNG signature)");
+    Context c;
+    c.in = &file;
+    ReadStruct s;
+    s.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &c, on_error, on_warning);
+    if (!s.png) throw std::runtime_error("libpng: cannot create a read struct");
+    s.info = png_create_info_struct(s.png);
+    if (!s.info) throw std::runtime_error("libpng: cannot create an info struct");
+    png_set_read_fn(s.png, &c, on_read);
+    Layout L;
+    auto fail = [&] {
+        if (c.failure) std::rethrow_exception(c.failure);
+        throw format_error(what + ": bad PNG: " + detail::printable(c.message, 200));
+    };
+    if (!read_header(s.png, s.info, mode, &L)) fail();
+    check_image_size(L.width, L.height, what + ": PNG header");
+    const std::uint64_t decoded = static_cast<std::uint64_t>(L.row_bytes) * L.height;
+    if (decoded / kMaxDeflateRatio > file.size())
+        throw format_error(what + ": PNG header declares " + std::to_string(L.width) + " x " + std::to_string(L.height) +
+                           " pixels (" + std::to_string(decoded) + " bytes), more than 1032 times the file's " +
+                           std::to_string(file.size()) + " bytes can hold (deflate's maximum expansion)");
+    Raster r;
+    r.width = L.width;
+    r.height = L.height;
+    r.channels = L.channels;
+    r.bits = L.bits;
+    r.maxval = L.bits == 16 ? 65535u : 255u;
+    if ((r.channels != 1 && r.channels != 3) || (r.bits != 8 && r.bits != 16))
+        throw format_error(what + ": PNG decodes to " + std::to_string(r.channels) + " channels of " +
+                           std::to_string(r.bits) + " bits (expected gray or RGB, 8 or 16 bits)");
+    r.samples.resize(static_cast<size_t>(decoded));
+    std::vector<png_bytep> rows(L.height);
+    for (png_uint_32 y = 0; y < L.height; ++y) rows[y] = r.samples.data() + static_cast<size_t>(y) * L.row_bytes;
+    if (!read_rows(s.png, rows.data())) fail();
+    return r;
+}
+
+Raster read_png_file(const std::string& path, PngRead mode) { return read_png_file(InputFile(path), mode); }
+
+std::string rgb_png_bytes(const RgbImage& image) {
+    StringSink s;
+    encode_png(image.pixels.data(), image.width, image.height, 3, 8, s);
+    return std::move(s.bytes);
+}
+
+void write_rgb_png(const std::string& path, const RgbImage& image) {
+    write_file_atomic(path, [&](ByteSink& out) { encode_png(image.pixels.data(), image.width, image.height, 3, 8, out); });
+}
 
 RgbImage read_rgb_png(const std::string& path) {
-    png_image img;
-    std::memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&img, path.c_str()))
-        throw std::runtime_error("cannot read PNG '" + path + "': " + img.message);
-    img.format = PNG_FORMAT_RGB;
-    RgbImage out(img.width, img.height);
-    if (!png_image_finish_read(&img, nullptr, out.pixels.data(), 0, nullptr)) {
-        const std::string msg = img.message;
-        png_image_free(&img);
-        throw std::runtime_error("cannot decode PNG '" + path + "': " + msg);
-    }
+    Raster r = read_png_file(path, PngRead::rgb8);
+    RgbImage out;
+    out.width = r.width;
+    out.height = r.height;
+    out.pixels = std::move(r.samples);
     return out;
-}
-
-Rgb tap_color(index_t tap) {
-    static const Rgb palette[12] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},   {214, 39, 40},
-                                    {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {188, 189, 34},
-                                    {23, 190, 207},  {0, 0, 128},   {128, 128, 0},   {0, 128, 128}};
-    return palette[((tap % 12) + 12) % 12];
-}
-
-std::string hex_color(Rgb c) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "#%02x%02x%02x", c[0], c[1], c[2]);
-    return buf;
-}
-
-Rgb heat_color(double t) {
-    static const double stops[4][3] = {{255, 255, 204}, {254, 178, 76}, {240, 59, 32}, {128, 0, 38}};
-    t = std::clamp(t, 0.0, 1.0) * 3;
-    const int a = std::min(2, static_cast<int>(t));
-    const double f = t - a;
-    Rgb c;
-    for (int i = 0; i < 3; ++i) c[i] = static_cast<std::uint8_t>(std::lround(stops[a][i] + f * (stops[a + 1][i] - stops[a][i])));
-    return c;
-}
-
-SpyPicture spy_picture(index_t rows, index_t cols, const std::int64_t* outer, const std::int64_t* inner,
-                       const double* values, const SpyOptions& opt, const std::vector<index_t>* taps, index_t K) {
-    const index_t nnz = rows > 0 ? outer[rows] : 0;
-    if (rows == 0 || cols == 0) throw config_error("cannot draw an empty matrix (" + std::to_string(rows) + " x " + std::to_string(cols) + ")");
-    if (opt.max_pixels < 16) throw config_error("max_pixels=" + std::to_string(opt.max_pixels) + " must be at least 16");
-    if (taps && static_cast<index_t>(taps->size()) != nnz)
-        throw shape_error("spy_picture: " + std::to_string(taps->size()) + " taps for " + std::to_string(nnz) + " entries");
-    const Rgb white{255, 255, 255}, outline{160, 160, 160};
-    const index_t big = std::max<index_t>(rows, cols);
-    SpyPicture pic;
-    pic.density = opt.density || big > opt.max_pixels;
-    if (!pic.density) {
-        index_t cell = opt.cell > 0 ? opt.cell : std::clamp<index_t>(opt.max_pixels / big, 1, 24);
-        pic.cell = cell;
-        pic.image = RgbImage(cols * cell, rows * cell);
-        const index_t fill = cell >= 4 ? cell - 1 : cell;
-        for (index_t r = 0; r < rows; ++r)
-            for (index_t k = outer[r]; k < outer[r + 1]; ++k) {
-                Rgb c;
-                if (taps && K > 0) {
-                    const index_t t = (*taps)[static_cast<size_t>(k)];
-                    c = t < 0 ? Rgb{0, 0, 0} : tap_color(t % K);
-                } else {
-                    const double v = values ? values[k] : 1.0;
-                    c = v > 0 ? Rgb{31, 119, 180} : v < 0 ? Rgb{214, 39, 40} : Rgb{190, 190, 190};
-                }
-                for (index_t y = 0; y < fill; ++y)
-                    for (index_t x = 0; x < fill; ++x) pic.image.set(inner[k] * cell + x, r * cell + y, c);
-            }
-        auto hline = [&](index_t y) {
-            for (index_t x = 0; x < pic.image.width; ++x)
-                if (pic.image.at(x, y) == white) pic.image.set(x, y, outline);
-        };
-        auto vline = [&](index_t x) {
-            for (index_t y = 0; y < pic.image.height; ++y)
-                if (pic.image.at(x, y) == white) pic.image.set(x, y, outline);
-        };
-        if (opt.row_block > 0 && opt.row_block < rows)
-            for (index_t b = opt.row_block; b < rows; b += opt.row_block) hline(b * cell - 1);
-        if (opt.col_block > 0 && opt.col_block < cols)
-            for (index_t b = opt.col_block; b < cols; b += opt.col_block) vline(b * cell - 1);
-        return pic;
-    }
-    // Density mode.
-    index_t b = (big + opt.max_pixels - 1) / opt.max_pixels;
-    index_t bh = b, bw = b;
-    const index_t min_px = 64;
-    if ((rows + bh - 1) / bh < std::min<index_t>(rows, min_px)) bh = (rows + min_px - 1) / min_px;
-    if ((cols + bw - 1) / bw < std::min<index_t>(cols, min_px)) bw = (cols + min_px - 1) / min_px;
-    bh = std::max<index_t>(bh, 1);
-    bw = std::max<index_t>(bw, 1);
-    const index_t H = (rows + bh - 1) / bh, Wd = (cols + bw - 1) / bw;
-    pic.rows_per_pixel = bh;
-    pic.cols_per_pixel = bw;
-    std::vector<index_t> count(static_cast<size_t>(H * Wd), 0);
-    for (index_t r = 0; r < rows; ++r)
-        for (index_t k = outer[r]; k < outer[r + 1]; ++k) ++count[static_cast<size_t>((r / bh) * Wd + inner[k] / bw)];
-    pic.max_count = *std::max_element(count.begin(), count.end());
-    pic.image = RgbImage(Wd, H);
-    const double denom = std::log1p(static_cast<double>(std::max<index_t>(pic.max_count, 1)));
-    for (index_t y = 0; y < H; ++y)
-        for (index_t x = 0; x < Wd; ++x) {
-            const index_t n = count[static_cast<size_t>(y * Wd + x)];
-            if (n > 0) pic.image.set(x, y, heat_color(std::log1p(static_cast<double>(n)) / denom));
-        }
-    // Block outlines when they are at least 4 pixels apart.
-    if (opt.row_block > 0 && opt.row_block / bh >= 4)
-        for (index_t r = opt.row_block; r < rows; r += opt.row_block)
-            for (index_t x = 0; x < Wd; ++x)
-                if (pic.image.at(x, r / bh) == white) pic.image.set(x, r / bh, outline);
-    if (opt.col_block > 0 && opt.col_block / bw >= 4)
-        for (index_t c = opt.col_block; c < cols; c += opt.col_block)
-            for (index_t y = 0; y < H; ++y)
-                if (pic.image.at(c / bw, y) == white) pic.image.set(c / bw, y, outline);
-    return pic;
-}
-
-SpyPicture spy_picture(const CsrMatrix& M, const SpyOptions& opt, const std::vector<index_t>* taps, index_t K) {
-    if (!M.isCompressed()) {
-        CsrMatrix C = M;
-        C.makeCompressed();
-        return spy_picture(C, opt, taps, K);
-    }
-    return spy_picture(M.rows(), M.cols(), M.outerIndexPtr(), M.innerIndexPtr(), M.valuePtr(), opt, taps, K);
-}
-
-RgbImage heat_map(const std::vector<index_t>& values, index_t height, index_t width, index_t cell) {
-    if (static_cast<index_t>(values.size()) != height * width)
-        throw shape_error("heat_map: " + std::to_string(values.size()) + " values for a " + std::to_string(height) + "x" +
-                          std::to_string(width) + " grid");
-    if (cell < 1) throw config_error("heat_map: cell=" + std::to_string(cell) + " must be at least 1");
-    const auto [lo_it, hi_it] = std::minmax_element(values.begin(), values.end());
-    const double lo = static_cast<double>(*lo_it), hi = static_cast<double>(*hi_it);
-    RgbImage img(width * cell, height * cell);
-    for (index_t y = 0; y < height; ++y)
-        for (index_t x = 0; x < width; ++x) {
-            const double v = static_cast<double>(values[static_cast<size_t>(y * width + x)]);
-            const Rgb c = heat_color(hi > lo ? (v - lo) / (hi - lo) : 0.0);
-            for (index_t dy = 0; dy < cell; ++dy)
-                for (index_t dx = 0; dx < cell; ++dx) img.set(x * cell + dx, y * cell + dy, c);
-        }
-    return img;
 }
 
 }  // namespace convmtx

@@ -1,14 +1,21 @@
-// Matrix Market and npz files (round trips, files written by scipy, malformed input)
-// and RGB PNG / spy pictures.
+// Files: Matrix Market and npz (round trips, files written by scipy, malformed input), .npy,
+// PNG and PGM readers' rules, special files, the atomic writer; RGB PNG and spy pictures.
 #define BOOST_TEST_MODULE io
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
+#include <thread>
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "convmtx/detail/create_exclusive.hpp"
 #include "convmtx/inspect.hpp"
 #include "convmtx/io.hpp"
 #include "convmtx/png.hpp"
@@ -59,6 +66,14 @@ std::string slurp(const fs::path& p) {
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
+}
+
+/// Names in `dir` that start with `prefix` (temporary files left behind).
+std::vector<std::string> names_starting(const fs::path& dir, const std::string& prefix) {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(dir))
+        if (e.path().filename().string().rfind(prefix, 0) == 0) out.push_back(e.path().filename().string());
+    return out;
 }
 
 }  // namespace
@@ -150,7 +165,6 @@ BOOST_AUTO_TEST_CASE(npz_layout_is_what_scipy_writes) {
     std::string bad = z;
     bad[bad.find("data.npy") + 8 + 80] ^= 0x01;
     BOOST_CHECK_THROW(parse_npz(bad), std::runtime_error);
-    BOOST_TEST(crc32_of("123456789", 9) == 0xCBF43926u);  // the CRC-32 check value
 }
 
 BOOST_AUTO_TEST_CASE(matrix_market_variants_and_errors) {
@@ -179,7 +193,10 @@ BOOST_AUTO_TEST_CASE(matrix_market_variants_and_errors) {
     BOOST_TEST(message("%%MatrixMarket matrix coordinate complex general\n1 1 1\n1 1 1 0\n").find("complex") != std::string::npos);
     BOOST_TEST(message("%%MatrixMarket matrix coordinate real general\n2 2 1\n3 1 1\n").find("(3, 1) is outside the 2x2") !=
                std::string::npos);
-    BOOST_TEST(message("%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n").find("entry 2") != std::string::npos);
+    BOOST_TEST(message("%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n").find("hold at most 1") !=
+               std::string::npos);
+    BOOST_TEST(message("%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n% a long comment line\n")
+                   .find("entry 2 is missing") != std::string::npos);
     BOOST_TEST(message("%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 1\n2 2 2\n").find("more data") != std::string::npos);
     BOOST_CHECK_THROW(read_matrix_file("W.txt"), std::invalid_argument);
     BOOST_CHECK_THROW(read_matrix_file((temp_dir() / "missing.mtx").string()), std::runtime_error);
@@ -191,7 +208,7 @@ BOOST_AUTO_TEST_CASE(png_round_trip_and_atomic_write) {
     img.set(4, 2, {250, 128, 7});
     const fs::path path = temp_dir() / "x.png";
     write_rgb_png(path.string(), img);
-    BOOST_TEST(!fs::exists(path.string() + ".tmp-convmtx"));
+    BOOST_TEST(names_starting(temp_dir(), ".x.png.").empty());
     const RgbImage back = read_rgb_png(path.string());
     BOOST_TEST(back.width == 5);
     BOOST_TEST(back.height == 3);
@@ -252,4 +269,486 @@ BOOST_AUTO_TEST_CASE(spy_density_mode_counts_entries) {
     BOOST_TEST((pic.image.at(0, 0) == heat_color(1.0)));
     BOOST_TEST((pic.image.at(1, 0) == heat_color(std::log1p(1.0) / std::log1p(7.0))));  // only W[2,3]
     BOOST_TEST((pic.image.at(50, 0) == Rgb{255, 255, 255}));
+}
+
+// ---------------------------------------------------------------- strict readers
+
+namespace {
+
+/// CRC-32 (ISO-HDLC), bit by bit: the reference zip and PNG use, to re-sign patched bytes.
+std::uint32_t crc32_reference(const std::string& s) {
+    std::uint32_t c = 0xffffffffu;
+    for (unsigned char b : s) {
+        c ^= b;
+        for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+void put_le32(std::string& s, size_t at, std::uint32_t v) {
+    for (int k = 0; k < 4; ++k) s[at + k] = static_cast<char>((v >> (8 * k)) & 0xff);
+}
+std::uint32_t get_le(const std::string& s, size_t at, int bytes) {
+    std::uint32_t v = 0;
+    for (int k = 0; k < bytes; ++k) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + k])) << (8 * k);
+    return v;
+}
+
+/// Offset of the local header of zip member `name` (stored members without zip64, as npz_bytes writes).
+size_t local_header(const std::string& z, const std::string& name) {
+    for (size_t p = 0; (p = z.find(std::string("PK\x03\x04", 4), p)) != std::string::npos; p += 4)
+        if (z.compare(p + 30, get_le(z, p + 26, 2), name) == 0) return p;
+    BOOST_FAIL("no member " << name);
+    return 0;
+}
+size_t central_header(const std::string& z, const std::string& name) {
+    for (size_t p = 0; (p = z.find(std::string("PK\x01\x02", 4), p)) != std::string::npos; p += 4)
+        if (z.compare(p + 46, get_le(z, p + 28, 2), name) == 0) return p;
+    BOOST_FAIL("no central entry " << name);
+    return 0;
+}
+
+/// `z` with the data of stored member `name` changed by `edit` (same length), CRC-32 re-signed in
+/// both headers: a well-formed zip whose member says something else.
+std::string patch_member(std::string z, const std::string& name, const std::function<void(std::string&)>& edit) {
+    const size_t p = local_header(z, name);
+    const size_t data = p + 30 + get_le(z, p + 26, 2) + get_le(z, p + 28, 2);
+    std::string bytes = z.substr(data, get_le(z, p + 18, 4));
+    const size_t n = bytes.size();
+    edit(bytes);
+    BOOST_REQUIRE(bytes.size() == n);
+    z.replace(data, n, bytes);
+    const std::uint32_t crc = crc32_reference(bytes);
+    put_le32(z, p + 14, crc);
+    put_le32(z, central_header(z, name) + 16, crc);
+    return z;
+}
+
+/// Replaces the first `from` in s by `to` (same length).
+void replace_once(std::string& s, const std::string& from, const std::string& to) {
+    const size_t at = s.find(from);
+    BOOST_REQUIRE(at != std::string::npos);
+    BOOST_REQUIRE(from.size() == to.size());
+    s.replace(at, from.size(), to);
+}
+
+void write_bytes(const fs::path& p, const std::string& bytes) {
+    std::ofstream out(p, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// Runs f; requires an exception of type E whose message is one line of printable text holding
+/// every needle. Returns the message.
+template <class E, class F>
+std::string error_of(F&& f, std::initializer_list<std::string> needles) {
+    try {
+        f();
+    } catch (const E& e) {
+        const std::string m = e.what();
+        for (const auto& n : needles) BOOST_TEST(m.find(n) != std::string::npos, "'" << n << "' in: " << m);
+        for (unsigned char c : m) BOOST_TEST((c >= 0x20 && c < 0x7f), "non-printable byte in: " << m);
+        return m;
+    } catch (const std::exception& e) {
+        BOOST_ERROR("wrong exception type: " << e.what());
+        return "";
+    }
+    BOOST_ERROR("no exception");
+    return "";
+}
+
+CsrArrays identity3() {
+    CsrArrays a;
+    a.rows = a.cols = 3;
+    a.indptr = {0, 1, 2, 3};
+    a.indices = {0, 1, 2};
+    a.data = {1.5, 2.5, 3.5};
+    return a;
+}
+
+std::string int32s(std::initializer_list<std::int32_t> v) {
+    std::string s;
+    for (auto x : v) s.append(reinterpret_cast<const char*>(&x), 4);
+    return s;
+}
+
+long max_rss_kib() {
+    struct rusage u {};
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_maxrss;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(matrix_market_huge_declared_sizes_are_refused_before_allocating) {
+    // Crashed before: rows = cols = 2^62 with no entries.
+    error_of<format_error>(
+        [] { parse_matrix_market("%%MatrixMarket matrix coordinate real general\n4611686018427387904 4611686018427387904 0\n", "h.mtx"); },
+        {"h.mtx", "4611686018427387904 rows", "max(2^24, 64 x entries) = 16777216"});
+    // A 66-byte file declaring 2e8 rows and one entry took 3.1 GB before: refused, nothing large allocated.
+    const fs::path p = temp_dir() / "rows.mtx";
+    write_bytes(p, "%%MatrixMarket matrix coordinate real general\n200000000 1 1\n1 1 1\n");
+    BOOST_TEST(fs::file_size(p) == 66u);
+    const long before = max_rss_kib();
+    error_of<format_error>([&] { read_matrix_file(p.string()); }, {p.string(), "200000000 rows for 1 stored entries"});
+    BOOST_TEST(max_rss_kib() - before < 64 * 1024, "peak memory grew by " << (max_rss_kib() - before) << " KiB");
+    // More declared entries than the bytes can hold: refused before reserving them.
+    error_of<format_error>(
+        [] { parse_matrix_market("%%MatrixMarket matrix coordinate real general\n1000000 1000000 1000000000\n1 1 1\n", "e.mtx"); },
+        {"declares 1000000000 entries", "hold at most 1"});
+    // Array sizes whose product overflows, signed and oversized numbers.
+    error_of<format_error>([] { parse_matrix_market("%%MatrixMarket matrix array real general\n4611686018427387904 4\n1\n"); },
+                           {"overflows"});
+    error_of<format_error>([] { parse_matrix_market("%%MatrixMarket matrix coordinate real general\n-1 2 0\n"); },
+                           {"rows '-1' is not a decimal integer"});
+    error_of<format_error>([] { parse_matrix_market("%%MatrixMarket matrix coordinate real general\n99999999999999999999 1 0\n"); },
+                           {"'99999999999999999999'"});
+    // The rule itself, and a legitimate large-but-sparse file inside it.
+    BOOST_TEST(max_matrix_dim(0) == index_t{1} << 24);
+    BOOST_TEST(max_matrix_dim(1000000) == 64000000);
+    const CsrMatrix M = parse_matrix_market("%%MatrixMarket matrix coordinate real general\n1000000 3 2\n999999 3 -2\n1 1 7\n");
+    BOOST_TEST(M.rows() == 1000000);
+    BOOST_TEST(M.coeff(999998, 2) == -2.0);
+    BOOST_TEST(M.coeff(0, 0) == 7.0);
+}
+
+BOOST_AUTO_TEST_CASE(matrix_market_entry_rules) {
+    auto mm = [](const std::string& body) {
+        return [body] { parse_matrix_market("%%MatrixMarket matrix coordinate " + body, "t.mtx"); };
+    };
+    error_of<format_error>(mm("real general\n2 2 1\n1 1 1 5\n"), {"t.mtx", "line 3, entry 1", "'row col value'"});
+    error_of<format_error>(mm("integer general\n2 2 1\n1 1 1.5\n"), {"'1.5' is not an integer"});
+    error_of<format_error>(mm("real general\n2 2 1\n1 1 abc\n"), {"'abc' is not a number"});
+    error_of<format_error>(mm("real symmetric\n2 3 1\n1 1 1\n"), {"must be square", "2 x 3"});
+    error_of<format_error>(mm("real general\n2 2 1\n0 1 1\n"), {"(0, 1) is outside the 2x2"});
+    error_of<format_error>(mm("real general\n2 2\n"), {"'rows cols entries'"});
+    // Bytes from the file are escaped in messages.
+    const std::string m = error_of<format_error>(
+        [] { parse_matrix_market("\x1b[31m%%MatrixMarket\x07 matrix\n", "esc.mtx"); }, {"\\x1b[31m", "\\x07"});
+    BOOST_TEST(m.find('\x1b') == std::string::npos);
+    // Values beyond double are infinities, as strtod (and so scipy) reads them; tiny ones underflow to zero.
+    const CsrMatrix B = parse_matrix_market("%%MatrixMarket matrix coordinate real general\n1 4 4\n1 1 1e400\n1 2 -2e999\n1 3 1e-400\n1 4 1e-320\n");
+    BOOST_TEST(B.coeff(0, 0) == std::strtod("1e400", nullptr));
+    BOOST_TEST(B.coeff(0, 1) == std::strtod("-2e999", nullptr));
+    BOOST_TEST(B.coeff(0, 2) == std::strtod("1e-400", nullptr));
+    BOOST_TEST(B.coeff(0, 3) == std::strtod("1e-320", nullptr));  // subnormal
+    BOOST_TEST(B.coeff(0, 3) > 0.0);
+    BOOST_TEST(B.nonZeros() == 4);
+}
+
+BOOST_AUTO_TEST_CASE(npz_arrays_must_describe_a_matrix) {
+    const std::string z = npz_bytes(identity3());
+    BOOST_TEST((Eigen::MatrixXd(parse_npz(z)) - Eigen::Vector3d(1.5, 2.5, 3.5).asDiagonal().toDenseMatrix()).norm() == 0.0);
+    auto with = [&](const std::string& member, const std::string& from, const std::string& to) {
+        return patch_member(z, member, [&](std::string& b) { replace_once(b, from, to); });
+    };
+    // indptr [0, 3, 1, 3] with 3 values was accepted before.
+    const std::string bad_ptr = with("indptr.npy", int32s({0, 1, 2, 3}), int32s({0, 3, 1, 3}));
+    error_of<format_error>([&] { parse_npz(bad_ptr, "p.npz"); }, {"p.npz member indptr.npy", "decreases at 2 (3 then 1)"});
+    error_of<format_error>([&] { parse_npz(with("indptr.npy", int32s({0, 1, 2, 3}), int32s({1, 1, 2, 3}))); },
+                           {"indptr[0] = 1 must be 0"});
+    error_of<format_error>([&] { parse_npz(with("indptr.npy", int32s({0, 1, 2, 3}), int32s({0, 1, 2, 2}))); },
+                           {"ends at 2 but there are 3 entries"});
+    error_of<format_error>([&] { parse_npz(with("indices.npy", int32s({0, 1, 2}), int32s({0, 5, 2}))); },
+                           {"member indices.npy", "index 5 of entry 1 is outside [0, 3)"});
+    error_of<format_error>([&] { parse_npz(with("indices.npy", "<i4", "<f4")); },
+                           {"indices.npy", "'<f4' must be an integer dtype"});
+    error_of<format_error>([&] { parse_npz(with("data.npy", "<f8", "<c8")); }, {"data.npy", "dtype '<c8'"});
+    error_of<format_error>([&] { parse_npz(with("format.npy", "csr", "dia")); }, {"sparse format 'dia'"});
+    std::int64_t neg[2] = {-1, 3}, three[2] = {3, 3};
+    const std::string shape_neg(reinterpret_cast<const char*>(neg), 16), shape_ok(reinterpret_cast<const char*>(three), 16);
+    error_of<format_error>([&] { parse_npz(with("shape.npy", shape_ok, shape_neg)); }, {"shape (-1, 3) must be non-negative"});
+    // A float shape must hold finite integers.
+    std::string float_shape = with("shape.npy", "<i8", "<f8");
+    double nan_shape[2] = {std::nan(""), 3.0};
+    float_shape = patch_member(float_shape, "shape.npy", [&](std::string& b) {
+        b.replace(b.size() - 16, 16, std::string(reinterpret_cast<const char*>(nan_shape), 16));
+    });
+    error_of<format_error>([&] { parse_npz(float_shape); }, {"rows = nan must be a finite non-negative integer"});
+    // A missing member (renamed in both headers; a name twice is tested with Python's zipfile).
+    std::string renamed = z;
+    replace_once(renamed, "data.npy", "datb.npy");
+    replace_once(renamed, "data.npy", "datb.npy");
+    error_of<format_error>([&] { parse_npz(renamed); }, {"a csr matrix without data.npy"});
+}
+
+BOOST_AUTO_TEST_CASE(npz_zip_structure_is_checked) {
+    const std::string z = npz_bytes(identity3());
+    // Truncated anywhere: no end-of-directory record, or a member cut short.
+    for (size_t cut : {z.size() - 10, z.size() / 2, size_t{40}})
+        error_of<format_error>([&] { parse_npz(z.substr(0, cut), "cut.npz"); }, {"cut.npz"});
+    // A flipped data byte fails the CRC-32 check.
+    std::string flipped = z;
+    flipped[local_header(flipped, "data.npy") + 30 + 8 + 130] ^= 0x01;
+    error_of<format_error>([&] { parse_npz(flipped, "crc.npz"); }, {"crc.npz member data.npy", "CRC"});
+    // Central directory and local header disagree on a size.
+    std::string disagree = z;
+    const size_t c = central_header(disagree, "data.npy");
+    put_le32(disagree, c + 24, get_le(disagree, c + 24, 4) + 8);
+    error_of<format_error>([&] { parse_npz(disagree, "size.npz"); }, {"size.npz", "inconsistent"});
+    // Sizes that no archive of this length can hold, in both headers.
+    std::string huge = z;
+    const size_t l = local_header(huge, "data.npy"), c2 = central_header(huge, "data.npy");
+    for (size_t at : {l + 18, l + 22, c2 + 20, c2 + 24}) put_le32(huge, at, 0x7fffffffu);
+    error_of<format_error>([&] { parse_npz(huge, "huge.npz"); }, {"huge.npz"});
+    // Not a zip at all.
+    error_of<format_error>([] { parse_npz("hello, world", "text.npz"); }, {"text.npz", "not a readable zip archive"});
+}
+
+BOOST_AUTO_TEST_CASE(npy_headers_must_match_the_data) {
+    const double v[6] = {1, 2, 3, 4, 5, 6};
+    const std::string good = npy_bytes(v, {2, 3});
+    BOOST_TEST(parse_npy(good, "g").data == std::vector<double>(v, v + 6), boost::test_tools::per_element());
+    auto edited = [&](const std::string& from, const std::string& to) {
+        std::string b = good;
+        replace_once(b, from, to);
+        return b;
+    };
+    error_of<format_error>([&] { parse_npy(edited("(2, 3)", "(2, 4)"), "s.npy"); },
+                           {"s.npy", "(2, 4) of '<f8' needs 8 x 8 bytes, but 48 follow the header"});
+    error_of<format_error>([&] { parse_npy(good.substr(0, good.size() - 1), "t.npy"); }, {"but 47 follow"});
+    error_of<format_error>([&] { parse_npy(good + "x", "t.npy"); }, {"but 49 follow"});
+    error_of<format_error>([&] { parse_npy(edited("<f8", ">f8"), "b.npy"); }, {"'>f8' is big-endian"});
+    error_of<format_error>([&] { parse_npy(edited("<f8", "<c8"), "c.npy"); }, {"'<c8' is not supported"});
+    error_of<format_error>([&] { parse_npy(edited("'shape'", "'shapf'"), "k.npy"); }, {"unexpected or repeated key 'shapf'"});
+    // 2^62 x 4 elements overflow the count: refused without allocating.
+    const std::string over = npy_header("<f8", {index_t{1} << 62, 4});
+    error_of<format_error>([&] { parse_npy(over, "o.npy"); }, {"more than 2^63 elements"});
+    // A header length running past the bytes.
+    std::string longhead = good.substr(0, 10);
+    longhead[8] = '\xff';
+    longhead[9] = '\x7f';
+    error_of<format_error>([&] { parse_npy(longhead, "l.npy"); }, {"header length 32767 runs past"});
+    // Fortran order is read back into C order: F-order data of [[1, 2, 3], [4, 5, 6]] is 1 4 2 5 3 6.
+    const double f[6] = {1, 4, 2, 5, 3, 6};
+    std::string fortran = npy_bytes(f, {2, 3});
+    replace_once(fortran, "'fortran_order': False", "'fortran_order': True ");
+    BOOST_TEST(parse_npy(fortran, "f").data == std::vector<double>(v, v + 6), boost::test_tools::per_element());
+    // The file reader converts block by block to the same values.
+    const fs::path p = temp_dir() / "v.npy";
+    write_npy(p.string(), v, {2, 3});
+    BOOST_TEST(slurp(p) == good);
+    BOOST_TEST(read_npy(p.string()).data == std::vector<double>(v, v + 6), boost::test_tools::per_element());
+    write_bytes(p, edited("(2, 3)", "(3, 3)"));
+    error_of<format_error>([&] { read_npy(p.string()); }, {p.string(), "needs 9 x 8 bytes, but 48 follow"});
+    // 2^36 uint8 values really present (a sparse file) would take 512 GiB as double: refused first.
+    const fs::path big = temp_dir() / "big.npy";
+    const std::string head = npy_header("|u1", {index_t{1} << 36});
+    write_bytes(big, head);
+    fs::resize_file(big, head.size() + (std::uintmax_t{1} << 36));
+    BOOST_CHECK_THROW(read_npy(big.string()), memory_limit_error);
+    fs::remove(big);
+}
+
+BOOST_AUTO_TEST_CASE(image_headers_are_checked_before_allocating) {
+    // A PGM whose header declares 4294967296 x 4294967296 pixels.
+    const fs::path pgm = temp_dir() / "huge.pgm";
+    write_bytes(pgm, std::string("P5\n4294967296 4294967296\n255\n\x01\x02", 31));
+    const long before = max_rss_kib();
+    error_of<format_error>([&] { read_image(pgm.string()); },
+                           {pgm.string(), "4294967296 x 4294967296", "2^20 pixels per side"});
+    BOOST_TEST(max_rss_kib() - before < 64 * 1024);
+    write_bytes(pgm, "P5\n3 2\n255\n\x01\x02\x03");
+    error_of<format_error>([&] { read_image(pgm.string()); }, {"6 bytes, but 3 follow the header"});
+    write_bytes(pgm, "P5\n3 1\n10\n\x01\x02\x0b");
+    error_of<format_error>([&] { read_image(pgm.string()); }, {"sample 2 = 11 is above maxval 10"});
+    write_bytes(pgm, "P2\n3 1\n10\n1 2 3 4\n");
+    error_of<format_error>([&] { read_image(pgm.string()); }, {"more than the 3 samples"});
+    write_bytes(pgm, "P2\n300 300\n10\n1 2 3\n");
+    error_of<format_error>([&] { read_image(pgm.string()); }, {"declares 90000 samples"});
+    write_bytes(pgm, "P2\n2 1\n70000\n1 2\n");
+    error_of<format_error>([&] { read_image(pgm.string()); }, {"maxval=70000 must be in [1, 65535]"});
+    // A PNG whose IHDR (CRC re-signed) declares 30000 x 30000 pixels, and one declaring 2^21.
+    const std::string png = rgb_png_bytes(RgbImage(4, 3, {10, 20, 30}));
+    auto with_size = [&](std::uint32_t w, std::uint32_t h) {
+        std::string b = png;
+        for (int k = 0; k < 4; ++k) {
+            b[16 + k] = static_cast<char>((w >> (24 - 8 * k)) & 0xff);
+            b[20 + k] = static_cast<char>((h >> (24 - 8 * k)) & 0xff);
+        }
+        const std::uint32_t crc = crc32_reference(b.substr(12, 17));
+        for (int k = 0; k < 4; ++k) b[29 + k] = static_cast<char>((crc >> (24 - 8 * k)) & 0xff);
+        return b;
+    };
+    const fs::path p = temp_dir() / "huge.png";
+    write_bytes(p, with_size(30000, 30000));
+    error_of<format_error>([&] { read_image(p.string()); }, {p.string(), "30000 x 30000", "1032 times"});
+    error_of<format_error>([&] { read_rgb_png(p.string()); }, {"1032 times"});
+    write_bytes(p, with_size(1u << 21, 1));
+    error_of<format_error>([&] { read_image(p.string()); }, {"2097152 x 1", "2^20 pixels per side"});
+    write_bytes(p, png.substr(0, png.size() / 2));
+    error_of<format_error>([&] { read_rgb_png(p.string()); }, {p.string(), "bad PNG"});
+    write_bytes(p, png);
+    BOOST_TEST(read_rgb_png(p.string()).pixels == RgbImage(4, 3, {10, 20, 30}).pixels, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(only_regular_files_are_read) {
+    const fs::path dir = temp_dir() / "special";
+    fs::create_directories(dir);
+    auto read_any = [](const fs::path& f) {
+        const std::string ext = f.extension().string();
+        if (ext == ".npy") read_npy(f.string());
+        else if (ext == ".png") read_image(f.string());
+        else read_matrix_file(f.string());
+    };
+    for (const char* name : {"p.mtx", "p.npz", "p.npy", "p.png"}) {
+        // A FIFO without a writer: opened without blocking, refused by fstat.
+        const fs::path fifo = dir / name;
+        BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+        error_of<io_error>([&] { read_any(fifo); }, {fifo.string(), "is a FIFO, not a regular file"});
+        // A symbolic link to /dev/zero: refused, not read forever.
+        const fs::path zero = dir / (std::string("z") + name);
+        fs::create_symlink("/dev/zero", zero);
+        error_of<io_error>([&] { read_any(zero); }, {zero.string(), "is a character device (through a symbolic link)"});
+    }
+    fs::create_directory(dir / "d.mtx");
+    error_of<io_error>([&] { read_matrix_file((dir / "d.mtx").string()); }, {"is a directory"});
+    error_of<io_error>([&] { read_matrix_file((dir / "missing.mtx").string()); }, {"No such file or directory"});
+}
+
+// ---------------------------------------------------------------- atomic writing
+
+BOOST_AUTO_TEST_CASE(a_planted_symbolic_link_is_never_followed) {
+    const fs::path dir = temp_dir() / "plant";
+    fs::create_directories(dir);
+    const fs::path victim = dir / "victim.txt", out = dir / "W.mtx";
+    write_bytes(victim, "precious");
+    // The old writer's predictable temporary name.
+    fs::create_symlink(victim, dir / "W.mtx.tmp-convmtx");
+    write_matrix_file(out.string(), identity3());
+    BOOST_TEST(slurp(victim) == "precious");
+    BOOST_TEST(fs::is_symlink(dir / "W.mtx.tmp-convmtx"));
+    BOOST_TEST(slurp(out) == matrix_market_text(identity3()));
+    // The exclusive creation every temporary file goes through refuses a link already at the name,
+    // to an existing file or to a missing one, and neither follows nor truncates it.
+    fs::create_symlink(victim, dir / ".planted");
+    fs::create_symlink(dir / "not-yet.txt", dir / ".dangling");
+    for (const char* name : {".planted", ".dangling"}) {
+        errno = 0;
+        const int fd = detail::create_exclusive(AT_FDCWD, (dir / name).c_str());
+        BOOST_TEST(fd == -1);
+        BOOST_TEST(errno == EEXIST);
+        if (fd >= 0) ::close(fd);
+    }
+    BOOST_TEST(slurp(victim) == "precious");
+    BOOST_TEST(!fs::exists(dir / "not-yet.txt"));
+    // Temporary names are unique and hidden, in the destination's directory.
+    AtomicWriter a(out.string()), b(out.string());
+    BOOST_TEST(a.temporary_path() != b.temporary_path());
+    for (const AtomicWriter* w : {&a, &b}) {
+        const fs::path t = w->temporary_path();
+        BOOST_TEST(t.parent_path() == dir);
+        BOOST_TEST(t.filename().string().rfind(".W.mtx.", 0) == 0);
+        BOOST_TEST(fs::is_regular_file(fs::symlink_status(t)));
+    }
+    a.write("first");
+    b.write("second");
+    a.commit();
+    b.commit();
+    BOOST_TEST(slurp(out) == "second");
+    BOOST_TEST(names_starting(dir, ".W.mtx.").empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_write_leaves_the_old_file) {
+    const fs::path dir = temp_dir() / "fail";
+    fs::create_directories(dir);
+    const fs::path out = dir / "W.mtx";
+    write_matrix_file(out.string(), identity3());
+    const std::string old = slurp(out);
+    fs::permissions(out, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+    // An exception while producing the bytes: rethrown, destination and directory as before.
+    BOOST_CHECK_THROW(write_file_atomic(out.string(),
+                                        [](ByteSink& s) {
+                                            s.write(std::string(3 << 20, 'x'));
+                                            throw std::runtime_error("producer failed");
+                                        }),
+                      std::runtime_error);
+    BOOST_TEST(slurp(out) == old);
+    BOOST_TEST(names_starting(dir, ".W.mtx.").empty());
+    // A writer dropped without commit().
+    {
+        AtomicWriter w(out.string());
+        w.write("partial");
+        BOOST_TEST(fs::exists(w.temporary_path()));
+    }
+    BOOST_TEST(slurp(out) == old);
+    BOOST_TEST(names_starting(dir, ".W.mtx.").empty());
+    // Invalid arrays are refused before anything is created.
+    CsrArrays bad = identity3();
+    bad.indptr = {0, 3, 1, 3};
+    error_of<std::invalid_argument>([&] { write_matrix_file((dir / "bad.npz").string(), bad); }, {"decreases at row 1"});
+    error_of<std::invalid_argument>([&] { write_matrix_file((dir / "bad.mtx").string(), bad); }, {"decreases at row 1"});
+    BOOST_TEST(!fs::exists(dir / "bad.npz"));
+    BOOST_TEST(!fs::exists(dir / "bad.mtx"));
+    // A rewrite keeps the permission bits; a symbolic link to the file stays a link to the new file.
+    write_matrix_file(out.string(), identity3(), "again");
+    BOOST_TEST(static_cast<unsigned>(fs::status(out).permissions() & fs::perms::all) == 0640u);
+    fs::create_symlink(out, dir / "link.mtx");
+    write_matrix_file((dir / "link.mtx").string(), identity3(), "through the link");
+    BOOST_TEST(fs::is_symlink(dir / "link.mtx"));
+    BOOST_TEST(slurp(out).find("% through the link") != std::string::npos);
+    // Errors name the path and the system's reason.
+    error_of<io_error>([&] { write_matrix_file((dir / "no" / "such" / "W.mtx").string(), identity3()); },
+                       {(dir / "no" / "such" / "W.mtx").string(), "No such file or directory"});
+    error_of<io_error>([&] { write_file_atomic(dir.string(), "x"); }, {"is a directory"});
+    fs::create_symlink("/dev/full", dir / "full.mtx");
+    error_of<io_error>([&] { write_matrix_file((dir / "full.mtx").string(), identity3()); },
+                       {"full.mtx", "No space left on device"});
+}
+
+BOOST_AUTO_TEST_CASE(special_destinations_are_written_directly) {
+    const fs::path dir = temp_dir() / "direct";
+    fs::create_directories(dir);
+    const CsrArrays a = identity3();
+    // A FIFO, read by another thread: Matrix Market streams, npz goes through a spool file.
+    for (const char* name : {"f.mtx", "f.npz"}) {
+        const fs::path fifo = dir / name;
+        BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+        std::string got;
+        std::thread reader([&] {
+            std::ifstream in(fifo, std::ios::binary);
+            std::stringstream ss;
+            ss << in.rdbuf();
+            got = ss.str();
+        });
+        write_matrix_file(fifo.string(), a);
+        reader.join();
+        BOOST_TEST(got == (fifo.extension() == ".npz" ? npz_bytes(a) : matrix_market_text(a)));
+        BOOST_TEST(fs::is_fifo(fifo));
+    }
+    // A character device stays one.
+    fs::create_symlink("/dev/null", dir / "null.npz");
+    write_matrix_file((dir / "null.npz").string(), a);
+    BOOST_TEST(fs::is_character_file("/dev/null"));
+    BOOST_TEST(names_starting("/dev", ".null").empty());
+    // "-" is standard output.
+    int fds[2];
+    BOOST_REQUIRE(::pipe(fds) == 0);
+    std::fflush(stdout);
+    const int saved = ::dup(1);
+    ::dup2(fds[1], 1);
+    write_file_atomic("-", "to stdout\n");
+    ::dup2(saved, 1);
+    ::close(saved);
+    ::close(fds[1]);
+    char buf[64] = {};
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    ::close(fds[0]);
+    BOOST_TEST(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0) == "to stdout\n");
+}
+
+BOOST_AUTO_TEST_CASE(streamed_writers_give_the_same_bytes) {
+    // Each file format written to a file equals its in-memory encoding.
+    std::mt19937_64 rng(11);
+    const ConvSpec spec = random_spec(rng, false);
+    const auto w = random_values(rng, spec.weight_numel());
+    const CsrArrays a = to_csr_arrays(conv_matrix<Scalar>(spec, w));
+    const fs::path dir = temp_dir();
+    write_matrix_file((dir / "s.mtx").string(), a, "c");
+    write_matrix_file((dir / "s.npz").string(), a);
+    BOOST_TEST(slurp(dir / "s.mtx") == matrix_market_text(a, "c"));
+    BOOST_TEST(slurp(dir / "s.npz") == npz_bytes(a));
+    BOOST_TEST(npz_bytes(a) == npz_bytes(a));  // fixed member times: equal matrices give equal files
+    const RgbImage img(7, 5, {1, 2, 3});
+    write_rgb_png((dir / "s.png").string(), img);
+    BOOST_TEST(slurp(dir / "s.png") == rgb_png_bytes(img));
 }

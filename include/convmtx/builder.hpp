@@ -17,14 +17,12 @@
 
 #include <Eigen/SparseCore>
 
+#include "convmtx/csr.hpp"
 #include "convmtx/geometry.hpp"
 #include "convmtx/span.hpp"
 #include "convmtx/spec.hpp"
 
 namespace convmtx {
-
-/// The matrix type that readers, inspection and checks take: row-major, double values, int64 indices.
-using CsrMatrix = Eigen::SparseMatrix<double, Eigen::RowMajor, std::int64_t>;
 
 struct BuildOptions {
     /// Drop entries whose value is exactly zero. By default zero kernel taps

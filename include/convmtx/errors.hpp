@@ -25,6 +25,21 @@ public:
     using std::overflow_error::overflow_error;
 };
 
+/// A file that cannot be opened, read or written: missing, not a regular file where one is
+/// read, a full disk, no permission. The message names the path and the system's reason.
+class io_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// File contents (or bytes) that break their format's rules: a declared size that the bytes
+/// present cannot hold, an index out of range, an unknown dtype. The message names the file
+/// or member, the value and the rule; bytes taken from the file are escaped (\xNN).
+class format_error : public io_error {
+public:
+    using io_error::io_error;
+};
+
 /// "1.50 GiB": bytes in binary units, for messages.
 std::string format_bytes(double bytes);
 

@@ -1,6 +1,6 @@
-// Grayscale images for the inverse-problem examples: PNG (libpng) and PGM
-// reading and writing, the Shepp-Logan phantom, PSNR, Gaussian kernels and
-// simple resampling. Pixels are float in [0, 1], row-major (row 0 at the top).
+// Grayscale images for the inverse-problem examples: reading and writing PNG (png.hpp) and PGM
+// (pgm.hpp) files, the Shepp-Logan phantom, PSNR, Gaussian kernels and simple resampling.
+// Pixels are float in [0, 1], row-major (row 0 at the top).
 #pragma once
 
 #include <string>
@@ -26,12 +26,13 @@ struct Image {
 /// Reads a PNG (8 or 16 bit; gray, gray+alpha, RGB, RGBA or palette) or a PGM (P2 or P5,
 /// maxval up to 65535), chosen by the file's magic bytes. Color is converted to gray by
 /// Y = 0.2125 R + 0.7154 G + 0.0721 B (skimage's rgb2gray); alpha is ignored. Values are
-/// divided by the maximum code (255, 65535 or the PGM maxval). Throws std::runtime_error
-/// naming the file and the problem.
+/// divided by the maximum code (255, 65535 or the PGM maxval). Only regular files are read;
+/// a file that breaks its format's rules (png.hpp, pgm.hpp) throws format_error, one that
+/// cannot be opened io_error, both naming the file.
 Image read_image(const std::string& path);
 
 /// Writes an 8-bit (bits = 8) or 16-bit (bits = 16) grayscale PNG; values are clipped to
-/// [0, 1] and rounded: code = round(clip(v) * (2^bits - 1)).
+/// [0, 1] and rounded: code = round(clip(v) * (2^bits - 1)). Written atomically (file.hpp).
 void write_png(const std::string& path, const Image& image, int bits = 8);
 /// Writes a binary PGM (P5) with maxval 255 (bits = 8) or 65535 (bits = 16), clipped and rounded.
 void write_pgm(const std::string& path, const Image& image, int bits = 8);

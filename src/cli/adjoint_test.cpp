@@ -225,8 +225,7 @@ std::string num(double v) {
 }
 
 void write_json(const std::string& path, const Sweep& sw, std::uint64_t seed, bool single, double seconds) {
-    std::ofstream f(path);
-    if (!f) throw usage_error("--json: cannot write '" + path + "'");
+    std::ostringstream f;
     bool passed = sw.failures.empty();
     f << "{\n  \"command\": \"adjoint-test\",\n  \"mode\": \"" << (single ? "config" : "sweep") << "\",\n  \"seed\": "
       << seed << ",\n  \"configurations\": " << sw.configs << ",\n  \"passed\": " << (passed ? "true" : "false")
@@ -249,7 +248,7 @@ void write_json(const std::string& path, const Sweep& sw, std::uint64_t seed, bo
           << json_escape(x.spec) << "\", \"flags\": \"" << json_escape(x.flags) << "\"}";
     }
     f << (sw.failures.empty() ? "]\n}\n" : "\n  ]\n}\n");
-    if (!f) throw std::runtime_error("writing '" + path + "' failed");
+    write_file_atomic(path, f.str());
 }
 
 void print_table(std::ostream& os, const Sweep& sw) {

@@ -79,11 +79,11 @@ void merge_json(RawConfig& raw, const std::string& text, const std::string& what
 }
 
 std::string read_text(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw usage_error("--config: cannot read '" + path + "'");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    try {
+        return read_file(path, 16 << 20);  // a regular file of at most 16 MiB (file.hpp)
+    } catch (const std::exception& e) {
+        throw usage_error(std::string("--config: ") + e.what());
+    }
 }
 
 index_t parse_int(const std::string& text, const std::string& flag) {

@@ -61,6 +61,9 @@ int main(int argc, char** argv) {
         } catch (const std::overflow_error& e) {
             std::cerr << "convmtx " << name << ": " << e.what() << "\n";
             return 2;
+        } catch (const convmtx::io_error& e) {  // unreadable or malformed input, unwritable output
+            std::cerr << "convmtx " << name << ": " << e.what() << "\n";
+            return 2;
         } catch (const std::exception& e) {
             std::cerr << "convmtx " << name << ": error: " << e.what() << "\n";
             return 1;

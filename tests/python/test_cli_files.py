@@ -8,8 +8,11 @@ The CLI is found through CONVMTX_CLI (set by ctest) or <repo>/build/bin/convmtx.
 import json
 import os
 import re
+import signal
+import stat
 import struct
 import subprocess
+import time
 import zlib
 
 import numpy as np
@@ -426,15 +429,337 @@ def test_bad_values_exit_2_with_one_line(tmp_path, args, needle):
     assert len(lines) == 1 and needle in lines[0], p.stderr
 
 
-@pytest.mark.parametrize("fmt, compressed", [("csr", True), ("csc", False), ("coo", True)])
+# ---------------------------------------------------------------- files written by scipy and numpy
+
+
+def cli_matrix(path):
+    """The matrix the CLI reads from `path`, as a dense array: shape from inspect, rows from explain."""
+    rep = json.loads(run("inspect", "--matrix", path, "--json").stdout)
+    M = np.zeros((rep["rows"], rep["cols"]))
+    for row in range(rep["rows"]):
+        for c, v in json.loads(run("explain", "--matrix", path, "--at", row, "--json").stdout)["entries"]:
+            M[row, c] += v
+    return M, rep["nnz"]
+
+
+def local_extras(path):
+    """{member: extra field bytes of its local header} of a zip file."""
+    import zipfile
+    data = open(path, "rb").read()
+    out = {}
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            nlen, xlen = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
+            out[info.filename] = data[info.header_offset + 30 + nlen:info.header_offset + 30 + nlen + xlen]
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+@pytest.mark.parametrize("compressed", [True, False])
 def test_scipy_npz_files_are_read(tmp_path, rng, fmt, compressed):
     A = scipy.sparse.random(7, 11, density=0.3, random_state=int(rng.integers(1 << 30)), format=fmt)
     scipy.sparse.save_npz(str(tmp_path / "A.npz"), A, compressed=compressed)
-    rep = json.loads(run("inspect", "--matrix", tmp_path / "A.npz", "--json").stdout)
-    assert (rep["rows"], rep["cols"], rep["nnz"]) == (7, 11, A.nnz)
-    R = A.tocsr()
-    for row in range(7):
-        got = json.loads(run("explain", "--matrix", tmp_path / "A.npz", "--at", row, "--json").stdout)["entries"]
-        want = [[int(c), float(v)] for c, v in zip(R.indices[R.indptr[row]:R.indptr[row + 1]],
-                                                     R.data[R.indptr[row]:R.indptr[row + 1]])]
-        assert sorted(got) == sorted(want)
+    # What numpy writes: every member with a zip64 extra field (id 1) in its local header, deflated or stored.
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "A.npz") as z:
+        assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED}
+    assert all(x[:2] == b"\x01\x00" for x in local_extras(tmp_path / "A.npz").values())
+    M, nnz = cli_matrix(tmp_path / "A.npz")
+    assert nnz == A.tocsr().nnz
+    np.testing.assert_array_equal(M, A.toarray())
+
+
+@pytest.mark.parametrize("kind", ["general", "symmetric", "skew-symmetric", "pattern", "integer", "array"])
+def test_scipy_matrix_market_files_are_read(tmp_path, rng, kind):
+    A = scipy.sparse.random(6, 6, density=0.4, random_state=int(rng.integers(1 << 30))).tocsr()
+    kw = {}
+    if kind == "symmetric":
+        A = A + A.T
+    elif kind == "skew-symmetric":
+        A = A - A.T
+    elif kind == "pattern":
+        kw = dict(field="pattern")
+    elif kind == "integer":
+        A = (A * 100).astype(np.int64)
+    elif kind == "array":
+        A = A.toarray()
+    scipy.io.mmwrite(str(tmp_path / "A.mtx"), A, **kw)
+    head = open(tmp_path / "A.mtx").readline()
+    assert (kind in head) or kind == "general", head
+    ref = scipy.io.mmread(str(tmp_path / "A.mtx"))
+    ref = ref.toarray() if scipy.sparse.issparse(ref) else np.asarray(ref)
+    M, _ = cli_matrix(tmp_path / "A.mtx")
+    np.testing.assert_array_equal(M, ref)
+
+
+def test_our_npz_is_a_plain_stored_zip_that_scipy_reads(tmp_path):
+    import zipfile
+    f = ["--input", "2x5x5", "--kernel", "3x3", "--out-channels", "3", "--weights", "random:3"]
+    run("build", *f, "-o", tmp_path / "W.npz")
+    run("build", *f, "-o", tmp_path / "W.mtx")
+    with zipfile.ZipFile(tmp_path / "W.npz") as z:
+        assert z.testzip() is None  # every CRC-32
+        assert [i.filename for i in z.infolist()] == ["indices.npy", "indptr.npy", "format.npy", "shape.npy", "data.npy"]
+        assert all(i.compress_type == zipfile.ZIP_STORED and i.date_time == (1980, 1, 1, 0, 0, 0) for i in z.infolist())
+    assert not any(local_extras(tmp_path / "W.npz").values())  # no zip64 records below 4 GiB
+    W = scipy.sparse.load_npz(str(tmp_path / "W.npz"))
+    assert W.indices.dtype == np.int32 and W.indptr.dtype == np.int32 and W.format == "csr"
+    assert (W != scipy.io.mmread(str(tmp_path / "W.mtx")).tocsr()).nnz == 0
+    # Equal matrices give equal files.
+    run("build", *f, "-o", tmp_path / "W2.npz")
+    assert open(tmp_path / "W.npz", "rb").read() == open(tmp_path / "W2.npz", "rb").read()
+
+
+def zip_with_leading_hole(path, members, hole):
+    """Writes a zip archive whose first member, pad.bin, is `hole` zero bytes left as a hole in a
+    sparse file, followed by `members` ([(name, bytes, deflate)]): their offsets are past 4 GiB, so
+    the central directory needs zip64 records (written as APPNOTE 4.5 describes)."""
+    crc, left, zeros = 0, hole, memoryview(bytes(1 << 26))
+    while left:
+        n = min(left, len(zeros))
+        crc = zlib.crc32(zeros[:n], crc)
+        left -= n
+    dos = (0, (1 << 5) | 1)
+    central = []
+    with open(path, "wb") as f:
+        name = b"pad.bin"
+        f.write(struct.pack("<IHHHHHIIIHH", 0x04034b50, 45, 0, 0, *dos, crc, 0xFFFFFFFF, 0xFFFFFFFF, len(name), 20))
+        f.write(name + struct.pack("<HHQQ", 1, 16, hole, hole))
+        f.seek(hole, os.SEEK_CUR)
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014b50, 45, 45, 0, 0, *dos, crc, 0xFFFFFFFF, 0xFFFFFFFF,
+                                   len(name), 20, 0, 0, 0, 0, 0) + name + struct.pack("<HHQQ", 1, 16, hole, hole))
+        for name, data, deflate in members:
+            name = name.encode()
+            body = data
+            if deflate:
+                c = zlib.compressobj(9, zlib.DEFLATED, -15)
+                body = c.compress(data) + c.flush()
+            offset, dcrc = f.tell(), zlib.crc32(data)
+            f.write(struct.pack("<IHHHHHIIIHH", 0x04034b50, 20, 0, 8 if deflate else 0, *dos, dcrc, len(body), len(data),
+                                len(name), 0) + name + body)
+            central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014b50, 45, 45, 0, 8 if deflate else 0, *dos, dcrc,
+                                       len(body), len(data), len(name), 12, 0, 0, 0, 0, 0xFFFFFFFF) + name +
+                           struct.pack("<HHQ", 1, 8, offset))
+        cd_offset = f.tell()
+        cd = b"".join(central)
+        f.write(cd)
+        eocd64 = f.tell()
+        n = len(central)
+        f.write(struct.pack("<IQHHIIQQQQ", 0x06064b50, 44, 45, 45, 0, 0, n, n, len(cd), cd_offset))
+        f.write(struct.pack("<IIQI", 0x07064b50, 0, eocd64, 1))
+        f.write(struct.pack("<IHHHHIIH", 0x06054b50, 0, 0, n, n, len(cd), 0xFFFFFFFF, 0))
+
+
+def test_npz_archive_over_4_gib_is_read(tmp_path, rng):
+    import zipfile
+    A = scipy.sparse.random(9, 13, density=0.3, random_state=int(rng.integers(1 << 30)), format="csr")
+    scipy.sparse.save_npz(str(tmp_path / "small.npz"), A, compressed=False)
+    with zipfile.ZipFile(tmp_path / "small.npz") as z:
+        members = [(n, z.read(n), n == "data.npy") for n in z.namelist()]
+    big = tmp_path / "big.npz"
+    zip_with_leading_hole(big, members, (4 << 30) + 12345)
+    st = os.stat(big)
+    assert st.st_size > 4 << 30
+    if st.st_blocks * 512 > 1 << 30:
+        pytest.skip("the file system does not keep holes in sparse files")
+    # The reference readers accept it ...
+    with zipfile.ZipFile(big) as z:
+        assert z.getinfo("data.npy").header_offset > 4 << 30
+    B = scipy.sparse.load_npz(str(big))
+    assert (B != A).nnz == 0
+    # ... and so does the CLI, without reading the 4 GiB member.
+    M, nnz = cli_matrix(big)
+    assert nnz == A.nnz
+    np.testing.assert_array_equal(M, A.toarray())
+
+
+# ---------------------------------------------------------------- malformed files: one line, exit 2
+
+
+def refused(path, *needles, command=("inspect", "--matrix"), limit=None):
+    """Runs the CLI on `path` (`limit`: a preexec_fn setting resource limits): exit 2, one printable
+    line naming the file and every needle."""
+    p = subprocess.run([CLI, *command, str(path)], capture_output=True, text=True, timeout=60,
+                       errors="backslashreplace", preexec_fn=limit)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    assert str(path) in lines[0], lines[0]
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+    assert lines[0].isprintable(), lines[0]
+    return lines[0]
+
+
+def test_matrix_market_headers_that_would_allocate_are_refused(tmp_path):
+    (tmp_path / "h.mtx").write_text("%%MatrixMarket matrix coordinate real general\n"
+                                    "4611686018427387904 4611686018427387904 0\n")
+    refused(tmp_path / "h.mtx", "4611686018427387904 rows", "max(2^24, 64 x entries)")
+    (tmp_path / "r.mtx").write_text("%%MatrixMarket matrix coordinate real general\n200000000 1 1\n1 1 1\n")
+    assert os.path.getsize(tmp_path / "r.mtx") == 66
+    # scipy reads it (a valid file): refusing it is the documented rule, quickly and without memory.
+    assert scipy.io.mminfo(str(tmp_path / "r.mtx"))[:3] == (200000000, 1, 1)
+    # Under a 512 MiB address-space limit: a 1.5 GiB row index would end in std::bad_alloc, not this message.
+    import resource
+    refused(tmp_path / "r.mtx", "200000000 rows for 1 stored entries",
+            limit=lambda: resource.setrlimit(resource.RLIMIT_AS, (512 << 20, 512 << 20)))
+    (tmp_path / "e.mtx").write_text("%%MatrixMarket matrix coordinate real general\n5 5 1000000\n1 1 1\n")
+    refused(tmp_path / "e.mtx", "declares 1000000 entries", "hold at most 1")
+    (tmp_path / "x.mtx").write_bytes(b"%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 \x1b[31m\n")
+    assert "\\x1b[31m" in refused(tmp_path / "x.mtx", "is not a number")
+
+
+def savez(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize("case, needles", [
+    (dict(indptr=[0, 3, 1, 3]), ["indptr.npy", "decreases at 2 (3 then 1)"]),
+    (dict(indptr=[1, 1, 2, 3]), ["indptr[0] = 1 must be 0"]),
+    (dict(indptr=[0, 1, 2, 4]), ["ends at 4 but there are 3 entries"]),
+    (dict(indptr=[0, 1, 3]), ["indptr.npy", "holds 3 values", "needs 4"]),
+    (dict(indices=[0, 3, 2]), ["index 3 of entry 1 is outside [0, 3)"]),
+    (dict(indices=[0, -1, 2]), ["index -1 of entry 1"]),
+    (dict(indices=np.array([0.0, 1.0, 2.0])), ["'<f8' must be an integer dtype"]),
+    (dict(shape=[-3, 3]), ["shape (-3, 3) must be non-negative"]),
+    (dict(shape=np.array([np.nan, 3.0])), ["rows = nan must be a finite non-negative integer"]),
+    (dict(shape=[3, 3, 3]), ["shape.npy", "must hold 2 numbers"]),
+    (dict(data=np.array([1 + 1j, 2, 3])), ["data.npy", "'<c16'"]),
+    (dict(data=np.array(["a", "b", "c"])), ["data.npy", "'<U1'"]),
+    (dict(format=b"dia"), ["sparse format 'dia'"]),
+    (dict(format=None), ["no format.npy"]),
+    (dict(shape=[2 ** 40, 3]), ["1099511627776 rows for 3 stored entries"]),
+])
+def test_npz_that_is_not_a_matrix_is_refused(tmp_path, case, needles):
+    arrays = dict(format=b"csr", shape=[3, 3], indptr=[0, 1, 2, 3], indices=[0, 1, 2], data=[1.0, 2.0, 3.0])
+    arrays.update(case)
+    arrays = {k: np.asarray(v) for k, v in arrays.items() if v is not None}
+    refused(savez(tmp_path / "m.npz", **arrays), *needles)
+
+
+def test_npz_zip_problems_are_refused(tmp_path):
+    import warnings
+    import zipfile
+    A = scipy.sparse.random(5, 6, density=0.5, random_state=3, format="csr")
+    scipy.sparse.save_npz(str(tmp_path / "A.npz"), A, compressed=True)
+    good = open(tmp_path / "A.npz", "rb").read()
+    # Truncated, or bytes changed inside a deflated member.
+    (tmp_path / "cut.npz").write_bytes(good[:len(good) // 2])
+    refused(tmp_path / "cut.npz", "not a readable zip archive")
+    with zipfile.ZipFile(tmp_path / "A.npz") as z:
+        info = z.getinfo("data.npy")
+    flipped = bytearray(good)
+    flipped[info.header_offset + 30 + len("data.npy") + 20 + info.compress_size // 2] ^= 0x55
+    (tmp_path / "flip.npz").write_bytes(bytes(flipped))
+    refused(tmp_path / "flip.npz", "member data.npy")
+    # A member declaring more bytes than deflate can expand to: the uncompressed size patched in the
+    # local header, its zip64 extra field and the central directory.
+    lied = bytearray(good)
+    usize = 2000 * info.compress_size
+    lied[info.header_offset + 22:info.header_offset + 26] = struct.pack("<I", usize)
+    lied[info.header_offset + 30 + 8 + 4:info.header_offset + 30 + 8 + 12] = struct.pack("<Q", usize)
+    cd = good.rindex(b"PK\x01\x02")  # data.npy is the last member
+    assert good[cd + 46:cd + 54] == b"data.npy"
+    lied[cd + 24:cd + 28] = struct.pack("<I", usize)
+    (tmp_path / "lie.npz").write_bytes(bytes(lied))
+    refused(tmp_path / "lie.npz", "data.npy", "1032:1")
+    # The same member name twice.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with zipfile.ZipFile(tmp_path / "A.npz") as src, zipfile.ZipFile(tmp_path / "dup.npz", "w") as dst:
+            for n in src.namelist():
+                dst.writestr(n, src.read(n))
+            dst.writestr("data.npy", src.read("data.npy"))
+    refused(tmp_path / "dup.npz", "same name")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "directory"])
+@pytest.mark.parametrize("ext", [".mtx", ".npz"])
+def test_only_regular_files_are_read(tmp_path, kind, ext):
+    path = tmp_path / ("m" + ext)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dev-zero":
+        os.symlink("/dev/zero", path)
+    else:
+        os.mkdir(path)
+    what = {"fifo": "a FIFO", "dev-zero": "a character device (through a symbolic link)", "directory": "a directory"}
+    refused(path, what[kind], "not a regular file")  # within the timeout: never blocks nor reads forever
+
+
+def test_image_headers_that_would_allocate_are_refused(tmp_path):
+    (tmp_path / "huge.pgm").write_bytes(b"P5\n4294967296 4294967296\n255\n\x00\x01")
+    refused(tmp_path / "huge.pgm", "4294967296 x 4294967296", "2^20 pixels per side", command=("solve", "--image"))
+    (tmp_path / "zero").symlink_to("/dev/zero")
+    refused(tmp_path / "zero", "character device", command=("solve", "--image"))
+
+
+# ---------------------------------------------------------------- writing
+
+
+def test_fifo_and_device_destinations_are_written_directly(tmp_path):
+    import io
+    import threading
+    f = ["--input", "1x6x6", "--kernel", "3x3", "--weights", "random:2"]
+    run("build", *f, "-o", tmp_path / "ref.npz")
+    ref = scipy.sparse.load_npz(str(tmp_path / "ref.npz"))
+    for name in ("p.npz", "p.mtx"):
+        fifo = tmp_path / name
+        os.mkfifo(fifo)
+        got = {}
+        reader = threading.Thread(target=lambda: got.setdefault("bytes", open(fifo, "rb").read()))
+        reader.start()
+        run("build", *f, "-o", fifo)
+        reader.join(60)
+        data = got["bytes"]
+        M = scipy.sparse.load_npz(io.BytesIO(data)) if name.endswith(".npz") else scipy.io.mmread(io.BytesIO(data))
+        assert (M.tocsr() != ref).nnz == 0
+        assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    os.symlink("/dev/null", tmp_path / "null.mtx")
+    run("build", *f, "-o", tmp_path / "null.mtx")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    os.symlink("/dev/full", tmp_path / "full.npz")
+    p = run("build", *f, "-o", tmp_path / "full.npz", check=False)
+    assert p.returncode == 2 and "No space left on device" in p.stderr and "full.npz" in p.stderr
+
+
+def leftovers(directory):
+    return [n for n in os.listdir(directory) if n.startswith(".")]
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path):
+    import resource
+    import signal as sig
+    (tmp_path / "W.mtx").write_text("old contents\n")
+    os.symlink(tmp_path / "victim", tmp_path / "W.mtx.tmp-convmtx")  # the old fixed temporary name
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+        sig.signal(sig.SIGXFSZ, sig.SIG_IGN)
+
+    p = subprocess.run([CLI, "build", "--input", "1x200x200", "--kernel", "5x5", "-o", str(tmp_path / "W.mtx")],
+                       capture_output=True, text=True, preexec_fn=small_files, timeout=120)
+    assert p.returncode == 2, p.stderr
+    assert "File too large" in p.stderr and "W.mtx" in p.stderr
+    assert (tmp_path / "W.mtx").read_text() == "old contents\n"
+    assert leftovers(tmp_path) == [] and not (tmp_path / "victim").exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_a_large_write_leaves_no_temporary_file(tmp_path, signum):
+    (tmp_path / "W.mtx").write_text("old contents\n")
+    p = subprocess.Popen([CLI, "build", "--input", "1x600x600", "--kernel", "7x7", "-o", str(tmp_path / "W.mtx")],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    temp = []
+    while time.time() < deadline and p.poll() is None:
+        temp = [n for n in leftovers(tmp_path) if os.path.getsize(tmp_path / n) > 0]
+        if temp:
+            break
+        time.sleep(0.002)
+    assert temp, "the build finished (or never started writing) before the signal"
+    p.send_signal(signum)
+    assert p.wait(60) == -signum  # ended by the signal, as it would be without the handler
+    assert leftovers(tmp_path) == []
+    assert (tmp_path / "W.mtx").read_text() == "old contents\n"
