@@ -36,24 +36,31 @@ CONVMTX_INSTANTIATE_ALL(double)
 #undef CONVMTX_INSTANTIATE
 
 template <class StorageIndex>
-SparsityPattern<StorageIndex> matrix_pattern(const ConvSpec& spec, bool transpose) {
+SparsityPattern<StorageIndex> matrix_pattern(const ConvSpec& spec, bool transpose, double memory_limit) {
     const ConvGeometry G(spec);
     SparsityPattern<StorageIndex> pat;
     pat.rows = transpose ? G.cols() : G.rows();
     pat.cols = transpose ? G.rows() : G.cols();
+    detail::check_memory(0, 0, 0, 0, G.table_bytes(), memory_limit, "matrix_pattern");
     detail::check_fits<StorageIndex>(pat.rows, pat.cols, G.structural_nnz(), "matrix_pattern");
+    detail::check_memory(G.structural_nnz(), pat.rows, 0, sizeof(StorageIndex), G.table_bytes(), memory_limit,
+                         "matrix_pattern");
     pat.outer.resize(static_cast<size_t>(pat.rows) + 1);
     const index_t nnz = detail::count_entries<double>(G, !transpose, nullptr, false, pat.outer.data());
     pat.inner.resize(static_cast<size_t>(nnz));
     detail::fill_entries<double>(G, !transpose, nullptr, false, pat.outer.data(), pat.inner.data(), nullptr, nullptr);
     return pat;
 }
-template SparsityPattern<std::int32_t> matrix_pattern<std::int32_t>(const ConvSpec&, bool);
-template SparsityPattern<std::int64_t> matrix_pattern<std::int64_t>(const ConvSpec&, bool);
+template SparsityPattern<std::int32_t> matrix_pattern<std::int32_t>(const ConvSpec&, bool, double);
+template SparsityPattern<std::int64_t> matrix_pattern<std::int64_t>(const ConvSpec&, bool, double);
 
-std::vector<index_t> tap_map(const ConvSpec& spec, bool transpose) {
+std::vector<index_t> tap_map(const ConvSpec& spec, bool transpose, double memory_limit) {
     const ConvGeometry G(spec);
     const index_t rows = transpose ? G.cols() : G.rows();
+    detail::check_memory(0, 0, 0, 0, G.table_bytes(), memory_limit, "tap_map");
+    // outer and inner indices plus one tap per entry
+    detail::check_memory(G.structural_nnz(), rows, sizeof(index_t), sizeof(index_t), G.table_bytes(), memory_limit,
+                         "tap_map");
     std::vector<index_t> outer(static_cast<size_t>(rows) + 1), inner;
     const index_t nnz = detail::count_entries<double>(G, !transpose, nullptr, false, outer.data());
     inner.resize(static_cast<size_t>(nnz));
@@ -62,9 +69,13 @@ std::vector<index_t> tap_map(const ConvSpec& spec, bool transpose) {
     return taps;
 }
 
-TapLists tap_lists(const ConvSpec& spec, bool transpose) {
+TapLists tap_lists(const ConvSpec& spec, bool transpose, double memory_limit) {
     const ConvGeometry G(spec);
     const index_t rows = transpose ? G.cols() : G.rows();
+    detail::check_memory(0, 0, 0, 0, G.table_bytes(), memory_limit, "tap_lists");
+    // offsets and at least one tap per entry (entries of folded taps hold a few more)
+    detail::check_memory(G.structural_nnz(), 0, sizeof(index_t), sizeof(index_t), G.table_bytes(), memory_limit,
+                         "tap_lists");
     TapLists out;
     out.offsets.reserve(static_cast<size_t>(G.structural_nnz()) + 1);
     out.offsets.push_back(0);
@@ -116,6 +127,11 @@ void check_memory(index_t nnz, index_t outer, size_t scalar_bytes, size_t index_
 }
 
 }  // namespace detail
+
+double build_bytes(const ConvGeometry& G, std::size_t scalar_bytes, std::size_t index_bytes, index_t outer_size) {
+    return static_cast<double>(G.structural_nnz()) * static_cast<double>(scalar_bytes + index_bytes) +
+           static_cast<double>(outer_size + 1) * static_cast<double>(index_bytes) + G.table_bytes();
+}
 
 index_t structural_nnz(const ConvSpec& spec) { return ConvGeometry(spec).structural_nnz(); }
 

@@ -6,22 +6,49 @@
 #include <numeric>
 #include <sstream>
 
+#include "convmtx/detail/builder_impl.hpp"
 #include "convmtx/geometry.hpp"
 
 namespace convmtx {
 
 namespace {
 
-/// Phase counts: how many of the taps t*d, t < k, fall on each residue mod s.
-std::vector<index_t> residues(index_t k, index_t s, index_t d) {
+/// The phases of the taps t*d, t < k, modulo s: tap t lands on residue (t*d) mod s. With
+/// g = gcd(d, s) the residues visited are the multiples of g, each by the taps of one class
+/// t = t0 (mod s/g), so every count is closed form and nothing scans up to k or s.
+struct Phases {
+    index_t g = 1, period = 1;       // gcd(d, s) and s/g
+    index_t min_count = 0, max_count = 0;
+    bool even = true;
+    index_t smaller_even = 0, larger_even = 0;  // nearest even kernel sizes (0: none)
+};
+
+Phases phases(index_t k, index_t s, index_t d) {
+    Phases p;
+    p.g = std::gcd(d, s);
+    p.period = s / p.g;
+    // Residues that are not multiples of g get no tap; the others floor or ceil of k / period.
+    p.max_count = (k + p.period - 1) / p.period;
+    p.min_count = p.g > 1 ? 0 : k / p.period;
+    p.even = s == 1 || (p.g == 1 && k % s == 0);
+    if (p.g == 1) {
+        p.smaller_even = ((k - 1) / s) * s;  // 0 when no positive multiple of s lies below k
+        p.larger_even = (k / s + 1) * s;
+    }
+    return p;
+}
+
+/// Count of taps on each residue r = 0..s-1 (s <= kMaxPhases), from one class per residue.
+std::vector<index_t> residue_counts(index_t k, index_t s, index_t d, const Phases& p) {
     std::vector<index_t> r(static_cast<size_t>(s), 0);
-    for (index_t t = 0; t < k; ++t) ++r[static_cast<size_t>((t * d) % s)];
+    for (index_t t = 0; t < std::min(k, p.period); ++t) {
+        const auto res = static_cast<size_t>((static_cast<__int128>(t) * d) % s);
+        r[res] = (k - 1 - t) / p.period + 1;
+    }
     return r;
 }
 
-bool all_equal(const std::vector<index_t>& v) {
-    return std::all_of(v.begin(), v.end(), [&](index_t x) { return x == v.front(); });
-}
+constexpr index_t kMaxPhases = 1 << 16;
 
 std::string join(const std::vector<index_t>& v) { return to_string(v, ","); }
 
@@ -31,6 +58,10 @@ OverlapReport overlap(const ConvSpec& spec_in) {
     const ConvSpec spec = spec_in.transposed ? spec_in : spec_in.adjoint();
     const ConvGeometry G(spec);
     const int r = G.rank();
+    // The count grid (one index_t per output position), the per-dimension counts and the tables.
+    double need = static_cast<double>(G.input_volume()) * sizeof(index_t) + G.table_bytes();
+    for (int j = 0; j < r; ++j) need += static_cast<double>(G.dim(j).input_size) * sizeof(index_t);
+    detail::check_memory(0, 0, 0, 0, need, 0, "overlap");
     OverlapReport rep;
     rep.shape = G.conv_input_size();
     rep.channels_per_output = G.out_per_group();
@@ -46,12 +77,11 @@ OverlapReport overlap(const ConvSpec& spec_in) {
         od.counts.assign(static_cast<size_t>(g.input_size), 0);
         for (index_t x = 0; x < g.input_size; ++x)
             for (index_t grp = tab.begin(x); grp < tab.end(x); ++grp) od.counts[static_cast<size_t>(x)] += tab.tap_count(grp);
-        od.residue_counts = residues(g.kernel_size, g.stride, g.dilation);
-        od.even = all_equal(od.residue_counts);
-        for (index_t kk = g.kernel_size - 1; kk >= 1 && !od.smaller_even_kernel; --kk)
-            if (all_equal(residues(kk, g.stride, g.dilation))) od.smaller_even_kernel = kk;
-        for (index_t kk = g.kernel_size + 1; kk <= g.kernel_size + g.stride * g.stride + g.stride && !od.larger_even_kernel; ++kk)
-            if (all_equal(residues(kk, g.stride, g.dilation))) od.larger_even_kernel = kk;
+        const Phases ph = phases(g.kernel_size, g.stride, g.dilation);
+        if (g.stride <= kMaxPhases) od.residue_counts = residue_counts(g.kernel_size, g.stride, g.dilation, ph);
+        od.even = ph.even;
+        od.smaller_even_kernel = ph.smaller_even;
+        od.larger_even_kernel = ph.larger_even;
         od.interior_lo = std::max<index_t>(0, (g.kernel_size - 1) * g.dilation - g.padding_lo);
         od.interior_hi = std::min<index_t>(g.input_size - 1, (g.output_size - 1) * g.stride - g.padding_lo);
         const index_t lo = od.interior_lo, hi = od.interior_hi;
@@ -59,8 +89,8 @@ OverlapReport overlap(const ConvSpec& spec_in) {
             // The interior does not hold one full stride period: take the phase counts, which
             // are the interior counts of any input large enough.
             rep.interior_empty = true;
-            mins.push_back(*std::min_element(od.residue_counts.begin(), od.residue_counts.end()));
-            maxs.push_back(*std::max_element(od.residue_counts.begin(), od.residue_counts.end()));
+            mins.push_back(ph.min_count);
+            maxs.push_back(ph.max_count);
         } else {
             mins.push_back(*std::min_element(od.counts.begin() + lo, od.counts.begin() + hi + 1));
             maxs.push_back(*std::max_element(od.counts.begin() + lo, od.counts.begin() + hi + 1));
@@ -100,13 +130,13 @@ OverlapReport overlap(const ConvSpec& spec_in) {
         if (od.even) {
             verdict << ": even";
             if (od.stride > 1)
-                verdict << " (the " << od.kernel_size << " taps split evenly over the " << od.stride << " output phases: "
-                        << join(od.residue_counts) << ")";
+                verdict << " (the " << od.kernel_size << " taps split evenly over the " << od.stride << " output phases"
+                        << (od.residue_counts.empty() ? std::string() : ": " + join(od.residue_counts)) << ")";
             continue;
         }
         if (od.dilation == 1) verdict << ": kernel size " << od.kernel_size << " is not divisible by stride " << od.stride;
         else verdict << ": the taps t*" << od.dilation << " reach the " << od.stride << " output phases unevenly";
-        verdict << " (phase counts " << join(od.residue_counts) << ")";
+        if (!od.residue_counts.empty()) verdict << " (phase counts " << join(od.residue_counts) << ")";
         if (od.smaller_even_kernel || od.larger_even_kernel) {
             verdict << "; kernel size ";
             if (od.smaller_even_kernel) verdict << od.smaller_even_kernel;

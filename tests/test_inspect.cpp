@@ -288,3 +288,41 @@ BOOST_AUTO_TEST_CASE(checkerboard_verdicts) {
     BOOST_TEST(!rc.even);
     BOOST_TEST((rc.shape == Dims{9, 9}));
 }
+
+BOOST_AUTO_TEST_CASE(overlap_phases_are_closed_form) {
+    // Phase counts, evenness and the nearest even kernels against brute force over small (k, s, d).
+    for (index_t s = 1; s <= 6; ++s)
+        for (index_t d = 1; d <= 4; ++d)
+            for (index_t k = 1; k <= 13; ++k) {
+                ConvTransposeOptions o;
+                o.stride = {s};
+                o.dilation = {d};
+                const OverlapReport r = overlap(make_conv_transpose({1, 7}, {1, 1, k}, o));
+                auto brute = [&](index_t kk) {
+                    std::vector<index_t> c(static_cast<size_t>(s), 0);
+                    for (index_t t = 0; t < kk; ++t) ++c[static_cast<size_t>((t * d) % s)];
+                    return c;
+                };
+                auto even = [&](index_t kk) {
+                    const auto c = brute(kk);
+                    return std::all_of(c.begin(), c.end(), [&](index_t x) { return x == c.front(); });
+                };
+                const OverlapDim& od = r.dims[0];
+                BOOST_TEST(od.residue_counts == brute(k), boost::test_tools::per_element());
+                BOOST_TEST(od.even == even(k), "k=" << k << " s=" << s << " d=" << d);
+                index_t smaller = 0, larger = 0;
+                for (index_t kk = k - 1; kk >= 1 && !smaller; --kk)
+                    if (even(kk)) smaller = kk;
+                for (index_t kk = k + 1; kk <= k + s * s + s && !larger; ++kk)
+                    if (even(kk)) larger = kk;
+                BOOST_TEST(od.smaller_even_kernel == smaller, "k=" << k << " s=" << s << " d=" << d);
+                BOOST_TEST(od.larger_even_kernel == larger, "k=" << k << " s=" << s << " d=" << d);
+            }
+    // A huge stride (a single input position) is answered without allocating or scanning s phases.
+    ConvTransposeOptions h;
+    h.stride = {index_t(1) << 50};
+    const OverlapReport rh = overlap(make_conv_transpose({1, 1}, {1, 1, 4}, h));
+    BOOST_TEST(rh.dims[0].residue_counts.empty());
+    BOOST_TEST(!rh.even);
+    BOOST_TEST(rh.dims[0].larger_even_kernel == (index_t(1) << 50));
+}

@@ -79,13 +79,14 @@ struct SparsityPattern {
 };
 
 /// Pattern of W (transpose = false) or T (transpose = true), row-major; every tap is structural.
+/// memory_limit as in BuildOptions (refused before allocating; 0: the physical memory).
 template <class StorageIndex = std::int64_t>
-SparsityPattern<StorageIndex> matrix_pattern(const ConvSpec& spec, bool transpose = false);
+SparsityPattern<StorageIndex> matrix_pattern(const ConvSpec& spec, bool transpose = false, double memory_limit = 0);
 
 /// For each stored entry of the row-major W (transpose = false) or T, in storage
 /// order, the flat index into the weight tensor of the tap that produced it;
 /// -1 where a padding mode folds several taps into one entry.
-std::vector<index_t> tap_map(const ConvSpec& spec, bool transpose = false);
+std::vector<index_t> tap_map(const ConvSpec& spec, bool transpose = false, double memory_limit = 0);
 
 /// For each stored entry of the row-major W (transpose = false) or T, in storage order, every
 /// flat weight index whose tap adds into it: entry e sums weight[taps[offsets[e]] .. taps[offsets[e+1]]).
@@ -93,7 +94,13 @@ struct TapLists {
     std::vector<index_t> offsets;  ///< nnz + 1
     std::vector<index_t> taps;
 };
-TapLists tap_lists(const ConvSpec& spec, bool transpose = false);
+TapLists tap_lists(const ConvSpec& spec, bool transpose = false, double memory_limit = 0);
+
+/// Bytes a build of W or T takes at its peak, as checked against BuildOptions::memory_limit: the
+/// values and inner indices of structural_nnz entries, the outer index (outer_size + 1 entries)
+/// and the geometry's tap tables. outer_size is W's rows for a row-major W or a column-major T,
+/// W's columns otherwise.
+double build_bytes(const ConvGeometry& geometry, std::size_t scalar_bytes, std::size_t index_bytes, index_t outer_size);
 
 /// Upper bound of the number of entries of W (exact unless zero entries are dropped).
 index_t structural_nnz(const ConvSpec& spec);

@@ -14,10 +14,12 @@ namespace convmtx {
 struct OverlapDim {
     index_t kernel_size = 1, stride = 1, dilation = 1;
     std::vector<index_t> counts;          ///< per output position x: #{(i, t): i*s - pl + t*d = x}
-    std::vector<index_t> residue_counts;  ///< interior count of outputs x with x + pl = r (mod s), r = 0..s-1
+    /// Interior count of outputs x with x + pl = r (mod s), r = 0..s-1: the taps t with t*d = r (mod s).
+    /// Empty for strides above 65536 (the verdict and the interior bounds are closed form).
+    std::vector<index_t> residue_counts;
     index_t interior_lo = 0, interior_hi = -1;  ///< interior x: (k-1)d - pl <= x <= (m-1)s - pl
-    bool even = true;                     ///< all residue counts equal
-    index_t smaller_even_kernel = 0;      ///< nearest kernel size below / above that is even (0: none)
+    bool even = true;                     ///< all residue counts equal: s = 1, or gcd(d, s) = 1 and s divides k
+    index_t smaller_even_kernel = 0;      ///< nearest kernel size below / above that is even (0: none): multiples of s when gcd(d, s) = 1
     index_t larger_even_kernel = 0;
 };
 
