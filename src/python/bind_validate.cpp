@@ -1,4 +1,4 @@
-// Bindings of the kernel validation (validate.hpp): check_kernel and to_sparse on Python
+// Bindings of the kernel validation (validate.hpp, jacobian.hpp): check_kernel and to_sparse on Python
 // callables. The callables run with the GIL held; their exceptions propagate unchanged.
 // The public API is convmtx.validate (check_kernel, to_sparse, dot_test).
 #include <cstdint>
@@ -153,6 +153,8 @@ void bind_validate(py::module_& m) {
         .def_readonly("levels", &ProbeStats::levels, "colorings used (1: the first one was exact)")
         .def_readonly("verified", &ProbeStats::verified, "kernel(X) = J X on random inputs")
         .def_readonly("verify_error", &ProbeStats::verify_error)
+        .def_readonly("nonfinite", &ProbeStats::nonfinite,
+                      "the first NaN or infinite result (probing stopped there), '' when every result was finite")
         .def_readonly("log", &ProbeStats::log)
         .def("__str__", &ProbeStats::str)
         .def("__repr__", [](const ProbeStats& s) { return "<convmtx.ProbeStats " + s.str() + ">"; });
@@ -167,6 +169,7 @@ void bind_validate(py::module_& m) {
         .def_readonly("error", &DotTestReport::error)
         .def_readonly("rtol", &DotTestReport::rtol)
         .def_readonly("passed", &DotTestReport::passed)
+        .def_readonly("failure", &DotTestReport::failure, "'trial t: ...' for the first NaN or infinite value, or ''")
         .def("__str__", &DotTestReport::str);
 
     py::class_<KernelReport>(m, "KernelReport",
