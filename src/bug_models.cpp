@@ -329,27 +329,22 @@ void add_groups(const ConvSpec& spec, std::vector<BugModel>& out) {
     const bool T = spec.transposed;
     const std::string Gs = std::to_string(groups);
     const std::string rows = T ? "input" : "output", cols = T ? "output" : "input";
-    BugModel a = model("groups",
-                       "channels mixed across groups: " + rows + " channel o is connected to the " + cols +
-                           " channels of group o mod " + Gs + " instead of group o / (C_" + rows + "/G)",
-                       view);
-    a.weight_source = weights;
-    a.row_channel = row_channel;
-    add(out, a);
-    BugModel b = model("groups",
-                       "channels mixed across groups: group g uses the " + cols + " channels c'*" + Gs +
-                           " + g (interleaved) instead of g*C_" + cols + "/G + c' (contiguous blocks)",
-                       view);
-    b.col_channel = col_channel;
-    add(out, b);
-    BugModel both = model("groups",
-                          "channels mixed across groups: both the group of each " + rows + " channel (o mod " + Gs +
-                              ") and the " + cols + " channels of a group (interleaved) are wrong",
-                          view);
-    both.weight_source = weights;
-    both.row_channel = row_channel;
-    both.col_channel = col_channel;
-    add(out, both);
+    const std::string messages[3] = {
+        rows + " channel o is connected to the " + cols + " channels of group o mod " + Gs + " instead of group o / (C_" +
+            rows + "/G)",
+        "group g uses the " + cols + " channels c'*" + Gs + " + g (interleaved) instead of g*C_" + cols +
+            "/G + c' (contiguous blocks)",
+        "both the group of each " + rows + " channel (o mod " + Gs + ") and the " + cols +
+            " channels of a group (interleaved) are wrong"};
+    for (int mix = 1; mix <= 3; ++mix) {  // bit 0: the rows' groups (1), bit 1: the columns interleaved (2)
+        BugModel b = model("groups", "channels mixed across groups: " + messages[mix - 1], view);
+        if (mix & 1) {
+            b.weight_source = weights;
+            b.row_channel = row_channel;
+        }
+        if (mix & 2) b.col_channel = col_channel;
+        add(out, std::move(b));
+    }
 }
 
 void add_padding_modes(const ConvSpec& spec, std::vector<BugModel>& out) {

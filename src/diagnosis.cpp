@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <map>
 #include <set>
 
@@ -17,12 +16,6 @@ namespace convmtx::detail {
 namespace {
 
 using DMatrix = ProbeMatrix<double>;
-
-std::string fmt(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.4g", v);
-    return buf;
-}
 
 /// True unless |a - b| <= atol (a NaN always differs).
 bool differs(double a, double b, double atol) { return !(std::abs(a - b) <= atol); }
@@ -134,7 +127,7 @@ void observe(const ConvSpec& spec, const DMatrix& J, const DMatrix& M, index_t n
             else if (!(std::abs(r - alpha) <= 1e-6 * std::abs(alpha))) scaled = false;
         });
         if (scaled && alpha != 0 && std::abs(alpha - 1) > 1e-6)
-            D.findings.push_back({"scaled", "every entry is scaled by " + fmt(alpha) +
+            D.findings.push_back({"scaled", "every entry is scaled by " + format_value(alpha) +
                                                 " (a normalisation, or a weight scaled by mistake?)", 0});
     }
     {  // channel pairs the configuration does not connect
@@ -197,7 +190,7 @@ void describe(const ConvSpec& spec, const std::vector<double>& w, const DMatrix&
     D.lines.push_back("Jacobian vs " + std::string(spec.transposed ? "T" : "W") + ": " + std::to_string(ndiff) +
                       " entries differ (" + std::to_string(D.missing) + " missing, " + std::to_string(D.extra) +
                       " extra, " + std::to_string(D.wrong) + " wrong weight; reference has " +
-                      std::to_string(M.nonZeros()) + "), max |difference| " + fmt(D.max_err));
+                      std::to_string(M.nonZeros()) + "), max |difference| " + format_value(D.max_err));
     std::vector<std::string> items;
     for (size_t i = 0; i < D.rows.size() && static_cast<index_t>(i) < opt.max_listed; ++i)
         items.push_back("out" + format_index(out_shape, D.rows[i]));
@@ -253,10 +246,10 @@ void describe(const ConvSpec& spec, const std::vector<double>& w, const DMatrix&
         std::string s = "  out" + format_index(out_shape, d.row) + " <- in" + format_index(in_shape, d.col) + ": ";
         switch (d.kind) {
             case EntryDiff::Kind::missing: s += "MISSING (kernel 0"; break;
-            case EntryDiff::Kind::extra: s += "EXTRA (kernel " + fmt(d.actual) + where_w(d.actual); break;
-            case EntryDiff::Kind::wrong_weight: s += "WRONG WEIGHT (kernel " + fmt(d.actual) + where_w(d.actual); break;
+            case EntryDiff::Kind::extra: s += "EXTRA (kernel " + format_value(d.actual) + where_w(d.actual); break;
+            case EntryDiff::Kind::wrong_weight: s += "WRONG WEIGHT (kernel " + format_value(d.actual) + where_w(d.actual); break;
         }
-        s += ", expected " + fmt(d.expected);
+        s += ", expected " + format_value(d.expected);
         if (d.tap >= 0) s += " = tap w" + format_index(w_shape, d.tap);
         if (d.kind == EntryDiff::Kind::extra && d.tap < 0) s += ": no tap reaches this pair";
         D.lines.push_back(s + ")");

@@ -19,12 +19,6 @@ namespace convmtx {
 
 namespace {
 
-std::string fmt(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.4g", v);
-    return buf;
-}
-
 /// Names of the probed operator's two sides in messages: its inputs ("in") and results ("out").
 struct Labels {
     std::string input = "in", output = "out";
@@ -387,7 +381,7 @@ Materialized<Scalar> probe(const LinearOperator<Scalar>& op, const ProbeOptions&
         P.stats.verify_error = err;
         P.stats.verified = P.stats.nonfinite.empty() && err <= P.rtol();
         line += "; verification on random inputs: " +
-                (P.stats.nonfinite.empty() ? "max row error " + fmt(err) + (P.stats.verified ? " (ok)" : " (FAILED)")
+                (P.stats.nonfinite.empty() ? "max row error " + format_value(err) + (P.stats.verified ? " (ok)" : " (FAILED)")
                                            : "stopped: " + P.stats.nonfinite);
         P.stats.log.push_back(line);
         if (P.stats.verified || unit || !P.stats.nonfinite.empty()) break;
@@ -411,6 +405,12 @@ std::string format_index(const Shape& shape, index_t flat) {
     return "[" + to_string(unravel_index(flat, shape)) + "]";
 }
 
+std::string format_value(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.4g", v);
+    return buf;
+}
+
 std::string ProbeStats::str() const {
     std::string s = std::to_string(probes) + " probes in " + std::to_string(calls) +
                     (calls == 1 ? " kernel call" : " kernel calls") + " (first coloring " +
@@ -418,7 +418,7 @@ std::string ProbeStats::str() const {
                     (levels == 1 ? " level), " : " levels), ");
     if (!nonfinite.empty()) return s + "NOT verified: " + nonfinite;
     return s + (verified ? "verified" : "NOT verified") + " on " + std::to_string(verify_samples) +
-           " random inputs (max row error " + fmt(verify_error) + ")";
+           " random inputs (max row error " + format_value(verify_error) + ")";
 }
 
 index_t probe_colors(const ConvSpec& spec, index_t margin, bool adjoint) {

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <random>
 #include <sstream>
@@ -17,12 +16,6 @@ namespace convmtx {
 namespace {
 
 using DMatrix = ProbeMatrix<double>;
-
-std::string fmt(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.4g", v);
-    return buf;
-}
 
 template <class Scalar>
 double default_rtol(double rtol) {
@@ -119,14 +112,14 @@ KernelReport check_kernel(const ConvSpec& spec, span<const Scalar> weight, const
     if (affine)
         R.findings.insert(R.findings.begin(),
                           BugFinding{"affine",
-                                     "kernel(0) is not zero (max |kernel(0)| = " + fmt(R.zero_response) +
+                                     "kernel(0) is not zero (max |kernel(0)| = " + format_value(R.zero_response) +
                                          "): the kernel adds a bias or is not linear; the Jacobian was taken of "
                                          "kernel(x) - kernel(0)",
                                      0});
     if (!R.probe.verified)
         R.findings.push_back({"nonlinear",
                               "the recovered Jacobian does not reproduce the kernel on random inputs even with unit "
-                              "probes (max row error " + fmt(R.probe.verify_error) +
+                              "probes (max row error " + format_value(R.probe.verify_error) +
                                   "): the kernel is not linear or not deterministic",
                               0});
     R.passed = !affine && R.probe.verified && R.diffs.empty() && R.random_error <= vtol;
@@ -169,7 +162,7 @@ KernelReport check_kernel(const ConvSpec& spec, span<const Scalar> weight, const
 std::string KernelReport::str() const {
     std::ostringstream os;
     os << "check_kernel " << (passed ? "PASSED" : "FAILED") << ": " << spec << "\n";
-    os << "  random inputs: max row error |kernel(x) - M x| / (|M||x| + |kernel(x)|) = " << fmt(random_error) << "\n";
+    os << "  random inputs: max row error |kernel(x) - M x| / (|M||x| + |kernel(x)|) = " << format_value(random_error) << "\n";
     os << "  Jacobian: " << probe.str() << "\n";
     const bool nonfinite = std::any_of(findings.begin(), findings.end(),
                                        [](const BugFinding& f) { return f.name == "nonfinite"; });

@@ -180,10 +180,10 @@ ConvSpec random_2d(std::mt19937_64& rng, bool transposed, PaddingMode mode = Pad
 }
 
 // The kernel must fail with a verified Jacobian, the first finding must be `name` and explain every
-// differing entry, the report must list wrong outputs and contain `text`, the colored Jacobian must equal
-// the one from unit probes, and the differing entries must be exactly those of J - M.
+// differing entry, the report must list wrong outputs and contain every one of `texts`, the colored
+// Jacobian must equal the one from unit probes, and the differing entries must be exactly those of J - M.
 void expect_bug(const ConvSpec& spec, const std::vector<Scalar>& w, const KernelFn<Scalar>& f, const std::string& name,
-                const std::string& text) {
+                const std::vector<std::string>& texts) {
     const KernelReport r = check_kernel<Scalar>(spec, w, f);
     BOOST_TEST_MESSAGE(r.str());
     BOOST_TEST(!r.passed, spec.describe());
@@ -192,7 +192,8 @@ void expect_bug(const ConvSpec& spec, const std::vector<Scalar>& w, const Kernel
     BOOST_TEST(r.findings.front().name == name, spec.describe() << "\n" << r.str());
     BOOST_TEST(r.findings.front().remaining == 0, spec.describe() << "\n" << r.str());
     BOOST_TEST(!r.wrong_rows.empty());
-    BOOST_TEST(r.str().find(text) != std::string::npos, "report lacks '" << text << "':\n" << r.str());
+    for (const std::string& text : texts)
+        BOOST_TEST(r.str().find(text) != std::string::npos, "report lacks '" << text << "':\n" << r.str());
     BOOST_TEST(r.str().find("out[") != std::string::npos);
     FunctionOperator<Scalar> op(spec.input_shape(), spec.output_shape(), f, nullptr);
     const auto Jc = to_sparse<Scalar>(op, spec);
@@ -299,7 +300,7 @@ BOOST_DATA_TEST_CASE(injected_bugs_are_named, data::make(bug_cases()) * data::xr
     BOOST_REQUIRE_MESSAGE(visible, "no configuration makes '" << bug.model << "' visible");
     const auto w = random_values(rng, s.weight_numel());
     const KernelFn<Scalar> f = bug.transposed ? gather_fn(s, w, bug.inject) : conv_fn(s, w, bug.inject);
-    expect_bug(s, w, f, bug.finding, bug.text);
+    expect_bug(s, w, f, bug.finding, {bug.text});
 }
 
 BOOST_AUTO_TEST_CASE(dot_test_of_operators_passes_and_detects_wrong_adjoints) {
@@ -465,19 +466,19 @@ BOOST_AUTO_TEST_CASE(probe_bound_formula_on_known_cases) {
     BOOST_TEST(probe_bound(t) == 9);
     BOOST_TEST(probe_colors(t) <= 9);
     // Unit probes would need 16 here; the conv direction of a 16x16 input needs 5*5 instead of 256.
-    const ConvSpec big = conv2d({1, 16, 16}, {1, 1, 3, 3}, {1}, {1}, {1});
-    BOOST_TEST(probe_colors(big) == 25);
+    const ConvSpec wide = conv2d({1, 16, 16}, {1, 1, 3, 3}, {1}, {1}, {1});
+    BOOST_TEST(probe_colors(wide) == 25);
     // margin 0: exactly the kernel's reach, P = k_eff = 3.
-    BOOST_TEST(probe_colors(big, 0) == 9);
-    BOOST_TEST(probe_bound(big, 0) == 9);
+    BOOST_TEST(probe_colors(wide, 0) == 9);
+    BOOST_TEST(probe_bound(wide, 0) == 9);
     // A margin beyond the padded input covers every position: one color per input element, no more.
-    BOOST_TEST(probe_colors(big, 1000) == 256);
+    BOOST_TEST(probe_colors(wide, 1000) == 256);
     // Strided conv: the bound does not grow with the stride, P = min(n, (k-1)d + 2*margin + 1).
     const ConvSpec strided = conv2d({1, 16, 16}, {1, 1, 3, 3}, {3}, {1}, {2});
     BOOST_TEST(probe_bound(strided) == 7 * 7);
     BOOST_TEST(probe_colors(strided) <= 49);
-    BOOST_CHECK_THROW(probe_colors(big, -1), config_error);
-    BOOST_CHECK_THROW(probe_bound(big, -1), config_error);
+    BOOST_CHECK_THROW(probe_colors(wide, -1), config_error);
+    BOOST_CHECK_THROW(probe_bound(wide, -1), config_error);
 }
 
 BOOST_AUTO_TEST_CASE(correct_kernels_pass) {
@@ -509,65 +510,62 @@ BOOST_AUTO_TEST_CASE(correct_kernels_pass) {
     BOOST_TEST(check_kernel<Scalar>(t, wt, gather_fn(t, wt, {})).passed);
 }
 
-BOOST_AUTO_TEST_CASE(unflipped_gather_names_the_taps_it_used) {
+namespace {
+
+// The issue's typical bugs on fixed small configurations, with the report's details.
+struct Example {
+    std::string what;
+    ConvSpec spec;
+    Bugs bugs;
+    std::string finding;
+    std::vector<std::string> texts;  // every one must appear in the report
+    int min_levels = 1;              // colorings the probing needs
+};
+
+std::ostream& operator<<(std::ostream& os, const Example& e) { return os << e.what; }
+
+std::vector<Example> examples() {
+    Bugs no_flip, pad_plus, pad_minus, opad_low, group_mod, stride_in, swapped, no_dilation;
+    no_flip.no_flip = true;
+    pad_plus.pad_offset = 1;
+    pad_minus.pad_offset = -1;
+    opad_low.output_padding_low = true;
+    group_mod.group_mod = true;
+    stride_in.stride_on_input = true;
+    swapped.swapped_layout = true;
+    no_dilation.no_dilation = true;
+    return {
+        {"unflipped gather kernel", tconv2d({1, 3, 3}, {1, 1, 3, 3}, {2}, {0}, {0}), no_flip, "flipped",
+         // the entries name the tap W expects and the tap whose value the kernel used; every tap but the centre
+         {"flipped in every spatial dimension", "= tap w[0, 0,", "(= w[0, 0,",
+          "taps with a wrong weight at every position (8 of 9 taps)"}},
+        {"conv padding off by one", conv2d({2, 6, 6}, {2, 2, 3, 3}, {1}, {1}, {1}), pad_plus, "shift",
+         {"it behaves like pad_lo=(2, 2) instead of (1, 1) - padding off by one?"}},
+        {"gather padding off by one", tconv2d({1, 4, 4}, {1, 2, 3, 3}, {2}, {1}, {1}), pad_minus, "shift",
+         {"padding off by one"}},
+        {"output_padding on the wrong side", tconv2d({1, 3, 3}, {1, 1, 3, 3}, {3}, {1}, {2}), opad_low, "shift",
+         {"output_padding=(2, 2) applied at the low end"}},
+        {"wrong group-to-channel mapping", conv2d({4, 5, 5}, {4, 2, 3, 3}, {1}, {1}, {1}, 2), group_mod, "groups",
+         {"channels mixed across groups", "connects channels of different groups"}},
+        {"transposed weight layout", conv2d({2, 5, 4}, {3, 2, 3, 2}, {1}, {0}, {1}), swapped, "swapped_layout",
+         {"channel axes swapped"}},
+        {"dilation ignored", conv2d({1, 9, 9}, {1, 1, 3, 3}, {1}, {2}, {2}), no_dilation, "dilation_ignored",
+         {"dilation is ignored"}},
+        // This bug moves entries far outside the footprints: the probing needs finer colorings.
+        {"stride applied to the input", conv2d({1, 9, 8}, {2, 1, 3, 3}, {2}, {1}, {1}), stride_in, "stride_swapped",
+         {"stride is applied to the input instead of the output"}, 2},
+    };
+}
+
+}  // namespace
+
+BOOST_DATA_TEST_CASE(typical_bugs_of_the_issue_are_named, data::make(examples()), ex) {
     std::mt19937_64 rng(21);
-    const ConvSpec t = tconv2d({1, 3, 3}, {1, 1, 3, 3}, {2}, {0}, {0});
-    const auto w = random_values(rng, t.weight_numel());
-    Bugs b;
-    b.no_flip = true;
-    expect_bug(t, w, gather_fn(t, w, b), "flipped", "flipped in every spatial dimension");
-    // The listed entries name the tap W expects and the tap whose value the kernel used.
-    const KernelReport r = check_kernel<Scalar>(t, w, gather_fn(t, w, b));
-    BOOST_TEST(r.str().find("= tap w[0, 0,") != std::string::npos);
-    BOOST_TEST(r.str().find("(= w[0, 0,") != std::string::npos);
-    BOOST_TEST(r.wrong_taps.size() == 8u);  // every tap but the centre
-    BOOST_TEST(r.str().find("taps with a wrong weight at every position (8 of 9 taps)") != std::string::npos);
-}
-
-BOOST_AUTO_TEST_CASE(off_by_one_padding_is_the_first_finding) {
-    std::mt19937_64 rng(22);
-    const ConvSpec c = conv2d({2, 6, 6}, {2, 2, 3, 3}, {1}, {1}, {1});
-    const auto w = random_values(rng, c.weight_numel());
-    Bugs b;
-    b.pad_offset = 1;
-    expect_bug(c, w, conv_fn(c, w, b), "shift", "it behaves like pad_lo=(2, 2) instead of (1, 1) - padding off by one?");
-    const ConvSpec t = tconv2d({1, 4, 4}, {1, 2, 3, 3}, {2}, {1}, {1});
-    const auto wt = random_values(rng, t.weight_numel());
-    Bugs bt;
-    bt.pad_offset = -1;
-    expect_bug(t, wt, gather_fn(t, wt, bt), "shift", "padding off by one");
-}
-
-BOOST_AUTO_TEST_CASE(output_padding_on_the_wrong_side_is_the_first_finding) {
-    std::mt19937_64 rng(23);
-    const ConvSpec t = tconv2d({1, 3, 3}, {1, 1, 3, 3}, {3}, {1}, {2});
-    const auto w = random_values(rng, t.weight_numel());
-    Bugs b;
-    b.output_padding_low = true;
-    expect_bug(t, w, gather_fn(t, w, b), "shift", "output_padding=(2, 2) applied at the low end");
-}
-
-BOOST_AUTO_TEST_CASE(group_mixing_names_the_channel_pairs) {
-    std::mt19937_64 rng(24);
-    const ConvSpec c = conv2d({4, 5, 5}, {4, 2, 3, 3}, {1}, {1}, {1}, 2);
-    const auto w = random_values(rng, c.weight_numel());
-    Bugs b;
-    b.group_mod = true;
-    expect_bug(c, w, conv_fn(c, w, b), "groups", "channels mixed across groups");
-    const KernelReport r = check_kernel<Scalar>(c, w, conv_fn(c, w, b));
-    BOOST_TEST(r.str().find("connects channels of different groups") != std::string::npos);
-}
-
-BOOST_AUTO_TEST_CASE(stride_applied_to_the_input_needs_finer_colorings) {
-    std::mt19937_64 rng(27);
-    const ConvSpec c = conv2d({1, 9, 8}, {2, 1, 3, 3}, {2}, {1}, {1});
-    const auto w = random_values(rng, c.weight_numel());
-    Bugs b;
-    b.stride_on_input = true;
-    expect_bug(c, w, conv_fn(c, w, b), "stride_swapped", "stride is applied to the input instead of the output");
-    // This bug moves entries far outside the footprints: the probing needed finer colorings.
-    const KernelReport r = check_kernel<Scalar>(c, w, conv_fn(c, w, b));
-    BOOST_TEST(r.probe.levels > 1);
+    const auto w = random_values(rng, ex.spec.weight_numel());
+    const KernelFn<Scalar> f = ex.spec.transposed ? gather_fn(ex.spec, w, ex.bugs) : conv_fn(ex.spec, w, ex.bugs);
+    expect_bug(ex.spec, w, f, ex.finding, ex.texts);
+    const KernelReport r = check_kernel<Scalar>(ex.spec, w, f);
+    BOOST_TEST(r.probe.levels >= ex.min_levels, r.probe.str());
 }
 
 BOOST_AUTO_TEST_CASE(bias_and_nonlinearity_are_reported) {

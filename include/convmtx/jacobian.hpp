@@ -109,5 +109,7 @@ std::string nonfinite_result(const Batch<Scalar>& Y, const Shape& shape, const s
 
 /// Index of a flattened sample as numpy indexing text, e.g. "[1, 2, 0]" for shape (C, H, W).
 std::string format_index(const Shape& shape, index_t flat);
+/// A value as the reports print it: 4 significant digits (printf "%.4g"), e.g. "0.0001234", "inf".
+std::string format_value(double v);
 
 }  // namespace convmtx

@@ -42,14 +42,6 @@ Padding make_padding(const std::string& kind, const Dims& lo, const Dims& hi) {
     throw config_error("padding='" + kind + "' must be 'same', 'valid', an int, a tuple of ints or of (lo, hi) pairs");
 }
 
-// The dtype of a floating-point array: 'f' (float32) or 'd' (float64); TypeError otherwise.
-char scalar_kind(const py::array& a, const char* name) {
-    if (a.dtype().is(py::dtype::of<float>())) return 'f';
-    if (a.dtype().is(py::dtype::of<double>())) return 'd';
-    throw py::type_error(std::string(name) + " has dtype " + std::string(py::str(a.dtype())) +
-                         "; expected float32 or float64");
-}
-
 // Pointer to a C-contiguous array of Scalar with exactly `size` elements.
 template <class Scalar>
 const Scalar* checked_data(const py::array& a, const char* name, index_t size) {
@@ -180,16 +172,6 @@ py::array_t<std::int64_t> index_array(std::vector<index_t>&& v) {
     return py::array_t<std::int64_t>(static_cast<py::ssize_t>(p->size()), p->data(), cap);
 }
 
-/// output_terms / input_terms with an index outside the tensor as a ValueError, like numpy's unravel_index.
-template <class F>
-std::vector<Term> terms_or_value_error(F&& f) {
-    try {
-        return f();
-    } catch (const std::out_of_range& e) {
-        throw py::value_error(e.what());
-    }
-}
-
 void bind_taps(py::module_& m) {
     py::class_<Term>(m, "Term",
                      "One product weight[weight_index] * x[input_index] of the sum that gives y[output_index].")
@@ -242,28 +224,44 @@ void bind_taps(py::module_& m) {
         "order, every flat weight index whose tap adds into it: taps[offsets[e]:offsets[e+1]] (one tap, or\n"
         "several where a padding mode folds them). offsets: int64 array of shape (nnz + 1,); taps: int64 array\n"
         "of shape (offsets[-1],). The entry's value is weight.ravel()[taps[offsets[e]:offsets[e+1]]].sum().");
-    m.def(
-        "output_terms",
-        [](const ConvSpec& spec, index_t output_flat) {
-            return terms_or_value_error([&] { return output_terms(spec, output_flat); });
-        },
-        py::arg("spec"), py::arg("output_flat"),
-        "The products weight * x that sum to output element output_flat (flat C-order index into the\n"
-        "operation's output sample (C_out, *output_size)): a list of Term. Summing wf[term.weight_flat] per\n"
-        "term.input_flat (wf = weight.ravel()) gives row output_flat of W, or of T for a transposed conv.\n"
-        "ValueError when output_flat is outside [0, output_numel).");
-    m.def(
-        "input_terms",
-        [](const ConvSpec& spec, index_t input_flat) {
-            return terms_or_value_error([&] { return input_terms(spec, input_flat); });
-        },
-        py::arg("spec"), py::arg("input_flat"),
-        "Every product weight * x[input_flat] the input element input_flat (flat C-order index into the\n"
-        "operation's input sample (C_in, *input_size)) contributes to: a column of the operation's matrix, as a\n"
-        "list of Term. ValueError when input_flat is outside [0, input_numel).");
+    const struct {
+        const char* name;
+        std::vector<Term> (*fn)(const ConvSpec&, index_t);
+        const char* arg;
+        const char* doc;
+    } terms[] = {
+        {"output_terms", &output_terms, "output_flat",
+         "The products weight * x that sum to output element output_flat (flat C-order index into the\n"
+         "operation's output sample (C_out, *output_size)): a list of Term. Summing wf[term.weight_flat] per\n"
+         "term.input_flat (wf = weight.ravel()) gives row output_flat of W, or of T for a transposed conv.\n"
+         "ValueError when output_flat is outside [0, output_numel)."},
+        {"input_terms", &input_terms, "input_flat",
+         "Every product weight * x[input_flat] the input element input_flat (flat C-order index into the\n"
+         "operation's input sample (C_in, *input_size)) contributes to: a column of the operation's matrix, as a\n"
+         "list of Term. ValueError when input_flat is outside [0, input_numel)."}};
+    for (const auto& t : terms) {
+        const auto fn = t.fn;
+        m.def(
+            t.name,
+            [fn](const ConvSpec& spec, index_t flat) {
+                try {
+                    return fn(spec, flat);
+                } catch (const std::out_of_range& e) {  // like numpy's unravel_index: a ValueError
+                    throw py::value_error(e.what());
+                }
+            },
+            py::arg("spec"), py::arg(t.arg), t.doc);
+    }
 }
 
 }  // namespace
+
+char scalar_kind(const py::array& a, const char* name) {
+    if (a.dtype().is(py::dtype::of<float>())) return 'f';
+    if (a.dtype().is(py::dtype::of<double>())) return 'd';
+    throw py::type_error(std::string(name) + " has dtype " + std::string(py::str(a.dtype())) +
+                         "; expected float32 or float64");
+}
 
 void bind_core(py::module_& m) {
     // Every validation error of the core is a ValueError carrying the C++ message.

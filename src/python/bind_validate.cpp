@@ -73,13 +73,6 @@ KernelFn<Scalar> wrap(py::function f, Shape in_shape, Shape out_shape, bool batc
     };
 }
 
-char kind_of(const py::array& a, const char* name) {
-    if (a.dtype().is(py::dtype::of<float>())) return 'f';
-    if (a.dtype().is(py::dtype::of<double>())) return 'd';
-    throw py::type_error(std::string(name) + " has dtype " + std::string(py::str(a.dtype())) +
-                         "; expected float32 or float64");
-}
-
 template <class Scalar>
 KernelReport check_typed(py::function kernel, const ConvSpec& spec, const py::array& weight,
                          std::optional<py::function> adjoint, const CheckOptions& opt) {
@@ -224,7 +217,7 @@ void bind_validate(py::module_& m) {
             opt.random_inputs = random_inputs;
             opt.rtol = rtol;
             opt.max_listed = max_listed;
-            return kind_of(weight, "weight") == 'f' ? check_typed<float>(kernel, spec, weight, adjoint, opt)
+            return scalar_kind(weight, "weight") == 'f' ? check_typed<float>(kernel, spec, weight, adjoint, opt)
                                                     : check_typed<double>(kernel, spec, weight, adjoint, opt);
         },
         py::arg("kernel"), py::arg("spec"), py::arg("weight"), py::arg("adjoint"), py::arg("margin"),
