@@ -10,6 +10,7 @@
 #include "convmtx/image.hpp"
 #include "convmtx/inspect.hpp"
 #include "convmtx/io.hpp"
+#include "convmtx/jacobian.hpp"
 #include "convmtx/kernels.hpp"
 #include "convmtx/layout.hpp"
 #include "convmtx/matrix_market.hpp"

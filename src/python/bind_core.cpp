@@ -21,6 +21,7 @@
 #include "convmtx/errors.hpp"
 #include "convmtx/kernels.hpp"
 #include "convmtx/spec.hpp"
+#include "convmtx/terms.hpp"
 
 namespace py = pybind11;
 
@@ -39,14 +40,6 @@ Padding make_padding(const std::string& kind, const Dims& lo, const Dims& hi) {
     if (kind == "valid") return Padding::valid();
     if (kind == "explicit") return Padding::sides(lo, hi);
     throw config_error("padding='" + kind + "' must be 'same', 'valid', an int, a tuple of ints or of (lo, hi) pairs");
-}
-
-// The dtype of a floating-point array: 'f' (float32) or 'd' (float64); TypeError otherwise.
-char scalar_kind(const py::array& a, const char* name) {
-    if (a.dtype().is(py::dtype::of<float>())) return 'f';
-    if (a.dtype().is(py::dtype::of<double>())) return 'd';
-    throw py::type_error(std::string(name) + " has dtype " + std::string(py::str(a.dtype())) +
-                         "; expected float32 or float64");
 }
 
 // Pointer to a C-contiguous array of Scalar with exactly `size` elements.
@@ -170,7 +163,105 @@ py::tuple build_matrix(const ConvSpec& spec, const py::array& weight, bool trans
                                                 : build_scalar<double>(spec, weight, transpose, index64, csc, opt);
 }
 
+// ---- the tap map of W and T and the terms of one element (builder.hpp, terms.hpp) ----
+
+/// A vector of indices as an int64 numpy array owning it (no copy).
+py::array_t<std::int64_t> index_array(std::vector<index_t>&& v) {
+    auto* p = new std::vector<index_t>(std::move(v));
+    py::capsule cap = owner(p);
+    return py::array_t<std::int64_t>(static_cast<py::ssize_t>(p->size()), p->data(), cap);
+}
+
+void bind_taps(py::module_& m) {
+    py::class_<Term>(m, "Term",
+                     "One product weight[weight_index] * x[input_index] of the sum that gives y[output_index].")
+        .def_property_readonly("weight_index", [](const Term& t) { return py::tuple(py::cast(t.weight_index)); },
+                               "(C_conv_out, C_conv_in/groups, *kernel) index into the weight")
+        .def_readonly("weight_flat", &Term::weight_flat, "flat (C-order) index into the weight")
+        .def_property_readonly("input_index", [](const Term& t) { return py::tuple(py::cast(t.input_index)); },
+                               "(channel, *spatial) index into the operation's input sample")
+        .def_readonly("input_flat", &Term::input_flat, "column of the operation's matrix (W, or T transposed)")
+        .def_property_readonly("output_index", [](const Term& t) { return py::tuple(py::cast(t.output_index)); },
+                               "(channel, *spatial) index into the operation's output sample")
+        .def_readonly("output_flat", &Term::output_flat, "row of the operation's matrix")
+        .def_property_readonly("padded_position", [](const Term& t) { return py::tuple(py::cast(t.padded_position)); },
+                               "per spatial dimension, the conv's padded position q*s - p_lo + t*d read")
+        .def_readonly("folded", &Term::folded, "the position lies in the padding and the padding mode mapped it")
+        .def("__repr__", [](const Term& t) {
+            return "<convmtx.Term " + index_text("y", t.output_index) + " += " + index_text("w", t.weight_index) +
+                   " * " + index_text("x", t.input_index) + (t.folded ? " (folded)>" : ">");
+        });
+
+    m.def(
+        "tap_map",
+        [](const ConvSpec& spec, bool transpose) {
+            std::vector<index_t> taps;
+            {
+                py::gil_scoped_release release;
+                taps = tap_map(spec, transpose);
+            }
+            return index_array(std::move(taps));
+        },
+        py::arg("spec"), py::arg("transpose") = false,
+        "For each stored entry of the CSR matrix W (transpose=False: rows = the conv's output) or T = W^T\n"
+        "(transpose=True), in storage order (data/indices order of conv_matrix / conv_transpose_matrix with\n"
+        "drop_zeros=False), the flat index into the weight of the tap that produced it, or -1 where a padding\n"
+        "mode folds several taps into the entry (tap_lists lists them). int64 array of shape (nnz,).\n"
+        "spec: a ConvSpec (convmtx.conv_spec / conv_transpose_spec); for a transposed conv T is the operation's\n"
+        "own matrix (transpose=True).");
+    m.def(
+        "tap_lists",
+        [](const ConvSpec& spec, bool transpose) {
+            TapLists lists;
+            {
+                py::gil_scoped_release release;
+                lists = tap_lists(spec, transpose);
+            }
+            return py::make_tuple(index_array(std::move(lists.offsets)), index_array(std::move(lists.taps)));
+        },
+        py::arg("spec"), py::arg("transpose") = false,
+        "(offsets, taps): for each stored entry e of the CSR matrix W (transpose=False) or T = W^T, in storage\n"
+        "order, every flat weight index whose tap adds into it: taps[offsets[e]:offsets[e+1]] (one tap, or\n"
+        "several where a padding mode folds them). offsets: int64 array of shape (nnz + 1,); taps: int64 array\n"
+        "of shape (offsets[-1],). The entry's value is weight.ravel()[taps[offsets[e]:offsets[e+1]]].sum().");
+    const struct {
+        const char* name;
+        std::vector<Term> (*fn)(const ConvSpec&, index_t);
+        const char* arg;
+        const char* doc;
+    } terms[] = {
+        {"output_terms", &output_terms, "output_flat",
+         "The products weight * x that sum to output element output_flat (flat C-order index into the\n"
+         "operation's output sample (C_out, *output_size)): a list of Term. Summing wf[term.weight_flat] per\n"
+         "term.input_flat (wf = weight.ravel()) gives row output_flat of W, or of T for a transposed conv.\n"
+         "ValueError when output_flat is outside [0, output_numel)."},
+        {"input_terms", &input_terms, "input_flat",
+         "Every product weight * x[input_flat] the input element input_flat (flat C-order index into the\n"
+         "operation's input sample (C_in, *input_size)) contributes to: a column of the operation's matrix, as a\n"
+         "list of Term. ValueError when input_flat is outside [0, input_numel)."}};
+    for (const auto& t : terms) {
+        const auto fn = t.fn;
+        m.def(
+            t.name,
+            [fn](const ConvSpec& spec, index_t flat) {
+                try {
+                    return fn(spec, flat);
+                } catch (const std::out_of_range& e) {  // like numpy's unravel_index: a ValueError
+                    throw py::value_error(e.what());
+                }
+            },
+            py::arg("spec"), py::arg(t.arg), t.doc);
+    }
+}
+
 }  // namespace
+
+char scalar_kind(const py::array& a, const char* name) {
+    if (a.dtype().is(py::dtype::of<float>())) return 'f';
+    if (a.dtype().is(py::dtype::of<double>())) return 'd';
+    throw py::type_error(std::string(name) + " has dtype " + std::string(py::str(a.dtype())) +
+                         "; expected float32 or float64");
+}
 
 void bind_core(py::module_& m) {
     // Every validation error of the core is a ValueError carrying the C++ message.
@@ -253,6 +344,7 @@ void bind_core(py::module_& m) {
           "(data, indices, indptr, shape) of W (transpose=False: rows = the conv's output) or T = W^T, sharing the\n"
           "memory of the C++ matrix (no copy). memory_limit: bytes (0 = the physical memory); a larger\n"
           "matrix raises MemoryLimitError before anything is allocated.");
+    bind_taps(m);
 }
 
 }  // namespace convmtx::python

@@ -1,4 +1,4 @@
-// Bindings of the kernel validation (validate.hpp): check_kernel and to_sparse on Python
+// Bindings of the kernel validation (validate.hpp, jacobian.hpp): check_kernel and to_sparse on Python
 // callables. The callables run with the GIL held; their exceptions propagate unchanged.
 // The public API is convmtx.validate (check_kernel, to_sparse, dot_test).
 #include <cstdint>
@@ -71,13 +71,6 @@ KernelFn<Scalar> wrap(py::function f, Shape in_shape, Shape out_shape, bool batc
         }
         return Y;
     };
-}
-
-char kind_of(const py::array& a, const char* name) {
-    if (a.dtype().is(py::dtype::of<float>())) return 'f';
-    if (a.dtype().is(py::dtype::of<double>())) return 'd';
-    throw py::type_error(std::string(name) + " has dtype " + std::string(py::str(a.dtype())) +
-                         "; expected float32 or float64");
 }
 
 template <class Scalar>
@@ -153,6 +146,8 @@ void bind_validate(py::module_& m) {
         .def_readonly("levels", &ProbeStats::levels, "colorings used (1: the first one was exact)")
         .def_readonly("verified", &ProbeStats::verified, "kernel(X) = J X on random inputs")
         .def_readonly("verify_error", &ProbeStats::verify_error)
+        .def_readonly("nonfinite", &ProbeStats::nonfinite,
+                      "the first NaN or infinite result (probing stopped there), '' when every result was finite")
         .def_readonly("log", &ProbeStats::log)
         .def("__str__", &ProbeStats::str)
         .def("__repr__", [](const ProbeStats& s) { return "<convmtx.ProbeStats " + s.str() + ">"; });
@@ -167,6 +162,7 @@ void bind_validate(py::module_& m) {
         .def_readonly("error", &DotTestReport::error)
         .def_readonly("rtol", &DotTestReport::rtol)
         .def_readonly("passed", &DotTestReport::passed)
+        .def_readonly("failure", &DotTestReport::failure, "'trial t: ...' for the first NaN or infinite value, or ''")
         .def("__str__", &DotTestReport::str);
 
     py::class_<KernelReport>(m, "KernelReport",
@@ -221,7 +217,7 @@ void bind_validate(py::module_& m) {
             opt.random_inputs = random_inputs;
             opt.rtol = rtol;
             opt.max_listed = max_listed;
-            return kind_of(weight, "weight") == 'f' ? check_typed<float>(kernel, spec, weight, adjoint, opt)
+            return scalar_kind(weight, "weight") == 'f' ? check_typed<float>(kernel, spec, weight, adjoint, opt)
                                                     : check_typed<double>(kernel, spec, weight, adjoint, opt);
         },
         py::arg("kernel"), py::arg("spec"), py::arg("weight"), py::arg("adjoint"), py::arg("margin"),

@@ -2,9 +2,13 @@
 // extension convmtx._core; src/python/module.cpp calls each of them.
 #pragma once
 
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 namespace convmtx::python {
+
+/// The dtype of a floating-point array: 'f' (float32) or 'd' (float64); TypeError naming `name` otherwise.
+char scalar_kind(const pybind11::array& a, const char* name);
 
 /// ConvSpec, the spec factories, conv/transposed-conv application and the
 /// zero-copy sparse matrix builders (bind_core.cpp).

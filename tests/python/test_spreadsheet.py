@@ -166,8 +166,8 @@ def write(tmp_path, name, case):
 
 # ---- tests ---------------------------------------------------------------------------------------
 
-def test_seed_ones_example(tmp_path):
-    """Seed 000: 4x4 ones, 3x3 kernel of ones, Conv2DTranspose -> the 6x6 'ones' output."""
+def test_blog_post_ones_example(tmp_path):
+    """The MXNet/Excel blog post's example: 4x4 ones, 3x3 kernel of ones, Conv2DTranspose -> the 6x6 output."""
     path = os.path.join(tmp_path, "ones.xlsx")
     layout = convmtx.to_spreadsheet(path, (1, 4, 4), np.ones((1, 1, 3, 3)), transposed=True, x=np.ones((1, 4, 4)))
     assert layout["sheets"] == ["conv_transpose"] and layout["formulas"] == 36
@@ -293,7 +293,7 @@ def test_libreoffice_recalculates(tmp_path, torch, rng):
     if not os.access(SOFFICE, os.X_OK):
         pytest.skip(f"{SOFFICE} is missing (Debian: libreoffice-calc-nogui)")
     cases = {
-        "seed": dict(x=np.ones((1, 4, 4)), w=np.ones((1, 1, 3, 3)), transposed=True, stride=1, padding=0, dilation=1,
+        "ones": dict(x=np.ones((1, 4, 4)), w=np.ones((1, 1, 3, 3)), transposed=True, stride=1, padding=0, dilation=1,
                      groups=1, output_padding=0, padding_mode="zeros"),
         "groups": dict(x=rng.integers(-4, 5, (4, 3, 3)).astype(float), w=rng.integers(-3, 4, (4, 1, 3, 2)).astype(float),
                        transposed=True, stride=2, padding=1, dilation=1, groups=2, output_padding=1,

@@ -39,11 +39,44 @@ def test_dot_test_float32_tolerance_and_complex_conjugation(rng):
     assert not bad.passed
 
 
+@pytest.mark.parametrize("bad_trial,side,value", [(2, "forward", np.nan), (4, "adjoint", np.inf),
+                                                   (1, "forward", -np.inf), (0, "adjoint", np.nan)])
+def test_dot_test_fails_on_a_non_finite_trial(rng, bad_trial, side, value):
+    """Regression (issue #10): a NaN or infinite result in any trial, not only the first, fails the test."""
+    w = rng.standard_normal((3, 2, 3, 3))
+    calls = {"forward": 0, "adjoint": 0}
+
+    def poisoned(name, f):
+        def g(v):
+            out = f(v)
+            if name == side and calls[name] == bad_trial:
+                out = out.copy()
+                out[1, 2, 2] = value
+            calls[name] += 1
+            return out
+        return g
+
+    fwd = poisoned("forward", lambda x: convmtx.conv(x, w, stride=2, padding=1))
+    adj = poisoned("adjoint", lambda y: convmtx.conv_transpose(y, w, stride=2, padding=1))
+    r = convmtx.dot_test(fwd, adj, (2, 7, 7), (3, 4, 4), trials=6, seed=3)
+    result = "the forward result A x" if side == "forward" else "the adjoint result A^H y"
+    assert not r.passed and r.error == np.inf and len(r.trials) == 6
+    assert r.failure == f"trial {bad_trial}: {result} holds {value} at index (1, 2, 2)"
+    assert "FAILED" in str(r) and r.failure in str(r)
+    assert r.trials[bad_trial][2] == np.inf
+
+
+def test_dot_test_fails_when_a_norm_overflows():
+    r = convmtx.dot_test(lambda x: x * 1e200, lambda y: y * 1e200, (5,), (5,), trials=2)
+    assert not r.passed and r.failure == "trial 0: ||Ax|| is inf"
+
+
 # ---- check_kernel --------------------------------------------------------------------------------
 
 def _gather_transposed(y, w, stride, flip=True):
-    """Transposed conv, 2-D, by gathering (seed 003's recipe): zero insertion, d(k-1) padding,
-    flipped kernel with swapped channel axes, stride-1 conv. flip=False injects the classic bug."""
+    """Transposed conv, 2-D, by gathering (Dumoulin & Visin 2016, "A guide to convolution arithmetic for deep
+    learning"): zero insertion, d(k-1) padding, flipped kernel with swapped channel axes, stride-1 conv.
+    flip=False injects the classic bug."""
     n, c_in, m0, m1 = y.shape
     _, c_out, k0, k1 = w.shape
     up = np.zeros((n, c_in, (m0 - 1) * stride + 1, (m1 - 1) * stride + 1), y.dtype)
@@ -161,6 +194,50 @@ def test_check_kernel_errors(rng):
         convmtx.dot_test(lambda x: x, lambda y: y, (0,), (3,))
     with pytest.raises(ZeroDivisionError):  # the kernel's own exception propagates
         convmtx.check_kernel(lambda x: 1 / 0, (1, 5, 5), w)
+
+
+def _poisoned_conv(w, where, value, trigger):
+    """A correct conv (batched) that writes value at output index `where` for the samples where trigger(x) holds."""
+    def kernel(x):
+        y = convmtx.conv(x, w, padding=1)
+        for b in range(x.shape[0]):
+            if trigger(x[b]):
+                y[(b,) + where] = value
+        return y
+    return kernel
+
+
+@pytest.mark.parametrize("trigger,value,text", [
+    (lambda x: not x.any(), np.nan, "kernel returned NaN at out[1, 1, 1] for the zero input"),
+    (lambda x: x[0, 0, 0] not in (0.0, 1.0), np.inf, "kernel returned inf at out[1, 1, 1] for random input 0"),
+    (lambda x: x[1, 2, 3] == 1.0, np.nan, "kernel returned NaN at out[1, 1, 1] for probe "),
+])
+def test_non_finite_kernel_results_fail_with_their_position(rng, trigger, value, text):
+    w = rng.standard_normal((2, 2, 3, 3))
+    r = convmtx.check_kernel(_poisoned_conv(w, (1, 1, 1), value, trigger), (2, 5, 5), w, padding=1)
+    assert not r.passed
+    assert r.findings[0].name == "nonfinite" and text in r.findings[0].message, str(r)
+    assert "check_kernel FAILED" in str(r)
+
+
+def test_non_finite_weights_are_refused(rng):
+    w = rng.standard_normal((1, 1, 3, 3))
+    w[0, 0, 2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"weight\[0, 0, 2, 1\] is NaN; every weight must be finite"):
+        convmtx.check_kernel(lambda x: x, (1, 5, 5), w)
+    w[0, 0, 2, 1] = -np.inf
+    with pytest.raises(ValueError, match=r"weight\[0, 0, 2, 1\] is -inf"):
+        convmtx.check_kernel(lambda x: x, (1, 5, 5), w.astype(np.float32))
+
+
+def test_to_sparse_refuses_a_non_finite_operator(rng):
+    w = rng.standard_normal((1, 1, 3, 3))
+    spec = convmtx.conv_spec((1, 6, 6), w.shape, padding=1)
+    f = lambda x: np.where(np.arange(36).reshape(1, 6, 6) == 7, np.nan if x[0, 3, 2] else 0.0,
+                           convmtx.conv(x, w, padding=1))
+    for pattern in (None, spec, convmtx.conv_matrix((1, 6, 6), w, padding=1)):
+        with pytest.raises(ValueError, match=r"^forward returned NaN at out\[0, 1, 1\] for probe \d+ of level 0 \("):
+            convmtx.to_sparse(f, (1, 6, 6), (1, 6, 6), pattern)
 
 
 # ---- to_sparse -----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ ShapeError, IndexOverflowError) carrying the C++ message.
 """
 
 from ._core import ConfigError, ConvSpec, IndexOverflowError, ShapeError
+from ._core import Term, input_terms, output_terms, tap_lists, tap_map
 from .functional import conv, conv_matrix, conv_spec, conv_transpose, conv_transpose_matrix, conv_transpose_spec
 from .weights import convert_weight, from_keras_conv, from_keras_conv_transpose, to_keras_conv, to_keras_conv_transpose
 

@@ -1,4 +1,5 @@
-"""A convolution or transposed convolution as a spreadsheet of live formulas (seed 000's Excel view).
+"""A convolution or transposed convolution as a spreadsheet of live formulas (the spreadsheet view of the
+MXNet/Excel blog post on transposed convolutions).
 
     convmtx.to_spreadsheet("tconv.xlsx", (1, 2, 2), np.ones((1, 1, 3, 3)), transposed=True, stride=2)
 
@@ -7,8 +8,9 @@ over them, e.g. y[0][2] is ``=B4*G6+C4*G4`` (x[0][0]*w[0][2] + x[0][1]*w[0][0]):
 value in Excel / LibreOffice and the outputs follow.
 
 Which products make up an output cell is read off the library's own matrix (conv_matrix /
-conv_transpose_matrix, rows = outputs): output r of channel o is sum over the stored entries (r, c) of
-x[c] * w[t], where t is the kernel tap that produced the entry. So the formulas are the library's W,
+conv_transpose_matrix, rows = outputs, built once) and its tap lists (convmtx.tap_lists): output r
+is the sum over the stored entries (r, c) of x[c] * w[t], for every kernel tap t that adds into the
+entry (several where a padding mode folds taps onto one input). So the formulas are the library's W,
 written out; tests/python/test_spreadsheet.py evaluates them and compares with PyTorch.
 
 Layout: one channel in and out -> one sheet (input, kernel, output side by side). Otherwise a sheet
@@ -21,6 +23,7 @@ import tempfile
 
 import numpy as np
 
+from . import _core
 from . import functional as _f
 
 __all__ = ["to_spreadsheet"]
@@ -30,34 +33,17 @@ _MAX_OUTPUT_CELLS = 200_000  # beyond this a spreadsheet is no longer a way to l
 _MAX_COLUMNS = 16_384        # Excel's column limit
 
 
-def _taps(spec, weight, transposed, conv_args):
-    """For each output flat index r (all channels): the list of (input flat index, weight flat index)."""
-    n_out = int(np.prod(spec.output_shape))
-    numel = weight.size
-    terms = [[] for _ in range(n_out)]
-
-    def matrix(wt):
-        if transposed:
-            return _f.conv_transpose_matrix(spec.input_shape, wt, drop_zeros=True, **conv_args)
-        return _f.conv_matrix(spec.input_shape, wt, drop_zeros=True, **conv_args)
-
-    if spec.padding_mode == "zeros":
-        # Zero padding: every (output, input) pair comes from at most one tap, so one build with
-        # weight values t + 1 (exact in float64) names the tap of every entry.
-        M = matrix((np.arange(numel, dtype=np.float64) + 1).reshape(weight.shape)).tocoo()
-        for r, c, v in zip(M.row, M.col, M.data):
-            terms[r].append((int(c), int(round(v)) - 1))
-    else:
-        # circular / reflect / replicate can fold several taps onto one input: one build per tap.
-        for t in range(numel):
-            onehot = np.zeros(numel)
-            onehot[t] = 1.0
-            M = matrix(onehot.reshape(weight.shape)).tocoo()
-            for r, c in zip(M.row, M.col):
-                terms[r].append((int(c), t))
-    for lst in terms:
-        lst.sort()
-    return terms
+def _terms(spec, weight, transposed, conv_args):
+    """For each output flat index r (all channels): the list of (input flat index, weight flat index), by
+    input then tap: the stored entries of the operation's matrix (one build, every tap structural) with
+    the taps of each entry from the library's tap lists."""
+    build = _f.conv_transpose_matrix if transposed else _f.conv_matrix
+    M = build(spec.input_shape, weight, index_dtype=np.int64, **conv_args)
+    offsets, taps = _core.tap_lists(spec, transposed)
+    indptr, indices = M.indptr.tolist(), M.indices.tolist()
+    offsets, taps = offsets.tolist(), taps.tolist()
+    return [[(indices[e], t) for e in range(indptr[r], indptr[r + 1]) for t in taps[offsets[e]:offsets[e + 1]]]
+            for r in range(M.shape[0])]
 
 
 def _grid2(shape):
@@ -122,7 +108,7 @@ def to_spreadsheet(path, input_shape, weight, transposed=False, x=None, **conv_a
     for name, g in (("input", ig), ("output", og)):
         if g[1] + 2 * kg[1] + 8 > _MAX_COLUMNS:
             raise ValueError(f"the {name} is {g[1]} cells wide: more than a spreadsheet's {_MAX_COLUMNS} columns")
-    terms = _taps(spec, w, transposed, conv_args)
+    terms = _terms(spec, w, transposed, conv_args)
 
     # ---- layout: (sheet, row, col) of every element ----
     single = c_in == 1 and c_out == 1
@@ -142,11 +128,11 @@ def to_spreadsheet(path, input_shape, weight, transposed=False, x=None, **conv_a
         row += ig[0] + 2
     # which kernel slices each output channel uses: (a, b) of w[a, b, ...]
     per_group_out = c_out // spec.groups
-    per_group_small = spec.weight_shape[0] // spec.groups
+    in_per_group = spec.weight_shape[0] // spec.groups
     slices = {o: [] for o in range(c_out)}
     if transposed:  # weight (C_in, C_out/G, k): output channel g*C_out/G + o' uses w[c, o'] for c of group g
         for c in range(w.shape[0]):
-            g = c // per_group_small
+            g = c // in_per_group
             for op in range(w.shape[1]):
                 slices[g * per_group_out + op].append((c, op))
     else:  # weight (C_out, C_in/G, k): output channel o uses w[o, c'] for every c'

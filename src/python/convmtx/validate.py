@@ -22,24 +22,37 @@ class DotTestReport:
     """Result of dot_test.
 
     trials: list of (<Ax, y>, <x, A^H y>, error) per trial; error: the largest scale-aware error
-    |<Ax,y> - <x,A^H y>| / max(|Ax||y|, |x||A^H y|); rtol: the tolerance; passed: error <= rtol.
+    |<Ax,y> - <x,A^H y>| / max(|Ax||y|, |x||A^H y|) (inf when a trial had a NaN or infinite value);
+    rtol: the tolerance; failure: "trial t: ..." naming the first NaN or infinite result, inner product
+    or norm (None when every value was finite); passed: no failure and error <= rtol.
     """
 
-    def __init__(self, trials, rtol):
+    def __init__(self, trials, rtol, failure=None):
         self.trials = trials
         self.rtol = float(rtol)
-        self.error = max((t[2] for t in trials), default=0.0)
-        self.passed = bool(self.error <= self.rtol)
+        self.failure = failure
+        self.error = float("inf") if failure else max((t[2] for t in trials), default=0.0)
+        self.passed = bool(failure is None and self.error <= self.rtol)
 
     def __str__(self):
         lines = [f"dot test {'PASSED' if self.passed else 'FAILED'}: max |<Ax,y> - <x,A^T y>| / "
-                 f"max(|Ax||y|, |x||A^T y|) = {self.error:.3g} (rtol {self.rtol:.3g}, {len(self.trials)} trials)"]
+                 f"max(|Ax||y|, |x||A^T y|) = {self.error:.3g} (rtol {self.rtol:.3g}, {len(self.trials)} trials)"
+                 + (f"; {self.failure}" if self.failure else "")]
         for i, (f, a, e) in enumerate(self.trials):
             lines.append(f"  trial {i}: <Ax,y> = {f:.10g}  <x,A^T y> = {a:.10g}  error {e:.3g}")
         return "\n".join(lines)
 
     def __repr__(self):
         return f"<convmtx.DotTestReport {'PASSED' if self.passed else 'FAILED'} error={self.error:.3g}>"
+
+
+def _first_nonfinite(a, what):
+    """'<what> holds nan at index (i, ...)' for the first NaN or infinite entry of a, or None."""
+    bad = ~np.isfinite(a)
+    if not bad.any():
+        return None
+    i = np.unravel_index(int(np.argmax(bad.ravel())), a.shape)
+    return f"{what} holds {a[i]} at index {tuple(int(v) for v in i)}"
 
 
 def _callable(f, name, what):
@@ -63,7 +76,8 @@ def dot_test(forward, adjoint, in_shape, out_shape, trials=10, rtol=None, seed=0
     complex values) it compares <Ax, y> with <x, A^H y> (<u, v> = sum u * conj(v)).
 
     rtol=None: 10 * eps * sqrt(size(in) + size(out)), eps of the results' precision.
-    Returns a DotTestReport (.passed, .error, .trials, str()).
+    A NaN or infinite result, inner product or norm in any trial fails the test (.failure names the trial).
+    Returns a DotTestReport (.passed, .error, .trials, .failure, str()).
     """
     _callable(forward, "forward", "an array of in_shape -> an array of out_shape")
     _callable(adjoint, "adjoint", "an array of out_shape -> an array of in_shape")
@@ -74,7 +88,8 @@ def dot_test(forward, adjoint, in_shape, out_shape, trials=10, rtol=None, seed=0
     complex_ = False
     results = []
     dtypes = set()
-    for _ in range(int(trials)):
+    failure = None
+    for trial in range(int(trials)):
         def draw(shape):
             v = rng.standard_normal(shape)
             return v + 1j * rng.standard_normal(shape) if complex_ else v
@@ -94,17 +109,27 @@ def dot_test(forward, adjoint, in_shape, out_shape, trials=10, rtol=None, seed=0
         dtypes.update(a.dtype for a in (ax, aty) if np.issubdtype(a.dtype, np.inexact))
         ax64 = ax.astype(np.complex128 if np.iscomplexobj(ax) else np.float64).ravel()
         aty64 = aty.astype(np.complex128 if np.iscomplexobj(aty) else np.float64).ravel()
-        f = np.vdot(y.ravel(), ax64)   # sum conj(y) * Ax
-        a = np.vdot(aty64, x.ravel())  # sum conj(A^H y) * x
-        scale = max(np.linalg.norm(ax64) * np.linalg.norm(y), np.linalg.norm(x) * np.linalg.norm(aty64))
-        diff = abs(f - a)
-        err = float(diff / scale) if scale > 0 else float(diff)
+        with np.errstate(all="ignore"):  # a non-finite value is reported below, not warned about
+            f = np.vdot(y.ravel(), ax64)   # sum conj(y) * Ax
+            a = np.vdot(aty64, x.ravel())  # sum conj(A^H y) * x
+            nax, naty = np.linalg.norm(ax64), np.linalg.norm(aty64)
+        bad = (_first_nonfinite(ax.reshape(out_shape), "the forward result A x")
+               or _first_nonfinite(aty.reshape(in_shape), "the adjoint result A^H y")
+               or next((f"{name} is {v}" for name, v in (("<Ax, y>", f), ("<x, A^H y>", a), ("||Ax||", nax),
+                                                        ("||A^H y||", naty)) if not np.isfinite(v)), None))
+        if bad:
+            err = float("inf")
+            failure = failure or f"trial {trial}: {bad}"
+        else:
+            scale = max(nax * np.linalg.norm(y), np.linalg.norm(x) * naty)
+            diff = abs(f - a)
+            err = float(diff / scale) if scale > 0 else float(diff)
         results.append((complex(f) if complex_ else float(np.real(f)), complex(a) if complex_ else float(np.real(a)),
                         err))
     eps = max((float(np.finfo(d).eps) for d in dtypes), default=float(np.finfo(np.float64).eps))
     if rtol is None:
         rtol = 10 * float(eps) * np.sqrt(np.prod(in_shape) + np.prod(out_shape))
-    return DotTestReport(results, rtol)
+    return DotTestReport(results, rtol, failure)
 
 
 def _weight(weight):
@@ -131,7 +156,9 @@ def check_kernel(kernel, input_shape, weight, transposed=False, *, adjoint=None,
 
     The kernel's whole Jacobian is recovered by verified colored probing (about C_in * prod(k + 2)
     probe inputs, report.probes), compared with W entry by entry and the differences are diagnosed:
-    wrong output positions, inputs, taps, and the typical bug that explains them.
+    wrong output positions, inputs, taps, and the typical bug that explains them. A NaN or infinite
+    kernel result fails the check (finding "nonfinite" naming the output position and the input);
+    a NaN or infinite weight raises ValueError naming its position.
     Returns a KernelReport: .passed, .probes, .findings, .diffs, str().
     """
     _callable(kernel, "kernel", "a batch (N, *input_shape) -> (N, C_out, *output)")
@@ -171,6 +198,7 @@ def to_sparse(forward, in_shape, out_shape, pattern=None, *, batched=False, dtyp
     of the operation or of its adjoint) or a sparsity pattern (scipy sparse matrix or dense array, nonzeros =
     the expected entries): verified colored probing, exact whatever the operator (finer colorings down to
     unit vectors where the verification fails). return_stats=True also returns the ProbeStats.
+    ValueError when forward returns a NaN or infinite value (naming the output position and the probe).
     """
     _callable(forward, "forward", "an array of in_shape -> an array of out_shape")
     in_shape, out_shape = _shape(in_shape, "in_shape"), _shape(out_shape, "out_shape")
@@ -182,6 +210,8 @@ def to_sparse(forward, in_shape, out_shape, pattern=None, *, batched=False, dtyp
                                                           _pattern(pattern, rows, cols), bool(batched), dt.name,
                                                           int(margin), int(batch),
                                                           0.0 if rtol is None else float(rtol), int(seed))
+    if stats.nonfinite:
+        raise ValueError(stats.nonfinite)
     import scipy.sparse as sp
 
     m = sp.csr_matrix(tuple(shape), dtype=data.dtype)
