@@ -170,9 +170,8 @@ void run_config(const ConvSpec& spec, const std::vector<double>& wd, std::uint64
     for (auto& v : wabs) v = std::abs(v);
     const RowM Wabs = conv_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, wabs);
     const RowM Tabs = conv_transpose_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, wabs);
-    index_t kvol = 1;
-    for (auto k : spec.kernel_size) kvol *= k;
-    const index_t L = std::max(spec.in_channels, spec.out_channels) / spec.groups * kvol;
+    const ConvGeometry g(spec);
+    const index_t L = std::max(g.in_per_group(), g.out_per_group()) * g.kernel_volume();
     // W^T y = T y (for either direction; y lives on W's row side, the conv's output).
     {
         const Batch<Scalar> y = random_batch(W.rows());
@@ -338,9 +337,9 @@ void run_adjoint_test(const AdjointTestFlags& f) {
     if (!sw.failures.empty()) {
         std::cout << "\nfailures (first " << std::min<size_t>(10, sw.failures.size()) << "):\n";
         for (size_t i = 0; i < sw.failures.size() && i < 10; ++i) {
-            const Failure& f = sw.failures[i];
-            std::cout << "  config " << f.config << " " << f.scalar << " " << f.check << ": error/tolerance "
-                      << f.error << "\n    " << f.spec << "\n    reproduce: convmtx adjoint-test " << f.flags << "\n";
+            const Failure& x = sw.failures[i];
+            std::cout << "  config " << x.config << " " << x.scalar << " " << x.check << ": error/tolerance "
+                      << x.error << "\n    " << x.spec << "\n    reproduce: convmtx adjoint-test " << x.flags << "\n";
         }
     }
     char buf[160];

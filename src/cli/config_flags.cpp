@@ -34,20 +34,20 @@ const std::vector<Key>& keys() {
          "the operation's input, one sample: channels, then one size per spatial dimension (1x4x4)"},
         {"kernel", Kind::dims, 1, {}, "K[xK[xK]]",
          "kernel_size per spatial dimension (3x3); may be left out with --weights FILE.npy, whose shape gives it"},
-        {"stride", Kind::dims, 1, {}, "S", "stride: one value, or one per spatial dimension (2x1); default 1"},
+        {"stride", Kind::dims, 1, {}, "S", "stride (default 1): one value, or one per spatial dimension (2x1)"},
         {"padding", Kind::padding, 0, {}, "P",
-         "padding: P on both sides of every dimension, one per dimension (1x2), padding_lo:padding_hi per dimension "
-         "(1:2,0:1), same or valid; default 0"},
+         "padding (default 0): P on both sides of every dimension, one per dimension (1x2), "
+         "padding_lo:padding_hi per dimension (1:2,0:1), same or valid"},
         {"padding_lo", Kind::dims, 0, {}, "P", "padding before each spatial dimension (instead of --padding)"},
         {"padding_hi", Kind::dims, 0, {}, "P", "padding after each spatial dimension (instead of --padding)"},
         {"output_padding", Kind::dims, 0, {}, "A",
-         "output_padding of a transposed conv: extra outputs at the end of each dimension; default 0"},
+         "output_padding of a transposed conv (default 0): extra outputs at the end of each dimension"},
         {"output_size", Kind::dims, 1, {}, "N[xN[xN]]",
          "spatial output size of a transposed conv, which derives output_padding (PyTorch's output_size)"},
-        {"dilation", Kind::dims, 1, {}, "D", "dilation: spacing of the kernel taps; default 1"},
-        {"groups", Kind::integer, 1, {}, "G", "groups: channel groups, each convolved separately; default 1"},
+        {"dilation", Kind::dims, 1, {}, "D", "dilation (default 1): spacing of the kernel taps"},
+        {"groups", Kind::integer, 1, {}, "G", "groups (default 1): channel groups, each convolved separately"},
         {"out_channels", Kind::integer, 1, {}, "C",
-         "output channels; default: the input's, or the shape of --weights FILE.npy"},
+         "output channels (default: the input's, or those of --weights FILE.npy)"},
         {"transposed", Kind::boolean, 0, {}, "",
          "the transposed convolution (T = W^T): --input is its own input (1x2x2 with --kernel 3x3 --stride 2 gives 5x5)"},
         {"padding_mode", Kind::choice, 0, {"zeros", "circular", "reflect", "replicate"}, "MODE",
@@ -153,6 +153,7 @@ Value parse_json(const Key& key, const json& j, const std::string& where) {
                         if (key.kind == Kind::padding && e.is_array())
                             throw usage_error(at + ": per-side padding is written \"padding_lo\": [...], "
                                                    "\"padding_hi\": [...] (one entry per spatial dimension)");
+                        if (!e.is_number_integer()) throw usage_error(at + " must be a list of integers");
                         v.dims.push_back(json_integer(e, key.min, at));
                     }
                     if (v.dims.empty()) throw usage_error(at + " must hold at least one integer");

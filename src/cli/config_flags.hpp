@@ -31,6 +31,10 @@ struct Problem {
 /// The configuration flags of one command, as given.
 class ConfigFlags {
 public:
+    ConfigFlags() = default;
+    ConfigFlags(const ConfigFlags&) = delete;  // the registered options point into it
+    ConfigFlags& operator=(const ConfigFlags&) = delete;
+
     /// Registers the flags on `command` in the help group "configuration".
     void add_to(CLI::App& command);
     /// True when a configuration was given (--input or --config).

@@ -1,6 +1,7 @@
 // The tool's application (help format, --version, the commands), `convmtx help`, and the
 // one-line messages of CLI11's parse errors with "did you mean" suggestions.
 #include <algorithm>
+#include <cctype>
 #include <iostream>
 #include <sstream>
 
@@ -86,8 +87,10 @@ public:
             std::string positionals;
             for (const CLI::Option* opt : app->get_options())
                 if (opt->get_positional()) positionals += " [" + option_names(opt) + "]";
+            std::string summary = app->get_description();
+            if (!summary.empty()) summary[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(summary[0])));
             out << "usage: convmtx " << app->get_name() << " [options]" << positionals << "\n\n"
-                << wrap(app->get_description(), 0, 0) << ".\n";
+                << wrap(summary, 0, 0) << ".\n";
             if (!app->get_footer().empty()) out << "\n" << wrap(app->get_footer(), 0, 0) << "\n";
         }
         // Option groups in order of first appearance; the own options first, help last.

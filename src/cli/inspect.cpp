@@ -119,11 +119,9 @@ void run_inspect(const InspectFlags& f) {
        << " (int64), double values\n"
        << "distinct:      " << st.distinct_values << " distinct stored value(s)";
     if (s.problem) {
-        const auto& sp = s.problem->spec;
-        index_t K = 1;
-        for (auto k : sp.kernel_size) K *= k;
-        os << "; the weight has " << sp.weight_numel() << " = " << sp.conv_out_channels() << " x "
-           << sp.conv_in_channels() / sp.groups << " channels x " << K << " taps";
+        const ConvGeometry g(s.problem->spec);
+        os << "; the weight has " << s.problem->spec.weight_numel() << " = " << g.conv_out_channels() << " x "
+           << g.in_per_group() << " channels x " << g.kernel_volume() << " taps";
     }
     os << "\n";
     if (rep) {
