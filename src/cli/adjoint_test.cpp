@@ -376,7 +376,9 @@ void setup_adjoint_test(CLI::App& app) {
     cmd->add_option("--trials", f->trials, "dot-test trials per operator (default 3)")
         ->option_text("N")
         ->check(integer_in(1, 1000));
-    cmd->add_option("--json", f->json, "write a machine-readable report to FILE")->option_text("FILE");
+    cmd->add_option("--json", f->json, "write a machine-readable report to FILE")
+        ->option_text("FILE")
+        ->check(writable_file());
     f->config.add_to(*cmd);
     cmd->callback([f] { run_adjoint_test(*f); });
 }

@@ -54,7 +54,8 @@ void setup_build(CLI::App& app) {
     cmd->add_option("-o,--output", f->output, "the file to write: FILE.mtx (Matrix Market) or FILE.npz (scipy.sparse)")
         ->option_text("FILE")
         ->required()
-        ->check(file_extension({".mtx", ".npz"}));
+        ->check(file_extension({".mtx", ".npz"}))
+        ->check(writable_file());
     cmd->add_option("--dtype", f->dtype, "the values' type: float64 (default) or float32")
         ->option_text("T")
         ->check(CLI::IsMember({"float64", "float32"}));

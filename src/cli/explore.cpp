@@ -145,7 +145,8 @@ void setup_explore(CLI::App& app) {
         "  convmtx explore --input 1x2x2 --kernel 3x3 --stride 2 --transposed --output page.html");
     auto f = std::make_shared<ExploreFlags>();
     cmd->add_option("-o,--output", f->output, "write the page to FILE (default, or -: standard output)")
-        ->option_text("FILE");
+        ->option_text("FILE")
+        ->check(writable_file());
     add_input_values_flag(*cmd, f->input_values);
     f->config.add_to(*cmd);
     cmd->callback([f] { run_explore(*f); });

@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <sstream>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace convmtx::cli {
 
 namespace {
@@ -142,6 +145,21 @@ CLI::Validator file_extension(std::vector<std::string> extensions) {
             for (size_t i = 0; i < extensions.size(); ++i)
                 list += (i == 0 ? "" : i + 1 == extensions.size() ? " or " : ", ") + extensions[i];
             throw value_error(quoted(t) + " must end in " + list);
+        },
+        "");
+}
+
+CLI::Validator writable_file() {
+    return checking(
+        [](const std::string& t) {
+            if (t == "-") return;
+            if (t.empty() || t.back() == '/') throw value_error(quoted(t) + " is not a file name");
+            const auto slash = t.rfind('/');
+            const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : t.substr(0, slash);
+            struct stat st {};
+            if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+                throw value_error(quoted(t) + ": directory '" + dir + "' does not exist");
+            if (::access(dir.c_str(), W_OK) != 0) throw value_error(quoted(t) + ": directory '" + dir + "' is not writable");
         },
         "");
 }

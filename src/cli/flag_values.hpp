@@ -44,5 +44,7 @@ CLI::Validator padding_value();
 /// A file name ending in one of `extensions` (".mtx", ...; compared ignoring case).
 CLI::Validator file_extension(std::vector<std::string> extensions);
 bool has_extension(const std::string& path, const std::string& extension);
+/// A file to write: its directory exists and is writable ("-", standard output, passes).
+CLI::Validator writable_file();
 
 }  // namespace convmtx::cli

@@ -141,7 +141,8 @@ void setup_overlap(CLI::App& app) {
     auto f = std::make_shared<OverlapFlags>();
     cmd->add_option("-o,--output", f->output, "also write the counts as a PNG heat map (pale: few, dark red: many)")
         ->option_text("FILE")
-        ->check(file_extension({".png"}));
+        ->check(file_extension({".png"}))
+        ->check(writable_file());
     cmd->add_option("--cell", f->cell, "pixels per output element in the heat map (default: fit about 600 pixels)")
         ->option_text("PX")
         ->check(integer_in(1, 64));

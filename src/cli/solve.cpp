@@ -223,16 +223,17 @@ void setup_solve(CLI::App& app) {
     cmd->add_option("--memory-limit", f->memory_limit, "refuse direct factorizations estimated above SIZE (e.g. 512M)")
         ->option_text("SIZE")
         ->check(parsed_by([](const std::string& t) { parse_memory_size(t); }));
-    cmd->add_option("-o,--output", f->output, "write the solution (PNG, or PGM for *.pgm)")
-        ->option_text("FILE")
-        ->check(file_extension({".png", ".pgm"}));
-    cmd->add_option("--degraded", f->degraded, "write the degraded image b")->option_text("FILE")->check(file_extension({".png", ".pgm"}));
-    cmd->add_option("--adjoint", f->adjoint, "write the transposed-convolution estimate W^T b")
-        ->option_text("FILE")
-        ->check(file_extension({".png", ".pgm"}));
-    cmd->add_option("--montage", f->montage, "write original | degraded | W^T b | solution side by side")
-        ->option_text("FILE")
-        ->check(file_extension({".png", ".pgm"}));
+    const std::pair<const char*, const char*> images[] = {
+        {"-o,--output", "write the solution (PNG, or PGM for *.pgm)"},
+        {"--degraded", "write the degraded image b"},
+        {"--adjoint", "write the transposed-convolution estimate W^T b"},
+        {"--montage", "write original | degraded | W^T b | solution side by side"}};
+    std::string* targets[] = {&f->output, &f->degraded, &f->adjoint, &f->montage};
+    for (size_t i = 0; i < 4; ++i)
+        cmd->add_option(images[i].first, *targets[i], images[i].second)
+            ->option_text("FILE")
+            ->check(file_extension({".png", ".pgm"}))
+            ->check(writable_file());
     cmd->callback([f] { run_solve(*f); });
 }
 

@@ -115,7 +115,8 @@ void setup_spy(CLI::App& app) {
     cmd->add_option("-o,--output", f->output, "the PNG file to write")
         ->option_text("FILE")
         ->required()
-        ->check(file_extension({".png"}));
+        ->check(file_extension({".png"}))
+        ->check(writable_file());
     cmd->add_option("--size", f->size, "largest picture side in pixels (default 1200); larger matrices are drawn as density")
         ->option_text("PX")
         ->check(integer_in(16, 1 << 15));

@@ -258,6 +258,21 @@ def test_library_rules_are_reported_naming_the_flag(tmp_path):
     assert not os.listdir(tmp_path)
 
 
+@pytest.mark.parametrize("args, flag", [
+    (["build", "--input", "1x4x4", "--kernel", "3x3", "-o", "{missing}/W.mtx"], "--output"),
+    (["spy", "--input", "1x4x4", "--kernel", "3x3", "-o", "{missing}/W.png"], "--output"),
+    (["overlap", "--input", "1x2x2", "--kernel", "3x3", "--transposed", "-o", "{missing}/o.png"], "--output"),
+    (["explore", "--input", "1x2x2", "--kernel", "3x3", "-o", "{missing}/p.html"], "--output"),
+    (["solve", "--size", "16", "--montage", "{missing}/m.png"], "--montage"),
+    (["adjoint-test", "--count", "1", "--json", "{missing}/r.json"], "--json"),
+])
+def test_an_output_in_a_missing_directory_is_refused_before_any_work(tmp_path, args, flag):
+    missing = tmp_path / "no-such-dir"
+    line = usage_error(*[a.format(missing=missing) for a in args])
+    assert line.startswith(f"convmtx {args[0]}: {flag}: ") and f"directory '{missing}' does not exist" in line
+    assert not missing.exists()
+
+
 # ---------------------------------------------------------------- --config JSON files
 
 
