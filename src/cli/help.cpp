@@ -71,6 +71,7 @@ std::string option_names(const CLI::Option* opt) {
     return names;
 }
 
+/// The layout of every help text (and of docs/cli.md): usage, summary, details, option groups.
 class HelpFormatter : public CLI::Formatter {
 public:
     std::string make_help(const CLI::App* app, std::string, CLI::AppFormatMode) const override {
@@ -93,7 +94,7 @@ public:
                 << wrap(summary, 0, 0) << ".\n";
             if (!app->get_footer().empty()) out << "\n" << wrap(app->get_footer(), 0, 0) << "\n";
         }
-        // Option groups in order of first appearance; the own options first, help last.
+        // Option groups in order of first appearance: the command's own options, then "configuration".
         std::vector<std::string> groups;
         for (const CLI::Option* opt : app->get_options())
             if (!opt->get_group().empty() && std::find(groups.begin(), groups.end(), opt->get_group()) == groups.end())
