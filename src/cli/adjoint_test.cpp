@@ -18,6 +18,8 @@
 #include "config_flags.hpp"
 #include "convmtx/convmtx.hpp"
 #include "convmtx/validate.hpp"
+#include "flag_values.hpp"
+#include "initializers.hpp"
 
 namespace convmtx::cli {
 
@@ -168,10 +170,9 @@ void run_config(const ConvSpec& spec, const std::vector<double>& wd, std::uint64
     for (auto& v : wabs) v = std::abs(v);
     const RowM Wabs = conv_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, wabs);
     const RowM Tabs = conv_transpose_matrix<Scalar, Eigen::RowMajor, std::int32_t>(spec, wabs);
-    index_t kvol = 1;
-    for (auto k : spec.kernel_size) kvol *= k;
-    const index_t L = std::max(spec.in_channels, spec.out_channels) / spec.groups * kvol;
-    // W^T y = T y (for either direction; y lives on the small side).
+    const ConvGeometry g(spec);
+    const index_t L = std::max(g.in_per_group(), g.out_per_group()) * g.kernel_volume();
+    // W^T y = T y (for either direction; y lives on W's row side, the conv's output).
     {
         const Batch<Scalar> y = random_batch(W.rows());
         const Batch<Scalar> a = W.transpose() * y, b = T * y;
@@ -273,50 +274,25 @@ void print_table(std::ostream& os, const Sweep& sw) {
     }
 }
 
-}  // namespace
+struct AdjointTestFlags {
+    ConfigFlags config;
+    long long count = 1000;
+    std::uint64_t seed = 0;
+    int trials = 3;
+    std::string json;
+    CLI::Option* count_option = nullptr;
+};
 
-int run_adjoint_test(int argc, char** argv) {
-    std::vector<Flag> flags = {
-        {"count", "N", "number of random configurations of the sweep (default 1000)"},
-        {"seed", "S", "seed of the sweep (configurations, weights and inputs; default 0)"},
-        {"trials", "N", "dot-test trials per operator (default 3)"},
-        {"json", "FILE", "write a machine-readable report"},
-    };
-    for (auto& f : config_flags()) flags.push_back(f);
-    Args args("adjoint-test", flags);
-    args.parse(argc, argv);
-    const std::string summary =
-        "Checks every computation of the library against the others: W x against the direct conv, W^T y against "
-        "T y (T built directly), the scatter and the gather transposed-conv kernels against T, and a dot test "
-        "|<Ax,y> - <x,A^T y>| / (|Ax||y|) of every operator (W, T, conv_direct, scatter, gather), in float and "
-        "double. Without a configuration it sweeps --count seeded random configurations (rank 1-3, groups, "
-        "stride, dilation, asymmetric padding, output_padding, padding modes); with --input ... or --config FILE "
-        "it checks that one configuration and prints every check. Errors are shown relative to their tolerance "
-        "(pass: <= 1): 4 eps (L+2) of the row's |M||x| for comparisons, 10 eps sqrt(in+out) for dot tests. Exit "
-        "status 1 when a check fails.";
-    if (args.help_requested()) {
-        std::cout << args.help(summary);
-        return 0;
-    }
-    if (!args.positionals().empty()) throw usage_error("unexpected argument '" + args.positionals()[0] + "'");
-    auto int_flag = [&](const char* name, long long fallback, long long lo) {
-        if (!args.has(name)) return fallback;
-        const std::string v = args.get(name);
-        char* end = nullptr;
-        const long long x = std::strtoll(v.c_str(), &end, 10);
-        if (v.empty() || *end || x < lo)
-            throw usage_error("--" + std::string(name) + "=" + v + " must be an integer >= " + std::to_string(lo));
-        return x;
-    };
-    const long long count = int_flag("count", 1000, 1);
-    const auto seed = static_cast<std::uint64_t>(int_flag("seed", 0, 0));
-    const int trials = static_cast<int>(int_flag("trials", 3, 1));
+void run_adjoint_test(const AdjointTestFlags& f) {
+    const long long count = f.count;
+    const std::uint64_t seed = f.seed;
+    const int trials = f.trials;
     const auto t0 = std::chrono::steady_clock::now();
     Sweep sw;
-    const bool single = has_config(args);
-    if (args.has("count") && single) throw usage_error("--count applies to the sweep, not to one configuration");
+    const bool single = f.config.given();
+    if (f.count_option->count() && single) throw usage_error("--count applies to the sweep, not to one configuration");
     if (single) {
-        const Problem p = problem_from_args(args);
+        const Problem p = f.config.problem();
         std::vector<std::string> detail;
         const std::string flags_text = spec_flags(p.spec, p.weight_source, seed);
         run_config<float>(p.spec, p.weight, seed, 0, flags_text, sw, trials, &detail);
@@ -331,7 +307,7 @@ int run_adjoint_test(int argc, char** argv) {
             const ConvSpec spec = random_config(rng);
             const std::uint64_t wseed = seed * 1000003ULL + static_cast<std::uint64_t>(i);
             const std::string weights = "random:" + std::to_string(wseed);
-            const std::vector<double> w = make_weights(weights, spec.weight_shape(), spec.transposed, false);
+            const std::vector<double> w = generate(parse_initializer(weights, false), spec.weight_numel());
             const std::string flags_text = spec_flags(spec, weights, wseed);
             run_config<float>(spec, w, wseed, i, flags_text, sw, trials, nullptr);
             run_config<double>(spec, w, wseed, i, flags_text, sw, trials, nullptr);
@@ -360,17 +336,50 @@ int run_adjoint_test(int argc, char** argv) {
     if (!sw.failures.empty()) {
         std::cout << "\nfailures (first " << std::min<size_t>(10, sw.failures.size()) << "):\n";
         for (size_t i = 0; i < sw.failures.size() && i < 10; ++i) {
-            const Failure& f = sw.failures[i];
-            std::cout << "  config " << f.config << " " << f.scalar << " " << f.check << ": error/tolerance "
-                      << f.error << "\n    " << f.spec << "\n    reproduce: convmtx adjoint-test " << f.flags << "\n";
+            const Failure& x = sw.failures[i];
+            std::cout << "  config " << x.config << " " << x.scalar << " " << x.check << ": error/tolerance "
+                      << x.error << "\n    " << x.spec << "\n    reproduce: convmtx adjoint-test " << x.flags << "\n";
         }
     }
     char buf[160];
     std::snprintf(buf, sizeof buf, "\n%s: %lld of %lld checks passed (%.1f s)\n", failed ? "FAILED" : "PASSED",
                   static_cast<long long>(total - failed), static_cast<long long>(total), seconds);
     std::cout << buf;
-    if (args.has("json")) write_json(args.get("json"), sw, seed, single, seconds);
-    return failed ? 1 : 0;
+    if (!f.json.empty()) write_json(f.json, sw, seed, single, seconds);
+    if (failed) checks_failed();
+}
+
+}  // namespace
+
+void setup_adjoint_test(CLI::App& app) {
+    CLI::App* cmd = add_command(
+        app, "adjoint-test",
+        "sweep random configurations through every pair of computations (W, T, direct kernels) and dot tests",
+        "Checks every computation of the library against the others: W x against the direct conv, W^T y against T y "
+        "(T built directly), the scatter and the gather transposed-conv kernels against T, and a dot test |<Ax,y> - "
+        "<x,A^T y>| / (|Ax||y|) of every operator (W, T, conv_direct, scatter, gather), in float and double. Without "
+        "a configuration it sweeps --count seeded random configurations (rank 1-3, groups, stride, dilation, "
+        "asymmetric padding, output_padding, padding modes); with --input ... or --config FILE it checks that one "
+        "configuration and prints every check. Errors are shown relative to their tolerance (pass: <= 1): 4 eps "
+        "(L+2) of the row's |M||x| for comparisons, 10 eps sqrt(in+out) for dot tests. Exit status 1 when a check "
+        "fails.\n"
+        "  convmtx adjoint-test --count 1000 --seed 0 --json report.json\n"
+        "  convmtx adjoint-test --input 2x5x5 --kernel 3x3 --stride 2 --transposed");
+    auto f = std::make_shared<AdjointTestFlags>();
+    f->count_option = cmd->add_option("--count", f->count, "number of random configurations of the sweep (default 1000)")
+                          ->option_text("N")
+                          ->check(integer_in(1, 10000000));
+    cmd->add_option("--seed", f->seed, "seed of the sweep: configurations, weights and inputs (default 0)")
+        ->option_text("S")
+        ->check(integer_in(0));
+    cmd->add_option("--trials", f->trials, "dot-test trials per operator (default 3)")
+        ->option_text("N")
+        ->check(integer_in(1, 1000));
+    cmd->add_option("--json", f->json, "write a machine-readable report to FILE")
+        ->option_text("FILE")
+        ->check(writable_file());
+    f->config.add_to(*cmd);
+    cmd->callback([f] { run_adjoint_test(*f); });
 }
 
 }  // namespace convmtx::cli

@@ -1,6 +1,7 @@
 // convmtx build: W (or T) of a configuration, written as Matrix Market (.mtx)
 // or scipy .npz by the output's extension.
 #include <iostream>
+#include <memory>
 
 #include "convmtx/convmtx.hpp"
 #include "convmtx/io.hpp"
@@ -9,6 +10,13 @@
 namespace convmtx::cli {
 
 namespace {
+
+struct BuildFlags {
+    SubjectFlags subject;
+    std::string output;
+    std::string dtype = "float64";
+    bool drop_zeros = false;
+};
 
 template <class Scalar>
 CsrArrays build_arrays(const Problem& p, bool transpose, bool drop_zeros) {
@@ -19,46 +27,41 @@ CsrArrays build_arrays(const Problem& p, bool transpose, bool drop_zeros) {
     return to_csr_arrays(conv_matrix<Scalar, Eigen::RowMajor, std::int64_t>(p.spec, w, opt));
 }
 
-}  // namespace
-
-int run_build(int argc, char** argv) {
-    Args args("build", with_config({
-                           {"output", "FILE", "where to write the matrix: FILE.mtx (Matrix Market) or FILE.npz (scipy)"},
-                           which_flag(),
-                           {"dtype", "T", "float64 (default) or float32 values"},
-                           {"drop-zeros", "", "leave out entries whose value is exactly zero (zero weights)"},
-                       }));
-    args.parse(argc, argv);
-    if (args.help_requested()) {
-        std::cout << args.help(
-            "Builds the sparse matrix of a convolution or transposed convolution and writes it to a file.\n"
-            "W has one row per conv output and one column per conv input (C-order flattening, channel first);\n"
-            "a transposed conv is T = W^T. Example (PyTorch nn.Conv2d(1, 1, 3, stride=2, padding=1) on 1x4x4):\n"
-            "  convmtx build --input 1x4x4 --kernel 3x3 --stride 2 --padding 1 --weights arange -o W.mtx");
-        return 0;
-    }
-    no_positionals(args);
-    if (!args.has("output")) throw usage_error("--output FILE.mtx or FILE.npz is required (-o)");
-    const std::string out = args.get("output");
-    const std::string dtype = args.get("dtype", "float64");
-    if (dtype != "float64" && dtype != "float32") throw usage_error("--dtype: '" + dtype + "' must be float64 or float32");
-    {
-        const auto ext = out.size() >= 4 ? out.substr(out.size() - 4) : std::string();
-        if (ext != ".mtx" && ext != ".npz" && ext != ".MTX" && ext != ".NPZ")
-            throw usage_error("--output: '" + out + "' must end in .mtx (Matrix Market) or .npz (scipy)");
-    }
-    const Problem p = problem_from_args(args);
-    const bool T = which_is_T(args, p.spec.transposed);
-    const bool drop = args.has("drop-zeros");
-    const CsrArrays a = dtype == "float32" ? build_arrays<float>(p, T, drop) : build_arrays<double>(p, T, drop);
+void run_build(const BuildFlags& f) {
+    if (!f.subject.config.given()) throw usage_error("give a configuration (--input and --kernel, or --config FILE)");
+    const Problem p = f.subject.config.problem();
+    const bool T = f.subject.transpose(p.spec.transposed);
+    const CsrArrays a = f.dtype == "float32" ? build_arrays<float>(p, T, f.drop_zeros) : build_arrays<double>(p, T, f.drop_zeros);
     const std::string name = T ? "T" : "W";
     std::string comment = "convmtx build: " + name + " of " + p.spec.describe() + "\n" + "weights: " + p.weight_source;
     comment += T ? "\nT = W^T: rows = the transposed conv's outputs, columns = its inputs (out = T y)"
                  : "\nW: rows = the conv's outputs, columns = its inputs (y = W x); C-order, channel first";
-    write_matrix_file(out, a, comment);
-    std::cout << "wrote " << out << ": " << name << " " << a.rows << " x " << a.cols << ", " << a.indices.size()
-              << " stored entries, " << dtype << " (" << p.spec.describe() << ", weights " << p.weight_source << ")\n";
-    return 0;
+    write_matrix_file(f.output, a, comment);
+    std::cout << "wrote " << f.output << ": " << name << " " << a.rows << " x " << a.cols << ", " << a.indices.size()
+              << " stored entries, " << f.dtype << " (" << p.spec.describe() << ", weights " << p.weight_source << ")\n";
+}
+
+}  // namespace
+
+void setup_build(CLI::App& app) {
+    CLI::App* cmd = add_command(
+        app, "build", "W (or T) of a configuration, written as Matrix Market (.mtx) or scipy (.npz)",
+        "W has one row per element of the conv's output and one column per element of its input (C order, channel "
+        "first); a transposed conv is T = W^T. Example (PyTorch's nn.Conv2d(1, 1, 3, stride=2, padding=1) on a 4x4 "
+        "input, weights 0, 1, ..., 8):\n"
+        "  convmtx build --input 1x4x4 --kernel 3x3 --stride 2 --padding 1 --weights arange -o W.mtx");
+    auto f = std::make_shared<BuildFlags>();
+    cmd->add_option("-o,--output", f->output, "the file to write: FILE.mtx (Matrix Market) or FILE.npz (scipy.sparse)")
+        ->option_text("FILE")
+        ->required()
+        ->check(file_extension({".mtx", ".npz"}))
+        ->check(writable_file());
+    cmd->add_option("--dtype", f->dtype, "the values' type: float64 (default) or float32")
+        ->option_text("T")
+        ->check(CLI::IsMember({"float64", "float32"}));
+    cmd->add_flag("--drop-zeros", f->drop_zeros, "leave out entries whose value is exactly zero (zero weights)");
+    f->subject.add_to(*cmd, false);
+    cmd->callback([f] { run_build(*f); });
 }
 
 }  // namespace convmtx::cli

@@ -1,64 +1,49 @@
-// Shared pieces of the convmtx command-line tool: the command table, option
-// parsing with a declared set of flags, and the usage-error exit (status 2).
+// The convmtx command-line tool: one CLI11 subcommand per file, each registered by its
+// setup function. Exit status: 0 success, 1 a check that failed, 2 a usage error (one
+// line on stderr: "convmtx <command>: <message>").
 #pragma once
 
-#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 namespace convmtx::cli {
 
-/// A usage error: printed as one line "convmtx <command>: <message>", exit status 2.
+/// A usage error found after parsing: printed as one line "convmtx <command>: <message>", exit status 2.
 struct usage_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-struct Flag {
-    std::string name;   ///< without the leading "--"
-    std::string value;  ///< placeholder shown in --help ("" for a switch)
-    std::string help;
-};
+/// Ends a command with exit status 1 (a check failed; the command has printed why).
+[[noreturn]] inline void checks_failed() { throw CLI::RuntimeError(1); }
 
-/// Parsed command line: --name value, --name=value, switches, and positionals.
-/// "-o FILE" is short for "--output FILE" in commands that declare an "output" flag.
-class Args {
-public:
-    Args(std::string command, std::vector<Flag> flags) : command_(std::move(command)), flags_(std::move(flags)) {}
-    /// Parses argv; throws usage_error naming an unknown flag or a missing value.
-    void parse(int argc, char** argv);
-    bool has(const std::string& name) const { return values_.count(name) > 0; }
-    std::string get(const std::string& name, const std::string& fallback = "") const;
-    const std::vector<std::string>& positionals() const { return positional_; }
-    bool help_requested() const { return help_; }
-    std::string help(const std::string& summary) const;
-    const std::string& command() const { return command_; }
+/// The tool's application: the help formatter, --version, and every command's setup.
+void setup_app(CLI::App& app);
 
-private:
-    std::string command_;
-    std::vector<Flag> flags_;
-    std::map<std::string, std::string> values_;
-    std::vector<std::string> positional_;
-    bool help_ = false;
-};
+// One subcommand each (src/cli/<name>.cpp): registers its options and its callback.
+void setup_adjoint_test(CLI::App& app);
+void setup_demo(CLI::App& app);
+void setup_build(CLI::App& app);
+void setup_inspect(CLI::App& app);
+void setup_spy(CLI::App& app);
+void setup_explain(CLI::App& app);
+void setup_overlap(CLI::App& app);
+void setup_solve(CLI::App& app);
+void setup_explore(CLI::App& app);
+/// `convmtx help [COMMAND|config]` (help.cpp).
+void setup_help(CLI::App& app);
 
-struct Command {
-    const char* name;
-    const char* summary;
-    int (*run)(int argc, char** argv);  ///< argv[0] is the command name
-};
+/// A subcommand with the tool's conventions: summary (the command list's line), details
+/// (the help text after the summary), "-h, --help", switches that take no value.
+CLI::App* add_command(CLI::App& app, const std::string& name, const std::string& summary, const std::string& details);
 
-/// Every command of the tool; defined in main.cpp.
-const std::vector<Command>& commands();
+/// The one-line message of a CLI11 parse error (unknown options with a suggestion), without
+/// the "convmtx <command>: " prefix. `command` is the subcommand that was being parsed, or null.
+std::string parse_error_message(const CLI::App& app, const CLI::App* command, const CLI::Error& e);
 
-int run_demo(int argc, char** argv);
-int run_build(int argc, char** argv);
-int run_inspect(int argc, char** argv);
-int run_spy(int argc, char** argv);
-int run_explain(int argc, char** argv);
-int run_overlap(int argc, char** argv);
-int run_solve(int argc, char** argv);
-int run_adjoint_test(int argc, char** argv);
-int run_explore(int argc, char** argv);
+/// The closest of `candidates` to `word` by edit distance, or "" when none is close.
+std::string closest(const std::string& word, const std::vector<std::string>& candidates);
 
 }  // namespace convmtx::cli

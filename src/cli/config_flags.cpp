@@ -1,13 +1,15 @@
 #include "config_flags.hpp"
 
 #include <fstream>
-#include <random>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "cli.hpp"
 #include "convmtx/layout.hpp"
-#include "convmtx/npy.hpp"
+#include "flag_values.hpp"
+#include "initializers.hpp"
 
 namespace convmtx::cli {
 
@@ -15,67 +17,173 @@ namespace {
 
 using json = nlohmann::json;
 
-// The configuration as strings, whichever source it came from.
-struct RawConfig {
-    std::map<std::string, std::string> v;
-    bool has(const std::string& k) const { return v.count(k) > 0; }
-    std::string get(const std::string& k, const std::string& d = "") const {
-        auto it = v.find(k);
-        return it == v.end() ? d : it->second;
-    }
+enum class Kind { dims, padding, integer, boolean, choice, initializer };
+
+struct Key {
+    const char* name;  ///< the JSON key; the flag is "--" + name with '-' for '_'
+    Kind kind;
+    index_t min;       ///< dims, integer: the smallest entry
+    std::vector<std::string> choices;
+    const char* placeholder;
+    const char* help;
 };
 
-const char* const kKeys[] = {"input",    "kernel",     "stride",       "padding",       "output-padding",
-                             "output-size", "dilation", "groups",      "out-channels",  "transposed",
-                             "padding-mode", "convention", "weights",  "weight-layout"};
-
-std::string json_to_text(const json& j, const std::string& key, const std::string& what) {
-    auto dims = [&](const json& a) {
-        std::string s;
-        for (const auto& e : a) {
-            if (!e.is_number_integer())
-                throw usage_error(what + ": \"" + key + "\" must hold integers, got " + a.dump());
-            s += (s.empty() ? "" : "x") + std::to_string(e.get<long long>());
-        }
-        return s;
+const std::vector<Key>& keys() {
+    static const std::vector<Key> table = {
+        {"input", Kind::dims, 1, {}, "CxN[xN[xN]]",
+         "the operation's input, one sample: channels, then one size per spatial dimension (1x4x4)"},
+        {"kernel", Kind::dims, 1, {}, "K[xK[xK]]",
+         "kernel_size per spatial dimension (3x3); may be left out with --weights FILE.npy, whose shape gives it"},
+        {"stride", Kind::dims, 1, {}, "S", "stride (default 1): one value, or one per spatial dimension (2x1)"},
+        {"padding", Kind::padding, 0, {}, "P",
+         "padding (default 0): P on both sides of every dimension, one per dimension (1x2), "
+         "padding_lo:padding_hi per dimension (1:2,0:1), same or valid"},
+        {"padding_lo", Kind::dims, 0, {}, "P", "padding before each spatial dimension (instead of --padding)"},
+        {"padding_hi", Kind::dims, 0, {}, "P", "padding after each spatial dimension (instead of --padding)"},
+        {"output_padding", Kind::dims, 0, {}, "A",
+         "output_padding of a transposed conv (default 0): extra outputs at the end of each dimension"},
+        {"output_size", Kind::dims, 1, {}, "N[xN[xN]]",
+         "spatial output size of a transposed conv, which derives output_padding (PyTorch's output_size)"},
+        {"dilation", Kind::dims, 1, {}, "D", "dilation (default 1): spacing of the kernel taps"},
+        {"groups", Kind::integer, 1, {}, "G", "groups (default 1): channel groups, each convolved separately"},
+        {"out_channels", Kind::integer, 1, {}, "C",
+         "output channels (default: the input's, or those of --weights FILE.npy)"},
+        {"transposed", Kind::boolean, 0, {}, "",
+         "the transposed convolution (T = W^T): --input is its own input (1x2x2 with --kernel 3x3 --stride 2 gives 5x5)"},
+        {"padding_mode", Kind::choice, 0, {"zeros", "circular", "reflect", "replicate"}, "MODE",
+         "what a conv reads outside its input: zeros (default), circular, reflect or replicate (PyTorch's "
+         "padding_mode; a transposed conv has zeros only)"},
+        {"convention", Kind::choice, 0, {"torch", "keras"}, "NAME",
+         "torch (default) or keras: the meaning of same/valid padding and of output_padding"},
+        {"weights", Kind::initializer, 0, {}, "W",
+         "ones (default), arange (0, 1, 2, ... in C order), random:SEED (uniform in [-1, 1)) or a .npy file: "
+         "(C_out, C_in/groups, k...) for a conv, (C_in, C_out/groups, k...) for a transposed conv"},
+        {"weight_layout", Kind::choice, 0, {"torch", "keras"}, "L",
+         "layout of a .npy weight: torch (default) or keras ((k..., C_in/groups, C_out) for a conv, "
+         "(k..., C_out/groups, C_in) for a transposed conv)"},
     };
-    if (j.is_string()) return j.get<std::string>();
-    if (j.is_boolean()) return j.get<bool>() ? "1" : "";
-    if (j.is_number_integer()) return std::to_string(j.get<long long>());
-    if (j.is_array()) {
-        if (key == "padding" && !j.empty() && j[0].is_array()) {  // [[lo, hi], ...]
-            std::string s;
-            for (const auto& p : j) {
-                if (!p.is_array() || p.size() != 2 || !p[0].is_number_integer() || !p[1].is_number_integer())
-                    throw usage_error(what + ": \"padding\" pairs must be [lo, hi] integers, got " + j.dump());
-                s += (s.empty() ? "" : ",") + std::to_string(p[0].get<long long>()) + ":" +
-                     std::to_string(p[1].get<long long>());
-            }
-            return s;
-        }
-        return dims(j);
-    }
-    throw usage_error(what + ": \"" + key + "\" has an unsupported value " + j.dump());
+    return table;
 }
 
-void merge_json(RawConfig& raw, const std::string& text, const std::string& what) {
-    json j;
+const Key* find_key(const std::string& name) {
+    for (const auto& k : keys())
+        if (name == k.name) return &k;
+    return nullptr;
+}
+
+std::string flag_of(const std::string& key) {
+    std::string f = "--" + key;
+    for (auto& c : f)
+        if (c == '_') c = '-';
+    return f;
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep, const std::string& last) {
+    std::string s;
+    for (size_t i = 0; i < v.size(); ++i) s += (i == 0 ? "" : i + 1 == v.size() ? last : sep) + v[i];
+    return s;
+}
+
+/// One configuration value with where it came from ("--stride 2", "c.json: \"stride\": 2").
+struct Value {
+    Dims dims;
+    Padding padding;
+    index_t integer = 0;
+    bool boolean = false;
+    std::string text;
+    std::string source;
+};
+
+using Values = std::map<std::string, Value>;
+
+/// A value in the flag syntax of `key` (also a JSON string of a dims or padding key).
+Value parse_text(const Key& key, const std::string& text) {
+    Value v;
+    v.text = text;
+    switch (key.kind) {
+        case Kind::dims: v.dims = parse_dims(text, key.min); break;
+        case Kind::padding: v.padding = parse_padding(text); break;
+        case Kind::integer: v.integer = parse_int(text, key.min); break;
+        case Kind::boolean: v.boolean = true; break;
+        case Kind::choice: {
+            bool known = false;
+            for (const auto& c : key.choices) known |= c == text;
+            if (!known) throw value_error("'" + text + "' must be " + join(key.choices, ", ", " or "));
+            break;
+        }
+        case Kind::initializer: parse_initializer(text, false); break;
+    }
+    return v;
+}
+
+std::string check_text(const Key& key, const std::string& text) {
     try {
-        j = json::parse(text);
-    } catch (const std::exception& e) {
-        throw usage_error(what + " is not valid JSON: " + e.what());
+        parse_text(key, text);
+    } catch (const value_error& e) {
+        return e.what();
     }
-    if (!j.is_object()) throw usage_error(what + " must hold a JSON object");
-    for (auto it = j.begin(); it != j.end(); ++it) {
-        std::string key = it.key();
-        for (auto& c : key)
-            if (c == '_') c = '-';
-        bool known = false;
-        for (const char* k : kKeys) known |= key == k;
-        if (!known) throw usage_error(what + ": unknown key \"" + it.key() + "\"");
-        if (key == "transposed" && it.value().is_boolean() && !it.value().get<bool>()) continue;
-        raw.v[key] = json_to_text(it.value(), it.key(), what);
+    return {};
+}
+
+index_t json_integer(const json& j, index_t min, const std::string& where) {
+    if (j.is_number_unsigned() && j.get<std::uint64_t>() > static_cast<std::uint64_t>(kIndexMax))
+        throw usage_error(where + " does not fit a 64-bit integer (" + range_rule(min, kIndexMax) + ")");
+    if (!j.is_number_integer()) throw usage_error(where + " must be an integer");
+    const index_t v = j.get<index_t>();
+    if (v < min) throw usage_error(where + ": value " + std::to_string(v) + " " + range_rule(min, kIndexMax));
+    return v;
+}
+
+/// A JSON value of `key`, typed strictly: integers are JSON integers, booleans JSON booleans.
+Value parse_json(const Key& key, const json& j, const std::string& where) {
+    const std::string at = where + ": \"" + key.name + "\": " + j.dump();
+    Value v;
+    v.source = at;
+    try {
+        switch (key.kind) {
+            case Kind::dims:
+            case Kind::padding:
+                if (j.is_string()) {
+                    Value p = parse_text(key, j.get<std::string>());
+                    p.source = at;
+                    return p;
+                }
+                if (j.is_array()) {
+                    for (const auto& e : j) {
+                        if (key.kind == Kind::padding && e.is_array())
+                            throw usage_error(at + ": per-side padding is written \"padding_lo\": [...], "
+                                                   "\"padding_hi\": [...] (one entry per spatial dimension)");
+                        if (!e.is_number_integer()) throw usage_error(at + " must be a list of integers");
+                        v.dims.push_back(json_integer(e, key.min, at));
+                    }
+                    if (v.dims.empty()) throw usage_error(at + " must hold at least one integer");
+                } else if (j.is_number() && !j.is_boolean()) {
+                    v.dims = {json_integer(j, key.min, at)};
+                } else {
+                    throw usage_error(at + " must be an integer, a list of integers or a string such as \"" +
+                                      (key.kind == Kind::padding ? "1:2,0:1" : "2x1") + "\"");
+                }
+                if (key.kind == Kind::padding) v.padding = Padding::symmetric(v.dims);
+                return v;
+            case Kind::integer: v.integer = json_integer(j, key.min, at); return v;
+            case Kind::boolean:
+                if (!j.is_boolean())
+                    throw usage_error(at + " must be true or false (a JSON boolean" +
+                                      (j.is_string() ? std::string(", not a string)") : std::string(")")));
+                v.boolean = j.get<bool>();
+                return v;
+            case Kind::choice:
+            case Kind::initializer: {
+                if (!j.is_string()) throw usage_error(at + " must be a string");
+                Value t = parse_text(key, j.get<std::string>());
+                t.source = at;
+                return t;
+            }
+        }
+    } catch (const value_error& e) {
+        throw usage_error(at + ": " + e.what());
     }
+    return v;
 }
 
 std::string read_text(const std::string& path) {
@@ -86,182 +194,289 @@ std::string read_text(const std::string& path) {
     }
 }
 
-index_t parse_int(const std::string& text, const std::string& flag) {
-    size_t used = 0;
-    long long v = 0;
+std::vector<std::string> key_names() {
+    std::vector<std::string> names;
+    for (const auto& k : keys()) names.push_back(k.name);
+    return names;
+}
+
+Values read_config(const std::string& path) {
+    const std::string where = "--config " + path;
+    json j;
+    std::string repeated;
     try {
-        v = std::stoll(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
+        // Repeated keys of the top-level object are refused (nlohmann keeps the last one silently).
+        std::set<std::string> seen;
+        j = json::parse(read_text(path), [&](int depth, json::parse_event_t event, json& parsed) {
+            if (event == json::parse_event_t::key && depth == 1 && !seen.insert(parsed.get<std::string>()).second &&
+                repeated.empty())
+                repeated = parsed.get<std::string>();
+            return true;
+        });
+    } catch (const json::exception& e) {
+        throw usage_error(where + " is not valid JSON: " + e.what());
     }
-    if (used != text.size() || text.empty()) throw usage_error(flag + ": '" + text + "' is not an integer");
-    return v;
+    if (!j.is_object()) throw usage_error(where + " must hold a JSON object ({\"input\": [1, 4, 4], ...}), not " + j.dump());
+    if (!repeated.empty()) throw usage_error(where + ": key \"" + repeated + "\" is given more than once");
+    Values values;
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        const Key* key = find_key(it.key());
+        if (!key) {
+            const std::string near = closest(it.key(), key_names());
+            throw usage_error(where + ": unknown key \"" + it.key() + "\"" +
+                              (near.empty() ? " (see convmtx help config)" : " (did you mean \"" + near + "\"?)"));
+        }
+        values[key->name] = parse_json(*key, it.value(), where);
+    }
+    if (values.count("padding") && (values.count("padding_lo") || values.count("padding_hi")))
+        throw usage_error(where + ": \"padding\" and \"padding_lo\"/\"padding_hi\" exclude each other");
+    return values;
 }
 
-Padding parse_padding(const std::string& text) {
-    if (text == "same") return Padding::same();
-    if (text == "valid") return Padding::valid();
-    if (text.find(':') == std::string::npos) return Padding::symmetric(parse_dims(text, "--padding"));
-    Dims lo, hi;
-    std::stringstream ss(text);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-        const auto c = item.find(':');
-        if (c == std::string::npos)
-            throw usage_error("--padding: '" + text + "' mixes lo:hi pairs and single values; write every dimension as lo:hi");
-        lo.push_back(parse_int(item.substr(0, c), "--padding"));
-        hi.push_back(parse_int(item.substr(c + 1), "--padding"));
-    }
-    return Padding::sides(lo, hi);
+const Value* get(const Values& v, const std::string& key) {
+    auto it = v.find(key);
+    return it == v.end() ? nullptr : &it->second;
 }
 
-Problem build_problem(const RawConfig& raw) {
-    if (!raw.has("input")) throw usage_error("--input is required (e.g. --input 1x4x4: channels then spatial sizes)");
-    if (!raw.has("kernel")) throw usage_error("--kernel is required (e.g. --kernel 3x3)");
-    const Dims input = parse_dims(raw.get("input"), "--input");
-    const Dims kernel = parse_dims(raw.get("kernel"), "--kernel");
-    if (input.size() != kernel.size() + 1)
-        throw usage_error("--input " + raw.get("input") + " has " + std::to_string(input.size()) +
-                          " entries; with --kernel " + raw.get("kernel") + " (" + std::to_string(kernel.size()) +
-                          " spatial dimensions) it needs " + std::to_string(kernel.size() + 1) +
-                          ": the channels, then one size per kernel dimension");
-    const bool transposed = raw.has("transposed") && !raw.get("transposed").empty();
-    const index_t groups = parse_int(raw.get("groups", "1"), "--groups");
-    const index_t cin = input[0];
-    const index_t cout = raw.has("out-channels") ? parse_int(raw.get("out-channels"), "--out-channels") : cin;
-    if (groups <= 0) throw config_error("groups=" + std::to_string(groups) + " must be positive");
-    if (cin % groups) throw config_error("in_channels=" + std::to_string(cin) + " must be divisible by groups=" + std::to_string(groups));
-    if (cout % groups) throw config_error("out_channels=" + std::to_string(cout) + " must be divisible by groups=" + std::to_string(groups));
-    const std::string conv_name = raw.get("convention", "torch");
-    if (conv_name != "torch" && conv_name != "keras")
-        throw usage_error("--convention: '" + conv_name + "' must be torch or keras");
-    const Convention convention = conv_name == "keras" ? Convention::keras : Convention::torch;
+// The configuration key a library message is about: its leading parameter name.
+std::string message_key(const std::string& message) {
+    std::string name;
+    for (char c : message) {
+        if (!(std::islower(static_cast<unsigned char>(c)) || c == '_')) break;
+        name += c;
+    }
+    static const std::map<std::string, std::string> alias = {
+        {"input_size", "input"}, {"input_shape", "input"}, {"in_channels", "input"}, {"kernel_size", "kernel"},
+        {"rank", "kernel"},       {"weight", "weights"},     {"output", "output_size"}};
+    auto it = alias.find(name);
+    return it == alias.end() ? name : it->second;
+}
 
-    Shape weight_shape = transposed ? Shape{cin, cout / groups} : Shape{cout, cin / groups};
-    weight_shape.insert(weight_shape.end(), kernel.begin(), kernel.end());
+/// Reruns `make` with library errors prefixed by the flag or key of the value they name.
+template <class Make>
+ConvSpec checked(const Values& v, Make make) {
+    auto prefixed = [&](const std::string& message) {
+        std::string key = message_key(message);
+        if ((key == "padding_lo" || key == "padding_hi") && get(v, "padding")) key = "padding";
+        if (key == "padding" && !get(v, "padding")) key = get(v, "padding_lo") ? "padding_lo" : "padding_hi";
+        if (key == "weights" && !(get(v, "weights") && has_extension(get(v, "weights")->text, ".npy"))) key = "kernel";
+        // Sizes that overflow 64 bits: the flags of every factor that was given.
+        for (const char* product : {"input size", "output size", "weight size", "number of matrix entries"})
+            if (message.rfind(product, 0) == 0) {
+                std::string sources;
+                for (const char* k : {"input", "kernel", "out_channels", "weights"})
+                    if (const Value* x = get(v, k)) sources += (sources.empty() ? "" : " with ") + x->source;
+                return sources + ": " + message;
+            }
+        const Value* given = get(v, key);
+        if (!given) return message;
+        std::string source = given->source;
+        if (key == "input" && message.find("the weight implies") != std::string::npos)
+            source += get(v, "kernel") ? " with " + get(v, "kernel")->source : " with " + get(v, "weights")->source;
+        if (key == "weights" && get(v, "weight_layout") && get(v, "weight_layout")->text == "keras")
+            source += " (converted from the Keras layout)";
+        return source + ": " + message;
+    };
+    try {
+        return make();
+    } catch (const shape_error& e) {
+        throw shape_error(prefixed(e.what()));
+    } catch (const config_error& e) {
+        throw config_error(prefixed(e.what()));
+    } catch (const index_overflow_error& e) {
+        throw index_overflow_error(prefixed(e.what()));
+    }
+}
+
+Dims dims_or(const Values& v, const std::string& key, Dims fallback) {
+    const Value* x = get(v, key);
+    return x ? x->dims : fallback;
+}
+
+Padding padding_of(const Values& v) {
+    if (const Value* p = get(v, "padding")) return p->padding;
+    const Value *lo = get(v, "padding_lo"), *hi = get(v, "padding_hi");
+    if (!lo && !hi) return Padding::symmetric({0});
+    return Padding::sides(lo ? lo->dims : Dims{0}, hi ? hi->dims : Dims{0});
+}
+
+Problem build_problem(const Values& v) {
+    const Value* input = get(v, "input");
+    if (!input) throw usage_error("--input is required (e.g. --input 1x4x4: channels, then spatial sizes)");
+    const bool transposed = get(v, "transposed") && get(v, "transposed")->boolean;
+    const index_t groups = get(v, "groups") ? get(v, "groups")->integer : 1;
+    const std::string convention = get(v, "convention") ? get(v, "convention")->text : "torch";
+    const std::string layout = get(v, "weight_layout") ? get(v, "weight_layout")->text : "torch";
+    const Initializer init = parse_initializer(get(v, "weights") ? get(v, "weights")->text : "ones", false);
+    const Value* weights = get(v, "weights");
+    const Value* kernel = get(v, "kernel");
+    const Value* out_channels = get(v, "out_channels");
+    const index_t c_in = input->dims[0];
+
+    // The weight's shape: the file's (its kernel and channels), or from --kernel and the channels.
+    Shape weight_shape;
+    std::vector<double> file_data;
+    if (init.kind == Initializer::Kind::file) {
+        NpyArray a;
+        try {
+            a = read_finite_npy(init.path);
+        } catch (const value_error& e) {
+            throw usage_error(weights->source + ": " + e.what());
+        }
+        if (layout == "keras") {
+            const WeightLayout from = transposed ? WeightLayout::keras_transposed : WeightLayout::keras_conv;
+            const WeightLayout to = transposed ? WeightLayout::torch_transposed : WeightLayout::torch_conv;
+            Shape converted;
+            try {
+                a.data = convert_weight(a.data.data(), a.shape, from, to, &converted);
+            } catch (const std::invalid_argument& e) {
+                throw shape_error(weights->source + " (Keras layout): " + e.what());
+            }
+            a.shape = converted;
+        }
+        if (a.shape.size() < 3)
+            throw shape_error(weights->source + ": shape (" + to_string(a.shape) + ") has " + std::to_string(a.shape.size()) +
+                              " axes; a weight has 3 to 5: " +
+                              (transposed ? "(C_in, C_out/groups, k...)" : "(C_out, C_in/groups, k...)"));
+        const Dims file_kernel(a.shape.begin() + 2, a.shape.end());
+        if (kernel && kernel->dims != file_kernel)
+            throw shape_error(kernel->source + " contradicts " + weights->source + ", whose shape (" + to_string(a.shape) +
+                              ") has kernel_size (" + to_string(file_kernel) + ")");
+        const index_t file_out = transposed ? a.shape[1] * groups : a.shape[0];
+        if (out_channels && out_channels->integer != file_out)
+            throw shape_error(out_channels->source + " contradicts " + weights->source + ", whose shape (" +
+                              to_string(a.shape) + ") is " +
+                              (transposed ? "(C_in, C_out/groups, k...): out_channels = " + std::to_string(a.shape[1]) +
+                                                " x groups " + std::to_string(groups) + " = " + std::to_string(file_out)
+                                          : "(C_out, C_in/groups, k...): out_channels = " + std::to_string(file_out)));
+        weight_shape = a.shape;
+        file_data = std::move(a.data);
+    } else {
+        if (!kernel) throw usage_error("--kernel is required (e.g. --kernel 3x3), unless --weights FILE.npy gives it");
+        const index_t c_out = out_channels ? out_channels->integer : c_in;
+        // The weight shape built here needs whole channel counts per group.
+        for (const auto& [what, c] : {std::pair<std::string, index_t>{"in_channels", c_in}, {"out_channels", c_out}})
+            if (c % groups)
+                throw config_error((get(v, "groups") ? get(v, "groups")->source + ": " : std::string()) + what + "=" +
+                                   std::to_string(c) + " must be divisible by groups=" + std::to_string(groups));
+        weight_shape = transposed ? Shape{c_in, c_out / groups} : Shape{c_out, c_in / groups};
+        weight_shape.insert(weight_shape.end(), kernel->dims.begin(), kernel->dims.end());
+    }
+
+    const Convention conv = convention == "keras" ? Convention::keras : Convention::torch;
+    const Shape input_shape(input->dims.begin(), input->dims.end());
     Problem p;
     if (transposed) {
-        if (raw.has("padding-mode") && raw.get("padding-mode") != "zeros")
-            throw config_error("padding_mode='" + raw.get("padding-mode") +
-                               "' is not supported for conv_transpose: only 'zeros' (as in PyTorch)");
         ConvTransposeOptions o;
-        o.stride = parse_dims(raw.get("stride", "1"), "--stride");
-        o.dilation = parse_dims(raw.get("dilation", "1"), "--dilation");
-        o.padding = parse_padding(raw.get("padding", "0"));
-        if (raw.has("output-padding")) o.output_padding = parse_dims(raw.get("output-padding"), "--output-padding");
-        if (raw.has("output-size")) o.output_size = parse_dims(raw.get("output-size"), "--output-size");
+        o.stride = dims_or(v, "stride", {1});
+        o.dilation = dims_or(v, "dilation", {1});
+        o.padding = padding_of(v);
+        if (get(v, "output_padding")) o.output_padding = get(v, "output_padding")->dims;
+        if (get(v, "output_size")) o.output_size = get(v, "output_size")->dims;
         o.groups = groups;
-        o.convention = convention;
-        p.spec = make_conv_transpose(input, weight_shape, o);
+        o.convention = conv;
+        p.spec = checked(v, [&] {
+            ConvSpec s = make_conv_transpose(input_shape, weight_shape, o);
+            if (const Value* mode = get(v, "padding_mode")) {  // the library's rule: zeros only
+                s.padding_mode = parse_padding_mode(mode->text);
+                s.validate();
+            }
+            return s;
+        });
     } else {
-        if (raw.has("output-padding") && raw.get("output-padding") != "0")
-            throw usage_error("--output-padding applies only with --transposed");
-        if (raw.has("output-size")) throw usage_error("--output-size applies only with --transposed");
+        for (const char* key : {"output_padding", "output_size"}) {
+            const Value* x = get(v, key);
+            bool zero = x && std::string(key) == "output_padding";
+            if (x)
+                for (auto d : x->dims) zero &= d == 0;
+            if (x && !zero)
+                throw usage_error(x->source + ": " + key + " applies to a transposed convolution only (add --transposed)");
+        }
         ConvOptions o;
-        o.stride = parse_dims(raw.get("stride", "1"), "--stride");
-        o.dilation = parse_dims(raw.get("dilation", "1"), "--dilation");
-        o.padding = parse_padding(raw.get("padding", "0"));
+        o.stride = dims_or(v, "stride", {1});
+        o.dilation = dims_or(v, "dilation", {1});
+        o.padding = padding_of(v);
         o.groups = groups;
-        o.padding_mode = parse_padding_mode(raw.get("padding-mode", "zeros"));
-        o.convention = convention;
-        p.spec = make_conv(input, weight_shape, o);
+        o.padding_mode = parse_padding_mode(get(v, "padding_mode") ? get(v, "padding_mode")->text : "zeros");
+        o.convention = conv;
+        p.spec = checked(v, [&] { return make_conv(input_shape, weight_shape, o); });
     }
-    const std::string layout = raw.get("weight-layout", "torch");
-    if (layout != "torch" && layout != "keras")
-        throw usage_error("--weight-layout: '" + layout + "' must be torch or keras");
-    p.weight_source = raw.get("weights", "ones");
-    p.weight = make_weights(p.weight_source, p.spec.weight_shape(), transposed, layout == "keras");
+    p.weight_source = init.text;
+    p.weights_given = weights != nullptr;
+    p.weight = init.kind == Initializer::Kind::file ? std::move(file_data) : generate(init, p.spec.weight_numel());
     return p;
 }
 
 }  // namespace
 
-std::vector<Flag> config_flags() {
-    return {
-        {"input", "CxN[xN[xN]]", "input of one sample: channels, then spatial sizes (e.g. 1x4x4)"},
-        {"kernel", "K[xK[xK]]", "kernel size per spatial dimension (e.g. 3x3)"},
-        {"stride", "S", "stride, one value or one per dimension (default 1)"},
-        {"padding", "P", "padding: 1, 1x2, lo:hi per dimension (1:2,0:1), same or valid (default 0)"},
-        {"output-padding", "A", "output_padding of a transposed conv (default 0)"},
-        {"output-size", "N[xN]", "requested output size of a transposed conv (derives output_padding)"},
-        {"dilation", "D", "dilation (default 1)"},
-        {"groups", "G", "groups (default 1)"},
-        {"out-channels", "C", "output channels (default: the input channels)"},
-        {"transposed", "", "the transposed convolution (input is its own input, e.g. 1x2x2)"},
-        {"padding-mode", "MODE", "zeros, circular, reflect or replicate (conv only; default zeros)"},
-        {"convention", "NAME", "torch (default) or keras: the meaning of same/valid and output_padding"},
-        {"weights", "W", "ones (default), arange, random:SEED, or a .npy file"},
-        {"weight-layout", "L", "layout of a .npy weight: torch (default) or keras"},
-        {"config", "FILE", "JSON file with the same keys (snake_case); flags override it"},
-    };
-}
-
-bool has_config(const Args& args) { return args.has("input") || args.has("config"); }
-
-Dims parse_dims(const std::string& text, const std::string& flag) {
-    Dims out;
-    std::string item;
-    for (size_t i = 0; i <= text.size(); ++i) {
-        if (i == text.size() || text[i] == 'x' || text[i] == ',' || text[i] == 'X') {
-            if (item.empty()) throw usage_error(flag + ": '" + text + "' is not a list of integers (e.g. 2 or 2x1)");
-            out.push_back(parse_int(item, flag));
-            item.clear();
-        } else {
-            item += text[i];
+void ConfigFlags::add_to(CLI::App& command) {
+    std::vector<CLI::Option*> padding_sides;
+    CLI::Option* padding = nullptr;
+    for (const Key& key : keys()) {
+        const std::string name = key.name, flag = flag_of(name);
+        if (key.kind == Kind::boolean) {
+            command.add_flag_callback(flag, [this, name] { flags_[name] = "true"; }, key.help)->group("configuration");
+            continue;
         }
+        CLI::Option* opt = command.add_option_function<std::string>(
+            flag, [this, name](const std::string& text) { flags_[name] = text; }, key.help);
+        opt->group("configuration")->option_text(key.placeholder);
+        opt->check(CLI::Validator([&key](std::string& t) { return check_text(key, t); }, ""));
+        if (name == "padding") padding = opt;
+        if (name == "padding_lo" || name == "padding_hi") padding_sides.push_back(opt);
     }
-    return out;
+    for (auto* side : padding_sides) padding->excludes(side);
+    command.add_option("--config", config_file_, "a JSON file with the same keys in snake_case (convmtx help config); flags override it")
+        ->group("configuration")
+        ->option_text("FILE")
+        ->check(readable_file());
 }
 
-std::vector<double> make_weights(const std::string& source, const Shape& shape, bool transposed, bool keras_layout) {
-    index_t n = 1;
-    for (auto s : shape) n *= s;
-    std::vector<double> w(static_cast<size_t>(n));
-    if (source == "ones") {
-        std::fill(w.begin(), w.end(), 1.0);
-    } else if (source == "arange") {
-        for (index_t i = 0; i < n; ++i) w[static_cast<size_t>(i)] = static_cast<double>(i);
-    } else if (source.rfind("random:", 0) == 0) {
-        std::mt19937_64 rng(static_cast<std::uint64_t>(parse_int(source.substr(7), "--weights random:SEED")));
-        std::uniform_real_distribution<double> u(-1.0, 1.0);
-        for (auto& x : w) x = u(rng);
-    } else if (source.size() > 4 && source.compare(source.size() - 4, 4, ".npy") == 0) {
-        NpyArray a;
-        try {
-            a = read_npy(source);
-        } catch (const std::runtime_error& e) {
-            throw usage_error(std::string("--weights: ") + e.what());
-        }
-        Shape expect = shape;
-        if (keras_layout) {
-            const WeightLayout from = transposed ? WeightLayout::keras_transposed : WeightLayout::keras_conv;
-            const WeightLayout to = transposed ? WeightLayout::torch_transposed : WeightLayout::torch_conv;
-            Shape converted;
-            a.data = convert_weight(a.data.data(), a.shape, from, to, &converted);
-            a.shape = converted;
-        }
-        if (a.shape != expect)
-            throw shape_error("--weights " + source + " has shape (" + to_string(a.shape) + "); the configuration needs (" +
-                              to_string(expect) + ")" + (keras_layout ? " after conversion from the Keras layout" : ""));
-        w = std::move(a.data);
-    } else {
-        throw usage_error("--weights: '" + source + "' must be ones, arange, random:SEED or a .npy file");
+bool ConfigFlags::given() const { return flags_.count("input") || !config_file_.empty(); }
+
+Problem ConfigFlags::problem() const {
+    Values v;
+    if (!config_file_.empty()) v = read_config(config_file_);
+    // A padding flag replaces every padding key of the file.
+    if (flags_.count("padding") || flags_.count("padding_lo") || flags_.count("padding_hi"))
+        for (const char* k : {"padding", "padding_lo", "padding_hi"}) v.erase(k);
+    for (const auto& [name, text] : flags_) {
+        const Key& key = *find_key(name);
+        Value x = parse_text(key, text);
+        x.source = flag_of(name) + (key.kind == Kind::boolean ? "" : " " + text);
+        v[name] = x;
     }
-    return w;
+    return build_problem(v);
 }
 
-Problem problem_from_args(const Args& args) {
-    RawConfig raw;
-    if (args.has("config")) merge_json(raw, read_text(args.get("config")), "--config " + args.get("config"));
-    for (const char* k : kKeys)
-        if (args.has(k)) raw.v[k] = args.get(k);
-    return build_problem(raw);
-}
-
-Problem problem_from_json(const std::string& json_text, const std::string& what) {
-    RawConfig raw;
-    merge_json(raw, json_text, what);
-    return build_problem(raw);
+std::string config_reference() {
+    std::ostringstream os;
+    os << "usage: convmtx <command> --config FILE.json [flags]\n\n"
+          "The configuration of a convolution, as flags or as a JSON object in a file. A key is its flag's name\n"
+          "with '_' for '-' (--output-padding: \"output_padding\"), one spelling only; flags given with --config\n"
+          "override the file's keys. Values are typed strictly: integers are JSON integers (1.5 and \"2\" are\n"
+          "refused), booleans JSON booleans (not 0 or \"false\"); a dimension list is an integer, a list of\n"
+          "integers or a string as on the command line (\"1x4x4\"). Unknown and repeated keys are errors. The\n"
+          "geometry is checked by the library (make_conv / make_conv_transpose, ConvSpec::validate).\n"
+          "  {\"input\": [1, 4, 4], \"kernel\": [3, 3], \"stride\": 2, \"padding_lo\": [1, 0], \"padding_hi\": [2, 1],\n"
+          "   \"transposed\": false, \"weights\": \"arange\"}\n\nkeys:\n";
+    for (const Key& key : keys()) {
+        std::string type;
+        switch (key.kind) {
+            case Kind::dims:
+                type = "integers >= " + std::to_string(key.min) + ": one, a list, or a string as on the command line";
+                break;
+            case Kind::padding: type = "integers >= 0: one, a list, or a string as on the command line (\"same\", \"1:2,0:1\")"; break;
+            case Kind::integer: type = "integer >= " + std::to_string(key.min); break;
+            case Kind::boolean: type = "true or false"; break;
+            case Kind::choice: type = "\"" + join(key.choices, "\", \"", "\" or \"") + "\""; break;
+            case Kind::initializer: type = "\"ones\", \"arange\", \"random:SEED\" or a .npy file name"; break;
+        }
+        std::string left = "  " + std::string(key.name);
+        os << left << std::string(left.size() < 18 ? 18 - left.size() : 1, ' ') << flag_of(key.name)
+           << (key.kind == Kind::boolean ? "" : " " + std::string(key.placeholder)) << ": " << type << "\n";
+    }
+    return os.str();
 }
 
 }  // namespace convmtx::cli

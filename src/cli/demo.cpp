@@ -1,5 +1,6 @@
-// convmtx demo: the seeds' worked example (input [[1,2],[3,4]], a 3x3 kernel of
-// ones, stride 2), computed as W^T x, as T x and by both direct kernels.
+// convmtx demo: the transposed convolution of [[1,2],[3,4]] with a 3x3 kernel of ones at
+// stride 2 (PyTorch's ConvTranspose2d(1, 1, 3, stride=2)), computed as W^T x, as T x and by
+// both direct kernels.
 #include <iostream>
 
 #include "cli.hpp"
@@ -8,19 +9,9 @@
 
 namespace convmtx::cli {
 
-int run_demo(int argc, char** argv) {
-    Args args("demo", {});
-    args.parse(argc, argv);
-    const std::string summary =
-        "Runs the seeds' example with no input: the transposed convolution of [[1,2],[3,4]] with a 3x3 kernel of "
-        "ones at stride 2 (PyTorch's ConvTranspose2d(1, 1, 3, stride=2)), computed as W^T x, as T x, by scattering "
-        "and by gathering, and the dot test of W and W^T.";
-    if (args.help_requested()) {
-        std::cout << args.help(summary);
-        return 0;
-    }
-    if (!args.positionals().empty()) throw usage_error("unexpected argument '" + args.positionals()[0] + "'");
+namespace {
 
+void run_demo() {
     ConvTransposeOptions opt;
     opt.stride = {2};
     const ConvSpec spec = make_conv_transpose({1, 2, 2}, {1, 1, 3, 3}, opt);
@@ -60,7 +51,22 @@ int run_demo(int argc, char** argv) {
     std::cout << dot.str() << "\n";
     const bool ok = d_t == 0 && d_s == 0 && d_g == 0 && dot.passed;
     std::cout << (ok ? "all four computations agree exactly\n" : "MISMATCH between the computations\n");
-    return ok ? 0 : 1;
+    if (!ok) checks_failed();
+}
+
+}  // namespace
+
+void setup_demo(CLI::App& app) {
+    CLI::App* cmd = add_command(
+        app, "demo",
+        "the transposed convolution of [[1,2],[3,4]] with a 3x3 kernel of ones at stride 2, as W^T x, T x, both "
+        "direct kernels and the dot test",
+        "The worked example of PyTorch's ConvTranspose2d(1, 1, 3, stride=2) on the 2x2 input [[1, 2], [3, 4]] with a "
+        "3x3 kernel of ones: W is the 4x25 matrix of the 5x5 -> 2x2 convolution, and its transposed convolution is "
+        "computed as W^T x, as T x with T built directly, by scattering and by gathering, with the dot test of W and "
+        "W^T. Takes no options; exit status 1 when the four computations do not agree exactly.\n"
+        "  convmtx demo");
+    cmd->callback(run_demo);
 }
 
 }  // namespace convmtx::cli

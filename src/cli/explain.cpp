@@ -11,6 +11,7 @@
 #include "convmtx/inspect.hpp"
 #include "convmtx/npy.hpp"
 #include "format.hpp"
+#include "initializers.hpp"
 #include "inspect_common.hpp"
 
 namespace convmtx::cli {
@@ -22,25 +23,6 @@ std::string num(double v) {
     if (v == std::floor(v) && std::abs(v) < 1e15) std::snprintf(buf, sizeof buf, "%.0f", v);
     else std::snprintf(buf, sizeof buf, "%.6g", v);
     return buf;
-}
-
-std::vector<double> input_values(const std::string& source, const Shape& shape) {
-    if (source.size() > 4 && source.compare(source.size() - 4, 4, ".npy") == 0) {
-        NpyArray a;
-        try {
-            a = read_npy(source);
-        } catch (const std::runtime_error& e) {
-            throw usage_error(std::string("--x: ") + e.what());
-        }
-        Shape batch = {1};
-        batch.insert(batch.end(), shape.begin(), shape.end());
-        if (a.shape != shape && a.shape != batch)
-            throw shape_error("--x " + source + " has shape (" + to_string(a.shape) + "); the input is (" + to_string(shape) + ")");
-        return a.data;
-    }
-    if (source != "ones" && source != "arange" && source.rfind("random:", 0) != 0)
-        throw usage_error("--x: '" + source + "' must be ones, arange, random:SEED or a .npy file");
-    return make_weights(source, shape, false, false);
 }
 
 /// Joins terms with " + ", wrapping lines at ~100 characters under `indent`.
@@ -58,30 +40,48 @@ std::string wrap_sum(const std::vector<std::string>& parts, size_t indent) {
     return out + line;
 }
 
-/// Parses --at/--from: one number = flat index, several = multi-index of `shape`.
-index_t parse_element(const Args& args, const std::string& flag, const Shape& shape) {
-    const Dims d = parse_dims(args.get(flag), "--" + flag);
+struct ExplainFlags {
+    SubjectFlags subject;
+    std::string at, from;
+    std::string input_values = "count";
+    bool all = false, json = false;
+    const std::string& element() const { return from.empty() ? at : from; }
+    std::string element_flag() const { return from.empty() ? "--at" : "--from"; }
+};
+
+/// The element of --at/--from: one number = flat index, several = multi-index of `shape`.
+index_t parse_element(const ExplainFlags& f, const Shape& shape) {
+    const Dims d = parse_dims(f.element(), 0);
     index_t total = 1;
     for (auto s : shape) total *= s;
     try {
         if (d.size() == 1) {
-            if (d[0] < 0 || d[0] >= total)
+            if (d[0] >= total)
                 throw std::out_of_range("flat index " + std::to_string(d[0]) + " is outside [0, " + std::to_string(total) + ")");
             return d[0];
         }
         return ravel_index(d, shape, "index");
     } catch (const std::out_of_range& e) {
-        throw usage_error("--" + flag + " " + args.get(flag) + ": " + e.what() + " (shape (" + to_string(shape) + "))");
+        throw usage_error(f.element_flag() + " " + f.element() + ": " + e.what() + " (shape (" + to_string(shape) + "))");
     }
 }
 
-int explain_file(const Args& args) {
-    const Subject s = load_subject(args, true);
-    const bool from = args.has("from");
+/// The input values of --input-values, naming the flag in errors.
+std::vector<double> input_values_of(const ExplainFlags& f, const Shape& shape) {
+    try {
+        return input_values(parse_initializer(f.input_values, true), shape);
+    } catch (const value_error& e) {
+        throw usage_error("--input-values: " + std::string(e.what()));
+    }
+}
+
+void explain_file(const ExplainFlags& f) {
+    const Subject s = load_subject(f.subject);
+    const bool from = !f.from.empty();
     const CsrMatrix& M = s.M;
     const index_t n_in = M.cols(), n_out = M.rows();
-    const std::vector<double> x = input_values(args.get("x", "arange"), {from ? n_in : n_in});
-    const index_t e = parse_element(args, from ? "from" : "at", {from ? n_in : n_out});
+    const std::vector<double> x = input_values_of(f, {n_in});
+    const index_t e = parse_element(f, {from ? n_in : n_out});
     std::vector<std::pair<index_t, double>> entries;  // (other index, value)
     if (!from) {
         for (CsrMatrix::InnerIterator it(M, e); it; ++it) entries.emplace_back(it.col(), it.value());
@@ -90,16 +90,16 @@ int explain_file(const Args& args) {
             for (CsrMatrix::InnerIterator it(M, r); it; ++it)
                 if (it.col() == e) entries.emplace_back(r, it.value());
     }
-    if (args.has("json")) {
+    if (f.json) {
         nlohmann::json j;
         j["element"] = e;
         j["direction"] = from ? "from" : "at";
         j["entries"] = nlohmann::json::array();
         for (auto& [k, v] : entries) j["entries"].push_back({k, v});
         std::cout << j.dump(2) << "\n";
-        return 0;
+        return;
     }
-    std::cout << "matrix file: " << s.file << " (" << M.rows() << " x " << M.cols() << "); x = " << args.get("x", "arange") << "\n";
+    std::cout << "matrix file: " << s.file << " (" << M.rows() << " x " << M.cols() << "); x = " << f.input_values << "\n";
     if (!from) {
         std::vector<std::string> sym, val;
         double total = 0;
@@ -120,46 +120,23 @@ int explain_file(const Args& args) {
             std::cout << "  y[" << r << "] += M[" << r << "," << e << "]·x[" << e << "] = " << num(v) << "·"
                       << num(x[static_cast<size_t>(e)]) << " = " << num(v * x[static_cast<size_t>(e)]) << "\n";
     }
-    return 0;
 }
 
-}  // namespace
-
-int run_explain(int argc, char** argv) {
-    Args args("explain", with_config({
-                             {"at", "INDEX", "the output element: channel,position... (e.g. 0,1,2) or a flat index"},
-                             {"from", "INDEX", "instead: the input element whose contributions to list"},
-                             {"x", "X", "input values: arange (default: 0, 1, 2, ... in C order), ones, random:SEED or a .npy file"},
-                             matrix_flag(),
-                             {"all", "", "list every term even when there are more than 64"},
-                             {"json", "", "print the terms as JSON"},
-                         }));
-    args.parse(argc, argv);
-    if (args.help_requested()) {
-        std::cout << args.help(
-            "Shows how one output element of the conv or transposed conv is computed, as a spreadsheet shows a cell:\n"
-            "  y[0,1,1] = w[0,0,0,0]·x[0,1,1] + w[0,0,0,1]·x[0,1,2] + ...   with the values and the total,\n"
-            "i.e. the nonzeros of one row of the operation's matrix (W for a conv, T = W^T for a transposed conv).\n"
-            "--from shows the reverse: where one input element is distributed to (a column of the matrix).\n"
-            "Indices are (channel, position...) in the operation's own input and output; w is indexed\n"
-            "(C_small, C_big/groups, taps...) as PyTorch stores it. The total is checked against the matrix.\n"
-            "  convmtx explain --input 1x2x2 --kernel 3x3 --stride 2 --transposed --at 0,2,2\n"
-            "  convmtx explain --input 1x4x4 --kernel 3x3 --padding 1 --weights arange --from 0,0,0");
-        return 0;
+void run_explain(const ExplainFlags& f) {
+    if (f.at.empty() == f.from.empty())
+        throw usage_error("give --at INDEX (an output element) or --from INDEX (an input element)");
+    if (!f.subject.matrix.empty()) {
+        if (f.subject.config.given())
+            throw usage_error("--matrix: explain takes either a configuration or a matrix file, not both");
+        return explain_file(f);
     }
-    no_positionals(args);
-    const bool from = args.has("from");
-    if (from == args.has("at")) throw usage_error("give exactly one of --at INDEX (an output element) or --from INDEX (an input element)");
-    if (args.has("matrix")) {
-        if (has_config(args)) throw usage_error("--matrix: explain takes either a configuration or a matrix file, not both");
-        return explain_file(args);
-    }
-    const Subject s = load_subject(args, false);
+    const bool from = !f.from.empty();
+    const Subject s = load_subject(f.subject);
     const Problem& p = *s.problem;
     const ConvSpec& sp = p.spec;
     const Shape in_shape = sp.input_shape(), out_shape = sp.output_shape();
-    const std::vector<double> x = input_values(args.get("x", "arange"), in_shape);
-    const index_t e = parse_element(args, from ? "from" : "at", from ? in_shape : out_shape);
+    const std::vector<double> x = input_values_of(f, in_shape);
+    const index_t e = parse_element(f, from ? in_shape : out_shape);
     const std::vector<Term> terms = from ? input_terms(sp, e) : output_terms(sp, e);
     // The operation's own matrix: y = M x.
     const CsrMatrix M = build_matrix(p, sp.transposed);
@@ -192,7 +169,7 @@ int run_explain(int argc, char** argv) {
     }
     const bool check_ok = same_keys && worst <= 1e-12 * scale;
 
-    if (args.has("json")) {
+    if (f.json) {
         nlohmann::json j;
         j["configuration"] = sp.describe();
         j["matrix"] = mname;
@@ -213,13 +190,14 @@ int run_explain(int argc, char** argv) {
         if (!from) j["total"] = total;
         j["matrix_agrees"] = check_ok;
         std::cout << j.dump(2) << "\n";
-        return check_ok ? 0 : 1;
+        if (!check_ok) checks_failed();
+        return;
     }
 
     std::ostringstream os;
-    os << sp.describe() << "\n" << "weights " << p.weight_source << ", x = " << args.get("x", "arange") << " ("
+    os << sp.describe() << "\n" << "weights " << p.weight_source << ", x = " << f.input_values << " ("
        << (sp.transposed ? "the transposed conv: y = T x = W^T x" : "the conv: y = W x") << ")\n";
-    const size_t limit = args.has("all") ? terms.size() : std::min<size_t>(terms.size(), 64);
+    const size_t limit = f.all ? terms.size() : std::min<size_t>(terms.size(), 64);
     auto term_sym = [&](const Term& t) {
         return index_text("w", t.weight_index) + "·" + index_text("x", t.input_index);
     };
@@ -242,9 +220,8 @@ int run_explain(int argc, char** argv) {
            << pad << "= " << (val.empty() ? "0" : wrap_sum(val, head.size())) << "\n"
            << pad << "= " << num(total) << "\n";
         if (!sp.transposed) {
-            index_t K = 1;
-            for (auto k : sp.kernel_size) K *= k;
-            const index_t all_taps = K * sp.conv_in_channels() / sp.groups;
+            const ConvGeometry g(sp);
+            const index_t all_taps = g.kernel_volume() * g.in_per_group();
             if (static_cast<index_t>(terms.size()) < all_taps)
                 os << "(" << all_taps - static_cast<index_t>(terms.size()) << " of the " << all_taps
                    << " taps read zero padding and are left out)\n";
@@ -278,7 +255,36 @@ int run_explain(int argc, char** argv) {
         os << "CHECK FAILED: the terms do not match " << (from ? "column " : "row ") << e << " of " << mname << " ("
            << matrix_entries.size() << " stored entries, largest difference " << worst << ")\n";
     std::cout << os.str();
-    return check_ok ? 0 : 1;
+    if (!check_ok) checks_failed();
+}
+
+}  // namespace
+
+void setup_explain(CLI::App& app) {
+    CLI::App* cmd = add_command(
+        app, "explain", "the formula of one output element (y[...] = w·x + ...), or where one input element goes",
+        "Shows how one output element of the conv or transposed conv is computed, as a spreadsheet shows a cell:\n"
+        "  y[0,1,1] = w[0,0,0,0]·x[0,1,1] + w[0,0,0,1]·x[0,1,2] + ...   with the values and the total,\n"
+        "i.e. the nonzeros of one row of the operation's matrix (W for a conv, T = W^T for a transposed conv). --from "
+        "shows the reverse: where one input element is distributed to (a column of the matrix). Indices are (channel, "
+        "position...) in the operation's own input and output; w is indexed as PyTorch stores it: (C_out, "
+        "C_in/groups, taps...) for a conv, (C_in, C_out/groups, taps...) for a transposed conv. The total is checked "
+        "against the matrix (exit status 1 when they differ). The input values are those of convmtx explore.\n"
+        "  convmtx explain --input 1x2x2 --kernel 3x3 --stride 2 --transposed --at 0,2,2\n"
+        "  convmtx explain --input 1x4x4 --kernel 3x3 --padding 1 --weights arange --from 0,0,0");
+    auto f = std::make_shared<ExplainFlags>();
+    auto* at = cmd->add_option("--at", f->at, "the output element: channel,position... (e.g. 0,1,2) or a flat index")
+                   ->option_text("INDEX")
+                   ->check(dims_of(0));
+    cmd->add_option("--from", f->from, "instead of --at: the input element whose contributions to list")
+        ->option_text("INDEX")
+        ->check(dims_of(0))
+        ->excludes(at);
+    add_input_values_flag(*cmd, f->input_values);
+    cmd->add_flag("--all", f->all, "list every term even when there are more than 64");
+    cmd->add_flag("--json", f->json, "print the terms as JSON");
+    f->subject.add_to(*cmd, true);
+    cmd->callback([f] { run_explain(*f); });
 }
 
 }  // namespace convmtx::cli

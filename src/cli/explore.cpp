@@ -3,10 +3,9 @@
 // src/cli/explore/ (page.html, page.css, explore_core.js, explore_ui.js), inlined at build time into
 // the generated header explore_page_embedded.hpp (CMakeLists.txt, src/cli/explore/embed_page.cmake).
 // This command puts the JSON of its configuration in place of the page's data token: the values,
-// the output y = W x (conv) or y = W^T x (transposed) and the library's W (CSR, rows = the small
-// side). The page recomputes everything itself (explore_core.js) when its controls change.
+// the output y = W x (conv) or y = W^T x (transposed) and the library's W (CSR, rows: the conv's
+// output). The page recomputes everything itself (explore_core.js) when its controls change.
 #include <iostream>
-#include <random>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +14,7 @@
 #include "config_flags.hpp"
 #include "convmtx/builder.hpp"
 #include "convmtx/npy.hpp"
+#include "initializers.hpp"
 #include "explore_page_embedded.hpp"  // generated from src/cli/explore/ (CMakeLists.txt)
 
 namespace convmtx::cli {
@@ -27,43 +27,6 @@ std::string shape_text(const Shape& s) {
     std::string t;
     for (auto v : s) t += (t.empty() ? "" : "x") + std::to_string(v);
     return t;
-}
-
-/// Input values: count (1, 2, 3, ...), ones, arange (0, 1, 2, ...), random:SEED (uniform in [-1, 1),
-/// the generator of --weights random:SEED) or a .npy file of shape (C, n...).
-std::vector<double> input_values(const std::string& source, const Shape& shape) {
-    index_t n = 1;
-    for (auto s : shape) n *= s;
-    std::vector<double> x(static_cast<size_t>(n));
-    if (source == "count" || source == "arange") {
-        const double first = source == "count" ? 1.0 : 0.0;
-        for (index_t i = 0; i < n; ++i) x[static_cast<size_t>(i)] = first + static_cast<double>(i);
-    } else if (source == "ones") {
-        std::fill(x.begin(), x.end(), 1.0);
-    } else if (source.rfind("random:", 0) == 0) {
-        const std::string seed = source.substr(7);
-        size_t used = 0;
-        unsigned long long v = 0;
-        try {
-            v = std::stoull(seed, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (seed.empty() || used != seed.size())
-            throw usage_error("--values: '" + source + "' needs an integer seed (random:SEED)");
-        std::mt19937_64 rng(v);
-        std::uniform_real_distribution<double> u(-1.0, 1.0);
-        for (auto& e : x) e = u(rng);
-    } else if (source.size() > 4 && source.compare(source.size() - 4, 4, ".npy") == 0) {
-        NpyArray a = read_npy(source);
-        if (a.shape != shape)
-            throw shape_error("--values " + source + " has shape (" + to_string(a.shape) + "); the input is (" +
-                              to_string(shape) + ")");
-        x = std::move(a.data);
-    } else {
-        throw usage_error("--values: '" + source + "' must be count, ones, arange, random:SEED or a .npy file");
-    }
-    return x;
 }
 
 /// The JSON embedded in the page; 1-D configurations become 1 x n grids.
@@ -84,8 +47,8 @@ nlohmann::json page_data(const Problem& p, const std::vector<double>& x, const s
     d["input"] = two(spec.input_size, 1);
     d["kernel"] = two(spec.kernel_size, 1);
     d["stride"] = two(spec.stride, 1);
-    d["pad_lo"] = two(spec.padding_lo, 0);
-    d["pad_hi"] = two(spec.padding_hi, 0);
+    d["padding_lo"] = two(spec.padding_lo, 0);
+    d["padding_hi"] = two(spec.padding_hi, 0);
     d["output_padding"] = spec.transposed ? two(spec.output_padding, 0) : std::vector<index_t>{0, 0};
     d["dilation"] = two(spec.dilation, 1);
     d["output"] = two(spec.output_size(), 1);
@@ -105,9 +68,7 @@ nlohmann::json page_data(const Problem& p, const std::vector<double>& x, const s
     return d;
 }
 
-}  // namespace
-
-static std::string explore_page(const Problem& p, const std::vector<double>& x, const std::string& x_source) {
+std::string explore_page(const Problem& p, const std::vector<double>& x, const std::string& x_source) {
     std::string json = page_data(p, x, x_source).dump();
     // Inside <script>, "</" could end the element: "<\/" is the same JSON string.
     std::string safe;
@@ -125,29 +86,15 @@ static std::string explore_page(const Problem& p, const std::vector<double>& x, 
     return page;
 }
 
-int run_explore(int argc, char** argv) {
-    std::vector<Flag> flags = {
-        {"output", "FILE", "write the page to FILE (default: standard output)"},
-        {"values", "V", "input values: count (1, 2, 3, ...; default), ones, arange, random:SEED or a .npy file"},
-    };
-    for (auto& f : config_flags()) flags.push_back(f);
-    Args args("explore", flags);
-    args.parse(argc, argv);
-    const std::string summary =
-        "Writes one self-contained HTML page (no network) that draws the input grid, the kernel and the output of a "
-        "single-channel 1-D or 2-D convolution or transposed convolution. Hovering an output cell highlights the "
-        "inputs that reach it and shows its dot product; hovering an input shows where it spreads. Controls for the "
-        "input size, kernel size, stride, padding, output_padding and dilation recompute in the page. The page embeds "
-        "the library's W for this configuration and shows that its own computation agrees.\n\n"
-        "example: convmtx explore --input 1x2x2 --kernel 3x3 --stride 2 --transposed --output page.html";
-    if (args.help_requested()) {
-        std::cout << args.help(summary);
-        return 0;
-    }
-    if (!args.positionals().empty()) throw usage_error("unexpected argument '" + args.positionals()[0] + "'");
-    if (!has_config(args))
-        throw usage_error("--input and --kernel are required (e.g. --input 1x4x4 --kernel 3x3)");
-    const Problem p = problem_from_args(args);
+struct ExploreFlags {
+    ConfigFlags config;
+    std::string output;
+    std::string input_values;
+};
+
+void run_explore(const ExploreFlags& f) {
+    if (!f.config.given()) throw usage_error("--input and --kernel are required (e.g. --input 1x4x4 --kernel 3x3)");
+    const Problem p = f.config.problem();
     const ConvSpec& spec = p.spec;
     if (spec.rank() > 2)
         throw usage_error("--kernel " + shape_text(Shape(spec.kernel_size.begin(), spec.kernel_size.end())) +
@@ -169,16 +116,40 @@ int run_explore(int argc, char** argv) {
             throw usage_error("the output (" + to_string(spec.output_size()) + ") is too large to draw: at most " +
                               std::to_string(4 * kMaxSide) + " per dimension");
     }
-    const std::string source = args.get("values", "count");
-    const std::vector<double> x = input_values(source, spec.input_shape());
-    const std::string page = explore_page(p, x, source);
-    if (args.has("output") && args.get("output") != "-") {
-        write_file_atomic(args.get("output"), page);
-        std::cout << "wrote " << args.get("output") << ": " << spec.describe() << "\n";
+    std::vector<double> x;
+    try {
+        x = input_values(parse_initializer(f.input_values, true), spec.input_shape());
+    } catch (const value_error& e) {
+        throw usage_error("--input-values: " + std::string(e.what()));
+    }
+    const std::string page = explore_page(p, x, f.input_values);
+    if (!f.output.empty() && f.output != "-") {
+        write_file_atomic(f.output, page);
+        std::cout << "wrote " << f.output << ": " << spec.describe() << "\n";
     } else {
         std::cout << page;
     }
-    return 0;
+}
+
+}  // namespace
+
+void setup_explore(CLI::App& app) {
+    CLI::App* cmd = add_command(
+        app, "explore", "an interactive HTML page: input, kernel, output; hover a cell for its dot product",
+        "Writes one self-contained HTML page (no network) that draws the input grid, the kernel and the output of a "
+        "single-channel 1-D or 2-D convolution or transposed convolution. Hovering an output cell highlights the "
+        "inputs that reach it and shows its dot product; hovering an input shows where it spreads. Controls for the "
+        "input size, kernel size, stride, padding, output_padding and dilation recompute in the page. The page embeds "
+        "the library's W for this configuration and shows that its own computation agrees. The input values are "
+        "those of convmtx explain, so a cell shows the same value in both.\n"
+        "  convmtx explore --input 1x2x2 --kernel 3x3 --stride 2 --transposed --output page.html");
+    auto f = std::make_shared<ExploreFlags>();
+    cmd->add_option("-o,--output", f->output, "write the page to FILE (default, or -: standard output)")
+        ->option_text("FILE")
+        ->check(writable_file());
+    add_input_values_flag(*cmd, f->input_values);
+    f->config.add_to(*cmd);
+    cmd->callback([f] { run_explore(*f); });
 }
 
 }  // namespace convmtx::cli

@@ -35,51 +35,27 @@ bool all_float_values(const CsrMatrix& M) {
     return true;
 }
 
-}  // namespace
+struct InspectFlags {
+    SubjectFlags subject;
+    bool dense = false, no_dense = false, json = false;
+    std::optional<double> rtol;
+};
 
-int run_inspect(int argc, char** argv) {
-    Args args("inspect", with_config({
-                             matrix_flag(),
-                             which_flag(),
-                             {"dense", "", "print the matrix densely even when it is large (up to 200 x 200)"},
-                             {"no-dense", "", "never print the matrix densely"},
-                             {"rtol", "R", "tolerance of the structure check, relative to the largest tap "
-                                           "(default 0 = exact; 1e-6 when every value is a float32)"},
-                             {"json", "", "print the report as JSON"},
-                         }));
-    args.parse(argc, argv);
-    if (args.help_requested()) {
-        std::cout << args.help(
-            "Reports shape, stored entries, density, entries per row, bandwidth, CSR size and distinct values of W\n"
-            "(or T, or a .mtx/.npz file), and verifies entry by entry that it has the (block-)Toeplitz structure\n"
-            "the configuration implies. Small matrices are printed densely. Exit status 1 when a check fails.\n"
-            "  convmtx inspect --input 1x3x3 --kernel 2x2 --weights arange\n"
-            "  convmtx inspect --matrix W.mtx --input 1x4x4 --kernel 3x3 --stride 2 --padding 1 --weights arange");
-        return 0;
-    }
-    no_positionals(args);
-    const Subject s = load_subject(args, true);
+void run_inspect(const InspectFlags& f) {
+    const Subject s = load_subject(f.subject);
     const bool big = s.M.nonZeros() > 1000000;
     if (big) progress("statistics of " + std::to_string(s.M.nonZeros()) + " entries ...");
     const MatrixStats st = matrix_stats(s.M);
-    double rtol = all_float_values(s.M) && s.from_file ? 1e-6 : 0.0;
-    if (args.has("rtol")) {
-        try {
-            rtol = std::stod(args.get("rtol"));
-        } catch (const std::exception&) {
-            throw usage_error("--rtol: '" + args.get("rtol") + "' is not a number");
-        }
-        if (!(rtol >= 0)) throw usage_error("--rtol: '" + args.get("rtol") + "' must be >= 0");
-    }
+    const double rtol = f.rtol ? *f.rtol : all_float_values(s.M) && s.from_file ? 1e-6 : 0.0;
     std::optional<StructureReport> rep;
-    const bool weights_known = s.problem && (!s.from_file || args.has("weights"));
+    const bool weights_known = s.problem && (!s.from_file || s.problem->weights_given);
     if (s.problem && big) progress("checking the structure entry by entry ...");
     if (s.problem)
         rep = check_structure(s.problem->spec, s.M, s.transpose, weights_known ? span<const double>(s.problem->weight) : span<const double>(), rtol);
     const bool ok = !rep || (rep->ok && (!rep->weights_checked || rep->weights_ok));
     if (big) progress("");
 
-    if (args.has("json")) {
+    if (f.json) {
         nlohmann::json j;
         j["matrix"] = s.name();
         j["source"] = s.from_file ? s.file : std::string("configuration");
@@ -116,7 +92,8 @@ int run_inspect(int argc, char** argv) {
         }
         j["ok"] = ok;
         std::cout << j.dump(2) << "\n";
-        return ok ? 0 : 1;
+        if (!ok) checks_failed();
+        return;
     }
 
     std::ostringstream os;
@@ -142,11 +119,9 @@ int run_inspect(int argc, char** argv) {
        << " (int64), double values\n"
        << "distinct:      " << st.distinct_values << " distinct stored value(s)";
     if (s.problem) {
-        const auto& sp = s.problem->spec;
-        index_t K = 1;
-        for (auto k : sp.kernel_size) K *= k;
-        os << "; the weight has " << sp.weight_numel() << " = " << sp.conv_out_channels() << " x "
-           << sp.conv_in_channels() / sp.groups << " channels x " << K << " taps";
+        const ConvGeometry g(s.problem->spec);
+        os << "; the weight has " << s.problem->spec.weight_numel() << " = " << g.conv_out_channels() << " x "
+           << g.in_per_group() << " channels x " << g.kernel_volume() << " taps";
     }
     os << "\n";
     if (rep) {
@@ -166,12 +141,36 @@ int run_inspect(int argc, char** argv) {
         os << "structure:     not checked: the structure check needs the configuration flags (--input, --kernel, ...)\n";
     }
     const bool small = st.rows <= 24 && st.cols <= 40;
-    const bool dense = !args.has("no-dense") && (small || (args.has("dense") && st.rows <= 200 && st.cols <= 200));
+    const bool dense = !f.no_dense && (small || (f.dense && st.rows <= 200 && st.cols <= 200));
     if (dense) os << name << " =\n" << format_matrix(Eigen::MatrixXd(s.M));
-    else if (!args.has("no-dense") && args.has("dense"))
+    else if (!f.no_dense && f.dense)
         os << "(not printed densely: " << st.rows << " x " << st.cols << " is larger than 200 x 200)\n";
     std::cout << os.str();
-    return ok ? 0 : 1;
+    if (!ok) checks_failed();
+}
+
+}  // namespace
+
+void setup_inspect(CLI::App& app) {
+    CLI::App* cmd = add_command(
+        app, "inspect", "shape, stored entries, bandwidth, CSR size and the entry-by-entry (block-)Toeplitz check of W",
+        "Reports shape, stored entries, density, entries per row, bandwidth, CSR size and distinct values of W (or T, "
+        "or a .mtx/.npz file), and verifies entry by entry that it has the (block-)Toeplitz structure the "
+        "configuration implies (and, with the weights known, equals the configuration's matrix). Small matrices are "
+        "printed densely. Exit status 1 when a check fails.\n"
+        "  convmtx inspect --input 1x3x3 --kernel 2x2 --weights arange\n"
+        "  convmtx inspect --matrix W.mtx --input 1x4x4 --kernel 3x3 --stride 2 --padding 1 --weights arange");
+    auto f = std::make_shared<InspectFlags>();
+    auto* dense = cmd->add_flag("--dense", f->dense, "print the matrix densely even when it is large (up to 200 x 200)");
+    cmd->add_flag("--no-dense", f->no_dense, "never print the matrix densely")->excludes(dense);
+    cmd->add_option("--rtol", f->rtol,
+                    "tolerance of the structure check, relative to the largest tap (default 0 = exact; 1e-6 when "
+                    "every value of a matrix file is a float32)")
+        ->option_text("R")
+        ->check(number_in(0.0));
+    cmd->add_flag("--json", f->json, "print the report as JSON");
+    f->subject.add_to(*cmd, true);
+    cmd->callback([f] { run_inspect(*f); });
 }
 
 }  // namespace convmtx::cli

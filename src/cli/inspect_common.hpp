@@ -1,5 +1,5 @@
-// Shared by the inspection commands (build, inspect, spy, explain, overlap):
-// the matrix a command works on, from configuration flags and/or --matrix FILE.
+// Shared by the inspection commands (build, inspect, spy, explain, overlap): the matrix a
+// command works on, from the configuration flags and/or --matrix FILE, and their flags.
 #pragma once
 
 #include <unistd.h>
@@ -7,12 +7,13 @@
 #include <cstdio>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "cli.hpp"
 #include "config_flags.hpp"
 #include "convmtx/builder.hpp"
+#include "convmtx/geometry.hpp"
 #include "convmtx/io.hpp"
+#include "flag_values.hpp"
 
 namespace convmtx::cli {
 
@@ -24,36 +25,40 @@ inline void progress(const std::string& message) {
     std::fflush(stderr);
 }
 
-/// Flag --which W|T.
-inline Flag which_flag() {
-    return {"which", "W|T", "which matrix: W (rows = conv outputs) or T = W^T (default: the operation's own: "
-                            "W for a conv, T for --transposed)"};
-}
+/// The flags that choose the matrix: the configuration, --which and (optionally) --matrix.
+struct SubjectFlags {
+    ConfigFlags config;
+    std::string which;   ///< "W", "T" or "" (the operation's own)
+    std::string matrix;  ///< a .mtx/.npz file, or ""
 
-/// Flag --matrix FILE.
-inline Flag matrix_flag() {
-    return {"matrix", "FILE", "a matrix file (.mtx or .npz) instead of building it; with configuration flags too, "
-                              "the file is checked against the configuration"};
-}
+    /// Registers --which, --matrix (when `with_matrix`) and the configuration flags.
+    void add_to(CLI::App& command, bool with_matrix) {
+        command.add_option("--which", which,
+                           "which matrix: W (rows: the conv's output, columns: its input) or T = W^T; default: the "
+                           "operation's own (W for a conv, T for --transposed)")
+            ->option_text("W|T")
+            ->transform(CLI::IsMember({"W", "T"}, CLI::ignore_case));
+        if (with_matrix)
+            command.add_option("--matrix", matrix,
+                               "a matrix file (.mtx or .npz) instead of building it; with configuration flags too, the "
+                               "file is checked against the configuration")
+                ->option_text("FILE")
+                ->check(readable_file())
+                ->check(file_extension({".mtx", ".npz"}));
+        config.add_to(command);
+    }
+    bool transpose(bool fallback) const { return which.empty() ? fallback : which == "T"; }
+};
 
 /// The matrix a command works on.
 struct Subject {
     std::optional<Problem> problem;  ///< the configuration, when given
     CsrMatrix M;
-    bool transpose = false;          ///< M is T (rows = big side) rather than W
+    bool transpose = false;          ///< M is T (rows: the conv's input side) rather than W
     bool from_file = false;
     std::string file;
     std::string name() const { return problem ? (transpose ? "T" : "W") : "M"; }
 };
-
-/// Parses --which against the configuration; `fallback` when absent.
-inline bool which_is_T(const Args& args, bool fallback) {
-    if (!args.has("which")) return fallback;
-    const std::string w = args.get("which");
-    if (w == "W" || w == "w") return false;
-    if (w == "T" || w == "t") return true;
-    throw usage_error("--which: '" + w + "' must be W or T");
-}
 
 /// The configuration's W or T in double, row-major, int64 indices.
 inline CsrMatrix build_matrix(const Problem& p, bool transpose) {
@@ -61,58 +66,38 @@ inline CsrMatrix build_matrix(const Problem& p, bool transpose) {
                      : conv_matrix<double, Eigen::RowMajor, std::int64_t>(p.spec, p.weight);
 }
 
-/// From --matrix and/or the configuration flags; `allow_file` = the command accepts --matrix.
-inline Subject load_subject(const Args& args, bool allow_file) {
+/// From --matrix and/or the configuration flags.
+inline Subject load_subject(const SubjectFlags& f) {
     Subject s;
-    const bool cfg = has_config(args);
-    if (allow_file && args.has("matrix")) {
+    if (!f.matrix.empty()) {
         s.from_file = true;
-        s.file = args.get("matrix");
+        s.file = f.matrix;
         try {
             s.M = read_matrix_file(s.file);
-        } catch (const std::exception& e) {  // wrong extension, missing or malformed file
+        } catch (const std::exception& e) {  // malformed file
             throw usage_error(std::string("--matrix: ") + e.what());
         }
-        if (cfg) {
-            s.problem = problem_from_args(args);
-            const ConvSpec& sp = s.problem->spec;
-            const index_t wr = sp.conv_out_channels(), wc = sp.conv_in_channels();
-            index_t mv = 1, nv = 1;
-            for (auto v : sp.conv_output_size()) mv *= v;
-            for (auto v : sp.conv_input_size()) nv *= v;
-            const bool fits_W = s.M.rows() == wr * mv && s.M.cols() == wc * nv;
-            const bool fits_T = s.M.rows() == wc * nv && s.M.cols() == wr * mv;
-            if (args.has("which")) s.transpose = which_is_T(args, false);
-            else s.transpose = fits_T && (!fits_W || sp.transposed);
+        if (f.config.given()) {
+            s.problem = f.config.problem();
+            const ConvGeometry g(s.problem->spec);
+            const bool fits_W = s.M.rows() == g.rows() && s.M.cols() == g.cols();
+            const bool fits_T = s.M.rows() == g.cols() && s.M.cols() == g.rows();
+            s.transpose = f.which.empty() ? fits_T && (!fits_W || s.problem->spec.transposed) : f.which == "T";
             if (!fits_W && !fits_T)
                 throw shape_error("--matrix " + s.file + " is " + std::to_string(s.M.rows()) + " x " +
-                                  std::to_string(s.M.cols()) + " but the configuration's W is " + std::to_string(wr * mv) +
-                                  " x " + std::to_string(wc * nv) + " (T the transpose)");
+                                  std::to_string(s.M.cols()) + " but the configuration's W is " + std::to_string(g.rows()) +
+                                  " x " + std::to_string(g.cols()) + " (T the transpose)");
         }
         return s;
     }
-    if (!cfg)
-        throw usage_error(allow_file ? "give a configuration (--input and --kernel, or --config) or --matrix FILE"
-                                     : "give a configuration (--input and --kernel, or --config)");
-    s.problem = problem_from_args(args);
-    s.transpose = which_is_T(args, s.problem->spec.transposed);
+    if (!f.config.given()) throw usage_error("give a configuration (--input and --kernel, or --config FILE) or --matrix FILE");
+    s.problem = f.config.problem();
+    s.transpose = f.transpose(s.problem->spec.transposed);
     const bool big = structural_nnz(s.problem->spec) > 1000000;
     if (big) progress("building " + std::string(s.transpose ? "T" : "W") + " ...");
     s.M = build_matrix(*s.problem, s.transpose);
     if (big) progress("");
     return s;
-}
-
-/// Rejects positional arguments.
-inline void no_positionals(const Args& args) {
-    if (!args.positionals().empty()) throw usage_error("unexpected argument '" + args.positionals()[0] + "'");
-}
-
-/// Flags `own` followed by the configuration flags.
-inline std::vector<Flag> with_config(std::vector<Flag> own) {
-    auto c = config_flags();
-    own.insert(own.end(), c.begin(), c.end());
-    return own;
 }
 
 }  // namespace convmtx::cli

@@ -1,74 +1,78 @@
-// convmtx: command-line entry point. Usage errors exit with status 2 and one
-// line; failed checks exit with status 1.
-#include <cstring>
+// convmtx: command-line entry point. Maps every outcome to the exit status contract:
+// 0 success (help and --version included), 1 a check that failed, 2 a usage error with
+// exactly one line on stderr ("convmtx <command>: <message>").
+#include <algorithm>
 #include <exception>
 #include <iostream>
 
 #include "cli.hpp"
 #include "convmtx/errors.hpp"
 
-namespace convmtx::cli {
-
-const std::vector<Command>& commands() {
-    static const std::vector<Command> table = {
-        {"adjoint-test", "sweep random configurations through every pair (W, T, direct kernels) and dot tests", run_adjoint_test},
-        {"demo", "the seeds' example: W, the transposed conv as W^T x, both direct kernels, the dot test", run_demo},
-        {"build", "W (or T) of a configuration written as Matrix Market (.mtx) or scipy (.npz)", run_build},
-        {"inspect", "shape, nnz, bandwidth, CSR size and the entry-by-entry (block-)Toeplitz check of W", run_inspect},
-        {"spy", "the sparsity pattern of W as a PNG, entries colored by kernel tap", run_spy},
-        {"explain", "the formula of one output element (y[...] = w·x + ...), or where one input goes", run_explain},
-        {"overlap", "checkerboard check of a transposed conv: (input, tap) pairs reaching each output", run_overlap},
-        {"solve", "deblurring / super-resolution by least squares (LSQR, CGLS, Landweber, SPQR, CHOLMOD) vs W^T b", run_solve},
-        {"explore", "an interactive HTML page: input, kernel, output; hover a cell for its dot product", run_explore},
-    };
-    return table;
-}
-
-}  // namespace convmtx::cli
-
 namespace {
 
-void usage(std::ostream& os) {
-    os << "usage: convmtx <command> [options]\n\ncommands:\n";
-    for (const auto& c : convmtx::cli::commands()) {
-        std::string name = c.name;
-        os << "  " << name << std::string(name.size() < 16 ? 16 - name.size() : 1, ' ') << c.summary << "\n";
-    }
-    os << "\n'convmtx <command> --help' describes a command's options.\n";
+void usage_line(const std::string& command, std::string message) {
+    std::replace(message.begin(), message.end(), '\n', ' ');
+    std::cerr << "convmtx" << (command.empty() ? "" : " " + command) << ": " << message << "\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
-        usage(std::cout);
-        return argc < 2 ? 2 : 0;
-    }
-    const std::string name = argv[1];
-    for (const auto& c : convmtx::cli::commands()) {
-        if (name != c.name) continue;
-        try {
-            return c.run(argc - 1, argv + 1);
-        } catch (const convmtx::cli::usage_error& e) {
-            std::cerr << "convmtx " << name << ": " << e.what() << "\n";
+    CLI::App app{"", "convmtx"};
+    convmtx::cli::setup_app(app);
+    auto command = [&app]() -> const CLI::App* {
+        const auto selected = app.get_subcommands();
+        return selected.empty() ? nullptr : selected.front();
+    };
+    auto command_name = [&] { return command() ? command()->get_name() : std::string(); };
+    // CLI11 reads "--name=" as "--name" and takes the next argument as its value: refused here.
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--") break;
+        if (arg.size() > 3 && arg.rfind("--", 0) == 0 && arg.find('=') == arg.size() - 1) {
+            std::string named;
+            for (const CLI::App* sub : app.get_subcommands({}))
+                if (sub->get_name() == argv[1]) named = sub->get_name();
+            usage_line(named, arg.substr(0, arg.size() - 1) + ": empty value after '='");
             return 2;
-        } catch (const std::invalid_argument& e) {  // config_error, shape_error
-            std::cerr << "convmtx " << name << ": " << e.what() << "\n";
-            return 2;
-        } catch (const convmtx::memory_limit_error& e) {  // too large to build: refused before allocating
-            std::cerr << "convmtx " << name << ": " << e.what() << "\n";
-            return 2;
-        } catch (const std::overflow_error& e) {
-            std::cerr << "convmtx " << name << ": " << e.what() << "\n";
-            return 2;
-        } catch (const convmtx::io_error& e) {  // unreadable or malformed input, unwritable output
-            std::cerr << "convmtx " << name << ": " << e.what() << "\n";
-            return 2;
-        } catch (const std::exception& e) {
-            std::cerr << "convmtx " << name << ": error: " << e.what() << "\n";
-            return 1;
         }
     }
-    std::cerr << "convmtx: unknown command '" << name << "' (see convmtx --help)\n";
-    return 2;
+    try {
+        app.parse(argc, argv);
+        if (!command()) {
+            std::cout << app.help();
+            usage_line("", "give a command (the list is above)");
+            return 2;
+        }
+        return 0;
+    } catch (const CLI::RuntimeError& e) {  // a check failed; the command has said which
+        return e.get_exit_code();
+    } catch (const CLI::Success& e) {  // --help, help, --version
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        usage_line(command_name(), convmtx::cli::parse_error_message(app, command(), e));
+        return 2;
+    } catch (const convmtx::cli::usage_error& e) {
+        usage_line(command_name(), e.what());
+        return 2;
+    } catch (const std::invalid_argument& e) {  // config_error, shape_error
+        usage_line(command_name(), e.what());
+        return 2;
+    } catch (const convmtx::memory_limit_error& e) {  // too large to build: refused before allocating
+        usage_line(command_name(), e.what());
+        return 2;
+    } catch (const std::overflow_error& e) {  // index_overflow_error
+        usage_line(command_name(), e.what());
+        return 2;
+    } catch (const convmtx::io_error& e) {  // unreadable or malformed input, unwritable output
+        usage_line(command_name(), e.what());
+        return 2;
+    } catch (const std::bad_alloc&) {  // memory the estimates did not foresee (another process took it)
+        usage_line(command_name(), "out of memory: the machine could not provide the memory this command needs; "
+                                   "use a smaller configuration");
+        return 2;
+    } catch (const std::exception& e) {  // not a failed check: status 2, never 1
+        usage_line(command_name(), std::string("internal error: ") + e.what());
+        return 2;
+    }
 }

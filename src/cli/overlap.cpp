@@ -30,50 +30,25 @@ std::string grid_text(const std::vector<index_t>& counts, index_t h, index_t w, 
     return os.str();
 }
 
-}  // namespace
+struct OverlapFlags {
+    ConfigFlags config;
+    std::string output;
+    std::optional<index_t> cell;
+    bool grid = false, json = false;
+};
 
-int run_overlap(int argc, char** argv) {
-    Args args("overlap", with_config({
-                             {"output", "FILE", "also write the counts as a PNG heat map (pale: few, dark red: many)"},
-                             {"cell", "PX", "pixels per output element in the heat map (default: fit ~600 pixels)"},
-                             {"grid", "", "print the text grid even when it is large"},
-                             {"json", "", "print the counts and the verdict as JSON"},
-                         }));
-    args.parse(argc, argv);
-    if (args.help_requested()) {
-        std::cout << args.help(
-            "For a transposed convolution, counts how many (input element, kernel tap) pairs reach each output element\n"
-            "(per channel pair; the row sums of T's 0/1 pattern are this count times the input channels per group).\n"
-            "Uneven counts are the checkerboard artifacts of https://distill.pub/2016/deconv-checkerboard/: they occur\n"
-            "when the kernel size is not divisible by the stride. Prints a text grid for small outputs, the uniformity\n"
-            "(max/min count over the interior) and the verdict with kernel sizes that would be even. For a conv\n"
-            "configuration, its adjoint (W^T) is analysed.\n"
-            "  convmtx overlap --input 1x4x4 --kernel 3x3 --stride 2 --transposed\n"
-            "  convmtx overlap --input 64x32x32 --kernel 5x5 --stride 2 --padding 2 --output-padding 1 --transposed -o overlap.png");
-        return 0;
-    }
-    no_positionals(args);
-    if (!has_config(args)) throw usage_error("give a configuration (--input and --kernel, or --config)");
-    const Problem p = problem_from_args(args);
+void run_overlap(const OverlapFlags& f) {
+    if (!f.config.given()) throw usage_error("give a configuration (--input and --kernel, or --config FILE)");
+    const Problem p = f.config.problem();
     const OverlapReport rep = overlap(p.spec);
     const int r = static_cast<int>(rep.shape.size());
     const index_t h = r == 1 ? 1 : rep.shape[static_cast<size_t>(r - 2)], w = rep.shape.back();
     const index_t slices = r == 3 ? rep.shape[0] : 1;
 
     std::string png_note;
-    if (args.has("output")) {
-        const std::string out = args.get("output");
-        if (out.size() < 4 || (out.substr(out.size() - 4) != ".png" && out.substr(out.size() - 4) != ".PNG"))
-            throw usage_error("--output: '" + out + "' must end in .png");
-        index_t cell = std::clamp<index_t>(600 / std::max<index_t>(std::max(h, w), 1), 1, 32);
-        if (args.has("cell")) {
-            try {
-                cell = std::stoll(args.get("cell"));
-            } catch (const std::exception&) {
-                throw usage_error("--cell: '" + args.get("cell") + "' is not an integer");
-            }
-            if (cell < 1 || cell > 64) throw usage_error("--cell: " + args.get("cell") + " must be between 1 and 64");
-        }
+    if (!f.output.empty()) {
+        const std::string& out = f.output;
+        const index_t cell = f.cell ? *f.cell : std::clamp<index_t>(600 / std::max<index_t>(std::max(h, w), 1), 1, 32);
         // 3-D: the middle slice along the first dimension.
         const index_t mid = slices / 2;
         std::vector<index_t> plane(rep.counts.begin() + mid * h * w, rep.counts.begin() + (mid + 1) * h * w);
@@ -83,7 +58,7 @@ int run_overlap(int argc, char** argv) {
                    " (heat scale from the smallest count, pale yellow, to the largest, dark red)";
     }
 
-    if (args.has("json")) {
+    if (f.json) {
         nlohmann::json j;
         j["configuration"] = p.spec.describe();
         j["analysed"] = p.spec.transposed ? "transposed conv" : "adjoint of the conv (W^T)";
@@ -103,7 +78,7 @@ int run_overlap(int argc, char** argv) {
                                  {"smaller_even_kernel", d.smaller_even_kernel}, {"larger_even_kernel", d.larger_even_kernel},
                                  {"interior", {d.interior_lo, d.interior_hi}}});
         std::cout << j.dump(2) << "\n";
-        return 0;
+        return;
     }
 
     std::ostringstream os;
@@ -115,7 +90,7 @@ int run_overlap(int argc, char** argv) {
            << rep.channels_per_output << " x these";
     os << ":\n";
     const bool small = w <= 48 && h <= 48 && slices <= 8;
-    if (small || args.has("grid")) {
+    if (small || f.grid) {
         for (index_t sl = 0; sl < slices; ++sl) {
             if (r == 3) os << " [" << sl << ", :, :]\n";
             os << grid_text(rep.counts, h, w, sl * h * w);
@@ -147,7 +122,34 @@ int run_overlap(int argc, char** argv) {
     os << "\n" << rep.verdict << "\n";
     if (!png_note.empty()) os << png_note << "\n";
     std::cout << os.str();
-    return 0;
+}
+
+}  // namespace
+
+void setup_overlap(CLI::App& app) {
+    CLI::App* cmd = add_command(
+        app, "overlap", "checkerboard check of a transposed conv: (input, tap) pairs reaching each output element",
+        "For a transposed convolution, counts how many (input element, kernel tap) pairs reach each output element "
+        "(per channel pair; the row sums of T's 0/1 pattern are this count times the input channels per group). "
+        "Uneven counts are the checkerboard artifacts of Odena et al., \"Deconvolution and Checkerboard Artifacts\" "
+        "(https://distill.pub/2016/deconv-checkerboard/): they occur when the kernel size is not divisible by the "
+        "stride. Prints a text grid for small outputs, the uniformity (max/min count over the interior) and the "
+        "verdict with kernel sizes that would be even. For a conv configuration, its adjoint (W^T) is analysed.\n"
+        "  convmtx overlap --input 1x4x4 --kernel 3x3 --stride 2 --transposed\n"
+        "  convmtx overlap --input 64x32x32 --kernel 5x5 --stride 2 --padding 2 --output-padding 1 --transposed "
+        "-o overlap.png");
+    auto f = std::make_shared<OverlapFlags>();
+    cmd->add_option("-o,--output", f->output, "also write the counts as a PNG heat map (pale: few, dark red: many)")
+        ->option_text("FILE")
+        ->check(file_extension({".png"}))
+        ->check(writable_file());
+    cmd->add_option("--cell", f->cell, "pixels per output element in the heat map (default: fit about 600 pixels)")
+        ->option_text("PX")
+        ->check(integer_in(1, 64));
+    cmd->add_flag("--grid", f->grid, "print the text grid even when it is large");
+    cmd->add_flag("--json", f->json, "print the counts and the verdict as JSON");
+    f->config.add_to(*cmd);
+    cmd->callback([f] { run_overlap(*f); });
 }
 
 }  // namespace convmtx::cli

@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <iostream>
 #include <random>
+#include <limits>
 #include <sstream>
+#include <tuple>
 
 #include "cli.hpp"
 #include "convmtx/convmtx.hpp"
@@ -16,38 +18,12 @@
 #include "convmtx/npy.hpp"
 #include "convmtx/solvers.hpp"
 #include "convmtx/suitesparse.hpp"
+#include "flag_values.hpp"
+#include "initializers.hpp"
 
 namespace convmtx::cli {
 
 namespace {
-
-double parse_double(const Args& a, const std::string& name, const std::string& fallback) {
-    const std::string s = a.get(name, fallback);
-    size_t pos = 0;
-    double v = 0;
-    try {
-        v = std::stod(s, &pos);
-    } catch (const std::exception&) {
-        pos = 0;
-    }
-    if (pos == 0 || pos != s.size() || !std::isfinite(v))
-        throw usage_error("--" + name + "=" + s + " must be a number");
-    return v;
-}
-
-index_t parse_int(const Args& a, const std::string& name, const std::string& fallback, index_t min) {
-    const std::string s = a.get(name, fallback);
-    size_t pos = 0;
-    long long v = 0;
-    try {
-        v = std::stoll(s, &pos);
-    } catch (const std::exception&) {
-        pos = 0;
-    }
-    if (pos == 0 || pos != s.size()) throw usage_error("--" + name + "=" + s + " must be an integer");
-    if (v < min) throw usage_error("--" + name + "=" + s + " must be >= " + std::to_string(min));
-    return v;
-}
 
 struct Kernel {
     index_t kh = 0, kw = 0;
@@ -60,8 +36,8 @@ Kernel parse_blur(const std::string& spec) {
     std::vector<std::string> parts;
     std::stringstream ss(spec);
     for (std::string p; std::getline(ss, p, ':');) parts.push_back(p);
-    auto bad = [&]() -> usage_error {
-        return usage_error("--blur=" + spec + " must be gaussian:SIZE:SIGMA (e.g. gaussian:9:2.0) or box:SIZE");
+    auto bad = [&]() -> value_error {
+        return value_error("'" + spec + "' must be gaussian:SIZE:SIGMA (e.g. gaussian:9:2.0) or box:SIZE");
     };
     Kernel k;
     auto to_size = [&](const std::string& s) {
@@ -72,7 +48,7 @@ Kernel parse_blur(const std::string& spec) {
         } catch (const std::exception&) {
             throw bad();
         }
-        if (pos != s.size() || v < 1) throw bad();
+        if (pos != s.size() || v < 1 || v > 1024) throw bad();
         return static_cast<index_t>(v);
     };
     if (parts.size() == 3 && parts[0] == "gaussian") {
@@ -84,7 +60,7 @@ Kernel parse_blur(const std::string& spec) {
         } catch (const std::exception&) {
             throw bad();
         }
-        if (pos != parts[2].size() || !(sigma > 0)) throw bad();
+        if (pos != parts[2].size() || !(sigma > 0) || !std::isfinite(sigma)) throw bad();
         k.w = gaussian_kernel(k.kh, sigma);
         k.describe = "gaussian " + parts[1] + "x" + parts[1] + " sigma=" + parts[2];
     } else if (parts.size() == 2 && parts[0] == "box") {
@@ -100,8 +76,8 @@ Kernel parse_blur(const std::string& spec) {
 Kernel read_kernel(const std::string& path) {
     NpyArray a;
     try {
-        a = read_npy(path);
-    } catch (const std::runtime_error& e) {
+        a = read_finite_npy(path);
+    } catch (const value_error& e) {
         throw usage_error(std::string("--kernel: ") + e.what());
     }
     Kernel k;
@@ -132,83 +108,163 @@ std::string fmt(const char* f, double v) {
     return buf;
 }
 
+struct SolveFlags {
+    std::string image;
+    index_t size = 128;
+    std::optional<index_t> downscale;
+    std::string blur = "gaussian:9:2.0";
+    std::string kernel;
+    index_t stride = 1;
+    double noise = 0.01;
+    index_t seed = 0;
+    std::string lambda = "auto";
+    std::string rule = "auto";
+    std::string regularizer = "tikhonov";
+    std::string method = "lsqr";
+    std::optional<index_t> iters;
+    std::string bounds;
+    bool accelerate = false;
+    double atol = 1e-6, btol = 1e-6;
+    bool matrix_free = false;
+    std::string memory_limit;
+    std::string output, degraded, adjoint, montage;
+};
+
+/// "LO:HI" with finite LO <= HI.
+std::pair<double, double> parse_bounds(const std::string& text) {
+    const auto colon = text.find(':');
+    if (colon == std::string::npos) throw value_error("'" + text + "' must be LO:HI, e.g. 0:1");
+    const double lo = parse_number(text.substr(0, colon), -std::numeric_limits<double>::max());
+    const double hi = parse_number(text.substr(colon + 1), -std::numeric_limits<double>::max());
+    if (!(lo <= hi)) throw value_error("'" + text + "' needs LO <= HI");
+    return {lo, hi};
+}
+
+/// A CLI11 check that runs `parse` (a value_error or a library config_error is the message).
+template <class Parse>
+CLI::Validator parsed_by(Parse parse) {
+    return CLI::Validator(
+        [parse](std::string& text) -> std::string {
+            try {
+                parse(text);
+            } catch (const std::invalid_argument& e) {
+                return e.what();
+            }
+            return {};
+        },
+        "");
+}
+
+void run_solve(const SolveFlags& f);
+
 }  // namespace
 
-int run_solve(int argc, char** argv) {
-    // "-o FILE" is accepted as "--output FILE".
-    std::vector<std::string> storage(argv, argv + argc);
-    for (auto& s : storage)
-        if (s == "-o") s = "--output";
-    std::vector<char*> av;
-    for (auto& s : storage) av.push_back(s.data());
-
-    Args args("solve", {
-                           {"image", "PATH", "PNG or PGM image to degrade (default: the Shepp-Logan phantom)"},
-                           {"size", "N", "phantom size N x N (default 128)"},
-                           {"downscale", "F", "downscale the image by F x F block means first (e.g. 4: 512 -> 128)"},
-                           {"blur", "SPEC", "gaussian:SIZE:SIGMA or box:SIZE (default gaussian:9:2.0)"},
-                           {"kernel", "PATH", "blur kernel from a .npy file, shape (kh, kw); replaces --blur"},
-                           {"stride", "S", "stride of the forward conv (2: 2x super-resolution; default 1)"},
-                           {"noise", "SIGMA", "std of the Gaussian noise added to W x (default 0.01; images in [0,1])"},
-                           {"seed", "N", "noise seed (default 0)"},
-                           {"lambda", "VALUE", "regularization weight, or 'auto' (default): discrepancy principle "
-                                               "with the known noise, GCV when --noise 0"},
-                           {"rule", "RULE", "rule for --lambda auto: auto, discrepancy, gcv or lcurve"},
-                           {"regularizer", "R", "tikhonov (damp^2 ||x||^2, default) or gradient (lambda^2 ||D x||^2)"},
-                           {"method", "M", "lsqr (default), cgls, landweber, spqr or cholmod"},
-                           {"iters", "N", "iteration limit (default: 2n for lsqr/cgls, 500 for landweber)"},
-                           {"bounds", "LO:HI", "landweber: keep every pixel in [LO, HI], e.g. 0:1 (projected Landweber)"},
-                           {"accelerate", "", "landweber: Nesterov/FISTA momentum"},
-                           {"atol", "TOL", "stopping tolerance atol (default 1e-6)"},
-                           {"btol", "TOL", "stopping tolerance btol (default 1e-6)"},
-                           {"matrix-free", "", "iterate with the direct conv kernels instead of the explicit W"},
-                           {"memory-limit", "SIZE", "refuse direct factorizations estimated above SIZE (e.g. 512M)"},
-                           {"output", "PATH", "write the solution (PNG, or PGM for *.pgm); also -o PATH"},
-                           {"degraded", "PATH", "write the degraded image b"},
-                           {"adjoint", "PATH", "write the transposed-convolution estimate W^T b"},
-                           {"montage", "PATH", "write original | degraded | W^T b | solution side by side"},
-                       });
-    args.parse(static_cast<int>(av.size()), av.data());
-    const std::string summary =
+void setup_solve(CLI::App& app) {
+    CLI::App* cmd = add_command(
+        app, "solve", "deblurring / super-resolution by least squares (LSQR, CGLS, Landweber, SPQR, CHOLMOD) vs W^T b",
         "Forward-models a degraded image b = W x + noise (W: a blur as a convolution, with --stride a strided one), "
         "recovers x by regularized least squares min ||W x - b||^2 + lambda^2 ||x||^2, and prints the PSNR of b, of "
-        "the transposed-convolution estimate W^T b (what an upsampling layer computes) and of the solution. With "
-        "no options it deblurs the 128x128 phantom.";
-    if (args.help_requested()) {
-        std::cout << args.help(summary);
-        return 0;
-    }
-    if (!args.positionals().empty()) throw usage_error("unexpected argument '" + args.positionals()[0] + "'");
+        "the transposed-convolution estimate W^T b (what an upsampling layer computes) and of the solution. With no "
+        "options it deblurs the 128x128 Shepp-Logan phantom.\n"
+        "  convmtx solve --image camera.png --downscale 4 --stride 2 --montage sr.png");
+    auto f = std::make_shared<SolveFlags>();
+    auto* img = cmd->add_option("--image", f->image, "PNG or PGM image to degrade (default: the Shepp-Logan phantom)")
+                    ->option_text("FILE")
+                    ->check(readable_file());
+    cmd->add_option("--size", f->size, "phantom size N x N (default 128)")
+        ->option_text("N")
+        ->check(integer_in(8, 16384))
+        ->excludes(img);
+    cmd->add_option("--downscale", f->downscale, "downscale the image by F x F block means first (e.g. 4: 512 -> 128)")
+        ->option_text("F")
+        ->check(integer_in(1, 65536));
+    auto* blur = cmd->add_option("--blur", f->blur, "the blur: gaussian:SIZE:SIGMA or box:SIZE (default gaussian:9:2.0)")
+                     ->option_text("SPEC")
+                     ->check(parsed_by([](const std::string& t) { parse_blur(t); }));
+    cmd->add_option("--kernel", f->kernel, "blur kernel from a .npy file, shape (kh, kw) or (1, 1, kh, kw); replaces --blur")
+        ->option_text("FILE")
+        ->check(readable_file())
+        ->check(file_extension({".npy"}))
+        ->excludes(blur);
+    cmd->add_option("--stride", f->stride, "stride of the forward conv (2: 2x super-resolution; default 1)")
+        ->option_text("S")
+        ->check(integer_in(1, 1024));
+    cmd->add_option("--noise", f->noise, "standard deviation of the Gaussian noise added to W x (default 0.01; images in [0, 1])")
+        ->option_text("SIGMA")
+        ->check(number_in(0.0));
+    cmd->add_option("--seed", f->seed, "noise seed (default 0)")->option_text("N")->check(integer_in(0));
+    cmd->add_option("--lambda", f->lambda,
+                    "regularization weight >= 0, or auto (default): the discrepancy principle with the known noise, "
+                    "GCV when --noise 0")
+        ->option_text("VALUE")
+        ->check(parsed_by([](const std::string& t) {
+            if (t != "auto") parse_number(t, 0.0);
+        }));
+    cmd->add_option("--rule", f->rule, "rule of --lambda auto: auto, discrepancy, gcv or lcurve")
+        ->option_text("RULE")
+        ->check(parsed_by([](const std::string& t) { parse_lambda_rule(t); }));
+    cmd->add_option("--regularizer", f->regularizer,
+                    "tikhonov (damp^2 ||x||^2, default) or gradient (lambda^2 ||D x||^2)")
+        ->option_text("R")
+        ->check(parsed_by([](const std::string& t) { parse_regularizer(t); }));
+    cmd->add_option("--method", f->method, "lsqr (default), cgls, landweber, spqr or cholmod")
+        ->option_text("M")
+        ->check(CLI::IsMember({"lsqr", "cgls", "landweber", "spqr", "cholmod"}));
+    cmd->add_option("--iters", f->iters, "iteration limit (default: 2n for lsqr/cgls, 500 for landweber)")
+        ->option_text("N")
+        ->check(integer_in(1));
+    cmd->add_option("--bounds", f->bounds, "landweber: keep every pixel in [LO, HI], e.g. 0:1 (projected Landweber)")
+        ->option_text("LO:HI")
+        ->check(parsed_by([](const std::string& t) { parse_bounds(t); }));
+    cmd->add_flag("--accelerate", f->accelerate, "landweber: Nesterov/FISTA momentum");
+    cmd->add_option("--atol", f->atol, "stopping tolerance atol (default 1e-6)")->option_text("TOL")->check(number_in(0.0));
+    cmd->add_option("--btol", f->btol, "stopping tolerance btol (default 1e-6)")->option_text("TOL")->check(number_in(0.0));
+    cmd->add_flag("--matrix-free", f->matrix_free, "iterate with the direct conv kernels instead of the explicit W");
+    cmd->add_option("--memory-limit", f->memory_limit, "refuse direct factorizations estimated above SIZE (e.g. 512M)")
+        ->option_text("SIZE")
+        ->check(parsed_by([](const std::string& t) { parse_memory_size(t); }));
+    const std::pair<const char*, const char*> images[] = {
+        {"-o,--output", "write the solution (PNG, or PGM for *.pgm)"},
+        {"--degraded", "write the degraded image b"},
+        {"--adjoint", "write the transposed-convolution estimate W^T b"},
+        {"--montage", "write original | degraded | W^T b | solution side by side"}};
+    std::string* targets[] = {&f->output, &f->degraded, &f->adjoint, &f->montage};
+    for (size_t i = 0; i < 4; ++i)
+        cmd->add_option(images[i].first, *targets[i], images[i].second)
+            ->option_text("FILE")
+            ->check(file_extension({".png", ".pgm"}))
+            ->check(writable_file());
+    cmd->callback([f] { run_solve(*f); });
+}
 
+namespace {
+
+void run_solve(const SolveFlags& f) {
     // ---- the image ----
     Image truth;
     std::string source;
-    if (args.has("image")) {
-        if (args.has("size")) throw usage_error("--size applies to the phantom only; it conflicts with --image");
+    if (!f.image.empty()) {
         try {
-            truth = read_image(args.get("image"));
+            truth = read_image(f.image);
         } catch (const std::runtime_error& e) {
             throw usage_error(std::string("--image: ") + e.what());
         }
-        source = args.get("image");
+        source = f.image;
     } else {
-        const index_t n = parse_int(args, "size", "128", 8);
-        truth = shepp_logan(n);
+        truth = shepp_logan(f.size);
         source = "Shepp-Logan phantom";
     }
-    if (args.has("downscale")) truth = downscale(truth, parse_int(args, "downscale", "1", 1));
+    if (f.downscale) truth = downscale(truth, *f.downscale);
     if (truth.height < 2 || truth.width < 2)
         throw usage_error("the image is " + std::to_string(truth.height) + "x" + std::to_string(truth.width) +
                           "; it needs at least 2x2 pixels");
     const index_t H = truth.height, Wd = truth.width;
 
     // ---- the forward model ----
-    if (args.has("kernel") && args.has("blur")) throw usage_error("--kernel and --blur are exclusive");
-    const Kernel k = args.has("kernel") ? read_kernel(args.get("kernel")) : parse_blur(args.get("blur", "gaussian:9:2.0"));
-    const index_t stride = parse_int(args, "stride", "1", 1);
-    const double noise = parse_double(args, "noise", "0.01");
-    if (noise < 0) throw usage_error("--noise=" + args.get("noise") + " must be >= 0");
-    const index_t seed = parse_int(args, "seed", "0", 0);
+    const Kernel k = !f.kernel.empty() ? read_kernel(f.kernel) : parse_blur(f.blur);
+    const index_t stride = f.stride;
+    const double noise = f.noise;
+    const index_t seed = f.seed;
     ConvOptions copt;
     copt.stride = {stride};
     // "same" padding: k - 1 in total, the extra one of an even kernel at the end (PyTorch's choice).
@@ -217,10 +273,8 @@ int run_solve(int argc, char** argv) {
     const Dims out = spec.output_size();
     const index_t oh = out[0], ow = out[1];
 
-    const std::string method = args.get("method", "lsqr");
-    if (method != "lsqr" && method != "cgls" && method != "landweber" && method != "spqr" && method != "cholmod")
-        throw usage_error("--method=" + method + " must be lsqr, cgls, landweber, spqr or cholmod");
-    const bool matrix_free = args.has("matrix-free");
+    const std::string& method = f.method;
+    const bool matrix_free = f.matrix_free;
     if (matrix_free && (method == "spqr" || method == "cholmod"))
         throw usage_error("--matrix-free conflicts with --method " + method + ", which factorizes the explicit W");
     std::shared_ptr<const LinearOperator<double>> A;
@@ -242,38 +296,20 @@ int run_solve(int argc, char** argv) {
     // ---- solver options ----
     SolverOptions so;
     so.progress = true;  // shown only when stderr is a terminal
-    so.atol = parse_double(args, "atol", "1e-6");
-    so.btol = parse_double(args, "btol", "1e-6");
-    so.regularizer = parse_regularizer(args.get("regularizer", "tikhonov"));
-    so.lambda.rule = parse_lambda_rule(args.get("rule", "auto"));
+    so.atol = f.atol;
+    so.btol = f.btol;
+    so.regularizer = parse_regularizer(f.regularizer);
+    so.lambda.rule = parse_lambda_rule(f.rule);
     so.lambda.noise_sigma = noise;
     so.lambda.progress = true;  // shown only when stderr is a terminal
-    if ((args.has("bounds") || args.has("accelerate")) && method != "landweber")
-        throw usage_error(std::string("--") + (args.has("bounds") ? "bounds" : "accelerate") +
+    if ((!f.bounds.empty() || f.accelerate) && method != "landweber")
+        throw usage_error(std::string("--") + (!f.bounds.empty() ? "bounds" : "accelerate") +
                           " applies to --method landweber only");
-    if (args.has("bounds")) {
-        const std::string bs = args.get("bounds");
-        const auto colon = bs.find(':');
-        auto num = [&](const std::string& t) {
-            size_t pos = 0;
-            double v = 0;
-            try {
-                v = std::stod(t, &pos);
-            } catch (const std::exception&) {
-                pos = 0;
-            }
-            if (pos == 0 || pos != t.size()) throw usage_error("--bounds=" + bs + " must be LO:HI, e.g. 0:1");
-            return v;
-        };
-        if (colon == std::string::npos) throw usage_error("--bounds=" + bs + " must be LO:HI, e.g. 0:1");
-        so.lower = num(bs.substr(0, colon));
-        so.upper = num(bs.substr(colon + 1));
-        if (!(so.lower <= so.upper)) throw usage_error("--bounds=" + bs + " needs LO <= HI");
-    }
-    so.accelerate = args.has("accelerate");
-    if (args.has("iters")) so.iter_lim = parse_int(args, "iters", "0", 1);
+    if (!f.bounds.empty()) std::tie(so.lower, so.upper) = parse_bounds(f.bounds);
+    so.accelerate = f.accelerate;
+    if (f.iters) so.iter_lim = *f.iters;
     else if (method == "landweber") so.iter_lim = 500;
-    const std::string lam = args.get("lambda", "auto");
+    const std::string& lam = f.lambda;
     std::optional<LambdaChoice> choice;
     double lambda = 0;
     const auto t_lambda = std::chrono::steady_clock::now();
@@ -283,8 +319,7 @@ int run_solve(int argc, char** argv) {
         choice = choose_lambda<double>(*A, b, so.regularizer, so.lambda, {});
         lambda = choice->lambda;
     } else {
-        lambda = parse_double(args, "lambda", "0");
-        if (lambda < 0) throw usage_error("--lambda=" + lam + " must be >= 0 or 'auto'");
+        lambda = parse_number(lam, 0.0);
     }
     const double lambda_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_lambda).count();
     if (so.regularizer == Regularizer::tikhonov) so.damp = lambda;
@@ -296,7 +331,7 @@ int run_solve(int argc, char** argv) {
         DirectOptions d;
         d.damp = so.damp;
         d.gradient_weight = so.gradient_weight;
-        if (args.has("memory-limit")) d.memory_limit = parse_memory_size(args.get("memory-limit"));
+        if (!f.memory_limit.empty()) d.memory_limit = parse_memory_size(f.memory_limit);
         res = method == "spqr" ? solve_spqr<double>(*A, b, d) : solve_cholmod<double>(*A, b, d);
     } else if (method == "lsqr") {
         res = lsqr<double>(*A, b, so);
@@ -347,16 +382,17 @@ int run_solve(int argc, char** argv) {
                   << res.istop << " (" << res.reason() << ")";
     std::cout << "\n||W x - b|| = " << fmt("%.4g", res.residual_norm) << ", ||x|| = " << fmt("%.4g", res.xnorm) << "\n";
 
-    auto write = [&](const char* flag, const Image& im) {
-        if (!args.has(flag)) return;
-        write_image(args.get(flag), im);
-        std::cout << "wrote " << args.get(flag) << " (" << im.height << "x" << im.width << ")\n";
+    auto write = [&](const std::string& path, const Image& im) {
+        if (path.empty()) return;
+        write_image(path, im);
+        std::cout << "wrote " << path << " (" << im.height << "x" << im.width << ")\n";
     };
-    write("output", solution);
-    write("degraded", degraded);
-    write("adjoint", adjoint);
-    if (args.has("montage")) write("montage", hconcat({truth, degraded_view, adjoint, solution}));
-    return 0;
+    write(f.output, solution);
+    write(f.degraded, degraded);
+    write(f.adjoint, adjoint);
+    if (!f.montage.empty()) write(f.montage, hconcat({truth, degraded_view, adjoint, solution}));
 }
+
+}  // namespace
 
 }  // namespace convmtx::cli

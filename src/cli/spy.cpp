@@ -11,66 +11,32 @@ namespace convmtx::cli {
 
 namespace {
 
-index_t parse_count(const Args& args, const std::string& flag, index_t fallback, index_t lo) {
-    if (!args.has(flag)) return fallback;
-    const std::string t = args.get(flag);
-    size_t used = 0;
-    long long v = 0;
-    try {
-        v = std::stoll(t, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != t.size() || t.empty()) throw usage_error("--" + flag + ": '" + t + "' is not an integer");
-    if (v < lo) throw usage_error("--" + flag + ": " + t + " must be at least " + std::to_string(lo));
-    return v;
-}
+struct SpyFlags {
+    SubjectFlags subject;
+    std::string output;
+    index_t size = 1200;
+    index_t cell = 0;
+    bool density = false, no_outline = false;
+};
 
-}  // namespace
-
-int run_spy(int argc, char** argv) {
-    Args args("spy", with_config({
-                         {"output", "FILE", "the PNG file to write (required)"},
-                         matrix_flag(),
-                         which_flag(),
-                         {"size", "PX", "largest picture side in pixels (default 1200); larger matrices are drawn as density"},
-                         {"cell", "PX", "pixels per entry when entries are drawn (default: size / largest matrix side, at most 24)"},
-                         {"density", "", "draw density (entries per pixel) even for a small matrix"},
-                         {"no-outline", "", "do not outline the channel blocks"},
-                     }));
-    args.parse(argc, argv);
-    if (args.help_requested()) {
-        std::cout << args.help(
-            "Draws the sparsity pattern of W (or T, or a .mtx/.npz file) as a PNG. Each entry is a square colored by\n"
-            "its kernel tap (12-color palette, tap t = flat spatial tap index, black where a padding mode folds taps;\n"
-            "by sign for a matrix file without configuration); channel blocks are outlined in gray. Matrices larger\n"
-            "than --size are drawn as density: each pixel counts the entries of a block of rows and columns (heat scale,\n"
-            "logarithmic).\n"
-            "  convmtx spy --input 1x4x4 --kernel 3x3 --stride 2 --padding 1 -o W.png");
-        return 0;
-    }
-    no_positionals(args);
-    if (!args.has("output")) throw usage_error("--output FILE.png is required (-o)");
-    const std::string out = args.get("output");
-    if (out.size() < 4 || (out.substr(out.size() - 4) != ".png" && out.substr(out.size() - 4) != ".PNG"))
-        throw usage_error("--output: '" + out + "' must end in .png");
+void run_spy(const SpyFlags& f) {
+    const std::string& out = f.output;
     SpyOptions opt;
-    opt.max_pixels = parse_count(args, "size", 1200, 16);
-    opt.cell = parse_count(args, "cell", 0, 1);
-    opt.density = args.has("density");
+    opt.max_pixels = f.size;
+    opt.cell = f.cell;
+    opt.density = f.density;
     // A configuration drawn as density needs only the pattern: no values, no taps (less memory).
     Subject s;
     std::optional<SparsityPattern<std::int64_t>> pattern;
-    if (!args.has("matrix") && has_config(args)) {
-        s.problem = problem_from_args(args);
-        s.transpose = which_is_T(args, s.problem->spec.transposed);
-        const ConvSpec& sp = s.problem->spec;
-        const index_t rows = sp.conv_out_channels() * [&] { index_t v = 1; for (auto x : sp.conv_output_size()) v *= x; return v; }();
-        const index_t cols = sp.conv_in_channels() * [&] { index_t v = 1; for (auto x : sp.conv_input_size()) v *= x; return v; }();
-        if (opt.density || std::max(rows, cols) > opt.max_pixels) pattern = matrix_pattern<std::int64_t>(sp, s.transpose);
+    if (f.subject.matrix.empty() && f.subject.config.given()) {
+        s.problem = f.subject.config.problem();
+        s.transpose = f.subject.transpose(s.problem->spec.transposed);
+        const ConvGeometry g(s.problem->spec);
+        if (opt.density || std::max(g.rows(), g.cols()) > opt.max_pixels)
+            pattern = matrix_pattern<std::int64_t>(s.problem->spec, s.transpose);
         else s.M = build_matrix(*s.problem, s.transpose);
     } else {
-        s = load_subject(args, true);
+        s = load_subject(f.subject);
     }
     const index_t n_rows = pattern ? pattern->rows : s.M.rows(), n_cols = pattern ? pattern->cols : s.M.cols();
     const index_t n_entries = pattern ? pattern->nnz() : s.M.nonZeros();
@@ -81,15 +47,12 @@ int run_spy(int argc, char** argv) {
     std::string coloring = "by sign (no configuration)";
     if (s.problem) {
         const ConvSpec& sp = s.problem->spec;
-        index_t mv = 1, nv = 1;
-        for (auto v : sp.conv_output_size()) mv *= v;
-        for (auto v : sp.conv_input_size()) nv *= v;
-        if (!args.has("no-outline")) {
-            opt.row_block = s.transpose ? nv : mv;
-            opt.col_block = s.transpose ? mv : nv;
+        const ConvGeometry g(sp);
+        if (!f.no_outline) {
+            opt.row_block = s.transpose ? g.input_volume() : g.output_volume();
+            opt.col_block = s.transpose ? g.output_volume() : g.input_volume();
         }
-        K = 1;
-        for (auto k : sp.kernel_size) K *= k;
+        K = g.kernel_volume();
         bool same_pattern = true;
         if (s.from_file) {
             const auto pat = matrix_pattern<std::int64_t>(sp, s.transpose);
@@ -135,7 +98,36 @@ int run_spy(int argc, char** argv) {
     if ((opt.row_block && opt.row_block < n_rows) || (opt.col_block && opt.col_block < n_cols))
         std::cout << "outlines: gray lines between the channel blocks (" << opt.row_block << " rows x " << opt.col_block
                   << " columns each)\n";
-    return 0;
+}
+
+}  // namespace
+
+void setup_spy(CLI::App& app) {
+    CLI::App* cmd = add_command(
+        app, "spy", "the sparsity pattern of W as a PNG, entries colored by kernel tap",
+        "Draws the sparsity pattern of W (or T, or a .mtx/.npz file) as a PNG. Each entry is a square colored by its "
+        "kernel tap (12-color palette, tap t = flat spatial tap index, black where a padding mode folds taps; by sign "
+        "for a matrix file without configuration); channel blocks are outlined in gray. Matrices larger than --size "
+        "are drawn as density: each pixel counts the entries of a block of rows and columns (heat scale, "
+        "logarithmic).\n"
+        "  convmtx spy --input 1x4x4 --kernel 3x3 --stride 2 --padding 1 -o W.png");
+    auto f = std::make_shared<SpyFlags>();
+    cmd->add_option("-o,--output", f->output, "the PNG file to write")
+        ->option_text("FILE")
+        ->required()
+        ->check(file_extension({".png"}))
+        ->check(writable_file());
+    cmd->add_option("--size", f->size, "largest picture side in pixels (default 1200); larger matrices are drawn as density")
+        ->option_text("PX")
+        ->check(integer_in(16, 1 << 15));
+    cmd->add_option("--cell", f->cell,
+                    "pixels per entry when entries are drawn (default: size / largest matrix side, at most 24)")
+        ->option_text("PX")
+        ->check(integer_in(1, 1 << 15));
+    cmd->add_flag("--density", f->density, "draw density (entries per pixel) even for a small matrix");
+    cmd->add_flag("--no-outline", f->no_outline, "do not outline the channel blocks");
+    f->subject.add_to(*cmd, true);
+    cmd->callback([f] { run_spy(*f); });
 }
 
 }  // namespace convmtx::cli

@@ -48,7 +48,7 @@ CONFIGS = {
     "conv1d_reflect": dict(input=(2, 7), kernel=(3,), padding=2, padding_mode="reflect", out_channels=1),
     "conv2d_circular": dict(input=(1, 4, 5), kernel=(3, 3), padding=1, padding_mode="circular"),
     "conv3d": dict(input=(1, 3, 4, 3), kernel=(2, 2, 2), stride=(1, 2, 1), padding=1),
-    "tconv2d_seed": dict(input=(1, 2, 2), kernel=(3, 3), stride=2, transposed=True),
+    "tconv2d_k3s2": dict(input=(1, 2, 2), kernel=(3, 3), stride=2, transposed=True),
     "tconv2d_outpad": dict(input=(2, 3, 3), kernel=(3, 3), stride=2, padding=1, output_padding=1, transposed=True,
                            out_channels=1),
     "tconv1d_groups": dict(input=(4, 5), kernel=(4,), stride=3, groups=2, out_channels=2, dilation=2, transposed=True),
@@ -204,7 +204,7 @@ def test_build_from_a_json_config_with_initializers(torch, tmp_path):
 
 
 def test_inspect_prints_d2l_kernel2matrix():
-    # d2l's kernel2matrix for K = [[0, 1], [2, 3]] on a 3x3 input (seed 004).
+    # d2l §12.10 "Transposed Convolution": kernel2matrix for K = [[0, 1], [2, 3]] on a 3x3 input.
     out = run("inspect", "--input", "1x3x3", "--kernel", "2x2", "--weights", "arange").stdout
     assert ("[[0., 1., 0., 2., 3., 0., 0., 0., 0.],\n"
             " [0., 0., 1., 0., 2., 3., 0., 0., 0.],\n"
@@ -321,7 +321,7 @@ def test_explain_lists_exactly_the_row_and_column(torch, rng, name):
     cfg = CONFIGS[name]
     weight = arange_weight(cfg)
     M = operator_matrix(torch, cfg, weight)
-    x = np.arange(M.shape[1], dtype=np.float64)
+    x = np.arange(1, M.shape[1] + 1, dtype=np.float64)  # the default --input-values count: 1, 2, 3, ...
     for _ in range(3):
         row = int(rng.integers(M.shape[0]))
         rep = json.loads(run("explain", *flags(cfg, "arange"), "--at", row, "--json").stdout)
@@ -347,7 +347,7 @@ def test_explain_lists_exactly_the_row_and_column(torch, rng, name):
 
 
 def test_explain_text_with_multi_index():
-    out = run("explain", "--input", "1x2x2", "--kernel", "3x3", "--stride", "2", "--transposed", "--x", "ones",
+    out = run("explain", "--input", "1x2x2", "--kernel", "3x3", "--stride", "2", "--transposed", "--input-values", "ones",
               "--at", "0,2,2").stdout
     assert "y[0,2,2] = w[0,0,2,2]·x[0,0,0] + w[0,0,2,0]·x[0,0,1] + w[0,0,0,2]·x[0,1,0] + w[0,0,0,0]·x[0,1,1]" in out
     assert "= 4\n" in out
@@ -357,7 +357,7 @@ def test_explain_text_with_multi_index():
 # ---------------------------------------------------------------- overlap
 
 
-@pytest.mark.parametrize("name", ["tconv2d_seed", "tconv2d_outpad", "tconv1d_groups"])
+@pytest.mark.parametrize("name", ["tconv2d_k3s2", "tconv2d_outpad", "tconv1d_groups"])
 def test_overlap_grid_equals_row_sums_of_T_pattern(torch, name):
     cfg = CONFIGS[name]
     T = operator_matrix(torch, cfg, np.ones(weight_shape(cfg)))
@@ -394,7 +394,7 @@ def test_overlap_heat_map_for_a_large_output(tmp_path):
 
 def commands():
     out = run("--help").stdout
-    return re.findall(r"^  (\S+)\s", out.split("commands:")[1], flags=re.M)
+    return re.findall(r"^  (\S+)\s", out.split("\ncommands:\n")[1].split("\n\n")[0], flags=re.M)
 
 
 def test_command_list_has_the_inspection_commands():

@@ -142,13 +142,13 @@ CLI_CONFIGS = [
     ["--input", "1x4x4", "--kernel", "3x3", "--transposed", "--padding", "1"],
     ["--input", "1x4x4", "--kernel", "3x3", "--transposed", "--padding", "2"],
     ["--input", "1x3x5", "--kernel", "3x2", "--transposed", "--stride", "2x3", "--output-padding", "1x2",
-     "--weights", "random:4", "--values", "random:5"],
+     "--weights", "random:4", "--input-values", "random:5"],
     ["--input", "1x10x5", "--kernel", "5x5", "--stride", "5", "--padding", "4", "--output-padding", "2",
      "--dilation", "3", "--transposed", "--weights", "random:1"],
     ["--input", "1x3x3", "--kernel", "2x2", "--stride", "2", "--dilation", "3", "--output-padding", "2",
      "--transposed", "--weights", "arange"],
     ["--input", "1x4x3", "--kernel", "3x3", "--transposed", "--padding", "0:2,1:0", "--weights", "arange",
-     "--values", "arange"],
+     "--input-values", "arange"],
     ["--input", "1x5x5", "--kernel", "3x3", "--transposed", "--stride", "2", "--padding", "1", "--output-size", "10x10"],
     ["--input", "1x4x4", "--kernel", "3x3"],
     ["--input", "1x5x6", "--kernel", "3x2", "--stride", "2", "--padding", "1", "--weights", "random:7"],
@@ -201,7 +201,7 @@ def test_cli_page_matches_library_and_torch(cli, browser, outdir, torch, flags):
 def test_published_example_values(cli, browser, outdir):
     """d2l's trans_conv example: [[0,1],[2,3]] * [[0,1],[2,3]] -> [[0,0,1],[0,4,6],[4,12,9]]."""
     path = write_page(cli, outdir, "d2l", ["--input", "1x2x2", "--kernel", "2x2", "--transposed",
-                                            "--values", "arange", "--weights", "arange"])
+                                            "--input-values", "arange", "--weights", "arange"])
     browser.get("file://" + path)
     assert api(browser, "output()") == [[0, 0, 1], [0, 4, 6], [4, 12, 9]]
     # the ones example of the MXNet/Excel blog post ("Transposed Convolutions explained with... MS Excel!"):
@@ -356,7 +356,7 @@ def test_gather_form_recipe(cli, browser, outdir, torch):
     example: k=5, s=5, p=4, a=2, d=3."""
     path = write_page(cli, outdir, "gather", ["--input", "1x10x5", "--kernel", "5x5", "--stride", "5", "--padding", "4",
                                                "--output-padding", "2", "--dilation", "3", "--transposed",
-                                               "--values", "random:3", "--weights", "random:4"])
+                                               "--input-values", "random:3", "--weights", "random:4"])
     browser.get("file://" + path)
     g = api(browser, "gather()")
     st = api(browser, "state()")
@@ -387,7 +387,7 @@ def test_gather_form_recipe(cli, browser, outdir, torch):
 @pytest.mark.parametrize("transposed", [True, False])
 def test_hover_text_against_formulas(cli, browser, outdir, transposed):
     flags = ["--input", "1x7x6", "--kernel", "3x2", "--stride", "2", "--padding", "1", "--dilation", "2",
-             "--values", "random:11", "--weights", "arange"]
+             "--input-values", "random:11", "--weights", "arange"]
     if transposed:
         flags += ["--transposed", "--output-padding", "1"]
     path = write_page(cli, outdir, "hover2", flags)
@@ -439,7 +439,7 @@ def test_page_embeds_the_source_files(cli, outdir):
     (["--input", "1x4x4", "--kernel", "3x3", "--out-channels", "2"], "--out-channels 2"),
     (["--input", "1x4x4x4", "--kernel", "3x3x3"], "--kernel 3x3x3"),
     (["--input", "1x100x4", "--kernel", "3x3"], "--input 1x100x4"),
-    (["--input", "1x4x4", "--kernel", "3x3", "--values", "nope"], "--values"),
+    (["--input", "1x4x4", "--kernel", "3x3", "--input-values", "nope"], "--input-values"),
     (["--input", "1x4x4", "--kernel", "3x3", "--frobnicate"], "--frobnicate"),
     (["--input", "1x4x4", "--kernel", "3x3", "--transposed", "--stride", "2", "--output-padding", "2"],
      "output_padding"),
@@ -459,7 +459,7 @@ def test_cli_help_and_stdout(cli):
     r = subprocess.run([cli, "explore", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "usage: convmtx explore" in r.stdout
     for flag in ("--input", "--kernel", "--stride", "--padding", "--output-padding", "--dilation", "--transposed",
-                 "--values", "--output"):
+                 "--input-values", "--output"):
         assert flag in r.stdout
     r = subprocess.run([cli, "explore", "--input", "1x2x2", "--kernel", "3x3", "--transposed"], capture_output=True,
                        text=True)
@@ -467,17 +467,17 @@ def test_cli_help_and_stdout(cli):
 
 
 def test_config_file_and_npy_values(cli, browser, outdir, torch):
-    """--config JSON (the keys of the shared configuration flags) and --values from a .npy file."""
+    """--config JSON (the keys of the shared configuration flags) and --input-values from a .npy file."""
     import json
 
     cfg_path = os.path.join(outdir, "cfg.json")
     with open(cfg_path, "w") as f:
-        json.dump({"input": [1, 3, 4], "kernel": [2, 3], "stride": [2, 1], "padding": [[1, 0], [0, 2]],
+        json.dump({"input": [1, 3, 4], "kernel": [2, 3], "stride": [2, 1], "padding_lo": [1, 0], "padding_hi": [0, 2],
                    "dilation": 2, "transposed": True, "weights": "arange"}, f)
     x = np.arange(12, dtype=np.float64).reshape(1, 3, 4) * 0.5 - 2
     npy = os.path.join(outdir, "x.npy")
     np.save(npy, x)
-    path = write_page(cli, outdir, "cfg", ["--config", cfg_path, "--values", npy])
+    path = write_page(cli, outdir, "cfg", ["--config", cfg_path, "--input-values", npy])
     browser.get("file://" + path)
     st = api(browser, "state()")
     assert st["transposed"] and st["s"] == [2, 1] and st["d"] == [2, 2] and st["pl"] == [1, 0] and st["ph"] == [0, 2]
@@ -488,8 +488,8 @@ def test_config_file_and_npy_values(cli, browser, outdir, torch):
     assert api(browser, "checkLibrary()")["patternEqual"]
     # a .npy of the wrong shape is refused, naming the flag and both shapes
     np.save(npy, np.zeros((3, 4)))
-    r = subprocess.run([cli, "explore", "--config", cfg_path, "--values", npy], capture_output=True, text=True)
-    assert r.returncode == 2 and "--values" in r.stderr and "(3, 4)" in r.stderr and "(1, 3, 4)" in r.stderr
+    r = subprocess.run([cli, "explore", "--config", cfg_path, "--input-values", npy], capture_output=True, text=True)
+    assert r.returncode == 2 and "--input-values" in r.stderr and "(3, 4)" in r.stderr and "(1, 3, 4)" in r.stderr
 
 
 @pytest.mark.parametrize("change,needle", [

@@ -340,4 +340,4 @@ def test_cli_adjoint_test_one_configuration_and_usage_errors(tmp_path):
     p = subprocess.run([_cli(), "adjoint-test", "--config", str(cfg)], capture_output=True, text=True)
     assert p.returncode == 0 and "T y = scatter y" in p.stdout and "16 of 16 checks passed" in p.stdout
     p = subprocess.run([_cli(), "adjoint-test", "--count", "0"], capture_output=True, text=True)
-    assert p.returncode == 2 and p.stderr.strip() == "convmtx adjoint-test: --count=0 must be an integer >= 1"
+    assert p.returncode == 2 and p.stderr.strip() == "convmtx adjoint-test: --count: value 0 not in range [1, 10000000]"

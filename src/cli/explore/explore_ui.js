@@ -3,7 +3,7 @@
 // Core.compute() derives the convolution relation once (Core.axis(), per dimension), and the page's
 // output, matrix, hover and spread texts and the gather-form panel are read off its result.
 // DATA is the JSON `convmtx explore` embeds (window.CONVMTX_DATA, see page.html): the command's
-// configuration and values, the library's output y and the library's W (CSR, rows = the small side).
+// configuration and values, the library's output y and the library's W (CSR, rows: the conv's output).
 (function () {
 'use strict';
 const Core = window.ConvmtxExploreCore;
@@ -26,8 +26,8 @@ function fmtFactor(v) { const s = fmt(v); return s.startsWith('-') ? '(' + s + '
 function initialState() {
   return {
     transposed: !!DATA.transposed, mode: DATA.padding_mode || 'zeros',
-    n: DATA.input.slice(), k: DATA.kernel.slice(), s: DATA.stride.slice(), pl: DATA.pad_lo.slice(),
-    ph: DATA.pad_hi.slice(), a: DATA.output_padding.slice(), d: DATA.dilation.slice(),
+    n: DATA.input.slice(), k: DATA.kernel.slice(), s: DATA.stride.slice(), pl: DATA.padding_lo.slice(),
+    ph: DATA.padding_hi.slice(), a: DATA.output_padding.slice(), d: DATA.dilation.slice(),
     x: DATA.x.slice(), w: DATA.w.slice(), xSource: DATA.x_source, wSource: DATA.w_source,
   };
 }
