@@ -132,6 +132,52 @@ std::string fmt(const char* f, double v) {
     return buf;
 }
 
+/// One status line on stderr, drawn from the solvers' callbacks only when stderr is a terminal,
+/// at most 10 times a second; cleared before the results are printed.
+class ProgressLine {
+public:
+    ProgressLine() : on_(isatty(2) == 1) {}
+    ~ProgressLine() { clear(); }
+    ProgressLine(const ProgressLine&) = delete;
+    ProgressLine& operator=(const ProgressLine&) = delete;
+    void iteration(const IterationInfo& i) {
+        if (!due(i.iteration <= 1)) return;
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "%s: iteration %lld/%lld  ||r|| = %.4e  %.1f s", i.method.c_str(),
+                      static_cast<long long>(i.iteration), static_cast<long long>(i.iteration_limit),
+                      i.residual_norm, i.seconds);
+        draw(buf);
+    }
+    void step(const ProgressInfo& p) {
+        if (!due(true)) return;
+        std::string text = p.task + ": " + p.phase;
+        if (p.steps > 0) text += " " + std::to_string(p.step) + "/" + std::to_string(p.steps);
+        if (std::isfinite(p.value)) text += fmt("  lambda = %.4e", p.value);
+        draw(text + fmt("  %.1f s", p.seconds));
+    }
+    void clear() {
+        if (on_ && drawn_) std::fprintf(stderr, "\r%*s\r", 79, "");
+        drawn_ = false;
+    }
+
+private:
+    bool due(bool always) {
+        if (!on_) return false;
+        const auto now = std::chrono::steady_clock::now();
+        if (!always && now - last_ < std::chrono::milliseconds(100)) return false;
+        last_ = now;
+        return true;
+    }
+    void draw(const std::string& text) {
+        std::fprintf(stderr, "\r%-79.79s", text.c_str());
+        std::fflush(stderr);
+        drawn_ = true;
+    }
+    bool on_;
+    bool drawn_ = false;
+    std::chrono::steady_clock::time_point last_{};
+};
+
 }  // namespace
 
 int run_solve(int argc, char** argv) {
@@ -240,14 +286,18 @@ int run_solve(int argc, char** argv) {
     for (index_t i = 0; i < b.size(); ++i) b(i) += noise * nd(rng);
 
     // ---- solver options ----
+    ProgressLine line;
     SolverOptions so;
-    so.progress = true;  // shown only when stderr is a terminal
+    so.callback = [&line](const IterationInfo& i) {
+        line.iteration(i);
+        return true;
+    };
     so.atol = parse_double(args, "atol", "1e-6");
     so.btol = parse_double(args, "btol", "1e-6");
     so.regularizer = parse_regularizer(args.get("regularizer", "tikhonov"));
     so.lambda.rule = parse_lambda_rule(args.get("rule", "auto"));
     so.lambda.noise_sigma = noise;
-    so.lambda.progress = true;  // shown only when stderr is a terminal
+    so.lambda.callback = [&line](const ProgressInfo& p) { line.step(p); };
     if ((args.has("bounds") || args.has("accelerate")) && method != "landweber")
         throw usage_error(std::string("--") + (args.has("bounds") ? "bounds" : "accelerate") +
                           " applies to --method landweber only");
@@ -297,6 +347,7 @@ int run_solve(int argc, char** argv) {
         d.damp = so.damp;
         d.gradient_weight = so.gradient_weight;
         if (args.has("memory-limit")) d.memory_limit = parse_memory_size(args.get("memory-limit"));
+        d.callback = [&line](const ProgressInfo& p) { line.step(p); };
         res = method == "spqr" ? solve_spqr<double>(*A, b, d) : solve_cholmod<double>(*A, b, d);
     } else if (method == "lsqr") {
         res = lsqr<double>(*A, b, so);
@@ -305,6 +356,8 @@ int run_solve(int argc, char** argv) {
     } else {
         res = landweber<double>(*A, b, so);
     }
+
+    line.clear();
 
     // ---- the three estimates ----
     const Vector<double> wtb = A->apply_adjoint(b);

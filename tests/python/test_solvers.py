@@ -152,7 +152,7 @@ def test_bad_arguments_are_value_errors(problem):
     with pytest.raises(ValueError, match="landweber"):
         convmtx._core.solve_iterative("lsqr", convmtx.solvers._csr(W)[0], None, None, *W.shape, b, 0.0, 0.0,
                                       [1, W.shape[1]], False, "tikhonov", "auto", -1.0, 1.0, 1e-6, 1e-6, 1e8, -1,
-                                      0.0, 0.0, 1.0, False, None, False)
+                                      0.0, 0.0, 1.0, False, None)
 
 
 # ---- images ----
