@@ -4,6 +4,7 @@
 set -euo pipefail
 pkgs=(
   build-essential cmake ninja-build ccache pkg-config
+  libbenchmark-dev
   libeigen3-dev libsuitesparse-dev libboost-test-dev libpng-dev nlohmann-json3-dev
   pybind11-dev python3-dev python3-numpy python3-scipy python3-pytest
   python3-torch python3-openpyxl python3-skimage

@@ -11,6 +11,39 @@ namespace convmtx {
 namespace {
 
 using detail::Estimates;
+using detail::kChunk;
+
+/// s <- s - c (x + a p) (x itself unchanged); returns ||s||^2.
+template <class Scalar>
+double shift_norm2(double c, const Vector<Scalar>& x, double a, const Vector<Scalar>& p, Vector<Scalar>& s) {
+    const Scalar sc = static_cast<Scalar>(c), sa = static_cast<Scalar>(a);
+    double ss = 0;
+    for (index_t i = 0, n = s.size(); i < n; i += kChunk) {
+        const index_t len = std::min(kChunk, n - i);
+        auto si = s.segment(i, len);
+        si -= sc * (x.segment(i, len) + sa * p.segment(i, len));
+        ss += static_cast<double>(si.squaredNorm());
+    }
+    return ss;
+}
+
+/// x <- x + a p, then p <- s + c p; returns (||x||^2, ||p||^2) of the new x and p.
+template <class Scalar>
+std::pair<double, double> update_x_and_p(double a, double c, const Vector<Scalar>& s, Vector<Scalar>& x,
+                                         Vector<Scalar>& p) {
+    const Scalar sa = static_cast<Scalar>(a), sc = static_cast<Scalar>(c);
+    double xx = 0, pp = 0;
+    for (index_t i = 0, n = x.size(); i < n; i += kChunk) {
+        const index_t len = std::min(kChunk, n - i);
+        auto xi = x.segment(i, len);
+        auto pi = p.segment(i, len);
+        xi += sa * pi;
+        pi = s.segment(i, len) + sc * pi;
+        xx += static_cast<double>(xi.squaredNorm());
+        pp += static_cast<double>(pi.squaredNorm());
+    }
+    return {xx, pp};
+}
 
 template <class Scalar>
 SolveResult<Scalar> cgls_iterate(const LinearOperator<Scalar>& A, const Vector<Scalar>& b, const SolverOptions& o) {
@@ -23,7 +56,7 @@ SolveResult<Scalar> cgls_iterate(const LinearOperator<Scalar>& A, const Vector<S
     Vector<Scalar> x = Vector<Scalar>::Zero(n), r = b, s(n), p(n), q(m);
     A.apply_adjoint(r, s);
     p = s;
-    double gamma = static_cast<double>(s.squaredNorm()), pp = gamma;  // ||s||^2, ||p||^2
+    double gamma = detail::squared_norm(s), pp = gamma;  // ||s||^2, ||p||^2
     const double bnorm = static_cast<double>(b.norm());
     Estimates e;
     e.r1norm = e.r2norm = bnorm;
@@ -37,7 +70,7 @@ SolveResult<Scalar> cgls_iterate(const LinearOperator<Scalar>& A, const Vector<S
         while (itn < iter_lim) {
             ++itn;
             A.apply(p, q);
-            const double delta = static_cast<double>(q.squaredNorm()) + d2 * pp;
+            const double delta = detail::squared_norm(q) + d2 * pp;
             if (!std::isfinite(delta)) {
                 istop = istop_nonfinite;
                 --itn;
@@ -51,15 +84,16 @@ SolveResult<Scalar> cgls_iterate(const LinearOperator<Scalar>& A, const Vector<S
             e.anorm = std::max(e.anorm, std::sqrt(delta / pp));
             const double alpha = gamma / delta;
             const double rr = detail::axpby_norm2(-alpha, q, 1.0, r);  // r -= alpha q
+            // s = A^T r - damp^2 x_new with x_new = x + alpha p, measured before x is updated.
             A.apply_adjoint(r, s);
-            const auto [xx, gamma_new] = detail::step_and_shift(alpha, p, x, d2, s);  // x += alpha p; s -= d2 x
+            const double gamma_new = d2 > 0 ? shift_norm2(d2, x, alpha, p, s) : detail::squared_norm(s);
             if (!std::isfinite(gamma_new)) {
-                x -= static_cast<Scalar>(alpha) * p;
                 istop = istop_nonfinite;
                 --itn;
                 break;
             }
-            pp = detail::axpby_norm2(1.0, s, gamma_new / gamma, p);  // p = s + (gamma_new / gamma) p
+            const auto [xx, pp_new] = update_x_and_p(alpha, gamma_new / gamma, s, x, p);
+            pp = pp_new;
             gamma = gamma_new;
             e.r1norm = std::sqrt(rr);
             e.xnorm = std::sqrt(xx);

@@ -1,6 +1,7 @@
 // LSQR: scipy.sparse.linalg.lsqr's recurrences on preallocated vectors.
 #include "convmtx/lsqr.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "convmtx/detail/solver_common.hpp"
@@ -42,15 +43,13 @@ double update_x_and_w(double t1, double t2, double vscale, const Vector<Scalar>&
                       Vector<Scalar>& w) {
     const Scalar st1 = static_cast<Scalar>(t1), st2 = static_cast<Scalar>(t2);
     const Scalar sv = static_cast<Scalar>(1 / vscale);
-    const Scalar* vp = v.data();
-    Scalar* xp = x.data();
-    Scalar* wp = w.data();
     double ww = 0;
-    for (index_t i = 0, n = x.size(); i < n; ++i) {
-        const Scalar wi = wp[i];
-        ww += static_cast<double>(wi) * static_cast<double>(wi);
-        xp[i] += st1 * wi;
-        wp[i] = sv * vp[i] + st2 * wi;
+    for (index_t i = 0, n = x.size(); i < n; i += detail::kChunk) {
+        const index_t len = std::min(detail::kChunk, n - i);
+        auto wi = w.segment(i, len);
+        ww += static_cast<double>(wi.squaredNorm());
+        x.segment(i, len) += st1 * wi;
+        wi = sv * v.segment(i, len) + st2 * wi;
     }
     return ww;
 }
