@@ -85,7 +85,7 @@ std::shared_ptr<const Op> make_op(py::object matrix, py::object matvec, py::obje
 /// A Python callable (or None) as a ProgressCallback; its return value is ignored.
 ProgressCallback progress_callback(py::object f) {
     if (f.is_none()) return {};
-    return [f](const ProgressInfo& info) { f(info); };
+    return [f](const ProgressInfo& info) { f(ProgressInfo(info)); };  // a copy: Python may keep it
 }
 
 py::array_t<double> to_numpy(const Eigen::VectorXd& v) {
@@ -221,7 +221,7 @@ void bind_solvers(py::module_& m) {
             o.accelerate = accelerate;
             if (!callback.is_none())
                 o.callback = [callback](const IterationInfo& info) {
-                    py::object r = callback(info);
+                    py::object r = callback(IterationInfo(info));  // a copy: Python may keep it
                     return r.is_none() || r.cast<bool>();
                 };
             o.lambda.callback = progress_callback(lambda_callback);
