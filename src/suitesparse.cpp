@@ -203,7 +203,7 @@ struct CholmodState {
 void cholmod_analyze(const SparseD& M, const DirectOptions& o, Common& cc, CholmodState& st, bool enforce) {
     const double nnz_lower = count_normal_lower(M);
     const double n = static_cast<double>(M.cols());
-    const double input = 16.0 * static_cast<double>(M.nonZeros()) + 8.0 * (n + M.rows());
+    const double input = 16.0 * static_cast<double>(M.nonZeros()) + 8.0 * (n + static_cast<double>(M.rows()));
     // M^T M is formed in full (2 nnz_lower - n entries) and then its lower triangle is kept.
     const double normal_bytes = 16.0 * (2 * nnz_lower - n) + 16.0 * nnz_lower + 16.0 * n;
     st.cost.bytes = 2 * input + normal_bytes;
