@@ -498,6 +498,7 @@ BOOST_AUTO_TEST_CASE(gradient_regularizer_with_the_discrepancy_principle) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+#if CONVMTX_WITH_SUITESPARSE
 BOOST_AUTO_TEST_SUITE(suitesparse)
 
 BOOST_AUTO_TEST_CASE(spqr_and_cholmod_agree_with_converged_lsqr) {
@@ -625,6 +626,7 @@ BOOST_AUTO_TEST_CASE(memory_sizes_parse) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+#endif  // CONVMTX_WITH_SUITESPARSE
 
 BOOST_AUTO_TEST_SUITE(images)
 

@@ -378,12 +378,17 @@ void run_solve(const SolveFlags& f) {
     // ---- solve ----
     SolveResult<double> res;
     if (method == "spqr" || method == "cholmod") {
+#if CONVMTX_WITH_SUITESPARSE
         DirectOptions d;
         d.damp = so.damp;
         d.gradient_weight = so.gradient_weight;
         if (!f.memory_limit.empty()) d.memory_limit = parse_memory_size(f.memory_limit);
         d.callback = [&line](const ProgressInfo& p) { line.step(p); };
         res = method == "spqr" ? solve_spqr<double>(*A, b, d) : solve_cholmod<double>(*A, b, d);
+#else
+        throw usage_error("--method " + method + " needs the SuiteSparse component: this convmtx was built "
+                          "with CONVMTX_WITH_SUITESPARSE=OFF");
+#endif
     } else if (method == "lsqr") {
         res = lsqr<double>(*A, b, so);
     } else if (method == "cgls") {

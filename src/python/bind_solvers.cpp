@@ -261,6 +261,7 @@ void bind_solvers(py::module_& m) {
         [](const std::string& method, py::tuple csr, index_t rows, index_t cols, const F64& b, double damp,
            double gradient_weight, const Shape& gradient_shape, double memory_limit, bool estimate_only,
            py::object callback) -> py::object {
+#if CONVMTX_WITH_SUITESPARSE
             Eigen::SparseMatrix<double, Eigen::ColMajor, std::int64_t> M =
                 csr_matrix(rows, cols, csr[0].cast<I64>(), csr[1].cast<I64>(), csr[2].cast<F64>());
             DirectOptions o;
@@ -282,6 +283,12 @@ void bind_solvers(py::module_& m) {
             if (method == "spqr") return result_dict(solve_spqr(M, bv, o));
             if (method == "cholmod") return result_dict(solve_cholmod(M, bv, o));
             throw config_error("method='" + method + "' must be 'spqr' or 'cholmod'");
+#else
+            (void)csr, (void)rows, (void)cols, (void)b, (void)damp, (void)gradient_weight, (void)gradient_shape,
+                (void)memory_limit, (void)estimate_only, (void)callback;
+            throw config_error("method='" + method + "' needs the SuiteSparse component: this convmtx was built "
+                               "with CONVMTX_WITH_SUITESPARSE=OFF");
+#endif
         },
         py::arg("method"), py::arg("csr"), py::arg("rows"), py::arg("cols"), py::arg("b"), py::arg("damp"),
         py::arg("gradient_weight"), py::arg("gradient_shape"), py::arg("memory_limit"), py::arg("estimate_only"),

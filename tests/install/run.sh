@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the build tree into a temporary prefix, builds tests/install/ against it with
-# find_package(convmtx), runs it and checks the seeds' 5x5 result.
+# find_package(convmtx), runs it and checks d2l §12.10's 5x5 result.
 set -euo pipefail
 build=$1; src=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -10,4 +10,4 @@ cmake --build "$tmp/consumer" > "$tmp/build.log" || { cat "$tmp/build.log"; exit
 out=$("$tmp/consumer/app" | tr -s ' ' | sed 's/^ //')
 want="1 1 3 2 2 1 1 3 2 2 4 4 10 6 6 3 3 7 4 4 3 3 7 4 4"
 [ "$out" = "$want" ] || { echo "installed consumer printed '$out', expected '$want'"; exit 1; }
-echo "installed convmtx::convmtx: consumer built and printed the seeds' 5x5 result"
+echo "installed convmtx::convmtx: consumer built and printed d2l's 5x5 result"
