@@ -30,6 +30,7 @@ void for_each_scalar(F&& f) {
     BOOST_TEST_CONTEXT("scalar double") { f(double{}); }
 }
 
+// LEGACY guard: a per-scalar build (the LEGACY block below) declares these names as non-templates.
 #ifndef CONVMTX_TEST_SCALAR
 template <class Scalar>
 using Vec = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
