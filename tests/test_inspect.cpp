@@ -61,7 +61,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(stats_match_a_dense_computation, Scalar, Scalars) 
         BOOST_TEST(st.upper_bandwidth == up);
         BOOST_TEST(st.distinct_values == static_cast<index_t>(distinct.size()));
         BOOST_TEST(st.csr_bytes_int32 == static_cast<std::uint64_t>((M.rows() + 1) * 4 + nnz * 12));
-        BOOST_TEST(st.density == static_cast<double>(nnz) / (M.rows() * M.cols()), boost::test_tools::tolerance(1e-15));
+        BOOST_TEST(st.density == static_cast<double>(nnz) / static_cast<double>(M.rows() * M.cols()), boost::test_tools::tolerance(1e-15));
     }
 }
 
