@@ -100,7 +100,6 @@ MeasuredPart measure_part(Mat A) {
     MatInfo info;
     check(MatGetInfo(A, MAT_LOCAL, &info), "MatGetInfo");
     m.entries = static_cast<index_t>(info.nz_used);
-    m.memory_bytes = info.memory;
     Mat Ad = nullptr, Ao = nullptr;
     const PetscInt* colmap = nullptr;
     check(MatMPIAIJGetSeqAIJ(A, &Ad, &Ao, &colmap), "MatMPIAIJGetSeqAIJ");

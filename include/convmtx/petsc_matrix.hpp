@@ -40,13 +40,13 @@ DistributedMatrix build_matrix(MPI_Comm comm, const ConvGeometry& geometry, span
 /// hold an entry (the size of the off-diagonal block's column map). Local, not collective.
 index_t ghost_count(Mat A);
 
-/// This process's share as PETSc reports it (MatGetInfo, MAT_LOCAL) with its ghost count.
+/// This process's share as PETSc reports it (ownership ranges, MatGetInfo's nonzeros used of the
+/// whole local part and of its diagonal block) with its ghost count. Local, not collective.
 struct MeasuredPart {
     index_t rows = 0, cols = 0;       ///< owned rows and columns
     index_t entries = 0;              ///< nonzeros used, both blocks
     index_t diagonal_entries = 0;     ///< nonzeros of the diagonal block
     index_t ghosts = 0;
-    double memory_bytes = 0;          ///< PETSc's MatInfo::memory of both blocks
 };
 MeasuredPart measure_part(Mat A);
 

@@ -3,6 +3,9 @@
 // columns against the halo, bytes), the distributed dot test, and with -o the matrix gathered
 // on process 0 and written as Matrix Market. A share that differs from the prediction, or a
 // failed dot test, is a failed check (exit status 1).
+#include <sys/resource.h>
+
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -25,21 +28,56 @@ struct BuildFlags {
     ConfigFlags config;
     std::string which;
     std::string output;
+    index_t products = 10;
 };
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// The largest of every process's `value`, on every process.
+double max_over(const Job& job, double value) {
+    double m = 0;
+    MPI_Allreduce(&value, &m, 1, MPI_DOUBLE, MPI_MAX, job.comm);
+    return m;
+}
 
 void run_build(const BuildFlags& f, const Job& job) {
     if (!f.config.given()) throw usage_error("give a configuration (--input and --kernel, or --config FILE)");
     const Problem p = f.config.problem();
     const bool T = f.which.empty() ? p.spec.transposed : (f.which == "T" || f.which == "t");
     const ConvGeometry G(p.spec);
+    MPI_Barrier(job.comm);
+    const auto t_build = std::chrono::steady_clock::now();
     const petsc::DistributedMatrix M = petsc::build_matrix(job.comm, G, p.weight, T);
+    const double build_seconds = max_over(job, seconds_since(t_build));
     const petsc::MeasuredPart mine = petsc::measure_part(M.A);
+
+    // Products: the mean wall time of A x and of A^T y over --products repetitions.
+    petsc::OwnedVec x, y;
+    petsc::check(MatCreateVecs(M.A, x.out(), y.out()), "MatCreateVecs");
+    petsc::check(VecSet(x, 1.0), "VecSet");
+    petsc::check(VecSet(y, 1.0), "VecSet");
+    double mult_seconds = 0, mult_t_seconds = 0;
+    if (f.products > 0) {
+        MPI_Barrier(job.comm);
+        auto t0 = std::chrono::steady_clock::now();
+        for (index_t i = 0; i < f.products; ++i) petsc::check(MatMult(M.A, x, y), "MatMult");
+        mult_seconds = max_over(job, seconds_since(t0)) / static_cast<double>(f.products);
+        MPI_Barrier(job.comm);
+        t0 = std::chrono::steady_clock::now();
+        for (index_t i = 0; i < f.products; ++i) petsc::check(MatMultTranspose(M.A, y, x), "MatMultTranspose");
+        mult_t_seconds = max_over(job, seconds_since(t0)) / static_cast<double>(f.products);
+    }
+    struct rusage usage {};
+    getrusage(RUSAGE_SELF, &usage);
+    const double peak_rss = static_cast<double>(usage.ru_maxrss) * 1024.0;  // Linux: kilobytes
     const std::vector<PartModel> model = slab_model(G, T, job.size);
 
     // Every process's measured share on the root.
     const double local[6] = {static_cast<double>(mine.rows), static_cast<double>(mine.entries),
                              static_cast<double>(mine.diagonal_entries), static_cast<double>(mine.ghosts),
-                             mine.memory_bytes, static_cast<double>(mine.cols)};
+                             peak_rss, static_cast<double>(mine.cols)};
     std::vector<double> all(job.root() ? 6 * static_cast<size_t>(job.size) : 0);
     MPI_Gather(local, 6, MPI_DOUBLE, all.data(), 6, MPI_DOUBLE, 0, job.comm);
     const DotTestReport dot = petsc::dot_test(M.A, 3, 0);
@@ -49,7 +87,7 @@ void run_build(const BuildFlags& f, const Job& job) {
         std::cout << "convmtx-mpi build: " << name << " of " << p.spec.describe() << " on " << job.size
                   << " process" << (job.size == 1 ? "" : "es") << ", " << M.row_layout().total() << " x "
                   << M.col_layout().total() << "\n"
-                  << "process      rows   columns      entries (model)      ghosts   halo (model)   PETSc MiB (model)\n";
+                  << "process       rows    columns      entries      (model)     ghosts     (halo)   matrix MiB (model)   peak RSS MiB\n";
         for (int r = 0; r < job.size; ++r) {
             const double* a = &all[6 * static_cast<size_t>(r)];
             const PartModel& m = model[static_cast<size_t>(r)];
@@ -57,15 +95,18 @@ void run_build(const BuildFlags& f, const Job& job) {
                             static_cast<index_t>(a[1]) == m.entries && static_cast<index_t>(a[2]) == m.diagonal_entries &&
                             static_cast<index_t>(a[3]) == m.halo;
             agree = agree && ok;
-            std::printf("%7d %9.0f %9.0f %12.0f %-12lld %7.0f   %-12lld %8.3f (%.3f)%s\n", r, a[0], a[5], a[1],
-                        static_cast<long long>(m.entries), a[3], static_cast<long long>(m.halo), a[4] / 1048576.0,
-                        m.matrix_bytes(static_cast<int>(sizeof(PetscInt))) / 1048576.0, ok ? "" : "   MISMATCH");
+            std::printf("%7d %10.0f %10.0f %12.0f %12lld %10.0f %10lld %19.3f %14.1f%s\n", r, a[0], a[5], a[1],
+                        static_cast<long long>(m.entries), a[3], static_cast<long long>(m.halo),
+                        m.matrix_bytes(static_cast<int>(sizeof(PetscInt))) / 1048576.0, a[4] / 1048576.0,
+                        ok ? "" : "   MISMATCH");
         }
         std::cout << (agree ? "every share equals the geometry's prediction (rows, columns, entries, diagonal-block "
                               "entries, ghosts = halo)"
                             : "FAILED: a share differs from the geometry's prediction")
                   << "\n"
                   << dot.str() << "\n";
+        std::printf("build %.4f s; per product (mean of %lld): W x %.3g s, W^T y %.3g s (slowest process)\n",
+                    build_seconds, static_cast<long long>(f.products), mult_seconds, mult_t_seconds);
     }
     if (!f.output.empty()) {
         const auto W = petsc::gather_matrix(M, 0);
@@ -95,6 +136,9 @@ void setup_build(CLI::App& app, const Job& job) {
     cmd->add_option("--which", f->which, "W or T = W^T; default: the operation's own (W for a conv, T for --transposed)")
         ->option_text("W|T")
         ->check(CLI::IsMember({"W", "T", "w", "t"}));
+    cmd->add_option("--products", f->products, "time this many products A x and A^T y (default 10; 0: none)")
+        ->option_text("N")
+        ->check(integer_in(0, 1000000));
     cmd->add_option("-o,--output", f->output, "gather the matrix on process 0 and write it (Matrix Market, FILE.mtx)")
         ->option_text("FILE")
         ->check(file_extension({".mtx"}))
