@@ -105,8 +105,11 @@ void run_build(const BuildFlags& f, const Job& job) {
                             : "FAILED: a share differs from the geometry's prediction")
                   << "\n"
                   << dot.str() << "\n";
-        std::printf("build %.4f s; per product (mean of %lld): W x %.3g s, W^T y %.3g s (slowest process)\n",
-                    build_seconds, static_cast<long long>(f.products), mult_seconds, mult_t_seconds);
+        std::printf("build %.4f s (slowest process)", build_seconds);
+        if (f.products > 0)
+            std::printf("; per product (mean of %lld): %s x %.3g s, %s^T y %.3g s", static_cast<long long>(f.products),
+                        name, mult_seconds, name, mult_t_seconds);
+        std::printf("\n");
     }
     if (!f.output.empty()) {
         const auto W = petsc::gather_matrix(M, 0);
