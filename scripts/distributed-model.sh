@@ -10,7 +10,7 @@ build=${1:-build}
 mpi="$build/bin/convmtx-mpi"
 [ -x "$mpi" ] || { echo "distributed-model.sh: $mpi not found: build with CONVMTX_WITH_PETSC=ON" >&2; exit 2; }
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
-export OMP_NUM_THREADS=1
+export OMP_NUM_THREADS=1 OMPI_MCA_mpi_yield_when_idle=1  # oversubscribed processes yield while they wait
 
 echo "== model: 3-d 1024^3, kernel 3x3x3, padding 1 (W; T has the same counts for this square case)"
 "$mpi" model --input 1x1024x1024x1024 --kernel 3x3x3 --padding 1 --ranks 64,128,256,512,1024
