@@ -127,6 +127,10 @@ LeastSquaresResult solve_least_squares(Mat A, Vec b, Vec x, const LeastSquaresOp
         throw config_error("rtol, atol: values " + std::to_string(o.rtol) + ", " + std::to_string(o.atol) +
                            " must be >= 0");
     MPI_Comm comm = comm_of(A);
+    PetscReal b_norm = 0;  // collective: every process decides alike
+    check(VecNorm(b, NORM_2, &b_norm), "VecNorm");
+    if (!std::isfinite(b_norm))
+        throw config_error(o.method + ": b holds NaN or Inf; the right-hand side must be finite");
     PetscInt rows = 0, cols = 0, m_local = 0, n_local = 0;
     check(MatGetSize(A, &rows, &cols), "MatGetSize");
     check(MatGetLocalSize(A, &m_local, &n_local), "MatGetLocalSize");

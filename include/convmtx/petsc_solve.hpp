@@ -49,7 +49,8 @@ struct LeastSquaresResult {
 };
 
 /// Solves into x (A's column layout; its values on entry are ignored: the start is x = 0).
-/// b has A's row layout. Throws config_error for a bad option, petsc_error when PETSc fails.
+/// b has A's row layout. Throws config_error for a bad option or a NaN or Inf in b, petsc_error
+/// when PETSc fails.
 /// Collective.
 LeastSquaresResult solve_least_squares(Mat A, Vec b, Vec x, const LeastSquaresOptions& options = {});
 

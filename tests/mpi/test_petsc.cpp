@@ -275,6 +275,11 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_on_every_process) {
     bad.method = "lsqr";
     bad.damp = std::nan("");
     BOOST_CHECK_THROW(petsc::solve_least_squares(M.A, y, x, bad), config_error);
+    // A NaN in b on the last process only: every process refuses.
+    std::vector<double> b(8, 1.0);
+    if (rank_of_world() == 0) b[7] = std::nan("");
+    petsc::scatter_from_root(b, M.row_layout(), y);
+    BOOST_CHECK_THROW(petsc::solve_least_squares(M.A, y, x, petsc::LeastSquaresOptions{}), config_error);
     const std::vector<double> wrong(rank_of_world() == 0 ? 5 : 0, 0.0);  // the root's size decides for all
     BOOST_CHECK_THROW(petsc::scatter_from_root(wrong, M.row_layout(), y), shape_error);
     BOOST_CHECK_THROW(petsc::dot_test(M.A, 0), config_error);
