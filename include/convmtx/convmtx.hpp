@@ -2,9 +2,11 @@
 #pragma once
 
 #include "convmtx/builder.hpp"
+#include "convmtx/checkerboard.hpp"
 #include "convmtx/csr.hpp"
 #include "convmtx/dot_test.hpp"
 #include "convmtx/errors.hpp"
+#include "convmtx/figure.hpp"
 #include "convmtx/file.hpp"
 #include "convmtx/geometry.hpp"
 #include "convmtx/image.hpp"
@@ -23,6 +25,7 @@
 #include "convmtx/solvers.hpp"
 #include "convmtx/span.hpp"
 #include "convmtx/spec.hpp"
+#include "convmtx/spectrum.hpp"
 #include "convmtx/spy.hpp"
 #include "convmtx/suitesparse.hpp"
 #include "convmtx/validate.hpp"
