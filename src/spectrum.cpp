@@ -15,7 +15,6 @@
 
 #include "convmtx/detail/lanczos.hpp"
 #include "convmtx/detail/lapack_svd.hpp"
-#include "convmtx/detail/spectrum_cholmod.hpp"
 #include "convmtx/detail/spectrum_fft.hpp"
 #include "convmtx/geometry.hpp"
 
@@ -298,13 +297,11 @@ LanczosOut lanczos_smallest(const LinearOperator<S>& A, index_t k, const Spectru
     const index_t ncv = krylov_size(o, k, n);
     const Eigen::VectorXd v0 = start_vector(n, o.seed);
     std::string fallback;
-#ifdef CONVMTX_HAVE_CHOLMOD
     if (o.shift_invert && matrix && lam_max > 0) {
         try {
             const SparseD M = matrix();  // A itself: rows = A.data_size()
             const SparseD small = columns ? SparseD(M.transpose()) : M;
-            detail::ShiftInvertResult r =
-                detail::smallest_by_shift_invert(small, k, lam_max, tol, ncv, o.max_restarts, v0, limit);
+            const ShiftInvertResult r = o.shift_invert(small, k, lam_max, tol, ncv, o.max_restarts, v0, limit);
             out.restarts = r.restarts;
             if (static_cast<index_t>(r.eigenvalues.size()) < k)
                 not_converged("shift-invert, smallest", static_cast<index_t>(r.eigenvalues.size()), k, out.restarts,
@@ -330,7 +327,6 @@ LanczosOut lanczos_smallest(const LinearOperator<S>& A, index_t k, const Spectru
             fallback = std::string(" (no shift-invert: ") + e.what() + ")";
         }
     }
-#endif
     NormalOp<S> op(A, columns, lam_max, out.products, o.progress);
     // Convergence is relative to the shift (~ sigma_1^2): tol^2 keeps sigma within about tol sigma_1.
     const double shifted_tol = std::max(tol * tol, 10 * kEps);

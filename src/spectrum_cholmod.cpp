@@ -1,9 +1,6 @@
-// Shift-invert Lanczos for the smallest singular values (spectrum.hpp): Spectra's SymEigsSolver on
-// x -> (A A^T + beta I)^{-1} x, the inverse applied by CHOLMOD's sparse Cholesky factor. The whole
-// file needs SuiteSparse (CONVMTX_HAVE_CHOLMOD); without it spectrum.cpp never calls it.
-#ifdef CONVMTX_HAVE_CHOLMOD
-
-#include "convmtx/detail/spectrum_cholmod.hpp"
+// Shift-invert Lanczos for the smallest singular values (spectrum_cholmod.hpp): Spectra's
+// SymEigsSolver on x -> (A A^T + beta I)^{-1} x, the inverse applied by CHOLMOD's sparse Cholesky factor.
+#include "convmtx/spectrum_cholmod.hpp"
 
 #include <algorithm>
 #include <sstream>
@@ -16,7 +13,10 @@
 #include "convmtx/errors.hpp"
 #include "convmtx/spectrum.hpp"
 
-namespace convmtx::detail {
+namespace convmtx {
+
+using detail::EigenRun;
+using detail::largest_eigenpairs;
 
 namespace {
 
@@ -81,7 +81,7 @@ private:
 
 }  // namespace
 
-ShiftInvertResult smallest_by_shift_invert(const Eigen::SparseMatrix<double, Eigen::ColMajor, std::int64_t>& A_in,
+ShiftInvertResult cholmod_shift_invert(const Eigen::SparseMatrix<double, Eigen::ColMajor, std::int64_t>& A_in,
                                            index_t k, double lambda_max, double tol, index_t ncv, index_t max_restarts,
                                            const Eigen::VectorXd& start, double memory_limit) {
     Eigen::SparseMatrix<double, Eigen::ColMajor, std::int64_t> A = A_in;
@@ -152,6 +152,4 @@ ShiftInvertResult smallest_by_shift_invert(const Eigen::SparseMatrix<double, Eig
     return r;
 }
 
-}  // namespace convmtx::detail
-
-#endif  // CONVMTX_HAVE_CHOLMOD
+}  // namespace convmtx

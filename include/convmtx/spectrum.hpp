@@ -16,11 +16,12 @@
 //            large and from direct sums when it is small; no FFTW (whose GPL would bind every binary).
 //   lanczos  the k largest or smallest, by a Krylov eigensolver (Spectra's SymEigsSolver, MPL2) on the
 //            normal operator W^T W or W W^T, whichever is smaller, applied matrix-free through
-//            LinearOperator::apply / apply_adjoint. The smallest go through shift-invert with CHOLMOD's
-//            factorization of the normal matrix (plus a tiny shift) when the explicit matrix fits the
-//            memory limit, else through Lanczos on the shifted normal operator. Every value comes with
+//            LinearOperator::apply / apply_adjoint. The smallest go through shift-invert on the
+//            explicit matrix when SpectrumOptions::shift_invert is set (CHOLMOD's factorization of the
+//            normal matrix plus a tiny shift: spectrum_cholmod.hpp, convmtx::suitesparse) and the
+//            factor fits the memory limit, else through Lanczos on the shifted normal operator. Every value comes with
 //            a bound of its error from its residual (Spectrum::residuals).
-//   dense    every value, by Eigen's BDCSVD of the dense matrix: the reference, for small W.
+//   dense    every value, by LAPACK's dgesdd of the dense matrix: the reference, for small W.
 //
 // Errors: config_error for a bad option (unknown method or side, k out of range, a method the
 // configuration does not allow) or a non-finite weight; memory_limit_error before allocating more
@@ -35,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include <Eigen/Core>
 #include <Eigen/SparseCore>
 
 #include "convmtx/operator.hpp"
@@ -71,6 +73,25 @@ struct SpectrumProgress {
 };
 using SpectrumCallback = std::function<void(const SpectrumProgress&)>;
 
+/// What a shift-invert solver returns: the k smallest eigenvalues of A A^T with their vectors.
+struct ShiftInvertResult {
+    std::vector<double> eigenvalues;  ///< of A A^T, the k smallest, converged only
+    /// Per eigenvalue, a bound of its error (the solver's residual bound plus its rounding).
+    std::vector<double> errors;
+    Eigen::MatrixXd vectors;          ///< A.rows() x eigenvalues.size(), orthonormal
+    index_t restarts = 0, solves = 0, runs = 0;
+    std::string detail;               ///< the factorization, e.g. "CHOLMOD supernodal Cholesky factor ..."
+};
+/// The k smallest eigenvalues of A A^T (A: rows x cols, rows the smaller side) by Lanczos on the
+/// inverse of a factorization of A A^T + beta I, beta a tiny multiple of lambda_max (the largest
+/// eigenvalue of A A^T or an estimate); arguments: A, k, lambda_max, tol, ncv, max_restarts, start
+/// (A.rows() values), memory_limit in bytes. Throws memory_limit_error before factorizing when the
+/// factor would not fit.
+using ShiftInvertSolver = std::function<ShiftInvertResult(const Eigen::SparseMatrix<double, Eigen::ColMajor, std::int64_t>& A,
+                                                          index_t k, double lambda_max, double tol, index_t ncv,
+                                                          index_t max_restarts, const Eigen::VectorXd& start,
+                                                          double memory_limit)>;
+
 struct SpectrumOptions {
     /// automatic: fft when W is block-circulant; otherwise dense when W has at most dense_limit
     /// entries or every value is asked for (k = 0); otherwise lanczos.
@@ -84,9 +105,10 @@ struct SpectrumOptions {
     index_t ncv = 0;             ///< lanczos Krylov subspace size; 0: max(2k + 1, 20), at most p
     index_t max_restarts = 1000; ///< lanczos restarts before convergence_error
     std::uint64_t seed = 0;      ///< lanczos start vector (normal random numbers)
-    /// lanczos, smallest values: CHOLMOD shift-invert on the explicit matrix when available and within
-    /// memory_limit; false always uses Lanczos on the shifted normal operator.
-    bool shift_invert = true;
+    /// lanczos, smallest values: a shift-invert solver run on the explicit matrix when the operator
+    /// has one (cholmod_shift_invert of convmtx::suitesparse, spectrum_cholmod.hpp); when it is empty,
+    /// or refuses with memory_limit_error, Lanczos on the shifted normal operator instead.
+    ShiftInvertSolver shift_invert;
     /// automatic: dense when rows * cols is at most this (and fft does not apply).
     index_t dense_limit = 1 << 18;
     /// Bytes that dense matrices, the explicit W, the FFT's values and the CHOLMOD factor may take;
