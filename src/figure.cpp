@@ -13,6 +13,7 @@
 #include <cairo-svg.h>
 #include <cairo.h>
 
+#include "convmtx/errors.hpp"
 #include "convmtx/file.hpp"
 
 namespace convmtx::figure {
@@ -60,9 +61,10 @@ std::string number(double v, double step) {
         std::snprintf(buf, sizeof buf, "%.3g", v);
         return buf;
     }
-    int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
-    const double mant = step / std::pow(10.0, std::floor(std::log10(step) + 1e-9));
-    if (std::abs(mant - 2.5) < 1e-6) ++decimals;
+    const double exponent = std::floor(std::log10(step) + 1e-9);
+    int decimals = std::max(0, static_cast<int>(-exponent));
+    // A step of 2.5 x 10^e with e <= 0 needs one more decimal (0.25, 2.5); 25 or 250 do not.
+    if (exponent <= 0 && std::abs(step / std::pow(10.0, exponent) - 2.5) < 1e-6) ++decimals;
     std::snprintf(buf, sizeof buf, "%.*f", std::min(decimals, 10), v);
     return buf;
 }
