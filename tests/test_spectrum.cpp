@@ -4,12 +4,8 @@
 // normal operator) on every padding mode and transposed convs, the certified norm bounds against
 // ||W x|| / ||x||, the condition number and rank deficiency, the reshaped-weight norm, the bad
 // inputs; the checkerboard levels (checkerboard.hpp) against the direct transposed conv of an
-// all-ones input; and the figures (figure.hpp) decoded back from PNG.
+// all-ones input. Every case runs with float and double weights and operators.
 #define BOOST_TEST_MODULE spectrum
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
 #include <random>
 #include <sstream>
 
@@ -17,13 +13,12 @@
 
 #include "convmtx/checkerboard.hpp"
 #include "convmtx/detail/spectrum_fft.hpp"
-#include "convmtx/figure.hpp"
 #include "convmtx/spectrum.hpp"
+#include "convmtx/spectrum_cholmod.hpp"
 #include "test_common.hpp"
 
 using namespace convmtx;
 using namespace convmtx::test;
-namespace fs = std::filesystem;
 namespace tt = boost::test_tools;
 
 namespace {
@@ -31,6 +26,7 @@ namespace {
 index_t pick(std::mt19937_64& rng, index_t lo, index_t hi) { return std::uniform_int_distribution<index_t>(lo, hi)(rng); }
 
 /// Every singular value of W (the conv whose operator the spec is), descending, by Jacobi's SVD.
+template <class Scalar>
 std::vector<double> reference(const ConvSpec& spec, const std::vector<Scalar>& w) {
     std::vector<double> wd(w.begin(), w.end());
     const Eigen::MatrixXd D(conv_matrix<double, Eigen::RowMajor, std::int64_t>(spec, wd));
@@ -79,16 +75,29 @@ ConvSpec random_circular(std::mt19937_64& rng, index_t max_stride) {
     }
 }
 
-std::vector<Scalar> weights_for(std::mt19937_64& rng, const ConvSpec& s) { return random_values(rng, s.weight_numel()); }
+template <class Scalar>
+std::vector<Scalar> weights_for(std::mt19937_64& rng, const ConvSpec& s) {
+    return random_values<Scalar>(rng, s.weight_numel());
+}
+
+/// The CHOLMOD shift-invert solver when convmtx::suitesparse is built, else none (Lanczos on the
+/// shifted normal operator).
+ShiftInvertSolver shift_invert_solver() {
+#if CONVMTX_WITH_SUITESPARSE
+    return cholmod_shift_invert;
+#else
+    return {};
+#endif
+}
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(fft_matches_the_dense_svd_on_block_circulant_convolutions) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(fft_matches_the_dense_svd_on_block_circulant_convolutions, Scalar, Scalars) {
     std::mt19937_64 rng(14);
     int strided = 0;
     for (int trial = 0; trial < 120; ++trial) {
         const ConvSpec s = random_circular(rng, 3);
-        const auto w = weights_for(rng, s);
+        const auto w = weights_for<Scalar>(rng, s);
         SpectrumOptions o;
         o.method = SpectrumMethod::fft;
         const Spectrum sp = singular_values<Scalar>(s, w, o);
@@ -102,7 +111,7 @@ BOOST_AUTO_TEST_CASE(fft_matches_the_dense_svd_on_block_circulant_convolutions) 
     BOOST_TEST(strided > 20);
 }
 
-BOOST_AUTO_TEST_CASE(fft_and_dense_paths_agree_with_stride_2_and_3_and_a_large_kernel) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(fft_and_dense_paths_agree_with_stride_2_and_3_and_a_large_kernel, Scalar, Scalars) {
     // Stride 2 and 3 with the polyphase blocks; a 7x7 kernel on an 8x8 grid forms the blocks by FFT.
     struct Case {
         Shape input, weight;
@@ -123,7 +132,7 @@ BOOST_AUTO_TEST_CASE(fft_and_dense_paths_agree_with_stride_2_and_3_and_a_large_k
         o.groups = c.groups;
         o.padding_mode = PaddingMode::circular;
         const ConvSpec s = make_conv(c.input, c.weight, o);
-        const auto w = weights_for(rng, s);
+        const auto w = weights_for<Scalar>(rng, s);
         SpectrumOptions fo, dopt;
         fo.method = SpectrumMethod::fft;
         dopt.method = SpectrumMethod::dense;
@@ -138,14 +147,14 @@ BOOST_AUTO_TEST_CASE(fft_and_dense_paths_agree_with_stride_2_and_3_and_a_large_k
     }
 }
 
-BOOST_AUTO_TEST_CASE(fft_applies_where_no_tap_reads_the_padding) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(fft_applies_where_no_tap_reads_the_padding, Scalar, Scalars) {
     // A transposed conv with kernel = stride and no padding (pixel-shuffle-like upsampling) is block-circulant.
     std::mt19937_64 rng(5);
     ConvTransposeOptions o;
     o.stride = {2};
     const ConvSpec s = make_conv_transpose({3, 4, 5}, {3, 2, 2, 2}, o);
     BOOST_TEST(detail::circulant_obstacle(ConvGeometry(s)).empty());
-    const auto w = weights_for(rng, s);
+    const auto w = weights_for<Scalar>(rng, s);
     const Spectrum sp = singular_values<Scalar>(s, w);
     BOOST_TEST(sp.method == SpectrumMethod::fft);
     BOOST_TEST(spectrum_error(sp.values, reference(s, w)) < 1e-10);
@@ -156,20 +165,20 @@ BOOST_AUTO_TEST_CASE(fft_applies_where_no_tap_reads_the_padding) {
     SpectrumOptions f;
     f.method = SpectrumMethod::fft;
     try {
-        singular_values<Scalar>(p, weights_for(rng, p), f);
+        singular_values<Scalar>(p, weights_for<Scalar>(rng, p), f);
         BOOST_FAIL("fft accepted a zeros-padded transposed conv");
     } catch (const config_error& e) {
         BOOST_TEST(std::string(e.what()).find("block-circulant") != std::string::npos, e.what());
     }
 }
 
-BOOST_AUTO_TEST_CASE(frequency_map_holds_each_blocks_largest_value) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(frequency_map_holds_each_blocks_largest_value, Scalar, Scalars) {
     std::mt19937_64 rng(8);
     ConvOptions o;
     o.padding = Padding::symmetric({1});
     o.padding_mode = PaddingMode::circular;
     const ConvSpec s = make_conv({2, 6, 4}, {3, 2, 3, 3}, o);
-    const auto w = weights_for(rng, s);
+    const auto w = weights_for<Scalar>(rng, s);
     SpectrumOptions so;
     so.frequency_map = true;
     const Spectrum sp = singular_values<Scalar>(s, w, so);
@@ -185,7 +194,7 @@ BOOST_AUTO_TEST_CASE(frequency_map_holds_each_blocks_largest_value) {
     BOOST_TEST(sp.frequency_max[0] == svd.singularValues()(0), tt::tolerance(1e-10));
 }
 
-BOOST_AUTO_TEST_CASE(lanczos_finds_the_largest_and_smallest_on_every_padding_mode) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(lanczos_finds_the_largest_and_smallest_on_every_padding_mode, Scalar, Scalars) {
     std::mt19937_64 rng(21);
     int done = 0, shift_invert = 0;
     for (int trial = 0; done < 40 && trial < 400; ++trial) {
@@ -194,7 +203,7 @@ BOOST_AUTO_TEST_CASE(lanczos_finds_the_largest_and_smallest_on_every_padding_mod
         const ConvGeometry G(s);
         const index_t p = std::min(G.rows(), G.cols());
         if (p < 6 || G.rows() * G.cols() > 40000) continue;
-        const auto w = weights_for(rng, s);
+        const auto w = weights_for<Scalar>(rng, s);
         const auto ref = reference(s, w);
         if (ref.front() == 0) continue;
         const index_t k = std::min<index_t>(3, p - 2);
@@ -205,7 +214,7 @@ BOOST_AUTO_TEST_CASE(lanczos_finds_the_largest_and_smallest_on_every_padding_mod
                 o.method = SpectrumMethod::lanczos;
                 o.k = k;
                 o.which = side;
-                o.shift_invert = si;
+                if (si) o.shift_invert = shift_invert_solver();
                 const Spectrum sp = singular_values<Scalar>(s, w, o);
                 std::vector<double> want;
                 if (side == SpectrumSide::largest) want.assign(ref.begin(), ref.begin() + k);
@@ -225,16 +234,19 @@ BOOST_AUTO_TEST_CASE(lanczos_finds_the_largest_and_smallest_on_every_padding_mod
         ++done;
     }
     BOOST_TEST(done == 40);
-    BOOST_TEST(shift_invert == 40);
+    // Shift-invert keeps its result unless its error bound is too large (repeated zeros), when
+    // Lanczos on the normal operator takes over: most configurations keep it.
+    if (CONVMTX_WITH_SUITESPARSE) BOOST_TEST(shift_invert >= 20);
+    else BOOST_TEST(shift_invert == 0);
 }
 
-BOOST_AUTO_TEST_CASE(lanczos_works_on_a_black_box_and_a_float_operator) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(lanczos_works_on_a_black_box_and_a_float_operator, Scalar, Scalars) {
     std::mt19937_64 rng(4);
     ConvOptions o;
     o.padding = Padding::symmetric({1});
     o.stride = {2};
     const ConvSpec s = make_conv({2, 12, 10}, {3, 2, 3, 3}, o);
-    const auto w = weights_for(rng, s);
+    const auto w = weights_for<Scalar>(rng, s);
     const auto ref = reference(s, w);
     const auto op = direct_operator(s, w);
     // A black box: only apply and apply_adjoint.
@@ -245,29 +257,29 @@ BOOST_AUTO_TEST_CASE(lanczos_works_on_a_black_box_and_a_float_operator) {
     so.k = 4;
     so.method = SpectrumMethod::lanczos;
     const Spectrum top = singular_values<Scalar>(box, so);
-    const double tolerance = is_double ? 1e-9 : 1e-4;
+    const double tolerance = is_double<Scalar> ? 1e-9 : 1e-4;
     for (int i = 0; i < 4; ++i) BOOST_TEST(std::abs(top.values[static_cast<size_t>(i)] - ref[static_cast<size_t>(i)]) / ref[0] < tolerance);
     so.which = SpectrumSide::smallest;
     const Spectrum bottom = singular_values<Scalar>(box, so);
     for (int i = 0; i < 4; ++i)
         BOOST_TEST(std::abs(bottom.values[static_cast<size_t>(i)] - ref[ref.size() - 4 + static_cast<size_t>(i)]) / ref[0] <
-                   (is_double ? 1e-6 : 1e-3));
+                   (is_double<Scalar> ? 1e-6 : 1e-3));
     BOOST_TEST(bottom.detail.find("CHOLMOD") == std::string::npos);  // a black box has no matrix
     // No guaranteed bound for a black box; the matrix operator has one.
     BOOST_CHECK_THROW(operator_norm<Scalar>(box, so, true), config_error);
     const auto M = make_matrix_operator<Scalar>(s, w);
     const OperatorNorm n = operator_norm<Scalar>(*M, {}, true);
     BOOST_TEST(n.upper_bound >= ref[0]);
-    BOOST_TEST(n.value == ref[0], tt::tolerance(is_double ? 1e-10 : 1e-5));
+    BOOST_TEST(n.value == ref[0], tt::tolerance(is_double<Scalar> ? 1e-10 : 1e-5));
 }
 
-BOOST_AUTO_TEST_CASE(certified_bounds_hold_for_every_padding_mode) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(certified_bounds_hold_for_every_padding_mode, Scalar, Scalars) {
     std::mt19937_64 rng(77);
     for (int trial = 0; trial < 60; ++trial) {
         const ConvSpec s = random_spec(rng, trial % 3 == 2);
         const ConvGeometry G(s);
         if (G.rows() * G.cols() > 40000 || std::min(G.rows(), G.cols()) == 0) continue;
-        const auto w = weights_for(rng, s);
+        const auto w = weights_for<Scalar>(rng, s);
         const auto ref = reference(s, w);
         const OperatorNorm n = operator_norm<Scalar>(s, w, {}, true);
         BOOST_TEST_CONTEXT(s.describe() << ": " << n.bound_detail) {
@@ -285,14 +297,14 @@ BOOST_AUTO_TEST_CASE(certified_bounds_hold_for_every_padding_mode) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(the_embedding_bound_is_tight_for_a_large_zero_padded_conv) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(the_embedding_bound_is_tight_for_a_large_zero_padded_conv, Scalar, Scalars) {
     // A zeros-padded conv on a large grid is nearly its circular relative: the bound from the
     // circular conv that contains it is within a fraction of a percent of the Lanczos value.
     std::mt19937_64 rng(9);
     ConvOptions o;
     o.padding = Padding::symmetric({1});
     const ConvSpec s = make_conv({2, 40, 40}, {2, 2, 3, 3}, o);
-    const auto w = weights_for(rng, s);
+    const auto w = weights_for<Scalar>(rng, s);
     SpectrumOptions so;
     so.method = SpectrumMethod::lanczos;
     const OperatorNorm n = operator_norm<Scalar>(s, w, so, true);
@@ -302,7 +314,7 @@ BOOST_AUTO_TEST_CASE(the_embedding_bound_is_tight_for_a_large_zero_padded_conv) 
     BOOST_TEST(n.residual < 1e-4 * n.value);
 }
 
-BOOST_AUTO_TEST_CASE(condition_number_and_rank_deficiency) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(condition_number_and_rank_deficiency, Scalar, Scalars) {
     // [1, -1] on a circle: the zero frequency is annihilated, so W has exactly one zero singular value.
     ConvOptions o;
     o.padding = Padding::sides({1}, {0});
@@ -321,7 +333,7 @@ BOOST_AUTO_TEST_CASE(condition_number_and_rank_deficiency) {
     ConvOptions z;
     z.padding = Padding::symmetric({1});
     const ConvSpec t = make_conv({1, 24, 24}, {1, 1, 3, 3}, z);
-    std::vector<Scalar> w = weights_for(rng, t);
+    std::vector<Scalar> w = weights_for<Scalar>(rng, t);
     w[4] = 4;  // a dominant centre tap keeps W well away from singular
     const auto ref = reference(t, w);
     SpectrumOptions lo;
@@ -344,10 +356,10 @@ BOOST_AUTO_TEST_CASE(condition_number_and_rank_deficiency) {
     BOOST_TEST(d.condition == 1.0, tt::tolerance(1e-12));
 }
 
-BOOST_AUTO_TEST_CASE(reshaped_weight_norm_is_the_svd_of_the_reshaped_weight) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(reshaped_weight_norm_is_the_svd_of_the_reshaped_weight, Scalar, Scalars) {
     std::mt19937_64 rng(6);
     const Shape shape = {4, 3, 2, 5};
-    const auto w = random_values(rng, 120);
+    const auto w = random_values<Scalar>(rng, 120);
     Eigen::MatrixXd M0(4, 30), M1(3, 40);
     for (index_t a = 0; a < 4; ++a)
         for (index_t b = 0; b < 3; ++b)
@@ -362,7 +374,7 @@ BOOST_AUTO_TEST_CASE(reshaped_weight_norm_is_the_svd_of_the_reshaped_weight) {
     BOOST_CHECK_THROW(reshaped_weight_norm<Scalar>(w, Shape{4, 3, 2, 4}, 0), shape_error);
 }
 
-BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_the_parameter_named) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(bad_input_is_refused_with_the_parameter_named, Scalar, Scalars) {
     ConvOptions o;
     o.padding = Padding::symmetric({1});
     const ConvSpec s = make_conv({1, 6, 6}, {1, 1, 3, 3}, o);
@@ -400,7 +412,7 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_the_parameter_named) {
     BOOST_CHECK_THROW(singular_values<Scalar>(s, std::vector<Scalar>(8, 1)), shape_error);
 }
 
-BOOST_AUTO_TEST_CASE(checkerboard_levels_are_the_interior_phase_means_of_the_all_ones_response) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(checkerboard_levels_are_the_interior_phase_means_of_the_all_ones_response, Scalar, Scalars) {
     std::mt19937_64 rng(31);
     int uneven = 0;
     for (int trial = 0; trial < 60; ++trial) {
@@ -412,7 +424,7 @@ BOOST_AUTO_TEST_CASE(checkerboard_levels_are_the_interior_phase_means_of_the_all
         } catch (const std::exception&) {
             continue;
         }
-        const auto w = weights_for(rng, s);
+        const auto w = weights_for<Scalar>(rng, s);
         const CheckerboardReport rep = checkerboard<Scalar>(s, w);
         const Batch<Scalar> ones = Batch<Scalar>::Ones(s.input_numel(), 1);
         const Batch<Scalar> out = conv_transpose_scatter<Scalar>(s, w, ones);
@@ -450,9 +462,12 @@ BOOST_AUTO_TEST_CASE(checkerboard_levels_are_the_interior_phase_means_of_the_all
             }
         BOOST_TEST_CONTEXT(s.describe()) {
             BOOST_REQUIRE_EQUAL(rep.levels.size(), sum.size());
+            // The scatter's rounding is relative to the sum of |w| over a level's taps, not to the level.
+            double scale = 0;
+            for (const Scalar v : w) scale += std::abs(static_cast<double>(v));
             for (size_t i = 0; i < sum.size(); ++i) {
                 if (!count[i]) continue;
-                BOOST_TEST(rep.levels[i] == sum[i] / static_cast<double>(count[i]), tt::tolerance(is_double ? 1e-12 : 1e-5));
+                BOOST_TEST(std::abs(rep.levels[i] - sum[i] / static_cast<double>(count[i])) <= tol<Scalar>() * scale);
             }
             // All ones: the verdict is overlap()'s structural one.
             const std::vector<Scalar> ones_w(static_cast<size_t>(s.weight_numel()), Scalar(1));
@@ -464,11 +479,11 @@ BOOST_AUTO_TEST_CASE(checkerboard_levels_are_the_interior_phase_means_of_the_all
     BOOST_TEST(uneven > 5);
 }
 
-BOOST_AUTO_TEST_CASE(a_balanced_kernel_reports_spread_zero) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_balanced_kernel_reports_spread_zero, Scalar, Scalars) {
     // Stride 2, 4x4 kernel: each of the four polyphase components gets one tap adjusted so that the
     // components sum to the same value; the levels then agree and the spread is exactly 0.
     std::mt19937_64 rng(12);
-    auto w = random_values(rng, 2 * 3 * 16);
+    auto w = random_values<Scalar>(rng, 2 * 3 * 16);
     for (index_t c = 0; c < 2; ++c)
         for (index_t o = 0; o < 3; ++o) {
             Scalar* k = w.data() + (c * 3 + o) * 16;
@@ -495,44 +510,4 @@ BOOST_AUTO_TEST_CASE(a_balanced_kernel_reports_spread_zero) {
     BOOST_CHECK_THROW(checkerboard<Scalar>(w, Shape{2, 3, 4, 4}, Dims{2, 2, 2}), config_error);
     w[5] = std::numeric_limits<Scalar>::infinity();
     BOOST_CHECK_THROW(checkerboard<Scalar>(w, Shape{2, 3, 4, 4}, Dims{2}), config_error);
-}
-
-BOOST_AUTO_TEST_CASE(figures_are_written_as_png_and_svg) {
-    const fs::path dir = fs::temp_directory_path() / ("convmtx_test_figure_" + std::to_string(::getpid()) + (is_double ? "d" : "f"));
-    fs::create_directories(dir);
-    figure::Figure fig(400, 200, 1, 2);
-    fig.title("a figure");
-    fig.axes(0, 0).title("a line").xlabel("x").ylabel("y").plot({1, 2, 3}, {1, 4, 9}, {figure::cycle_color(3), 2, 3, "x^2"});
-    fig.axes(0, 0).yscale(figure::Scale::log);
-    std::vector<double> v(12);
-    for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i);
-    fig.axes(0, 1).heat_map(v, 3, 4, {0, 4, 0, 3}, {figure::Colormap::viridis, "value"});
-    fig.save((dir / "f.png").string());
-    fig.save((dir / "f.SVG").string());
-    const Raster png = read_png_file((dir / "f.png").string(), PngRead::rgb8);
-    BOOST_TEST(png.width == 400);
-    BOOST_TEST(png.height == 200);
-    // The heat map's extreme cells carry the ends of viridis: some pixel is near each.
-    auto near = [&](const figure::Color& c) {
-        for (index_t i = 0; i < png.width * png.height; ++i) {
-            const auto* p = png.samples.data() + 3 * i;
-            if (std::abs(p[0] - c.r * 255) < 3 && std::abs(p[1] - c.g * 255) < 3 && std::abs(p[2] - c.b * 255) < 3) return true;
-        }
-        return false;
-    };
-    BOOST_TEST(near(figure::colormap_color(figure::Colormap::viridis, 0)));
-    BOOST_TEST(near(figure::colormap_color(figure::Colormap::viridis, 1)));
-    BOOST_TEST(near(figure::cycle_color(3)));
-    std::ifstream in(dir / "f.SVG");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    BOOST_TEST(ss.str().find("<svg") != std::string::npos);
-    BOOST_CHECK_THROW(fig.save((dir / "f.jpg").string()), config_error);
-    BOOST_CHECK_THROW(fig.save((dir / "missing" / "f.png").string()), io_error);
-    BOOST_TEST(!fs::exists(dir / "missing"));
-    BOOST_CHECK_THROW(fig.axes(1, 0), config_error);
-    BOOST_CHECK_THROW(fig.axes(0, 0).plot({1, 2}, {1}), shape_error);
-    BOOST_CHECK_THROW(fig.axes(0, 1).heat_map(v, 5, 4, {}), shape_error);
-    BOOST_CHECK_THROW(figure::Figure(10, 200), config_error);
-    fs::remove_all(dir);
 }
