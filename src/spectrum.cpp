@@ -252,6 +252,12 @@ index_t krylov_size(const SpectrumOptions& o, index_t k, index_t n) {
     throw convergence_error(os.str());
 }
 
+/// Who found the eigenpairs: Spectra, or the dense eigensolver when the Krylov space is the whole space.
+std::string solver_text(index_t ncv, index_t n) {
+    return ncv >= n ? "the dense eigensolver (the Krylov space would be all " + std::to_string(n) + " dimensions)"
+                    : "Spectra's SymEigsSolver";
+}
+
 std::string runs_text(index_t runs) {
     return runs > 1 ? " in " + std::to_string(runs) + " runs (the later ones deflated, for repeated values)" : "";
 }
@@ -271,7 +277,7 @@ LanczosOut lanczos_largest(const LinearOperator<S>& A, index_t k, const Spectrum
     triplets(A, columns, r.vectors, out);
     out.sigma1 = out.values.front();
     std::ostringstream os;
-    os << "Spectra's SymEigsSolver on " << (columns ? "W^T W" : "W W^T") << " (" << n << " x " << n << ", Krylov size "
+    os << solver_text(ncv, n) << " on " << (columns ? "W^T W" : "W W^T") << " (" << n << " x " << n << ", Krylov size "
        << ncv << "): " << out.restarts << " restarts, " << out.products << " products with W or W^T" << runs_text(r.runs);
     out.detail = os.str();
     return out;
@@ -327,7 +333,7 @@ LanczosOut lanczos_smallest(const LinearOperator<S>& A, index_t k, const Spectru
                     out.residuals.push_back(e);
                 }
                 std::ostringstream os;
-                os << "Spectra's SymEigsSolver on (" << (columns ? "W^T W" : "W W^T") << " + shift)^-1 by " << r.detail
+                os << solver_text(ncv, n) << " on (" << (columns ? "W^T W" : "W W^T") << " + shift)^-1 by " << r.detail
                    << ": " << out.restarts << " restarts, " << r.solves << " solves" << runs_text(r.runs);
                 out.detail = os.str();
                 return out;
@@ -349,7 +355,7 @@ LanczosOut lanczos_smallest(const LinearOperator<S>& A, index_t k, const Spectru
         not_converged("smallest", static_cast<index_t>(r.theta.size()), k, out.restarts, out.products, shifted_tol);
     triplets(A, columns, r.vectors, out);
     std::ostringstream os;
-    os << "Spectra's SymEigsSolver on sigma_1^2 I - " << (columns ? "W^T W" : "W W^T") << " (" << n << " x " << n
+    os << solver_text(ncv, n) << " on sigma_1^2 I - " << (columns ? "W^T W" : "W W^T") << " (" << n << " x " << n
        << ", Krylov size " << ncv << "): " << out.restarts << " restarts, " << out.products << " products with W or W^T"
        << runs_text(r.runs) << fallback;
     out.detail = os.str();

@@ -90,11 +90,33 @@ EigenRun spectra_run(Op& op, const Eigen::MatrixXd& Q, index_t k, index_t ncv, i
 }
 
 /// The k largest eigenpairs of the symmetric operator op (n = op.rows(), 1 <= k < n), repeated
-/// eigenvalues included; `noise` as in spectra_run. Fewer than k values means the first run did not converge.
+/// eigenvalues included; `noise` as in spectra_run. Fewer than k values means the first run did not
+/// converge. When ncv >= n the pairs come from the dense n x n matrix of op (n products) instead.
 template <class Op>
 EigenRun largest_eigenpairs(Op& op, index_t k, index_t ncv, index_t max_restarts, double tol, const Eigen::VectorXd& start,
                             double noise) {
     const index_t n = op.rows();
+    if (ncv >= n) {
+        // The Krylov space would be the whole space (where Spectra's restarts can stall on few distinct
+        // eigenvalues): the exact eigenpairs of op's n x n matrix, formed from n products.
+        Eigen::MatrixXd M(n, n);
+        Eigen::VectorXd e = Eigen::VectorXd::Zero(n);
+        for (index_t j = 0; j < n; ++j) {
+            e(j) = 1;
+            op.perform_op(e.data(), M.col(j).data());
+            e(j) = 0;
+        }
+        const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(0.5 * (M + M.transpose()));
+        EigenRun r;
+        r.runs = 1;
+        const index_t kk = std::min(k, n);
+        r.vectors.resize(n, kk);
+        for (index_t i = 0; i < kk; ++i) {
+            r.theta.push_back(eig.eigenvalues()(n - 1 - i));
+            r.vectors.col(i) = eig.eigenvectors().col(n - 1 - i);
+        }
+        return r;
+    }
     const Eigen::MatrixXd none(n, 0);
     // The scale of op for the checks: |theta| of a short first look at the top.
     double scale = 0;
