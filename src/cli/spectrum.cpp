@@ -76,14 +76,15 @@ private:
 };
 
 /// The singular-value distribution (and the frequency map of a 2-D block-circulant W) as a figure.
-void draw(const std::string& path, const ConvSpec& spec, const Spectrum& s, const Conditioning& c) {
+void draw(const std::string& path, const ConvSpec& spec, const Spectrum& s, bool smallest) {
     const bool map = !s.frequency_max.empty() && s.frequency_shape.size() == 2;
     figure::Figure fig(map ? 1000 : 560, 420, 1, map ? 2 : 1);
-    fig.title(spec.describe());
+    const std::string what = spec.transposed ? "T = W^T, transposed conv" : "W, conv";
+    fig.title("spectrum of " + what + " " + to_string(spec.input_shape(), "x") + " -> " + to_string(spec.output_shape(), "x") +
+              ", kernel " + to_string(spec.kernel_size, "x") + ", " + to_string(spec.padding_mode) + " padding");
     std::vector<double> x, y;
-    const bool bottom = !s.complete && c.count > 0 && static_cast<index_t>(s.values.size()) < c.count &&
-                        s.values.size() && s.values.back() <= c.sigma_min * (1 + 1e-6) && s.values.front() < c.sigma_max * (1 - 1e-6);
-    const index_t first = bottom ? c.count - static_cast<index_t>(s.values.size()) : 0;
+    // The k smallest are the last k of the count values: index them so.
+    const index_t first = !s.complete && smallest ? s.count - static_cast<index_t>(s.values.size()) : 0;
     bool positive = false;
     for (size_t i = 0; i < s.values.size(); ++i) {
         x.push_back(static_cast<double>(first + static_cast<index_t>(i) + 1));
@@ -131,8 +132,7 @@ void run_spectrum(const SpectrumFlags& f) {
 #endif
     o.progress = [&line](const SpectrumProgress& s) { line.step(s); };
     const span<const double> w(p.weight);
-    const index_t count = std::min(p.spec.conv_output_size() * p.spec.conv_out_channels(),
-                                   p.spec.conv_input_size() * p.spec.conv_in_channels());
+    const index_t count = std::min(p.spec.input_numel(), p.spec.output_numel());
     if (f.k && *f.k > count)
         throw usage_error("--k " + std::to_string(*f.k) + " is larger than the number of singular values, min(rows, cols) = " +
                           std::to_string(count));
@@ -145,19 +145,29 @@ void run_spectrum(const SpectrumFlags& f) {
 
     // The values listed (--k) or plotted: the k asked for, else every value when that is exact and
     // cheap (fft, or dense), else the 10 largest.
-    std::optional<Spectrum> s;
-    if (f.k || !f.plot.empty()) {
+    std::optional<Spectrum> s, plotted;
+    if (f.k) {
         SpectrumOptions so = o;
-        so.k = f.k ? *f.k : 0;
-        so.frequency_map = !f.plot.empty();
-        if (!f.k && c.method == SpectrumMethod::lanczos) so.k = std::min<index_t>(10, count - 1);
-        if (so.k > 0 && so.k < count && o.method == SpectrumMethod::automatic && c.method == SpectrumMethod::lanczos)
+        so.k = *f.k;
+        if (so.k < count && o.method == SpectrumMethod::automatic && c.method == SpectrumMethod::lanczos)
             so.method = SpectrumMethod::lanczos;
         s = singular_values<double>(p.spec, w, so);
     }
+    if (!f.plot.empty()) {
+        if (c.method != SpectrumMethod::lanczos || !s) {
+            SpectrumOptions po = o;
+            po.which = SpectrumSide::largest;
+            po.frequency_map = true;
+            po.k = c.method == SpectrumMethod::lanczos ? std::min<index_t>(10, count - 1) : 0;
+            po.method = c.method;
+            plotted = singular_values<double>(p.spec, w, po);
+        } else {
+            plotted = s;
+        }
+    }
     line.clear();
 
-    if (!f.plot.empty()) draw(f.plot, p.spec, *s, c);
+    if (plotted) draw(f.plot, p.spec, *plotted, !plotted->complete && o.which == SpectrumSide::smallest && s);
 
     if (f.json) {
         nlohmann::json j;
