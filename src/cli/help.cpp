@@ -170,6 +170,7 @@ void setup_app(CLI::App& app) {
     setup_spy(app);
     setup_explain(app);
     setup_overlap(app);
+    setup_spectrum(app);
     setup_explore(app);
     setup_solve(app);
     setup_adjoint_test(app);
