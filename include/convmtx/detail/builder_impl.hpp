@@ -9,6 +9,7 @@
 
 #include "convmtx/builder.hpp"
 #include "convmtx/detail/checked.hpp"
+#include "convmtx/detail/huge_pages.hpp"
 #include "convmtx/geometry.hpp"
 
 namespace convmtx::detail {
@@ -34,13 +35,27 @@ struct EntryTaps {
     }
 };
 
+/// One run of a line: the entries that share the taps of dimensions 0 and 1 (groups et.group[0],
+/// et.group[1]) and take, in order, the groups [begin, end) of dimension 2's table T2 for their last tap.
+/// Entry c of the run lies at index base + T2.target(c) across the line; when single01 and T2's groups
+/// have one tap each, its flat weight index is t01 + T2's tap of group c.
+struct LineRun {
+    const TapTable* T2;
+    index_t begin, end;
+    index_t base;
+    index_t t01;
+    bool single01;
+    bool single() const {
+        return single01 && T2->tap_offsets[static_cast<size_t>(end)] - T2->tap_offsets[static_cast<size_t>(begin)] ==
+                               end - begin;
+    }
+};
+
 /// One line of W: a row (w_row = true: output (o, q), entries by column) or a column
-/// (w_row = false: input (c, i), entries by row, i.e. a row of T).
-/// Calls f(index across the line, single, tap, EntryTaps) in increasing index order; `single` is
-/// true when one tap makes the entry (its flat weight index is `tap`), false where a padding mode
-/// folds several taps into it (EntryTaps::for_each lists them).
+/// (w_row = false: input (c, i), entries by row, i.e. a row of T), as runs in increasing index
+/// order: f(const LineRun&, EntryTaps&) with et.group[0..1] set for the run.
 template <class F>
-void visit_line_taps(const ConvGeometry& G, bool w_row, index_t r, F&& f) {
+void visit_line_runs(const ConvGeometry& G, bool w_row, index_t r, F&& f) {
     const TapTable& T0 = w_row ? G.output_taps3(0) : G.input_taps3(0);
     const TapTable& T1 = w_row ? G.output_taps3(1) : G.input_taps3(1);
     const TapTable& T2 = w_row ? G.output_taps3(2) : G.input_taps3(2);
@@ -59,6 +74,7 @@ void visit_line_taps(const ConvGeometry& G, bool w_row, index_t r, F&& f) {
     const index_t grp = w_row ? ch / cout_g : ch / cin_g;
     const index_t partners = w_row ? cin_g : cout_g;
     EntryTaps et{{&T0, &T1, &T2}, {0, 0, 0}, 0, k1, k2};
+    LineRun run{&T2, T2.begin(p2), T2.end(p2), 0, 0, false};
     for (index_t p = 0; p < partners; ++p) {
         const index_t target_base = (grp * partners + p) * target_vol;
         et.weight_base = w_row ? (ch * cin_g + p) * kvol : ((grp * cout_g + p) * cin_g + ch % cin_g) * kvol;
@@ -66,18 +82,30 @@ void visit_line_taps(const ConvGeometry& G, bool w_row, index_t r, F&& f) {
             const index_t c0 = T0.target(a) * x1;
             et.group[0] = a;
             for (index_t b = T1.begin(p1); b < T1.end(p1); ++b) {
-                const index_t c1 = target_base + (c0 + T1.target(b)) * x2;
-                const bool single01 = T0.tap_count(a) == 1 && T1.tap_count(b) == 1;
-                const index_t t01 = et.weight_base + (T0.first_tap(a) * k1 + T1.first_tap(b)) * k2;
+                run.base = target_base + (c0 + T1.target(b)) * x2;
+                run.single01 = T0.tap_count(a) == 1 && T1.tap_count(b) == 1;
+                run.t01 = et.weight_base + (T0.first_tap(a) * k1 + T1.first_tap(b)) * k2;
                 et.group[1] = b;
-                for (index_t c = T2.begin(p2); c < T2.end(p2); ++c) {
-                    et.group[2] = c;
-                    const bool single = single01 && T2.tap_count(c) == 1;
-                    f(c1 + T2.target(c), single, single ? t01 + T2.first_tap(c) : index_t(-1), et);
-                }
+                f(static_cast<const LineRun&>(run), et);
             }
         }
     }
+}
+
+/// One line of W as single entries: calls f(index across the line, single, tap, EntryTaps) in
+/// increasing index order; `single` is true when one tap makes the entry (its flat weight index is
+/// `tap`), false where a padding mode folds several taps into it (EntryTaps::for_each lists them).
+template <class F>
+void visit_line_taps(const ConvGeometry& G, bool w_row, index_t r, F&& f) {
+    visit_line_runs(G, w_row, r, [&](const LineRun& run, EntryTaps& et) {
+        const TapTable& T2 = *run.T2;
+        for (index_t c = run.begin; c < run.end; ++c) {
+            et.group[2] = c;
+            const bool single = run.single01 && T2.tap_count(c) == 1;
+            f(run.base + T2.target(c), single, single ? run.t01 + T2.first_tap(c) : index_t(-1),
+              static_cast<const EntryTaps&>(et));
+        }
+    });
 }
 
 /// visit_line_taps with values: f(index across the line, value, tap) where value is w at the tap,
@@ -143,11 +171,48 @@ index_t count_entries(const ConvGeometry& G, bool w_rows, const Scalar* w, bool 
     return outer[n_outer];
 }
 
-/// Fill pass: inner indices, and values and taps where the pointers are not null.
+/// Fill pass, values and indices of one line starting at inner/values: a run whose taps are all
+/// single is a copy loop over T2's targets and taps; folded entries sum their taps.
+template <class Scalar, class StorageIndex>
+void fill_line(const ConvGeometry& G, bool w_rows, index_t r, const Scalar* w, StorageIndex* inner, Scalar* values) {
+    visit_line_runs(G, w_rows, r, [&](const LineRun& run, EntryTaps& et) {
+        const TapTable& T2 = *run.T2;
+        const index_t len = run.end - run.begin;
+        if (run.single()) {
+            const index_t* target = T2.targets.data() + run.begin;
+            const index_t* tap = T2.taps.data() + T2.tap_offsets[static_cast<size_t>(run.begin)];
+            const Scalar* wt = w + run.t01;
+            for (index_t j = 0; j < len; ++j) {
+                inner[j] = static_cast<StorageIndex>(run.base + target[j]);
+                values[j] = wt[tap[j]];
+            }
+        } else {
+            for (index_t j = 0; j < len; ++j) {
+                const index_t c = run.begin + j;
+                et.group[2] = c;
+                inner[j] = static_cast<StorageIndex>(run.base + T2.target(c));
+                Scalar v(0);
+                et.for_each([&](index_t t) { v += w[t]; });
+                values[j] = v;
+            }
+        }
+        inner += len;
+        values += len;
+    });
+}
+
+/// Fill pass: inner indices, and values and taps where the pointers are not null. Threads fill
+/// contiguous blocks of lines (schedule static, as the count pass), so each first touches its own
+/// part of the arrays.
 template <class Scalar, class StorageIndex>
 void fill_entries(const ConvGeometry& G, bool w_rows, const Scalar* w, bool drop_zeros, const StorageIndex* outer,
                   StorageIndex* inner, Scalar* values, index_t* taps) {
     const index_t n_outer = w_rows ? G.rows() : G.cols();
+    if (w && values && !taps && !drop_zeros) {
+#pragma omp parallel for schedule(static) if (n_outer > 4096)
+        for (index_t r = 0; r < n_outer; ++r) fill_line(G, w_rows, r, w, inner + outer[r], values + outer[r]);
+        return;
+    }
 #pragma omp parallel for schedule(static) if (n_outer > 4096)
     for (index_t r = 0; r < n_outer; ++r) {
         StorageIndex pos = outer[r];
@@ -184,6 +249,9 @@ Eigen::SparseMatrix<Scalar, Order, StorageIndex> assemble(const ConvGeometry& G,
     Eigen::SparseMatrix<Scalar, Order, StorageIndex> M(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
     const index_t nnz = count_entries(G, outer_is_W_rows, weight, options.drop_zeros, M.outerIndexPtr());
     M.resizeNonZeros(static_cast<Eigen::Index>(nnz));
+    // Fresh arrays: huge pages where the kernel allows them, first touched by the filling threads.
+    advise_huge_pages(M.valuePtr(), static_cast<size_t>(nnz) * sizeof(Scalar));
+    advise_huge_pages(M.innerIndexPtr(), static_cast<size_t>(nnz) * sizeof(StorageIndex));
     fill_entries(G, outer_is_W_rows, weight, options.drop_zeros, M.outerIndexPtr(), M.innerIndexPtr(), M.valuePtr(),
                  static_cast<index_t*>(nullptr));
     return M;
