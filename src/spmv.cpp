@@ -249,8 +249,35 @@ void spmv(const CompressedView<Scalar, StorageIndex>& A, bool transpose, DenseVi
     else scatter(A, x, y);
 }
 
+template <class Scalar, class StorageIndex>
+void check_structure(const CompressedView<Scalar, StorageIndex>& A) {
+    const index_t n = A.outer_size(), m = A.inner_size();
+    if (n < 0 || m < 0) throw config_error("spmv: the matrix has negative dimensions");
+    if (n == 0) return;
+    if (A.outer[0] != 0)
+        throw config_error("spmv: indptr[0]=" + std::to_string(A.outer[0]) + " must be 0");
+    index_t bad_line = n;
+#pragma omp parallel for reduction(min : bad_line) schedule(static) if (n > 65536)
+    for (index_t l = 0; l < n; ++l)
+        if (A.outer[l + 1] < A.outer[l]) bad_line = std::min(bad_line, l);
+    if (bad_line < n)
+        throw config_error("spmv: indptr[" + std::to_string(bad_line + 1) + "]=" +
+                           std::to_string(A.outer[bad_line + 1]) + " is less than indptr[" + std::to_string(bad_line) +
+                           "]=" + std::to_string(A.outer[bad_line]) + "; indptr must be nondecreasing");
+    const index_t nnz = A.nnz();
+    index_t bad = nnz;
+#pragma omp parallel for reduction(min : bad) schedule(static) if (nnz > 65536)
+    for (index_t e = 0; e < nnz; ++e)
+        if (A.inner[e] < 0 || A.inner[e] >= m) bad = std::min(bad, e);
+    if (bad < nnz)
+        throw config_error("spmv: indices[" + std::to_string(bad) + "]=" + std::to_string(A.inner[bad]) +
+                           " is outside [0, " + std::to_string(m) + ") (the matrix has " + std::to_string(m) + " " +
+                           (A.row_major ? "columns" : "rows") + ")");
+}
+
 #define CONVMTX_SPMV(S, I) \
-    template void spmv<S, I>(const CompressedView<S, I>&, bool, DenseView<const S>, DenseView<S>);
+    template void spmv<S, I>(const CompressedView<S, I>&, bool, DenseView<const S>, DenseView<S>); \
+    template void check_structure<S, I>(const CompressedView<S, I>&);
 CONVMTX_SPMV(float, std::int32_t)
 CONVMTX_SPMV(float, std::int64_t)
 CONVMTX_SPMV(double, std::int32_t)

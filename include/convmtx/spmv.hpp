@@ -32,6 +32,12 @@ struct CompressedView {
     index_t nnz() const { return outer_size() > 0 ? static_cast<index_t>(outer[outer_size()]) : 0; }
 };
 
+/// Checks what spmv relies on: outer[0] = 0, outer nondecreasing, every inner index in
+/// [0, inner_size()). config_error naming the first offending position and value otherwise.
+/// O(outer_size + nnz), on all threads; spmv itself trusts the arrays.
+template <class Scalar, class StorageIndex>
+void check_structure(const CompressedView<Scalar, StorageIndex>& A);
+
 /// A compressed Eigen matrix as a CompressedView (config_error if it is not compressed).
 template <class Scalar, int Order, class StorageIndex>
 CompressedView<Scalar, StorageIndex> compressed_view(const Eigen::SparseMatrix<Scalar, Order, StorageIndex>& A) {
@@ -67,14 +73,16 @@ void spmv(const CompressedView<Scalar, StorageIndex>& A, bool transpose, DenseVi
 /// The same on an Eigen compressed matrix and column-major blocks.
 template <class Scalar, int Order, class StorageIndex>
 void spmv(const Eigen::SparseMatrix<Scalar, Order, StorageIndex>& A, bool transpose,
-          const Eigen::Ref<const Batch<Scalar>>& x, Eigen::Ref<Batch<Scalar>> y) {
+          const Eigen::Ref<const Batch<typename Eigen::SparseMatrix<Scalar, Order, StorageIndex>::Scalar>>& x,
+          Eigen::Ref<Batch<typename Eigen::SparseMatrix<Scalar, Order, StorageIndex>::Scalar>> y) {
     spmv<Scalar, StorageIndex>(compressed_view(A), transpose,
                                DenseView<const Scalar>{x.data(), x.rows(), x.cols(), 1, x.outerStride()},
                                DenseView<Scalar>{y.data(), y.rows(), y.cols(), 1, y.outerStride()});
 }
 
 #define CONVMTX_SPMV_EXTERN(S, I)                                                                 \
-    extern template void spmv<S, I>(const CompressedView<S, I>&, bool, DenseView<const S>, DenseView<S>);
+    extern template void spmv<S, I>(const CompressedView<S, I>&, bool, DenseView<const S>, DenseView<S>); \
+    extern template void check_structure<S, I>(const CompressedView<S, I>&);
 CONVMTX_SPMV_EXTERN(float, std::int32_t)
 CONVMTX_SPMV_EXTERN(float, std::int64_t)
 CONVMTX_SPMV_EXTERN(double, std::int32_t)

@@ -20,4 +20,7 @@ void bind_validate(pybind11::module_& m);
 /// lsqr/cgls/landweber, SPQR/CHOLMOD, choose_lambda and the image helpers (bind_solvers.cpp).
 void bind_solvers(pybind11::module_& m);
 
+/// spmv: sparse products on scipy CSR/CSC arrays into an output array, GIL released (bind_spmv.cpp).
+void bind_spmv(pybind11::module_& m);
+
 }  // namespace convmtx::python
