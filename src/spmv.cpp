@@ -46,16 +46,17 @@ index_t split_line(const StorageIndex* outer, index_t n_outer, index_t t, index_
     return static_cast<index_t>(std::lower_bound(outer, outer + n_outer + 1, target) - outer);
 }
 
-/// y_l = sum_e values[e] x_{inner[e]} for lines [l0, l1) and B columns starting at column k0.
+/// y_l = sum_e values[e] x_{inner[e]} for lines [l0, l1) and B columns, starting at column kx of x
+/// and column ky of y.
 template <int B, class Scalar, class StorageIndex>
 void gather_lines(const CompressedView<Scalar, StorageIndex>& A, index_t l0, index_t l1,
-                  const DenseView<const Scalar>& x, const DenseView<Scalar>& y, index_t k0) {
+                  const DenseView<const Scalar>& x, index_t kx, const DenseView<Scalar>& y, index_t ky) {
     const StorageIndex* outer = A.outer;
     const StorageIndex* inner = A.inner;
     const Scalar* val = A.values;
     if constexpr (B == 1) {
-        const Scalar* xp = x.data + k0 * x.col_stride;
-        Scalar* yp = y.data + k0 * y.col_stride;
+        const Scalar* xp = x.data + kx * x.col_stride;
+        Scalar* yp = y.data + ky * y.col_stride;
         const index_t xs = x.row_stride;
         if (xs == 1) {
             for (index_t l = l0; l < l1; ++l) {
@@ -78,8 +79,8 @@ void gather_lines(const CompressedView<Scalar, StorageIndex>& A, index_t l0, ind
         }
     } else {
         const index_t xr = x.row_stride, xc = x.col_stride, yr = y.row_stride, yc = y.col_stride;
-        const Scalar* xp = x.data + k0 * xc;
-        Scalar* yp = y.data + k0 * yc;
+        const Scalar* xp = x.data + kx * xc;
+        Scalar* yp = y.data + ky * yc;
         for (index_t l = l0; l < l1; ++l) {
             Scalar acc[B] = {};
             const index_t e1 = static_cast<index_t>(outer[l + 1]);
@@ -124,25 +125,51 @@ void scatter_lines(const CompressedView<Scalar, StorageIndex>& A, index_t l0, in
     }
 }
 
+template <class Scalar>
+std::vector<Scalar>& packed_workspace() {
+    static thread_local std::vector<Scalar> buffer;
+    return buffer;
+}
+
 template <class Scalar, class StorageIndex>
 void gather(const CompressedView<Scalar, StorageIndex>& A, const DenseView<const Scalar>& x,
             const DenseView<Scalar>& y) {
-    const index_t n = A.outer_size();
+    const index_t n = A.outer_size(), m = A.inner_size();
     const index_t parts = A.nnz() + n < 32768 ? 1 : max_threads();
+    // A block whose columns are not contiguous per row (column-major) is packed 8 columns at a time
+    // into a row-major copy, so that each entry reads one cache line of x, not B of them.
+    std::vector<Scalar>& packed = packed_workspace<Scalar>();
+    const bool pack = x.cols > 1 && x.col_stride != 1;
+    if (pack && packed.size() < static_cast<size_t>(m * std::min(kChunk, x.cols)))
+        packed.resize(static_cast<size_t>(m * std::min(kChunk, x.cols)));
+    for (index_t k0 = 0; k0 < x.cols; k0 += kChunk) {
+        const index_t B = std::min(kChunk, x.cols - k0);
+        DenseView<const Scalar> xs = x;
+        index_t kx = k0;
+        if (pack) {
+            xs = DenseView<const Scalar>{packed.data(), m, B, B, 1};
+            kx = 0;
+        }
 #pragma omp parallel num_threads(static_cast<int>(parts)) if (parts > 1)
-    {
-        const index_t t = thread_id(), T = team_size();
-        const index_t l0 = split_line(A.outer, n, t, T), l1 = split_line(A.outer, n, t + 1, T);
-        for (index_t k0 = 0; k0 < x.cols; k0 += kChunk) {
-            switch (std::min(kChunk, x.cols - k0)) {
-                case 1: gather_lines<1>(A, l0, l1, x, y, k0); break;
-                case 2: gather_lines<2>(A, l0, l1, x, y, k0); break;
-                case 3: gather_lines<3>(A, l0, l1, x, y, k0); break;
-                case 4: gather_lines<4>(A, l0, l1, x, y, k0); break;
-                case 5: gather_lines<5>(A, l0, l1, x, y, k0); break;
-                case 6: gather_lines<6>(A, l0, l1, x, y, k0); break;
-                case 7: gather_lines<7>(A, l0, l1, x, y, k0); break;
-                default: gather_lines<8>(A, l0, l1, x, y, k0); break;
+        {
+            const index_t t = thread_id(), T = team_size();
+            if (pack && B > 1) {
+                Scalar* pk = packed.data();
+                const index_t r0 = m * t / T, r1 = m * (t + 1) / T;
+                for (index_t r = r0; r < r1; ++r)
+                    for (index_t k = 0; k < B; ++k) pk[r * B + k] = x.data[r * x.row_stride + (k0 + k) * x.col_stride];
+#pragma omp barrier
+            }
+            const index_t l0 = split_line(A.outer, n, t, T), l1 = split_line(A.outer, n, t + 1, T);
+            switch (B) {
+                case 1: gather_lines<1>(A, l0, l1, x, k0, y, k0); break;
+                case 2: gather_lines<2>(A, l0, l1, xs, kx, y, k0); break;
+                case 3: gather_lines<3>(A, l0, l1, xs, kx, y, k0); break;
+                case 4: gather_lines<4>(A, l0, l1, xs, kx, y, k0); break;
+                case 5: gather_lines<5>(A, l0, l1, xs, kx, y, k0); break;
+                case 6: gather_lines<6>(A, l0, l1, xs, kx, y, k0); break;
+                case 7: gather_lines<7>(A, l0, l1, xs, kx, y, k0); break;
+                default: gather_lines<8>(A, l0, l1, xs, kx, y, k0); break;
             }
         }
     }
@@ -180,14 +207,17 @@ void scatter(const CompressedView<Scalar, StorageIndex>& A, const DenseView<cons
         const index_t B = std::min(kChunk, x.cols - k0);
         Scalar* y0 = y.data + k0 * y.col_stride;
         const index_t yr = y.row_stride, yc = y.col_stride;
+        // Thread 0 adds into y itself when y is one contiguous vector; otherwise every thread adds
+        // into its own row-major copy (B values per row, one cache line per entry), summed into y.
+        const bool direct = B == 1 && yr == 1;
 #pragma omp parallel num_threads(static_cast<int>(parts)) if (parts > 1)
         {
             const index_t t = thread_id(), T = team_size();
-            // Thread t clears its share of y and, for t > 0, all of its own copy (m x B, row-major).
             const index_t r0 = m * t / T, r1 = m * (t + 1) / T;
-            for (index_t k = 0; k < B; ++k)
-                for (index_t r = r0; r < r1; ++r) y0[r * yr + k * yc] = Scalar(0);
-            if (t > 0) {
+            if (direct) {
+                std::fill(y0 + r0, y0 + r1, Scalar(0));
+            }
+            if (t > 0 || !direct) {
                 std::vector<Scalar>& ws = scatter_workspace<Scalar>();
                 if (ws.size() < static_cast<size_t>(m * B)) ws.resize(static_cast<size_t>(m * B));
                 std::fill(ws.data(), ws.data() + m * B, Scalar(0));
@@ -195,20 +225,22 @@ void scatter(const CompressedView<Scalar, StorageIndex>& A, const DenseView<cons
             }
 #pragma omp barrier
             const index_t l0 = split_line(A.outer, n, t, T), l1 = split_line(A.outer, n, t + 1, T);
-            if (t == 0) scatter_block(A, l0, l1, x, k0, B, y0, yr, yc);
+            if (t == 0 && direct) scatter_block(A, l0, l1, x, k0, B, y0, 1, 0);
             else scatter_block(A, l0, l1, x, k0, B, copies[static_cast<size_t>(t)], B, 1);
-            if (T > 1) {
 #pragma omp barrier
+            if (direct) {
                 for (index_t u = 1; u < T; ++u) {
                     const Scalar* c = copies[static_cast<size_t>(u)];
-                    if (B == 1 && yr == 1) {
 #pragma omp simd
-                        for (index_t r = r0; r < r1; ++r) y0[r] += c[r];
-                    } else {
-                        for (index_t r = r0; r < r1; ++r)
-                            for (index_t k = 0; k < B; ++k) y0[r * yr + k * yc] += c[r * B + k];
-                    }
+                    for (index_t r = r0; r < r1; ++r) y0[r] += c[r];
                 }
+            } else {
+                for (index_t r = r0; r < r1; ++r)
+                    for (index_t k = 0; k < B; ++k) {
+                        Scalar v(0);
+                        for (index_t u = 0; u < T; ++u) v += copies[static_cast<size_t>(u)][r * B + k];
+                        y0[r * yr + k * yc] = v;
+                    }
             }
         }
     }
