@@ -3,8 +3,9 @@
 
   build    convmtx.conv_matrix against a vectorised scipy builder (the COO entries from numpy
            index arithmetic, then .tocsr()) on workloads A, B, C
-  apply    convmtx._core.spmv (the parallel products under convmtx.LinearOperator) against
-           scipy's W @ x and W.T @ y on the 8 -> 8 channel, 3x3, 512^2 W (CSR), 1 and 8 columns
+  apply    convmtx.spmv (the parallel products for Python operators' matvec/rmatvec, into a
+           preallocated output, structure checked once) against scipy's W @ x and W.T @ y on the
+           8 -> 8 channel, 3x3, 512^2 W (CSR, int32), 1 and 8 columns
   conv     convmtx.conv(method="direct") and convmtx.conv_transpose(method="scatter") against
            torch.nn.functional.conv*d / conv_transpose*d (CPU) on workloads A-G
 
@@ -22,7 +23,6 @@ import numpy as np
 import scipy.sparse as sp
 
 import convmtx
-from convmtx import _core
 
 try:
     import torch
@@ -106,7 +106,7 @@ def bench_build(workloads, repeat):
 
 def bench_apply(tiny, repeat):
     n = 16 if tiny else 512
-    print(f"\n## apply W (8 -> 8 channels, 3x3, {n}^2, CSR, int32): convmtx._core.spmv vs scipy\n")
+    print(f"\n## apply W (8 -> 8 channels, 3x3, {n}^2, CSR, int32): convmtx.spmv vs scipy\n")
     print("| product | convmtx | scipy | scipy / convmtx |\n|---|---|---|---|")
     for dtype in (np.float64, np.float32):
         W = convmtx.conv_matrix((8, n, n), weights((8, 8, 3, 3), dtype), padding=1)
@@ -119,7 +119,7 @@ def bench_apply(tiny, repeat):
                 out = np.empty(rows_out if cols is None else (rows_out, cols), dtype)
 
                 def ours():
-                    _core.spmv(W.data, W.indices, W.indptr, W.shape, True, transpose, x, out, check=False)
+                    convmtx.spmv(W, x, out=out, transpose=transpose, check=False)
 
                 peer = (lambda: W.T @ x) if transpose else (lambda: W @ x)
                 ours()
@@ -130,8 +130,8 @@ def bench_apply(tiny, repeat):
                 t_peer = median_time(peer, repeat)
                 what = f"{'W.T @ y' if transpose else 'W @ x'} {np.dtype(dtype).name} {'x1' if cols is None else f'x{cols}'}"
                 row(what, t_ours, t_peer, "scipy")
-        t_check = median_time(lambda: _core.spmv(W.data, W.indices, W.indptr, W.shape, True, False,
-                                                 np.ones(W.shape[1], dtype), np.empty(W.shape[0], dtype)), repeat)
+        ones, out1 = np.ones(W.shape[1], dtype), np.empty(W.shape[0], dtype)
+        t_check = median_time(lambda: convmtx.spmv(W, ones, out=out1), repeat)
         print(f"|   (W @ x {np.dtype(dtype).name} with check=True, the O(nnz) structure check included: "
               f"{t_check * 1e3:.2f} ms) | | | |")
 

@@ -111,7 +111,7 @@ void scatter_lines(const CompressedView<Scalar, StorageIndex>& A, index_t l0, in
         if constexpr (B == 1) {
             if (xl[0] == Scalar(0)) continue;
             if (out_r == 1) {
-#pragma omp simd
+                // No simd: a line may repeat an index (scipy keeps duplicates until sum_duplicates).
                 for (index_t e = static_cast<index_t>(outer[l]); e < e1; ++e)
                     out[static_cast<index_t>(inner[e])] += val[e] * xl[0];
                 continue;

@@ -1,6 +1,6 @@
 // Binding of the parallel sparse products (spmv.hpp): y = A x or A^T x on the three arrays of a
 // scipy CSR or CSC matrix, without copying them, into a caller-owned output array, with the GIL
-// released. The base of convmtx.LinearOperator's matvec/rmatvec; internal (convmtx._core).
+// released. Called by convmtx.spmv (src/python/convmtx/spmv.py), the products of the Python operators.
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -54,10 +54,10 @@ void spmv_typed(const py::array& data, const py::array& indices, const py::array
     flat(indices, "indices");
     flat(indptr, "indptr");
     if (!indices.dtype().is(py::dtype::of<Index>()))
-        throw py::type_error("indices has dtype " + std::string(py::str(indices.dtype())) + " but indptr " +
+        throw py::value_error("indices has dtype " + std::string(py::str(indices.dtype())) + " but indptr " +
                              std::string(py::str(indptr.dtype())) + "; both must be int32 or both int64");
     if (!x.dtype().is(py::dtype::of<Scalar>()) || !out.dtype().is(py::dtype::of<Scalar>()))
-        throw py::type_error("x has dtype " + std::string(py::str(x.dtype())) + " and out " +
+        throw py::value_error("x has dtype " + std::string(py::str(x.dtype())) + " and out " +
                              std::string(py::str(out.dtype())) + "; both must be " +
                              std::string(py::str(py::dtype::of<Scalar>())) + " like data");
     if (!out.writeable()) throw py::value_error("out must be writeable");
@@ -95,7 +95,7 @@ void spmv_entry(const py::array& data, const py::array& indices, const py::array
     const char kind = scalar_kind(data, "data");
     const bool i64 = indptr.dtype().is(py::dtype::of<std::int64_t>());
     if (!i64 && !indptr.dtype().is(py::dtype::of<std::int32_t>()))
-        throw py::type_error("indptr has dtype " + std::string(py::str(indptr.dtype())) + "; expected int32 or int64");
+        throw py::value_error("indptr has dtype " + std::string(py::str(indptr.dtype())) + "; expected int32 or int64");
     if (kind == 'f') {
         if (i64) spmv_typed<float, std::int64_t>(data, indices, indptr, rows, cols, csr, transpose, x, out, check);
         else spmv_typed<float, std::int32_t>(data, indices, indptr, rows, cols, csr, transpose, x, out, check);

@@ -49,9 +49,9 @@ def test_bad_arrays_are_refused():
     x, out = np.ones(4), np.empty(5)
     with pytest.raises(ValueError, match="rows"):
         _core.spmv(A.data, A.indices, A.indptr, A.shape, True, False, np.ones(3), out)
-    with pytest.raises(TypeError, match="int32 or both int64"):
+    with pytest.raises(ValueError, match="int32 or both int64"):
         _core.spmv(A.data, A.indices.astype(np.int64), A.indptr, A.shape, True, False, x, out)
-    with pytest.raises(TypeError, match="float64"):
+    with pytest.raises(ValueError, match="float64"):
         _core.spmv(A.data, A.indices, A.indptr, A.shape, True, False, x.astype(np.float32), out)
     with pytest.raises(ValueError, match="overlap"):
         y = np.ones(5)
@@ -64,3 +64,38 @@ def test_bad_arrays_are_refused():
         ro = np.empty(5)
         ro.flags.writeable = False
         _core.spmv(A.data, A.indices, A.indptr, A.shape, True, False, x, ro)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("index", [np.int32, np.int64])
+def test_public_spmv_equals_scipy_in_both_directions(fmt, dtype, index):
+    A = matrix(fmt, dtype, index, rows=257, cols=131, density=0.7, seed=3)  # odd sizes, parallel paths
+    rng = np.random.default_rng(4)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for transpose in (False, True):
+        n_in = A.shape[0] if transpose else A.shape[1]
+        for x in (rng.standard_normal(n_in), rng.standard_normal((n_in, 11))):  # float64 x: converted
+            ref = (A.T @ x.astype(dtype)) if transpose else (A @ x.astype(dtype))
+            got = convmtx.spmv(A, x, transpose=transpose)
+            assert got.dtype == dtype and got.shape == ref.shape
+            assert np.abs(got - ref).max() <= tol * max(1.0, np.abs(ref).max())
+            out = np.full(ref.shape, np.nan, dtype)
+            assert convmtx.spmv(A, x.astype(dtype), out=out, transpose=transpose, check=False) is out
+            assert np.abs(out - ref).max() <= tol * max(1.0, np.abs(ref).max())
+
+
+def test_public_spmv_takes_sparse_arrays_and_refuses_other_formats():
+    A = matrix("csr", np.float64, np.int32, rows=40, cols=30, density=0.3, seed=5)
+    x = np.arange(30, dtype=np.float64)
+    assert np.allclose(convmtx.spmv(sp.csr_array(A), x), A @ x, rtol=1e-13, atol=0)
+    with pytest.raises(ValueError, match="CSR or CSC.*coo"):
+        convmtx.spmv(A.tocoo(), x)
+    with pytest.raises(ValueError, match="CSR or CSC"):
+        convmtx.spmv(A.toarray(), x)
+    with pytest.raises(ValueError, match="int64; spmv takes float32 or float64"):
+        convmtx.spmv(A.astype(np.int64), x)
+    with pytest.raises(ValueError, match="real numbers"):
+        convmtx.spmv(A, x.astype(np.complex128))
+    with pytest.raises(ValueError, match="rows"):
+        convmtx.spmv(A, np.ones(29))
