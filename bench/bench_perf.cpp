@@ -14,11 +14,15 @@
 //   growth/build/<n>, growth/apply/<n>: workload A at n^2; the fitted exponents of time against
 //                                     nnz are printed after the table
 // Each benchmark runs a fixed number of iterations (5, 1 with --tiny), timed one by one; the
-// counter ms is their median. Threads: OpenMP's (OMP_NUM_THREADS).
+// counter ms is their median. Threads: OpenMP's (OMP_NUM_THREADS). --cpu-time times by the
+// process's CPU time divided by the threads instead of the wall clock: on a machine shared with
+// other jobs (load above the cores) it estimates the wall time the same work takes on a quiet
+// machine (run it with OMP_WAIT_POLICY=passive, so that waiting threads do not spin).
 //
-//   bench_perf [--tiny] [--benchmark_filter=REGEX] [other Google Benchmark flags]
+//   bench_perf [--tiny] [--cpu-time] [--benchmark_filter=REGEX] [other Google Benchmark flags]
 #include <benchmark/benchmark.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -41,7 +45,23 @@ using namespace convmtx;
 namespace {
 
 bool tiny = false;
+bool cpu_time = false;
 int iterations() { return tiny ? 1 : 5; }
+
+int threads() {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+/// Process CPU seconds (all threads).
+double process_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 std::map<std::string, double> floors;  // bytes per second
 std::map<std::string, std::vector<std::pair<double, double>>> growth;  // name -> (nnz, seconds)
@@ -58,8 +78,10 @@ double timed(benchmark::State& state, F&& f) {
     std::vector<double> t;
     for (auto _ : state) {
         const auto t0 = std::chrono::steady_clock::now();
+        const double c0 = process_seconds();
         f();
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double s = cpu_time ? (process_seconds() - c0) / threads()
+                                  : std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         state.SetIterationTime(s);
         t.push_back(s);
     }
@@ -333,6 +355,7 @@ int main(int argc, char** argv) {
     std::vector<char*> args;
     for (int i = 0; i < argc; ++i) {
         if (std::strcmp(argv[i], "--tiny") == 0) tiny = true;
+        else if (std::strcmp(argv[i], "--cpu-time") == 0) cpu_time = true;
         else args.push_back(argv[i]);
     }
     int n = static_cast<int>(args.size());

@@ -11,11 +11,15 @@
 
 Every row prints both medians and peer / convmtx (above 1: convmtx is faster). Threads: OpenMP's
 and torch.set_num_threads(--threads). --tiny runs each row once on small sizes (ctest).
+--cpu-time times by the process's CPU time divided by the threads a call uses (convmtx:
+OMP_NUM_THREADS, PyTorch: --threads, scipy: 1) instead of the wall clock, the estimate of quiet-
+machine wall time on a machine shared with other jobs (run with OMP_WAIT_POLICY=passive).
 
     PYTHONPATH=build/python OMP_NUM_THREADS=2 /usr/bin/python3 bench/bench_perf.py
 """
 
 import argparse
+import os
 import statistics
 import time
 
@@ -51,13 +55,25 @@ TINY = {
 }
 
 
-def median_time(f, repeat):
+CPU_TIME = False
+TORCH_THREADS = 2
+OMP_THREADS = int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1))
+
+
+def median_time(f, repeat, threads=None):
+    """Median seconds of f over repeat calls; with --cpu-time, process CPU seconds / threads
+    (threads: the calls' parallelism, OpenMP's by default)."""
     f()  # warm-up: first-use costs (thread pools, page faults of reused buffers) stay out
     times = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
+        if CPU_TIME:
+            t0 = time.process_time()
+            f()
+            times.append((time.process_time() - t0) / (threads or OMP_THREADS))
+        else:
+            t0 = time.perf_counter()
+            f()
+            times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
 
@@ -97,7 +113,7 @@ def bench_build(workloads, repeat):
             w = weights((cout, cin, k, k), dtype)
             shape = (cin,) + size
             ours = median_time(lambda: convmtx.conv_matrix(shape, w, stride=s, padding=p), repeat)
-            peer = median_time(lambda: scipy_conv_matrix(shape, w, s, p), repeat)
+            peer = median_time(lambda: scipy_conv_matrix(shape, w, s, p), repeat, threads=1)
             M = convmtx.conv_matrix(shape, w, stride=s, padding=p)
             R = scipy_conv_matrix(shape, w, s, p)
             assert abs(M - R).max() == 0, "the scipy builder disagrees with convmtx"
@@ -127,7 +143,7 @@ def bench_apply(tiny, repeat):
                 scale = max(1.0, float(np.abs(ref).max()))
                 assert float(np.abs(out - ref).max()) / scale < (1e-4 if dtype == np.float32 else 1e-12)
                 t_ours = median_time(ours, repeat)
-                t_peer = median_time(peer, repeat)
+                t_peer = median_time(peer, repeat, threads=1)
                 what = f"{'W.T @ y' if transpose else 'W @ x'} {np.dtype(dtype).name} {'x1' if cols is None else f'x{cols}'}"
                 row(what, t_ours, t_peer, "scipy")
         ones, out1 = np.ones(W.shape[1], dtype), np.empty(W.shape[0], dtype)
@@ -156,7 +172,7 @@ def bench_conv(workloads, repeat):
             y = convmtx.conv(x, w, stride=s, padding=p, method="direct")
             assert np.abs(y - ref).max() / max(1.0, np.abs(ref).max()) < (1e-4 if dtype == np.float32 else 1e-12)
             with torch.no_grad():
-                t_peer = median_time(lambda: conv(tx, tw, stride=s, padding=p), repeat)
+                t_peer = median_time(lambda: conv(tx, tw, stride=s, padding=p), repeat, TORCH_THREADS)
             t_ours = median_time(lambda: convmtx.conv(x, w, stride=s, padding=p, method="direct"), repeat)
             row(f"conv {name} {np.dtype(dtype).name}", t_ours, t_peer, f"F.conv{r}d")
             # The transposed conv maps the conv's output shape back to its input shape.
@@ -168,7 +184,8 @@ def bench_conv(workloads, repeat):
             out = convmtx.conv_transpose(yt, wt, stride=s, padding=p, output_padding=op, method="scatter")
             assert np.abs(out - reft).max() / max(1.0, np.abs(reft).max()) < (1e-4 if dtype == np.float32 else 1e-12)
             with torch.no_grad():
-                t_peer = median_time(lambda: convt(tyt, twt, stride=s, padding=p, output_padding=op), repeat)
+                t_peer = median_time(lambda: convt(tyt, twt, stride=s, padding=p, output_padding=op), repeat,
+                                     TORCH_THREADS)
             t_ours = median_time(lambda: convmtx.conv_transpose(yt, wt, stride=s, padding=p, output_padding=op,
                                                                 method="scatter"), repeat)
             row(f"conv_transpose {name} {np.dtype(dtype).name}", t_ours, t_peer, f"F.conv_transpose{r}d")
@@ -180,13 +197,17 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (convmtx: OMP_NUM_THREADS)")
     ap.add_argument("--tiny", action="store_true", help="small sizes, one run each (a smoke test)")
     ap.add_argument("--only", choices=["build", "apply", "conv"], action="append", help="run only these parts")
+    ap.add_argument("--cpu-time", action="store_true", help="process CPU time / threads instead of wall time")
     a = ap.parse_args()
+    global CPU_TIME, TORCH_THREADS
+    CPU_TIME, TORCH_THREADS = a.cpu_time, a.threads
     repeat = 1 if a.tiny else a.repeat
     workloads = TINY if a.tiny else WORKLOADS
     if torch is not None:
         torch.set_num_threads(a.threads)
     parts = a.only or ["build", "apply", "conv"]
-    print(f"convmtx bench_perf.py: median of {repeat}, torch threads {a.threads if torch else '-'}")
+    print(f"convmtx bench_perf.py: median of {repeat}, {'CPU time / threads' if CPU_TIME else 'wall time'}, "
+          f"OpenMP threads {OMP_THREADS}, torch threads {a.threads if torch else '-'}")
     if "build" in parts:
         bench_build(workloads, repeat)
     if "apply" in parts:

@@ -36,6 +36,19 @@ int team_size() {
 #endif
 }
 
+/// Runs body(t, T) on `parts` OpenMP threads, or body(0, 1) on this thread when parts is 1: libgomp
+/// allocates the team of a one-thread region on every entry, and the solvers' iterations must not
+/// allocate. Barriers inside body are orphaned constructs (no-ops outside a parallel region).
+template <class F>
+void run_parts(index_t parts, F&& body) {
+    if (parts <= 1) {
+        body(index_t(0), index_t(1));
+        return;
+    }
+#pragma omp parallel num_threads(static_cast<int>(parts))
+    body(static_cast<index_t>(thread_id()), static_cast<index_t>(team_size()));
+}
+
 /// First outer line of part t of `parts`, splitting the entries evenly (lines stay whole).
 template <class StorageIndex>
 index_t split_line(const StorageIndex* outer, index_t n_outer, index_t t, index_t parts) {
@@ -139,7 +152,8 @@ void gather(const CompressedView<Scalar, StorageIndex>& A, const DenseView<const
     // A block whose columns are not contiguous per row (column-major) is packed 8 columns at a time
     // into a row-major copy, so that each entry reads one cache line of x, not B of them.
     std::vector<Scalar>& packed = packed_workspace<Scalar>();
-    const bool pack = x.cols > 1 && x.col_stride != 1;
+    // (Not for a one-thread product: small, and the solvers' first iterations must not allocate.)
+    const bool pack = parts > 1 && x.cols > 1 && x.col_stride != 1;
     if (pack && packed.size() < static_cast<size_t>(m * std::min(kChunk, x.cols)))
         packed.resize(static_cast<size_t>(m * std::min(kChunk, x.cols)));
     for (index_t k0 = 0; k0 < x.cols; k0 += kChunk) {
@@ -150,9 +164,7 @@ void gather(const CompressedView<Scalar, StorageIndex>& A, const DenseView<const
             xs = DenseView<const Scalar>{packed.data(), m, B, B, 1};
             kx = 0;
         }
-#pragma omp parallel num_threads(static_cast<int>(parts)) if (parts > 1)
-        {
-            const index_t t = thread_id(), T = team_size();
+        run_parts(parts, [&](index_t t, index_t T) {
             if (pack && B > 1) {
                 Scalar* pk = packed.data();
                 const index_t r0 = m * t / T, r1 = m * (t + 1) / T;
@@ -171,7 +183,7 @@ void gather(const CompressedView<Scalar, StorageIndex>& A, const DenseView<const
                 case 7: gather_lines<7>(A, l0, l1, xs, kx, y, k0); break;
                 default: gather_lines<8>(A, l0, l1, xs, kx, y, k0); break;
             }
-        }
+        });
     }
 }
 
@@ -202,7 +214,11 @@ void scatter(const CompressedView<Scalar, StorageIndex>& A, const DenseView<cons
     const index_t n = A.outer_size(), m = A.inner_size();
     // Private copies of y cost (threads - 1) * m values to clear and add: worth it when entries dominate.
     const index_t parts = (A.nnz() < 32768 || A.nnz() < 4 * m) ? 1 : max_threads();
-    std::vector<Scalar*> copies(static_cast<size_t>(parts), nullptr);
+    // The copies' addresses, kept between calls (no allocation once the threads' workspaces are sized).
+    // (A thread_local is named through a plain pointer: inside the region each thread would see its own.)
+    static thread_local std::vector<Scalar*> copy_table;
+    if (copy_table.size() < static_cast<size_t>(parts)) copy_table.resize(static_cast<size_t>(parts), nullptr);
+    Scalar** const copies = copy_table.data();
     for (index_t k0 = 0; k0 < x.cols; k0 += kChunk) {
         const index_t B = std::min(kChunk, x.cols - k0);
         Scalar* y0 = y.data + k0 * y.col_stride;
@@ -210,9 +226,7 @@ void scatter(const CompressedView<Scalar, StorageIndex>& A, const DenseView<cons
         // Thread 0 adds into y itself when y is one contiguous vector; otherwise every thread adds
         // into its own row-major copy (B values per row, one cache line per entry), summed into y.
         const bool direct = B == 1 && yr == 1;
-#pragma omp parallel num_threads(static_cast<int>(parts)) if (parts > 1)
-        {
-            const index_t t = thread_id(), T = team_size();
+        run_parts(parts, [&](index_t t, index_t T) {
             const index_t r0 = m * t / T, r1 = m * (t + 1) / T;
             if (direct) {
                 std::fill(y0 + r0, y0 + r1, Scalar(0));
@@ -242,7 +256,7 @@ void scatter(const CompressedView<Scalar, StorageIndex>& A, const DenseView<cons
                         y0[r * yr + k * yc] = v;
                     }
             }
-        }
+        });
     }
 }
 
