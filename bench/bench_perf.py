@@ -107,7 +107,7 @@ def scipy_conv_matrix(in_shape, w, stride, padding):
 def bench_build(workloads, repeat):
     print("\n## build W (float64 and float32 values, int32 indices)\n")
     print("| workload | convmtx | scipy | scipy / convmtx |\n|---|---|---|---|")
-    for name in "ABC":
+    for name in [k for k in "ABC" if k in workloads]:
         _, cin, cout, size, k, s, p, _ = workloads[name]
         for dtype in (np.float64, np.float32):
             w = weights((cout, cin, k, k), dtype)
@@ -198,11 +198,12 @@ def main():
     ap.add_argument("--tiny", action="store_true", help="small sizes, one run each (a smoke test)")
     ap.add_argument("--only", choices=["build", "apply", "conv"], action="append", help="run only these parts")
     ap.add_argument("--cpu-time", action="store_true", help="process CPU time / threads instead of wall time")
+    ap.add_argument("--workloads", default="ABCDEFG", help="the workloads to run, e.g. BG (default: all)")
     a = ap.parse_args()
     global CPU_TIME, TORCH_THREADS
     CPU_TIME, TORCH_THREADS = a.cpu_time, a.threads
     repeat = 1 if a.tiny else a.repeat
-    workloads = TINY if a.tiny else WORKLOADS
+    workloads = {k: v for k, v in (TINY if a.tiny else WORKLOADS).items() if k in a.workloads.upper()}
     if torch is not None:
         torch.set_num_threads(a.threads)
     parts = a.only or ["build", "apply", "conv"]
