@@ -1,5 +1,7 @@
 #include "convmtx/operator.hpp"
 
+#include "convmtx/spmv.hpp"
+
 namespace convmtx {
 
 std::string to_string(ApplyMethod m) {
@@ -107,7 +109,7 @@ void ConvOperator<Scalar>::forward(const Eigen::Ref<const Block>& x, Eigen::Ref<
     const State& s = *state_;
     switch (s.method) {
         case ApplyMethod::matrix:
-            y.noalias() = matrix() * x;
+            spmv(matrix(), false, x, y);
             add_bias<Scalar>(y, s.bias);
             return;
         case ApplyMethod::direct: conv_direct<Scalar>(s.spec, s.weight, x, y, s.bias); return;
@@ -120,7 +122,7 @@ template <class Scalar>
 void ConvOperator<Scalar>::backward(const Eigen::Ref<const Block>& y, Eigen::Ref<Block> x) const {
     const State& s = *state_;
     if (s.method == ApplyMethod::matrix || (s.method == ApplyMethod::direct && s.spec.padding_mode != PaddingMode::zeros)) {
-        x.noalias() = matrix().transpose() * y;
+        spmv(matrix(), true, y, x);
         return;
     }
     const ConvSpec a = s.spec.adjoint();

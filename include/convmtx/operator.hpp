@@ -18,6 +18,7 @@
 #include "convmtx/builder.hpp"
 #include "convmtx/dot_test.hpp"
 #include "convmtx/kernels.hpp"
+#include "convmtx/spmv.hpp"
 
 namespace convmtx {
 
@@ -135,15 +136,15 @@ std::shared_ptr<const LinearOperator<Scalar>> LinearOperator<Scalar>::transpose(
     return std::make_shared<TransposedOperator<Scalar>>(*this);
 }
 
-/// An explicit sparse matrix M as an operator: apply = M x, adjoint = M^T y. The matrix is
-/// shared (not copied) by transpose().
+/// An explicit sparse matrix M as an operator: apply = M x, adjoint = M^T y, by the parallel
+/// products of spmv.hpp (Eigen's where a shared M is not compressed). The matrix is shared (not copied) by transpose().
 template <class Scalar, int Order = Eigen::RowMajor, class StorageIndex = int>
 class SparseOperator final : public LinearOperator<Scalar> {
 public:
     using Block = typename LinearOperator<Scalar>::Block;
     using Matrix = Eigen::SparseMatrix<Scalar, Order, StorageIndex>;
     SparseOperator(Matrix M, Shape model_shape, Shape data_shape, std::string name = "matrix")
-        : SparseOperator(std::make_shared<const Matrix>(std::move(M)), false, std::move(model_shape),
+        : SparseOperator(std::make_shared<const Matrix>(compressed(std::move(M))), false, std::move(model_shape),
                          std::move(data_shape), std::move(name)) {}
     /// M (transposed = false) or M^T (true) of a shared matrix.
     SparseOperator(std::shared_ptr<const Matrix> M, bool transposed, Shape model_shape, Shape data_shape,
@@ -165,16 +166,21 @@ public:
     }
 
 protected:
-    void apply_impl(const Eigen::Ref<const Block>& x, Eigen::Ref<Block> y) const override {
-        if (transposed_) y.noalias() = M_->transpose() * x;
-        else y.noalias() = *M_ * x;
-    }
+    void apply_impl(const Eigen::Ref<const Block>& x, Eigen::Ref<Block> y) const override { product(transposed_, x, y); }
     void apply_adjoint_impl(const Eigen::Ref<const Block>& y, Eigen::Ref<Block> x) const override {
-        if (transposed_) x.noalias() = *M_ * y;
-        else x.noalias() = M_->transpose() * y;
+        product(!transposed_, y, x);
     }
 
 private:
+    static Matrix compressed(Matrix M) {
+        M.makeCompressed();
+        return M;
+    }
+    void product(bool transpose, const Eigen::Ref<const Block>& in, Eigen::Ref<Block> out) const {
+        if (M_->isCompressed()) spmv(*M_, transpose, in, out);
+        else if (transpose) out.noalias() = M_->transpose() * in;
+        else out.noalias() = *M_ * in;
+    }
     std::shared_ptr<const Matrix> M_;
     bool transposed_ = false;
 };

@@ -24,6 +24,9 @@ void bind_validate(pybind11::module_& m);
 /// lsqr/cgls/landweber, SPQR/CHOLMOD, choose_lambda and the image helpers (bind_solvers.cpp).
 void bind_solvers(pybind11::module_& m);
 
+/// spmv: sparse products on scipy CSR/CSC arrays into an output array, GIL released (bind_spmv.cpp).
+void bind_spmv(pybind11::module_& m);
+
 /// A rows x cols operator from Python: a CSR triple (indptr, indices, data) when `matrix` is not
 /// None (a SparseOperator), else the callables matvec and rmatvec on 1-D float64 arrays
 /// (bind_solvers.cpp). shape_error for a malformed triple or a callable returning the wrong size.

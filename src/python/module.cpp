@@ -8,5 +8,6 @@ PYBIND11_MODULE(_core, m) {
     convmtx::python::bind_core(m);
     convmtx::python::bind_validate(m);
     convmtx::python::bind_solvers(m);
+    convmtx::python::bind_spmv(m);
     convmtx::python::bind_spectrum(m);
 }

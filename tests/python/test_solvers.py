@@ -203,10 +203,12 @@ def test_an_operator_returning_nan_stops_the_solver_at_the_last_finite_iterate(p
     # CGLS: the adjoint of iteration 2 fails (call 1 is A^T b); x is CGLS's first iterate.
     c = convmtx.cgls(failing(W, 3, bad, adjoint=True), b)
     assert c.istop == 9 and c.itn == 1 and np.all(np.isfinite(c.x))
-    assert rel(c.x, convmtx.cgls(W, b, iter_lim=1).x) == 0
+    # The references apply W through convmtx's parallel products, the failing operator through
+    # scipy's serial ones: the same sums in another order.
+    assert rel(c.x, convmtx.cgls(W, b, iter_lim=1).x) <= 1e-14
     w = convmtx.landweber(failing(W, 6, bad), b, step=0.05)
     assert w.istop == 9 and w.itn == 4
-    assert rel(w.x, convmtx.landweber(W, b, step=0.05, iter_lim=4).x) == 0
+    assert rel(w.x, convmtx.landweber(W, b, step=0.05, iter_lim=4).x) <= 1e-14
     with pytest.raises(RuntimeError, match="non-finite"):
         convmtx.choose_lambda(failing(W, 5, bad), b, rule="lcurve")
 

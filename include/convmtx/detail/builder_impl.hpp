@@ -9,7 +9,12 @@
 
 #include "convmtx/builder.hpp"
 #include "convmtx/detail/checked.hpp"
+#include "convmtx/detail/huge_pages.hpp"
 #include "convmtx/geometry.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace convmtx::detail {
 
@@ -34,50 +39,133 @@ struct EntryTaps {
     }
 };
 
-/// One line of W: a row (w_row = true: output (o, q), entries by column) or a column
-/// (w_row = false: input (c, i), entries by row, i.e. a row of T).
-/// Calls f(index across the line, single, tap, EntryTaps) in increasing index order; `single` is
-/// true when one tap makes the entry (its flat weight index is `tap`), false where a padding mode
-/// folds several taps into it (EntryTaps::for_each lists them).
-template <class F>
-void visit_line_taps(const ConvGeometry& G, bool w_row, index_t r, F&& f) {
-    const TapTable& T0 = w_row ? G.output_taps3(0) : G.input_taps3(0);
-    const TapTable& T1 = w_row ? G.output_taps3(1) : G.input_taps3(1);
-    const TapTable& T2 = w_row ? G.output_taps3(2) : G.input_taps3(2);
-    const index_t e1 = w_row ? G.dim3(1).output_size : G.dim3(1).input_size;
-    const index_t e2 = w_row ? G.dim3(2).output_size : G.dim3(2).input_size;
-    const index_t x1 = w_row ? G.dim3(1).input_size : G.dim3(1).output_size;  // target extents
-    const index_t x2 = w_row ? G.dim3(2).input_size : G.dim3(2).output_size;
-    const index_t k1 = G.dim3(1).kernel_size, k2 = G.dim3(2).kernel_size;
-    const index_t vol = w_row ? G.output_volume() : G.input_volume();
-    const index_t target_vol = w_row ? G.input_volume() : G.output_volume();
-    const index_t cin_g = G.in_per_group(), cout_g = G.out_per_group(), kvol = G.kernel_volume();
+/// One run of a line: the entries that share the taps of dimensions 0 and 1 (groups et.group[0],
+/// et.group[1]) and take, in order, the groups [begin, end) of dimension 2's table T2 for their last tap.
+/// Entry c of the run lies at index base + T2.target(c) across the line; when single() its flat
+/// weight index is t01 + T2's only tap of group c.
+struct LineRun {
+    const TapTable* T2;
+    index_t begin, end;
+    index_t base;
+    index_t t01;
+    bool single01;  ///< the groups of dimensions 0 and 1 have one tap each
+    bool single2;   ///< every group of [begin, end) has one tap
+    bool single() const { return single01 && single2; }
+};
 
-    const index_t ch = r / vol;
-    const index_t rem = r % vol;
-    const index_t p2 = rem % e2, p1 = (rem / e2) % e1, p0 = rem / (e2 * e1);
-    const index_t grp = w_row ? ch / cout_g : ch / cin_g;
-    const index_t partners = w_row ? cin_g : cout_g;
-    EntryTaps et{{&T0, &T1, &T2}, {0, 0, 0}, 0, k1, k2};
-    for (index_t p = 0; p < partners; ++p) {
-        const index_t target_base = (grp * partners + p) * target_vol;
-        et.weight_base = w_row ? (ch * cin_g + p) * kvol : ((grp * cout_g + p) * cin_g + ch % cin_g) * kvol;
-        for (index_t a = T0.begin(p0); a < T0.end(p0); ++a) {
-            const index_t c0 = T0.target(a) * x1;
-            et.group[0] = a;
-            for (index_t b = T1.begin(p1); b < T1.end(p1); ++b) {
-                const index_t c1 = target_base + (c0 + T1.target(b)) * x2;
-                const bool single01 = T0.tap_count(a) == 1 && T1.tap_count(b) == 1;
-                const index_t t01 = et.weight_base + (T0.first_tap(a) * k1 + T1.first_tap(b)) * k2;
-                et.group[1] = b;
-                for (index_t c = T2.begin(p2); c < T2.end(p2); ++c) {
-                    et.group[2] = c;
-                    const bool single = single01 && T2.tap_count(c) == 1;
-                    f(c1 + T2.target(c), single, single ? t01 + T2.first_tap(c) : index_t(-1), et);
+/// The lines of W: rows (w_row = true: output (o, q), entries by column) or columns (w_row = false:
+/// input (c, i), entries by row, i.e. the rows of T), walked from the geometry's tap tables. Made once
+/// per pass so that the tables and extents are looked up once, not per line.
+class LineWalker {
+public:
+    /// Position of a line: channel and the three (padded to rank 3) spatial coordinates.
+    struct Pos {
+        index_t ch = 0, p0 = 0, p1 = 0, p2 = 0;
+    };
+
+    LineWalker(const ConvGeometry& G, bool w_row)
+        : T0_(w_row ? &G.output_taps3(0) : &G.input_taps3(0)), T1_(w_row ? &G.output_taps3(1) : &G.input_taps3(1)),
+          T2_(w_row ? &G.output_taps3(2) : &G.input_taps3(2)), w_row_(w_row) {
+        const DimGeometry &d0 = G.dim3(0), &d1 = G.dim3(1), &d2 = G.dim3(2);
+        e0_ = w_row ? d0.output_size : d0.input_size;
+        e1_ = w_row ? d1.output_size : d1.input_size;
+        e2_ = w_row ? d2.output_size : d2.input_size;
+        x1_ = w_row ? d1.input_size : d1.output_size;
+        x2_ = w_row ? d2.input_size : d2.output_size;
+        k1_ = d1.kernel_size;
+        k2_ = d2.kernel_size;
+        target_vol_ = w_row ? G.input_volume() : G.output_volume();
+        cin_g_ = G.in_per_group();
+        cout_g_ = G.out_per_group();
+        kvol_ = G.kernel_volume();
+        channels_ = w_row ? G.conv_out_channels() : G.conv_in_channels();
+    }
+
+    index_t lines() const { return channels_ * e0_ * e1_ * e2_; }
+    Pos decode(index_t r) const {
+        Pos p;
+        p.p2 = r % e2_;
+        r /= e2_;
+        p.p1 = r % e1_;
+        r /= e1_;
+        p.p0 = r % e0_;
+        p.ch = r / e0_;
+        return p;
+    }
+    /// The position of line r + 1 from that of line r.
+    void next(Pos& p) const {
+        if (++p.p2 < e2_) return;
+        p.p2 = 0;
+        if (++p.p1 < e1_) return;
+        p.p1 = 0;
+        if (++p.p0 < e0_) return;
+        p.p0 = 0;
+        ++p.ch;
+    }
+    /// Entries of the line when every tap is structural.
+    index_t count(const Pos& p) const {
+        return (w_row_ ? cin_g_ : cout_g_) * T0_->groups(p.p0) * T1_->groups(p.p1) * T2_->groups(p.p2);
+    }
+    /// The runs of the line in increasing index order: f(const LineRun&, EntryTaps&), with
+    /// et.group[0..1] and et.weight_base set for the run.
+    template <class F>
+    void runs(const Pos& pos, F&& f) const {
+        const TapTable &T0 = *T0_, &T1 = *T1_, &T2 = *T2_;
+        const index_t ch = pos.ch;
+        const index_t grp = w_row_ ? ch / cout_g_ : ch / cin_g_;
+        const index_t partners = w_row_ ? cin_g_ : cout_g_;
+        EntryTaps et{{T0_, T1_, T2_}, {0, 0, 0}, 0, k1_, k2_};
+        LineRun run{T2_, T2.begin(pos.p2), T2.end(pos.p2), 0, 0, false, false};
+        run.single2 = T2.tap_offsets[static_cast<size_t>(run.end)] - T2.tap_offsets[static_cast<size_t>(run.begin)] ==
+                      run.end - run.begin;
+        const index_t a0 = T0.begin(pos.p0), a1 = T0.end(pos.p0), b0 = T1.begin(pos.p1), b1 = T1.end(pos.p1);
+        for (index_t p = 0; p < partners; ++p) {
+            const index_t target_base = (grp * partners + p) * target_vol_;
+            et.weight_base = w_row_ ? (ch * cin_g_ + p) * kvol_ : ((grp * cout_g_ + p) * cin_g_ + ch % cin_g_) * kvol_;
+            for (index_t a = a0; a < a1; ++a) {
+                const index_t c0 = T0.target(a) * x1_;
+                const bool single0 = T0.tap_count(a) == 1;
+                const index_t t0 = T0.first_tap(a) * k1_;
+                et.group[0] = a;
+                for (index_t b = b0; b < b1; ++b) {
+                    run.base = target_base + (c0 + T1.target(b)) * x2_;
+                    run.single01 = single0 && T1.tap_count(b) == 1;
+                    run.t01 = et.weight_base + (t0 + T1.first_tap(b)) * k2_;
+                    et.group[1] = b;
+                    f(static_cast<const LineRun&>(run), et);
                 }
             }
         }
     }
+
+private:
+    const TapTable *T0_, *T1_, *T2_;
+    bool w_row_;
+    index_t e0_ = 1, e1_ = 1, e2_ = 1, x1_ = 1, x2_ = 1, k1_ = 1, k2_ = 1, target_vol_ = 1, cin_g_ = 1, cout_g_ = 1,
+            kvol_ = 1, channels_ = 1;
+};
+
+/// The runs of line r of W (see LineWalker::runs), for a single line.
+template <class F>
+void visit_line_runs(const ConvGeometry& G, bool w_row, index_t r, F&& f) {
+    const LineWalker walk(G, w_row);
+    walk.runs(walk.decode(r), f);
+}
+
+/// One line of W as single entries: calls f(index across the line, single, tap, EntryTaps) in
+/// increasing index order; `single` is true when one tap makes the entry (its flat weight index is
+/// `tap`), false where a padding mode folds several taps into it (EntryTaps::for_each lists them).
+template <class F>
+void visit_line_taps(const ConvGeometry& G, bool w_row, index_t r, F&& f) {
+    visit_line_runs(G, w_row, r, [&](const LineRun& run, EntryTaps& et) {
+        const TapTable& T2 = *run.T2;
+        for (index_t c = run.begin; c < run.end; ++c) {
+            et.group[2] = c;
+            const bool single = run.single01 && T2.tap_count(c) == 1;
+            f(run.base + T2.target(c), single, single ? run.t01 + T2.first_tap(c) : index_t(-1),
+              static_cast<const EntryTaps&>(et));
+        }
+    });
 }
 
 /// visit_line_taps with values: f(index across the line, value, tap) where value is w at the tap,
@@ -93,16 +181,6 @@ void visit_line(const ConvGeometry& G, bool w_row, index_t r, const Scalar* w, F
         if (w) et.for_each([&](index_t t) { value += w[t]; });
         f(idx, value, index_t(-1));
     });
-}
-
-/// Entries of line r when every tap is structural (no visit needed).
-inline index_t line_count(const ConvGeometry& G, bool w_row, index_t r) {
-    const index_t e1 = w_row ? G.dim3(1).output_size : G.dim3(1).input_size;
-    const index_t e2 = w_row ? G.dim3(2).output_size : G.dim3(2).input_size;
-    const index_t rem = r % (w_row ? G.output_volume() : G.input_volume());
-    const index_t p2 = rem % e2, p1 = (rem / e2) % e1, p0 = rem / (e2 * e1);
-    const auto& t = [&](int j) -> const TapTable& { return w_row ? G.output_taps3(j) : G.input_taps3(j); };
-    return (w_row ? G.in_per_group() : G.out_per_group()) * t(0).groups(p0) * t(1).groups(p1) * t(2).groups(p2);
 }
 
 template <class StorageIndex>
@@ -124,41 +202,97 @@ void check_fits(index_t rows, index_t cols, index_t nnz, const char* what) {
 void check_memory(index_t nnz, index_t outer, size_t scalar_bytes, size_t index_bytes, double extra_bytes,
                   double limit, const char* what);
 
+/// Lines [r0, r1) of `walk`, split evenly over the OpenMP threads (contiguous blocks, in thread
+/// order), each calling f(r, pos) for its lines in increasing order.
+template <class F>
+void for_lines(const LineWalker& walk, F&& f) {
+    const index_t n = walk.lines();
+#pragma omp parallel if (n > 4096)
+    {
+#ifdef _OPENMP
+        const index_t T = omp_get_num_threads(), t = omp_get_thread_num();
+#else
+        const index_t T = 1, t = 0;
+#endif
+        const index_t r0 = n * t / T, r1 = n * (t + 1) / T;
+        LineWalker::Pos pos = walk.decode(r0);
+        for (index_t r = r0; r < r1; ++r, walk.next(pos)) f(r, static_cast<const LineWalker::Pos&>(pos));
+    }
+}
+
 /// Count pass: writes the outer index array (n_outer + 1 entries) and returns nnz.
 template <class Scalar, class StorageIndex>
 index_t count_entries(const ConvGeometry& G, bool w_rows, const Scalar* w, bool drop_zeros, StorageIndex* outer) {
-    const index_t n_outer = w_rows ? G.rows() : G.cols();
+    const LineWalker walk(G, w_rows);
+    const index_t n_outer = walk.lines();
     outer[0] = 0;
-    // Lines are independent: counts in parallel (OpenMP when enabled), then a serial prefix sum.
-#pragma omp parallel for schedule(static) if (n_outer > 4096)
-    for (index_t r = 0; r < n_outer; ++r) {
+    // Lines are independent: counts in parallel, then a serial prefix sum.
+    for_lines(walk, [&](index_t r, const LineWalker::Pos& pos) {
         index_t cnt = 0;
         if (drop_zeros && w)
             visit_line(G, w_rows, r, w, [&](index_t, Scalar v, index_t) { cnt += (v != Scalar(0)); });
         else
-            cnt = line_count(G, w_rows, r);
+            cnt = walk.count(pos);
         outer[r + 1] = static_cast<StorageIndex>(cnt);
-    }
+    });
     for (index_t r = 0; r < n_outer; ++r) outer[r + 1] += outer[r];
     return outer[n_outer];
 }
 
-/// Fill pass: inner indices, and values and taps where the pointers are not null.
+/// Fill pass, values and indices of one line starting at inner/values: a run whose taps are all
+/// single is a copy loop over T2's targets and taps; folded entries sum their taps.
+template <class Scalar, class StorageIndex>
+void fill_line(const LineWalker& walk, const LineWalker::Pos& pos, const Scalar* w, StorageIndex* inner,
+               Scalar* values) {
+    walk.runs(pos, [&](const LineRun& run, EntryTaps& et) {
+        const TapTable& T2 = *run.T2;
+        const index_t len = run.end - run.begin;
+        if (run.single()) {
+            const index_t* target = T2.targets.data() + run.begin;
+            const index_t* tap = T2.taps.data() + T2.tap_offsets[static_cast<size_t>(run.begin)];
+            const Scalar* wt = w + run.t01;
+            const index_t base = run.base;
+            for (index_t j = 0; j < len; ++j) {
+                inner[j] = static_cast<StorageIndex>(base + target[j]);
+                values[j] = wt[tap[j]];
+            }
+        } else {
+            for (index_t j = 0; j < len; ++j) {
+                const index_t c = run.begin + j;
+                et.group[2] = c;
+                inner[j] = static_cast<StorageIndex>(run.base + T2.target(c));
+                Scalar v(0);
+                et.for_each([&](index_t t) { v += w[t]; });
+                values[j] = v;
+            }
+        }
+        inner += len;
+        values += len;
+    });
+}
+
+/// Fill pass: inner indices, and values and taps where the pointers are not null. Threads fill
+/// contiguous blocks of lines, so each first touches its own part of the arrays.
 template <class Scalar, class StorageIndex>
 void fill_entries(const ConvGeometry& G, bool w_rows, const Scalar* w, bool drop_zeros, const StorageIndex* outer,
                   StorageIndex* inner, Scalar* values, index_t* taps) {
-    const index_t n_outer = w_rows ? G.rows() : G.cols();
-#pragma omp parallel for schedule(static) if (n_outer > 4096)
-    for (index_t r = 0; r < n_outer; ++r) {
-        StorageIndex pos = outer[r];
+    const LineWalker walk(G, w_rows);
+    if (w && values && !taps && !drop_zeros) {
+        for_lines(walk, [&](index_t r, const LineWalker::Pos& pos) {
+            fill_line(walk, pos, w, inner + outer[r], values + outer[r]);
+        });
+        return;
+    }
+    for_lines(walk, [&](index_t r, const LineWalker::Pos&) {
+        StorageIndex at = outer[r];
         visit_line(G, w_rows, r, w, [&](index_t idx, Scalar v, index_t tap) {
             if (drop_zeros && v == Scalar(0)) return;
-            inner[pos] = static_cast<StorageIndex>(idx);
-            if (values) values[pos] = v;
-            if (taps) taps[pos] = tap;
-            ++pos;
+            inner[at] = static_cast<StorageIndex>(idx);
+            if (values) values[at] = v;
+            if (taps) taps[at] = tap;
+            ++at;
         });
-    }
+    });
 }
 
 template <class Scalar, int Order, class StorageIndex>
@@ -184,6 +318,9 @@ Eigen::SparseMatrix<Scalar, Order, StorageIndex> assemble(const ConvGeometry& G,
     Eigen::SparseMatrix<Scalar, Order, StorageIndex> M(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
     const index_t nnz = count_entries(G, outer_is_W_rows, weight, options.drop_zeros, M.outerIndexPtr());
     M.resizeNonZeros(static_cast<Eigen::Index>(nnz));
+    // Fresh arrays: huge pages where the kernel allows them, first touched by the filling threads.
+    advise_huge_pages(M.valuePtr(), static_cast<size_t>(nnz) * sizeof(Scalar));
+    advise_huge_pages(M.innerIndexPtr(), static_cast<size_t>(nnz) * sizeof(StorageIndex));
     fill_entries(G, outer_is_W_rows, weight, options.drop_zeros, M.outerIndexPtr(), M.innerIndexPtr(), M.valuePtr(),
                  static_cast<index_t*>(nullptr));
     return M;

@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 
 # Other modules of the package: one import line each below.
 from .spreadsheet import to_spreadsheet
+from .spmv import spmv
 from .validate import check_kernel, dot_test, to_sparse
 from .solvers import (MemoryLimitError, cgls, choose_lambda, conv_operator, estimate_cost, gaussian_kernel,
                       gradient_matrix, landweber, lsqr, psnr, read_image, shepp_logan, solve_cholmod, solve_spqr,
