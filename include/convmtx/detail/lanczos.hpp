@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <stdexcept>
 #include <vector>
 
 #include <Eigen/Dense>
@@ -23,6 +24,7 @@ struct EigenRun {
     Eigen::MatrixXd vectors;    ///< n x theta.size(), orthonormal
     index_t restarts = 0;
     index_t runs = 0;           ///< Spectra runs (1 + the deflated ones)
+    bool failed = false;        ///< Spectra threw (a breakdown it could not recover from)
 };
 
 /// Spectra's operator interface around `op` with the directions of Q (orthonormal columns) removed.
@@ -68,7 +70,15 @@ EigenRun spectra_run(Op& op, const Eigen::MatrixXd& Q, index_t k, index_t ncv, i
     Eigen::VectorXd v0 = start;
     if (Q.cols()) v0 -= Q * (Q.transpose() * v0);
     solver.init(v0.data());
-    solver.compute(Spectra::SortRule::LargestAlge, max_restarts, tol, Spectra::SortRule::LargestAlge);
+    try {
+        solver.compute(Spectra::SortRule::LargestAlge, max_restarts, tol, Spectra::SortRule::LargestAlge);
+    } catch (const std::runtime_error&) {
+        // Spectra's tridiagonal eigensolver can fail after a numerical breakdown of the Krylov space
+        // (an operator with fewer distinct eigenvalues than ncv): counted as a run that found nothing.
+        r.runs = 1;
+        r.failed = true;
+        return r;
+    }
     const Eigen::VectorXd theta = solver.eigenvalues();
     const Eigen::MatrixXd V = solver.eigenvectors();
     r.restarts = solver.num_iterations();
@@ -89,34 +99,43 @@ EigenRun spectra_run(Op& op, const Eigen::MatrixXd& Q, index_t k, index_t ncv, i
     return r;
 }
 
+/// The k largest eigenpairs of op from its dense n x n matrix, formed from n products.
+template <class Op>
+EigenRun dense_eigenpairs(Op& op, index_t k) {
+    const index_t n = op.rows();
+    Eigen::MatrixXd M(n, n);
+    Eigen::VectorXd e = Eigen::VectorXd::Zero(n);
+    for (index_t j = 0; j < n; ++j) {
+        e(j) = 1;
+        op.perform_op(e.data(), M.col(j).data());
+        e(j) = 0;
+    }
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(0.5 * (M + M.transpose()));
+    EigenRun r;
+    r.runs = 1;
+    const index_t kk = std::min(k, n);
+    r.vectors.resize(n, kk);
+    for (index_t i = 0; i < kk; ++i) {
+        r.theta.push_back(eig.eigenvalues()(n - 1 - i));
+        r.vectors.col(i) = eig.eigenvectors().col(n - 1 - i);
+    }
+    return r;
+}
+
+/// Below this order a failed Krylov run falls back to the dense eigenpairs (at most 32 MiB per copy).
+constexpr index_t dense_fallback_order = 2048;
+
 /// The k largest eigenpairs of the symmetric operator op (n = op.rows(), 1 <= k < n), repeated
-/// eigenvalues included; `noise` as in spectra_run. Fewer than k values means the first run did not
-/// converge. When ncv >= n the pairs come from the dense n x n matrix of op (n products) instead.
+/// eigenvalues included; `noise` as in spectra_run. Fewer than k values means neither first run
+/// converged and n exceeds dense_fallback_order. When ncv >= n, or when both runs fail on n <=
+/// dense_fallback_order, the pairs come from the dense n x n matrix of op (n products) instead.
 template <class Op>
 EigenRun largest_eigenpairs(Op& op, index_t k, index_t ncv, index_t max_restarts, double tol, const Eigen::VectorXd& start,
                             double noise) {
     const index_t n = op.rows();
-    if (ncv >= n) {
-        // The Krylov space would be the whole space (where Spectra's restarts can stall on few distinct
-        // eigenvalues): the exact eigenpairs of op's n x n matrix, formed from n products.
-        Eigen::MatrixXd M(n, n);
-        Eigen::VectorXd e = Eigen::VectorXd::Zero(n);
-        for (index_t j = 0; j < n; ++j) {
-            e(j) = 1;
-            op.perform_op(e.data(), M.col(j).data());
-            e(j) = 0;
-        }
-        const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(0.5 * (M + M.transpose()));
-        EigenRun r;
-        r.runs = 1;
-        const index_t kk = std::min(k, n);
-        r.vectors.resize(n, kk);
-        for (index_t i = 0; i < kk; ++i) {
-            r.theta.push_back(eig.eigenvalues()(n - 1 - i));
-            r.vectors.col(i) = eig.eigenvectors().col(n - 1 - i);
-        }
-        return r;
-    }
+    // The Krylov space would be the whole space (where Spectra's restarts can stall on few distinct
+    // eigenvalues): the exact eigenpairs of op's matrix.
+    if (ncv >= n) return dense_eigenpairs(op, k);
     const Eigen::MatrixXd none(n, 0);
     // The scale of op for the checks: |theta| of a short first look at the top.
     double scale = 0;
@@ -137,6 +156,12 @@ EigenRun largest_eigenpairs(Op& op, index_t k, index_t ncv, index_t max_restarts
         found.restarts += again.restarts;
         found.runs += again.runs;
         if (static_cast<index_t>(again.theta.size()) < k) {
+            if (n <= dense_fallback_order) {
+                EigenRun dense = dense_eigenpairs(op, k);
+                dense.restarts += found.restarts;
+                dense.runs += found.runs;
+                return dense;
+            }
             found.theta = again.theta.size() > found.theta.size() ? again.theta : found.theta;
             return found;
         }
@@ -151,6 +176,13 @@ EigenRun largest_eigenpairs(Op& op, index_t k, index_t ncv, index_t max_restarts
         const EigenRun next = spectra_run(op, Q, k, ncv, max_restarts, tol, start, scale, noise);
         found.restarts += next.restarts;
         found.runs += next.runs;
+        if (next.failed && n <= dense_fallback_order) {
+            // Copies of a repeated value may still be missing: the dense pairs are the answer.
+            EigenRun dense = dense_eigenpairs(op, k);
+            dense.restarts += found.restarts;
+            dense.runs += found.runs;
+            return dense;
+        }
         if (next.theta.empty()) break;
         const double kth = found.theta[static_cast<size_t>(k - 1)];
         const double margin = tol * std::max(std::abs(kth), 1e-300);
