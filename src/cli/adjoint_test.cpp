@@ -293,6 +293,7 @@ void run_adjoint_test(const AdjointTestFlags& f) {
     if (f.count_option->count() && single) throw usage_error("--count applies to the sweep, not to one configuration");
     if (single) {
         const Problem p = f.config.problem();
+        begin_work(static_cast<double>(structural_nnz(p.spec)) * trials * 20);
         std::vector<std::string> detail;
         const std::string flags_text = spec_flags(p.spec, p.weight_source, seed);
         run_config<float>(p.spec, p.weight, seed, 0, flags_text, sw, trials, &detail);
@@ -301,6 +302,7 @@ void run_adjoint_test(const AdjointTestFlags& f) {
         std::cout << "convmtx adjoint-test: " << p.spec.describe() << " (weights " << p.weight_source << ")\n";
         for (const auto& l : detail) std::cout << l << "\n";
     } else {
+        begin_work(static_cast<double>(count) * trials * 2000);
         const bool tty = isatty(2);
         std::mt19937_64 rng(seed);
         for (long long i = 0; i < count; ++i) {

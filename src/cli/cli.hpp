@@ -3,6 +3,8 @@
 // line on stderr: "convmtx <command>: <message>").
 #pragma once
 
+#include <iosfwd>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -10,6 +12,29 @@
 #include <CLI/CLI.hpp>
 
 namespace convmtx::cli {
+
+/// Limits of one run() (all unlimited for the tool; fuzz/fuzz_cli.cpp sets them).
+struct RunLimits {
+    /// A command whose work, as it estimates it when its inputs are checked (begin_work), exceeds
+    /// this many units stops there with status 0: arguments, files and configuration are checked,
+    /// nothing is built, drawn, solved or written.
+    double work_limit = std::numeric_limits<double>::infinity();
+    /// Bytes the values a command generates before its work (the weights) may take; 0: the
+    /// physical memory. Larger is refused with memory_limit_error (status 2).
+    double memory_limit = 0;
+};
+
+/// Everything `convmtx ARGS...` does, with `args` the arguments after the program name; std::cout
+/// and std::cerr are redirected to `out` and `err` while it runs. Returns the exit status: 0
+/// success, 1 a check that failed, 2 bad input, usage or I/O (one line on `err`). Not reentrant.
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, const RunLimits& limits = {});
+
+/// Called by each command once its inputs are checked, before its work: `units` estimates that
+/// work (stored entries, pixels x iterations, ...). Under RunLimits::work_limit it returns;
+/// above, it ends the command (run() returns 0).
+void begin_work(double units);
+/// RunLimits::memory_limit of the current run(), or the physical memory.
+double memory_limit();
 
 /// A usage error found after parsing: printed as one line "convmtx <command>: <message>", exit status 2.
 struct usage_error : std::runtime_error {

@@ -40,6 +40,7 @@ struct OverlapFlags {
 void run_overlap(const OverlapFlags& f) {
     if (!f.config.given()) throw usage_error("give a configuration (--input and --kernel, or --config FILE)");
     const Problem p = f.config.problem();
+    begin_work(static_cast<double>(ConvGeometry(p.spec).output_volume()));
     const OverlapReport rep = overlap(p.spec);
     const int r = static_cast<int>(rep.shape.size());
     const index_t h = r == 1 ? 1 : rep.shape[static_cast<size_t>(r - 2)], w = rep.shape.back();
