@@ -13,6 +13,8 @@
 #include <memory>
 #include <sstream>
 
+#include "convmtx/detail/solver_common.hpp"
+
 namespace convmtx {
 
 double default_memory_limit() {
@@ -48,7 +50,7 @@ double parse_memory_size(const std::string& text) {
 namespace detail {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Clock = SolverClock;
 
 struct Common {
     cholmod_common c;
@@ -201,7 +203,7 @@ struct CholmodState {
 void cholmod_analyze(const SparseD& M, const DirectOptions& o, Common& cc, CholmodState& st, bool enforce) {
     const double nnz_lower = count_normal_lower(M);
     const double n = static_cast<double>(M.cols());
-    const double input = 16.0 * static_cast<double>(M.nonZeros()) + 8.0 * (n + M.rows());
+    const double input = 16.0 * static_cast<double>(M.nonZeros()) + 8.0 * (n + static_cast<double>(M.rows()));
     // M^T M is formed in full (2 nnz_lower - n entries) and then its lower triangle is kept.
     const double normal_bytes = 16.0 * (2 * nnz_lower - n) + 16.0 * nnz_lower + 16.0 * n;
     st.cost.bytes = 2 * input + normal_bytes;
@@ -268,10 +270,18 @@ Eigen::VectorXd augmented_rhs(const Eigen::VectorXd& b, index_t rows) {
     return baug;
 }
 
-void check_rhs(const SparseD& A, const Eigen::VectorXd& b, const char* method) {
+/// b has A's rows and finite entries, and A's entries are finite; shape_error / config_error otherwise.
+void check_inputs(const SparseD& A, const Eigen::VectorXd& b, const char* method) {
     if (b.size() != A.rows())
         throw shape_error(std::string(method) + ": b has " + std::to_string(b.size()) + " entries but A has " +
                           std::to_string(A.rows()) + " rows");
+    check_finite(b, "b", "the right-hand side", method);
+    for (index_t j = 0; j < A.outerSize(); ++j)
+        for (SparseD::InnerIterator it(A, j); it; ++it)
+            if (!std::isfinite(it.value()))
+                throw config_error(std::string(method) + ": A(" + std::to_string(it.row()) + ", " +
+                                   std::to_string(it.col()) + ") = " + std::to_string(it.value()) +
+                                   "; the matrix must be finite (no NaN or Inf)");
 }
 
 }  // namespace
@@ -296,11 +306,14 @@ DirectCost estimate_cholmod_d(const SparseD& A, const DirectOptions& o) {
 SolveResult<double> solve_spqr_d(const SparseD& A, const Eigen::VectorXd& b, const DirectOptions& o) {
     const auto t0 = Clock::now();
     check_options(A, o, "solve_spqr");
-    check_rhs(A, b, "solve_spqr");
+    check_inputs(A, b, "solve_spqr");
+    report_progress(o.callback, "spqr", "analysis", 1, 2, t0);
     SparseD M = stacked(A, o);
     Common cc;
     const DirectCost cost = spqr_cost(M, cc);
     if (cost.bytes > o.memory_limit) refuse("solve_spqr", cost, o.memory_limit);
+    // SuiteSparseQR applies Q^T to b while it factorizes (Q is not kept): one phase.
+    report_progress(o.callback, "spqr", "factorization and solve", 2, 2, t0);
     Eigen::VectorXd baug = augmented_rhs(b, M.rows());
     cholmod_sparse Ms = view(M, 0);
     cholmod_dense Bd = view(baug);
@@ -320,11 +333,13 @@ SolveResult<double> solve_spqr_d(const SparseD& A, const Eigen::VectorXd& b, con
 SolveResult<double> solve_cholmod_d(const SparseD& A, const Eigen::VectorXd& b, const DirectOptions& o) {
     const auto t0 = Clock::now();
     check_options(A, o, "solve_cholmod");
-    check_rhs(A, b, "solve_cholmod");
+    check_inputs(A, b, "solve_cholmod");
+    report_progress(o.callback, "cholmod", "analysis", 1, 3, t0);
     const SparseD M = stacked(A, o);
     Common cc;
     CholmodState st;
     cholmod_analyze(M, o, cc, st, true);
+    report_progress(o.callback, "cholmod", "factorization", 2, 3, t0);
     cholmod_sparse Ns = view(st.N, -1);
     const int ok = cholmod_l_factorize(&Ns, st.L, &cc.c);
     if (!ok || cc.c.status == CHOLMOD_NOT_POSDEF || cc.c.status < 0) {
@@ -336,6 +351,7 @@ SolveResult<double> solve_cholmod_d(const SparseD& A, const Eigen::VectorXd& b, 
                                      std::to_string(minor) + "): A is rank deficient; set damp > 0 or use LSQR/SPQR");
         throw std::runtime_error("CHOLMOD factorization failed (status " + std::to_string(status) + ")");
     }
+    report_progress(o.callback, "cholmod", "solve", 3, 3, t0);
     Eigen::VectorXd baug = augmented_rhs(b, M.rows());
     Eigen::VectorXd rhs = M.transpose() * baug;
     cholmod_dense Bd = view(rhs);

@@ -10,10 +10,80 @@
 #include <Eigen/Cholesky>
 #include <Eigen/SVD>
 
+#include "convmtx/detail/solver_common.hpp"
 #include "convmtx/image.hpp"
 #include "convmtx/solvers.hpp"
 #include "convmtx/suitesparse.hpp"
 #include "test_common.hpp"
+
+// ---- counting heap allocations (for the allocation-free iterations) ----
+// Every allocation of the process goes through malloc and its siblings, Eigen's included
+// (operator new calls malloc too). They are replaced here by forwarders to glibc's allocator
+// that count while counting is on; under AddressSanitizer, which owns malloc, its allocation
+// hook counts instead.
+#include <atomic>
+#include <cerrno>
+
+namespace alloc_count {
+std::atomic<bool> on{false};
+std::atomic<long> count{0};
+inline void note() {
+    if (on.load(std::memory_order_relaxed)) count.fetch_add(1, std::memory_order_relaxed);
+}
+/// Allocations made while f runs.
+template <class F>
+long during(F&& f) {
+    const long before = count.load();
+    on = true;
+    f();
+    on = false;
+    return count.load() - before;
+}
+}  // namespace alloc_count
+
+#if defined(__SANITIZE_ADDRESS__)
+extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*)(const volatile void*, size_t),
+                                                         void (*)(const volatile void*));
+namespace {
+void on_malloc(const volatile void*, size_t) { alloc_count::note(); }
+void on_free(const volatile void*) {}
+[[maybe_unused]] const int hooks_installed = __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
+}  // namespace
+#else
+extern "C" {
+void* __libc_malloc(size_t);
+void* __libc_calloc(size_t, size_t);
+void* __libc_realloc(void*, size_t);
+void* __libc_memalign(size_t, size_t);
+void* malloc(size_t n) noexcept {
+    alloc_count::note();
+    return __libc_malloc(n);
+}
+void* calloc(size_t k, size_t n) noexcept {
+    alloc_count::note();
+    return __libc_calloc(k, n);
+}
+void* realloc(void* p, size_t n) noexcept {
+    alloc_count::note();
+    return __libc_realloc(p, n);
+}
+void* memalign(size_t a, size_t n) noexcept {
+    alloc_count::note();
+    return __libc_memalign(a, n);
+}
+void* aligned_alloc(size_t a, size_t n) noexcept {
+    alloc_count::note();
+    return __libc_memalign(a, n);
+}
+int posix_memalign(void** p, size_t a, size_t n) noexcept {
+    alloc_count::note();
+    void* r = __libc_memalign(a, n);
+    if (!r) return ENOMEM;
+    *p = r;
+    return 0;
+}
+}
+#endif
 
 namespace convmtx::test {
 namespace {
@@ -428,6 +498,7 @@ BOOST_AUTO_TEST_CASE(gradient_regularizer_with_the_discrepancy_principle) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+#if CONVMTX_WITH_SUITESPARSE
 BOOST_AUTO_TEST_SUITE(suitesparse)
 
 BOOST_AUTO_TEST_CASE(spqr_and_cholmod_agree_with_converged_lsqr) {
@@ -555,6 +626,7 @@ BOOST_AUTO_TEST_CASE(memory_sizes_parse) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+#endif  // CONVMTX_WITH_SUITESPARSE
 
 BOOST_AUTO_TEST_SUITE(images)
 
@@ -624,6 +696,338 @@ BOOST_AUTO_TEST_CASE(psnr_and_gaussian_kernel) {
     BOOST_TEST(g[0] == g[80]);
     BOOST_CHECK_THROW(gaussian_kernel(0, 1.0), config_error);
     BOOST_CHECK_THROW(gaussian_kernel(3, 0.0), config_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+using Block = Batch<Scalar>;
+
+/// W as a FunctionOperator whose forward (or adjoint) result gets `bad` in one entry at its
+/// `at`-th call (1-based).
+std::shared_ptr<FunctionOperator<Scalar>> failing(const std::shared_ptr<SparseOperator<Scalar>>& W, bool adjoint,
+                                                  int at, double bad, int* calls) {
+    auto forward = [W, adjoint, at, bad, calls](const Eigen::Ref<const Block>& x, Eigen::Ref<Block> y) {
+        W->apply(x, y);
+        if (!adjoint && ++*calls == at) y(1, 0) = static_cast<Scalar>(bad);
+    };
+    auto backward = [W, adjoint, at, bad, calls](const Eigen::Ref<const Block>& y, Eigen::Ref<Block> x) {
+        W->apply_adjoint(y, x);
+        if (adjoint && ++*calls == at) x(2, 0) = static_cast<Scalar>(bad);
+    };
+    return std::make_shared<FunctionOperator<Scalar>>(W->model_shape(), W->data_shape(), forward, backward, "failing");
+}
+
+bool all_finite(const Vec& v) { return v.array().isFinite().all(); }
+
+/// Allocations during each iteration of a solve after the first (between consecutive callbacks).
+std::vector<long> allocations_per_iteration(
+    const std::function<SolveResult<Scalar>(const SolverOptions&)>& solve, SolverOptions o) {
+    std::vector<long> per;
+    per.reserve(64);
+    long last = 0;
+    o.callback = [&](const IterationInfo& info) {
+        const long now = alloc_count::count.load();
+        if (info.iteration > 1) per.push_back(now - last);
+        last = now;
+        return true;
+    };
+    alloc_count::during([&] { solve(o); });
+    return per;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(allocations)
+
+BOOST_AUTO_TEST_CASE(the_counter_sees_allocations_in_the_library_and_here) {
+    // Without this the tests below could not fail.
+    BOOST_TEST(alloc_count::during([] { gradient_matrix<Scalar>({1, 4, 4}); }) > 0);
+    Vec v = Vec::Ones(100);
+    BOOST_TEST(alloc_count::during([&] { Vec w = v + v; BOOST_TEST(w(0) == Scalar(2)); }) > 0);
+}
+
+BOOST_AUTO_TEST_CASE(iterations_allocate_nothing) {
+    const Problem p = make_problem(31, 12, 11);
+    SolverOptions o;
+    o.atol = o.btol = 0;
+    o.conlim = 0;
+    o.iter_lim = 12;
+    struct Case {
+        const char* name;
+        double damp, mu;
+        bool bounded, accelerate;
+    };
+    for (const Case c : {Case{"plain", 0, 0, false, false}, Case{"damped", 0.3, 0, false, false},
+                         Case{"gradient", 0.1, 0.5, false, false}, Case{"bounded", 0.2, 0, true, true}}) {
+        SolverOptions oc = o;
+        oc.damp = c.damp;
+        oc.gradient_weight = c.mu;
+        const std::vector<long> want(static_cast<size_t>(o.iter_lim - 1), 0);
+        BOOST_TEST_CONTEXT(c.name) {
+            if (!c.bounded) {
+                const auto l = allocations_per_iteration([&](const SolverOptions& so) { return lsqr<Scalar>(*p.op, p.b, so); }, oc);
+                const auto g = allocations_per_iteration([&](const SolverOptions& so) { return cgls<Scalar>(*p.op, p.b, so); }, oc);
+                BOOST_TEST(l == want, boost::test_tools::per_element());
+                BOOST_TEST(g == want, boost::test_tools::per_element());
+            }
+            SolverOptions ol = oc;
+            if (c.bounded) {
+                ol.lower = -0.5;
+                ol.upper = 0.5;
+            }
+            ol.accelerate = c.accelerate;
+            const auto w = allocations_per_iteration([&](const SolverOptions& so) { return landweber<Scalar>(*p.op, p.b, so); }, ol);
+            BOOST_TEST(w == want, boost::test_tools::per_element());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(gradient_and_stacked_operators_apply_without_allocating) {
+    const Problem p = make_problem(32);
+    const auto D = gradient_operator<Scalar>({1, 9, 8});
+    const auto S = stack_operators<Scalar>(p.op, D, 0.7);
+    std::mt19937_64 rng(33);
+    for (index_t cols : {1, 3}) {
+        const Block x = random_batch(rng, S->model_size(), cols), y = random_batch(rng, S->data_size(), cols);
+        Block dx(D->data_size(), cols), dy(D->model_size(), cols), sx(S->data_size(), cols), sy(S->model_size(), cols);
+        S->apply_adjoint(y, sy);  // sizes the stacked operator's work block
+        const long n = alloc_count::during([&] {
+            D->apply(x, dx);
+            D->apply_adjoint(y.bottomRows(D->data_size()), dy);
+            S->apply(x, sx);
+            S->apply_adjoint(y, sy);
+        });
+        BOOST_TEST(n == 0);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(operators)
+
+BOOST_AUTO_TEST_CASE(stacked_operator_is_the_stacked_matrix) {
+    // [W; 0.7 D] against the explicit stacked sparse matrix, on blocks of 1 and 3 columns.
+    const Problem p = make_problem(34);
+    const auto D = gradient_operator<Scalar>({1, 9, 8});
+    const auto S = stack_operators<Scalar>(p.op, D, 0.7);
+    const Dense Dm = Dense(gradient_matrix<double>({1, 9, 8}));
+    Dense M(p.A.rows() + Dm.rows(), p.A.cols());
+    M << p.A, 0.7 * Dm;
+    BOOST_TEST((S->data_shape() == Shape{M.rows()}));
+    std::mt19937_64 rng(35);
+    for (index_t cols : {1, 3}) {
+        const Block x = random_batch(rng, S->model_size(), cols), y = random_batch(rng, S->data_size(), cols);
+        BOOST_TEST(rel_diff(Dense(S->apply(x).template cast<double>()), Dense(M * x.template cast<double>())) <= tol * 10);
+        BOOST_TEST(rel_diff(Dense(S->apply_adjoint(y).template cast<double>()),
+                            Dense(M.transpose() * y.template cast<double>())) <= tol * 10);
+        const Block Dx = D->apply(x);
+        BOOST_TEST(rel_diff(Dense(Dx.template cast<double>()), Dense(Dm * x.template cast<double>())) <= tol);
+    }
+    BOOST_CHECK_THROW(stack_operators<Scalar>(p.op, gradient_operator<Scalar>({1, 3, 3}), 1.0), shape_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(non_finite)
+
+BOOST_AUTO_TEST_CASE(a_nan_or_inf_in_b_is_refused_with_its_index) {
+    const Problem p = make_problem(40, 12, 11);
+    for (double bad : {kNaN, kInf, -kInf}) {
+        Vec b = p.b;
+        b(5) = static_cast<Scalar>(bad);
+        const std::string value = std::to_string(bad);
+        auto names_it = [&](const std::exception& e) {
+            const std::string m = e.what();
+            BOOST_TEST_MESSAGE(m);
+            return m.find("b[5] = " + value) != std::string::npos && m.find("finite") != std::string::npos;
+        };
+        BOOST_TEST_CONTEXT(value) {
+            // Before, cgls returned x = 0 with istop 0 ("the exact solution is x = 0") for a NaN in b.
+            BOOST_CHECK_EXCEPTION(cgls<Scalar>(*p.op, b), config_error, names_it);
+            BOOST_CHECK_EXCEPTION(lsqr<Scalar>(*p.op, b), config_error, names_it);
+            BOOST_CHECK_EXCEPTION(landweber<Scalar>(*p.op, b), config_error, names_it);
+            BOOST_CHECK_EXCEPTION(choose_lambda<Scalar>(*p.op, b, Regularizer::tikhonov), config_error, names_it);
+            BOOST_CHECK_EXCEPTION(solve_spqr<Scalar>(*p.op, b), config_error, names_it);
+            BOOST_CHECK_EXCEPTION(solve_cholmod<Scalar>(p.op->matrix(), b), config_error, names_it);
+        }
+    }
+    // A non-finite matrix entry is refused by the direct solvers (they read the matrix itself).
+    auto M = p.op->matrix();
+    M.valuePtr()[3] = static_cast<Scalar>(kNaN);
+    BOOST_CHECK_EXCEPTION(solve_spqr(M, p.b), config_error, [](const config_error& e) {
+        return std::string(e.what()).find("A(") != std::string::npos;
+    });
+}
+
+BOOST_AUTO_TEST_CASE(an_operator_returning_nan_stops_the_solver_at_the_last_finite_iterate) {
+    const Problem p = make_problem(41, 12, 11);
+    SolverOptions o;
+    o.atol = o.btol = 0;
+    o.conlim = 0;
+    for (double bad : {kNaN, kInf}) {
+        BOOST_TEST_CONTEXT(bad) {
+            // LSQR: the forward product of iteration 4 fails (call 1 is iteration 1's).
+            int calls = 0;
+            const auto r = lsqr<Scalar>(*failing(p.op, false, 4, bad, &calls), p.b, o);
+            BOOST_TEST(r.istop == istop_nonfinite);
+            BOOST_TEST(r.iterations == 3);
+            BOOST_TEST(r.reason() == "The operator returned a non-finite value at iteration 4");
+            BOOST_TEST(r.residual_history.size() == 4u);
+            SolverOptions o3 = o;
+            o3.iter_lim = 3;
+            const auto r3 = lsqr<Scalar>(*p.op, p.b, o3);
+            BOOST_TEST(rel_diff(r.x, r3.x) == 0.0);
+            BOOST_TEST(r.r1norm == r3.r1norm);
+            // CGLS: the adjoint of iteration 2 fails (call 1 is the initial A^T b).
+            calls = 0;
+            const auto c = cgls<Scalar>(*failing(p.op, true, 3, bad, &calls), p.b, o);
+            BOOST_TEST(c.istop == istop_nonfinite);
+            BOOST_TEST(c.iterations == 1);
+            SolverOptions o1 = o;
+            o1.iter_lim = 1;
+            BOOST_TEST(rel_diff(c.x, cgls<Scalar>(*p.op, p.b, o1).x) == 0.0);
+            // CGLS's forward product of iteration 3.
+            calls = 0;
+            const auto cf = cgls<Scalar>(*failing(p.op, false, 3, bad, &calls), p.b, o);
+            BOOST_TEST(cf.istop == istop_nonfinite);
+            BOOST_TEST(cf.iterations == 2);
+            BOOST_TEST(all_finite(cf.x));
+            // Landweber with a given step (no power method): the forward product of iteration 5
+            // (call 1 is the initial residual).
+            SolverOptions ow = o;
+            ow.step = 0.05;
+            calls = 0;
+            const auto w = landweber<Scalar>(*failing(p.op, false, 6, bad, &calls), p.b, ow);
+            BOOST_TEST(w.istop == istop_nonfinite);
+            BOOST_TEST(w.iterations == 4);
+            ow.iter_lim = 4;
+            BOOST_TEST(rel_diff(w.x, landweber<Scalar>(*p.op, p.b, ow).x) == 0.0);
+            // The very first product: x = 0 is returned, not called exact.
+            calls = 0;
+            const auto r0 = lsqr<Scalar>(*failing(p.op, true, 1, bad, &calls), p.b, o);
+            BOOST_TEST(r0.istop == istop_nonfinite);
+            BOOST_TEST(r0.iterations == 0);
+            BOOST_TEST(r0.reason() == "The operator returned a non-finite value at iteration 1");
+            // The power method and the lambda search report it too.
+            calls = 0;
+            BOOST_TEST(std::isnan(estimate_norm_squared<Scalar>(*failing(p.op, false, 2, bad, &calls))));
+            for (LambdaRule rule : {LambdaRule::lcurve, LambdaRule::gcv}) {
+                calls = 0;
+                LambdaOptions lo;
+                lo.rule = rule;
+                BOOST_CHECK_EXCEPTION(choose_lambda<Scalar>(*failing(p.op, false, 5, bad, &calls), p.b,
+                                                            Regularizer::tikhonov, lo),
+                                      std::runtime_error, [](const std::runtime_error& e) {
+                                          return std::string(e.what()).find("non-finite") != std::string::npos;
+                                      });
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(stopping_tests_never_read_nan_as_convergence) {
+    // NaN estimates pass no test (the iteration limit still stops); finite ones are unchanged.
+    detail::Estimates e;
+    e.r2norm = e.arnorm = e.anorm = e.xnorm = kNaN;
+    SolverOptions o;
+    for (bool cond : {false, true}) {
+        BOOST_TEST(detail::stop_code(3, 10, e, 1.0, o, cond) == 0);
+        BOOST_TEST(detail::stop_code(10, 10, e, 1.0, o, cond) == 7);
+        BOOST_TEST(detail::stop_code(3, 10, e, kNaN, o, cond) == 0);
+    }
+    detail::Estimates f;
+    f.r2norm = 1e-9;
+    f.anorm = 1;
+    f.arnorm = 1e-9;
+    BOOST_TEST(detail::stop_code(3, 10, f, 1.0, o, true) == 1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(callbacks)
+
+BOOST_AUTO_TEST_CASE(iteration_info_carries_the_limit_and_the_time) {
+    const Problem p = make_problem(50);
+    SolverOptions o;
+    o.iter_lim = 7;
+    o.atol = o.btol = 0;
+    std::vector<IterationInfo> seen;
+    o.callback = [&](const IterationInfo& i) {
+        seen.push_back(i);
+        return true;
+    };
+    const auto r = cgls<Scalar>(*p.op, p.b, o);
+    BOOST_REQUIRE(seen.size() == 7u);
+    for (size_t k = 0; k < seen.size(); ++k) {
+        BOOST_TEST(seen[k].iteration == static_cast<index_t>(k + 1));
+        BOOST_TEST(seen[k].iteration_limit == 7);
+        BOOST_TEST(seen[k].residual_norm == r.residual_history[k + 1]);
+        BOOST_TEST(seen[k].seconds >= (k ? seen[k - 1].seconds : 0.0));
+    }
+    BOOST_TEST(seen.back().solution_norm == r.xnorm);
+}
+
+BOOST_AUTO_TEST_CASE(the_lambda_search_reports_every_trial) {
+    const Deblur d = make_deblur(1, 32);
+    // GCV: one report per examined lambda, in order, with its value.
+    std::vector<ProgressInfo> seen;
+    LambdaOptions lo;
+    lo.rule = LambdaRule::gcv;
+    lo.trial_solves = 10;
+    lo.callback = [&](const ProgressInfo& p) { seen.push_back(p); };
+    const LambdaChoice g = choose_lambda<Scalar>(*d.W, d.b, Regularizer::tikhonov, lo);
+    BOOST_REQUIRE(seen.size() == g.lambdas.size());
+    for (size_t i = 0; i < seen.size(); ++i) {
+        BOOST_TEST(seen[i].task == "choose_lambda");
+        BOOST_TEST(seen[i].phase == "GCV trial solve pairs");
+        BOOST_TEST(seen[i].step == static_cast<index_t>(i + 1));
+        BOOST_TEST(seen[i].steps == static_cast<index_t>(g.lambdas.size()));
+        BOOST_TEST(seen[i].value == g.lambdas[i]);
+    }
+    // Discrepancy on the projected problem: the Golub-Kahan extensions (40 steps first).
+    seen.clear();
+    lo.rule = LambdaRule::discrepancy;
+    lo.noise_sigma = 0.01;
+    choose_lambda<Scalar>(*d.W, d.b, Regularizer::tikhonov, lo);
+    BOOST_REQUIRE(!seen.empty());
+    BOOST_TEST(seen.front().phase == "Golub-Kahan steps");
+    BOOST_TEST(seen.front().step == 40);
+    BOOST_TEST(std::isnan(seen.front().value));
+    // Through SolverOptions when lambda is chosen automatically.
+    seen.clear();
+    SolverOptions o;
+    o.auto_lambda = true;
+    o.lambda = lo;
+    lsqr<Scalar>(*d.W, d.b, o);
+    BOOST_TEST(!seen.empty());
+}
+
+BOOST_AUTO_TEST_CASE(direct_solvers_report_their_phases) {
+    const Problem p = make_problem(51, 12, 11);
+    std::vector<ProgressInfo> seen;
+    DirectOptions o;
+    o.damp = 0.1;
+    o.callback = [&](const ProgressInfo& i) { seen.push_back(i); };
+    solve_cholmod<Scalar>(*p.op, p.b, o);
+    BOOST_REQUIRE(seen.size() == 3u);
+    const char* phases[] = {"analysis", "factorization", "solve"};
+    for (size_t i = 0; i < 3; ++i) {
+        BOOST_TEST(seen[i].task == "cholmod");
+        BOOST_TEST(seen[i].phase == phases[i]);
+        BOOST_TEST(seen[i].step == static_cast<index_t>(i + 1));
+        BOOST_TEST(seen[i].steps == 3);
+    }
+    seen.clear();
+    solve_spqr<Scalar>(*p.op, p.b, o);
+    BOOST_REQUIRE(seen.size() == 2u);
+    BOOST_TEST(seen[0].phase == "analysis");
+    BOOST_TEST(seen[1].phase == "factorization and solve");
+    BOOST_TEST(seen[1].seconds >= seen[0].seconds);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -173,6 +173,12 @@ private:
 /// Forward and adjoint given as callables on blocks (one sample per column): either writing into
 /// the caller's block, f(x, y), or returning the result, y = f(x) (its shape is checked). An absent
 /// adjoint (nullptr) makes apply_adjoint and transpose a config_error.
+namespace detail {
+/// Callables that may be empty: std::function and function pointers (a lambda never is).
+template <class F> struct is_nullable : std::is_pointer<F> {};
+template <class R, class... A> struct is_nullable<std::function<R(A...)>> : std::true_type {};
+}  // namespace detail
+
 template <class Scalar>
 class FunctionOperator final : public LinearOperator<Scalar> {
 public:
@@ -206,7 +212,7 @@ private:
             static_assert(std::is_invocable_r_v<Block, F&, const Eigen::Ref<const Block>&>,
                           "a FunctionOperator callable is f(x, y) writing y, or y = f(x)");
             const std::string name = this->name();
-            if constexpr (std::is_constructible_v<bool, F&>) {
+            if constexpr (detail::is_nullable<F>::value) {
                 if (!f) return Fn();
             }
             return [f = std::move(f), name, which](const Eigen::Ref<const Block>& x, Eigen::Ref<Block> y) {

@@ -1,7 +1,7 @@
 // Direct least-squares solvers through SuiteSparse (double precision internally):
 //   SPQR:    x = argmin ||[A; damp I; mu D] x - [b; 0; 0]||  by sparse QR,
 //   CHOLMOD: (A^T A + damp^2 I + mu^2 D^T D) x = A^T b      by sparse Cholesky,
-// with D the forward differences of solvers.hpp. Before factorizing, the memory of the
+// with D the forward differences of gradient_operator.hpp. Before factorizing, the memory of the
 // factorization is estimated from SuiteSparse's symbolic analysis; a problem over the
 // limit is refused with memory_limit_error, whose message names the limit and suggests LSQR.
 #pragma once
@@ -12,8 +12,9 @@
 
 #include <Eigen/SparseCore>
 
+#include "convmtx/gradient_operator.hpp"
 #include "convmtx/operator.hpp"
-#include "convmtx/solvers.hpp"
+#include "convmtx/solver_types.hpp"
 
 namespace convmtx {
 
@@ -28,6 +29,9 @@ struct DirectOptions {
     double gradient_weight = 0;  ///< mu: adds mu^2 ||D x||^2
     Shape gradient_shape;        ///< grid of D as (channels, spatial...); required when mu > 0
     double memory_limit = default_memory_limit();  ///< bytes; refuse estimates above it
+    /// Called when each phase begins: task "spqr" ("analysis", "factorization and solve") or
+    /// "cholmod" ("analysis", "factorization", "solve").
+    ProgressCallback callback{};
 };
 
 /// What the symbolic analysis predicts for a factorization.
@@ -103,7 +107,8 @@ DirectCost estimate_cholmod(const Eigen::SparseMatrix<Scalar, Order, StorageInde
 }
 
 /// Least squares by SuiteSparseQR: x = argmin ||A x - b||^2 + damp^2 ||x||^2 + mu^2 ||D x||^2.
-/// Throws memory_limit_error before factorizing when estimate_spqr exceeds o.memory_limit.
+/// Throws memory_limit_error before factorizing when estimate_spqr exceeds o.memory_limit, and
+/// config_error naming the first NaN or Inf in b or A.
 /// Without regularization a rank-deficient A gives SPQR's basic solution (LSQR: minimum norm).
 template <class Scalar, int Order, class StorageIndex>
 SolveResult<Scalar> solve_spqr(const Eigen::SparseMatrix<Scalar, Order, StorageIndex>& A, const Vector<Scalar>& b,
@@ -112,7 +117,8 @@ SolveResult<Scalar> solve_spqr(const Eigen::SparseMatrix<Scalar, Order, StorageI
 }
 /// The normal equations (A^T A + damp^2 I + mu^2 D^T D) x = A^T b by CHOLMOD (supernodal or
 /// simplicial LL^T, CHOLMOD's choice). Throws memory_limit_error when estimate_cholmod exceeds
-/// o.memory_limit, and std::runtime_error when the matrix is not positive definite.
+/// o.memory_limit, config_error naming the first NaN or Inf in b or A, and std::runtime_error
+/// when the matrix is not positive definite.
 template <class Scalar, int Order, class StorageIndex>
 SolveResult<Scalar> solve_cholmod(const Eigen::SparseMatrix<Scalar, Order, StorageIndex>& A, const Vector<Scalar>& b,
                                   const DirectOptions& o = {}) {

@@ -157,6 +157,52 @@ CLI::Validator parsed_by(Parse parse) {
 
 void run_solve(const SolveFlags& f);
 
+/// One status line on stderr, drawn from the solvers' callbacks only when stderr is a terminal,
+/// at most 10 times a second; cleared before the results are printed.
+class ProgressLine {
+public:
+    ProgressLine() : on_(isatty(2) == 1) {}
+    ~ProgressLine() { clear(); }
+    ProgressLine(const ProgressLine&) = delete;
+    ProgressLine& operator=(const ProgressLine&) = delete;
+    void iteration(const IterationInfo& i) {
+        if (!due(i.iteration <= 1)) return;
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "%s: iteration %lld/%lld  ||r|| = %.4e  %.1f s", i.method.c_str(),
+                      static_cast<long long>(i.iteration), static_cast<long long>(i.iteration_limit),
+                      i.residual_norm, i.seconds);
+        draw(buf);
+    }
+    void step(const ProgressInfo& p) {
+        if (!due(true)) return;
+        std::string text = p.task + ": " + p.phase;
+        if (p.steps > 0) text += " " + std::to_string(p.step) + "/" + std::to_string(p.steps);
+        if (std::isfinite(p.value)) text += fmt("  lambda = %.4e", p.value);
+        draw(text + fmt("  %.1f s", p.seconds));
+    }
+    void clear() {
+        if (on_ && drawn_) std::fprintf(stderr, "\r%*s\r", 79, "");
+        drawn_ = false;
+    }
+
+private:
+    bool due(bool always) {
+        if (!on_) return false;
+        const auto now = std::chrono::steady_clock::now();
+        if (!always && now - last_ < std::chrono::milliseconds(100)) return false;
+        last_ = now;
+        return true;
+    }
+    void draw(const std::string& text) {
+        std::fprintf(stderr, "\r%-79.79s", text.c_str());
+        std::fflush(stderr);
+        drawn_ = true;
+    }
+    bool on_;
+    bool drawn_ = false;
+    std::chrono::steady_clock::time_point last_{};
+};
+
 }  // namespace
 
 void setup_solve(CLI::App& app) {
@@ -299,14 +345,18 @@ void run_solve(const SolveFlags& f) {
     for (index_t i = 0; i < b.size(); ++i) b(i) += noise * nd(rng);
 
     // ---- solver options ----
+    ProgressLine line;
     SolverOptions so;
-    so.progress = true;  // shown only when stderr is a terminal
+    so.callback = [&line](const IterationInfo& i) {
+        line.iteration(i);
+        return true;
+    };
     so.atol = f.atol;
     so.btol = f.btol;
     so.regularizer = parse_regularizer(f.regularizer);
     so.lambda.rule = parse_lambda_rule(f.rule);
     so.lambda.noise_sigma = noise;
-    so.lambda.progress = true;  // shown only when stderr is a terminal
+    so.lambda.callback = [&line](const ProgressInfo& p) { line.step(p); };
     if ((!f.bounds.empty() || f.accelerate) && method != "landweber")
         throw usage_error(std::string("--") + (!f.bounds.empty() ? "bounds" : "accelerate") +
                           " applies to --method landweber only");
@@ -333,11 +383,17 @@ void run_solve(const SolveFlags& f) {
     // ---- solve ----
     SolveResult<double> res;
     if (method == "spqr" || method == "cholmod") {
+#if CONVMTX_WITH_SUITESPARSE
         DirectOptions d;
         d.damp = so.damp;
         d.gradient_weight = so.gradient_weight;
         if (!f.memory_limit.empty()) d.memory_limit = parse_memory_size(f.memory_limit);
+        d.callback = [&line](const ProgressInfo& p) { line.step(p); };
         res = method == "spqr" ? solve_spqr<double>(*A, b, d) : solve_cholmod<double>(*A, b, d);
+#else
+        throw usage_error("--method " + method + " needs the SuiteSparse component: this convmtx was built "
+                          "with CONVMTX_WITH_SUITESPARSE=OFF");
+#endif
     } else if (method == "lsqr") {
         res = lsqr<double>(*A, b, so);
     } else if (method == "cgls") {
@@ -345,6 +401,8 @@ void run_solve(const SolveFlags& f) {
     } else {
         res = landweber<double>(*A, b, so);
     }
+
+    line.clear();
 
     // ---- the three estimates ----
     const Vector<double> wtb = A->apply_adjoint(b);

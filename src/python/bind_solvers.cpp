@@ -82,6 +82,12 @@ std::shared_ptr<const Op> make_op(py::object matrix, py::object matvec, py::obje
                                                       wrap(rmatvec, cols, "rmatvec"), "A");
 }
 
+/// A Python callable (or None) as a ProgressCallback; its return value is ignored.
+ProgressCallback progress_callback(py::object f) {
+    if (f.is_none()) return {};
+    return [f](const ProgressInfo& info) { f(ProgressInfo(info)); };  // a copy: Python may keep it
+}
+
 py::array_t<double> to_numpy(const Eigen::VectorXd& v) {
     py::array_t<double> a(v.size());
     std::copy(v.data(), v.data() + v.size(), a.mutable_data());
@@ -155,9 +161,24 @@ void bind_solvers(py::module_& m) {
         .def_readonly("residual_norm", &IterationInfo::residual_norm)
         .def_readonly("normal_residual", &IterationInfo::normal_residual)
         .def_readonly("solution_norm", &IterationInfo::solution_norm)
+        .def_readonly("iteration_limit", &IterationInfo::iteration_limit)
+        .def_readonly("seconds", &IterationInfo::seconds)
         .def("__repr__", [](const IterationInfo& i) {
             return "<IterationInfo " + i.method + " " + std::to_string(i.iteration) +
                    " |r|=" + std::to_string(i.residual_norm) + ">";
+        });
+
+    py::class_<ProgressInfo>(m, "ProgressInfo",
+                             "A step of the lambda search or a phase of a direct solver, passed to callbacks.")
+        .def_readonly("task", &ProgressInfo::task)
+        .def_readonly("phase", &ProgressInfo::phase)
+        .def_readonly("step", &ProgressInfo::step)
+        .def_readonly("steps", &ProgressInfo::steps)
+        .def_readonly("value", &ProgressInfo::value)
+        .def_readonly("seconds", &ProgressInfo::seconds)
+        .def("__repr__", [](const ProgressInfo& p) {
+            return "<ProgressInfo " + p.task + ": " + p.phase + " " + std::to_string(p.step) + "/" +
+                   std::to_string(p.steps) + ">";
         });
 
     py::class_<LambdaChoice>(m, "LambdaChoice", "The chosen regularization weight and the curve it came from.")
@@ -179,7 +200,7 @@ void bind_solvers(py::module_& m) {
            index_t cols, const F64& b, double damp, double gradient_weight, const Shape& gradient_shape,
            bool auto_lambda, const std::string& regularizer, const std::string& rule, double noise, double tau,
            double atol, double btol, double conlim, index_t iter_lim, double step, double lower, double upper,
-           bool accelerate, py::object callback, bool progress) {
+           bool accelerate, py::object callback, py::object lambda_callback) {
             auto A = make_op(matrix, matvec, rmatvec, rows, cols);
             SolverOptions o;
             o.damp = damp;
@@ -198,12 +219,12 @@ void bind_solvers(py::module_& m) {
             o.lower = lower;
             o.upper = upper;
             o.accelerate = accelerate;
-            o.progress = progress;
             if (!callback.is_none())
                 o.callback = [callback](const IterationInfo& info) {
-                    py::object r = callback(info);
+                    py::object r = callback(IterationInfo(info));  // a copy: Python may keep it
                     return r.is_none() || r.cast<bool>();
                 };
+            o.lambda.callback = progress_callback(lambda_callback);
             const Eigen::VectorXd bv = from_numpy(b, "b");
             SolveResult<double> r;
             if (method == "lsqr") r = lsqr<double>(*A, bv, o);
@@ -216,27 +237,31 @@ void bind_solvers(py::module_& m) {
         py::arg("b"), py::arg("damp"), py::arg("gradient_weight"), py::arg("gradient_shape"), py::arg("auto_lambda"),
         py::arg("regularizer"), py::arg("rule"), py::arg("noise"), py::arg("tau"), py::arg("atol"), py::arg("btol"),
         py::arg("conlim"), py::arg("iter_lim"), py::arg("step"), py::arg("lower"), py::arg("upper"),
-        py::arg("accelerate"), py::arg("callback"), py::arg("progress"));
+        py::arg("accelerate"), py::arg("callback"), py::arg("lambda_callback") = py::none());
 
     m.def(
         "choose_lambda",
         [](py::object matrix, py::object matvec, py::object rmatvec, index_t rows, index_t cols, const F64& b,
            const std::string& regularizer, const std::string& rule, double noise, double tau,
-           const Shape& gradient_shape) {
+           const Shape& gradient_shape, py::object callback) {
             auto A = make_op(matrix, matvec, rmatvec, rows, cols);
             LambdaOptions lo;
             lo.rule = parse_lambda_rule(rule);
             lo.noise_sigma = noise;
             lo.tau = tau;
+            lo.callback = progress_callback(callback);
             return choose_lambda<double>(*A, from_numpy(b, "b"), parse_regularizer(regularizer), lo, gradient_shape);
         },
         py::arg("matrix"), py::arg("matvec"), py::arg("rmatvec"), py::arg("rows"), py::arg("cols"), py::arg("b"),
-        py::arg("regularizer"), py::arg("rule"), py::arg("noise"), py::arg("tau"), py::arg("gradient_shape"));
+        py::arg("regularizer"), py::arg("rule"), py::arg("noise"), py::arg("tau"), py::arg("gradient_shape"),
+        py::arg("callback") = py::none());
 
     m.def(
         "solve_direct",
         [](const std::string& method, py::tuple csr, index_t rows, index_t cols, const F64& b, double damp,
-           double gradient_weight, const Shape& gradient_shape, double memory_limit, bool estimate_only) -> py::object {
+           double gradient_weight, const Shape& gradient_shape, double memory_limit, bool estimate_only,
+           py::object callback) -> py::object {
+#if CONVMTX_WITH_SUITESPARSE
             Eigen::SparseMatrix<double, Eigen::ColMajor, std::int64_t> M =
                 csr_matrix(rows, cols, csr[0].cast<I64>(), csr[1].cast<I64>(), csr[2].cast<F64>());
             DirectOptions o;
@@ -244,6 +269,7 @@ void bind_solvers(py::module_& m) {
             o.gradient_weight = gradient_weight;
             o.gradient_shape = gradient_shape.empty() ? Shape{1, cols} : gradient_shape;
             if (memory_limit > 0) o.memory_limit = memory_limit;
+            o.callback = progress_callback(callback);
             if (estimate_only) {
                 const DirectCost c = method == "spqr" ? estimate_spqr(M, o) : estimate_cholmod(M, o);
                 py::dict d;
@@ -257,9 +283,16 @@ void bind_solvers(py::module_& m) {
             if (method == "spqr") return result_dict(solve_spqr(M, bv, o));
             if (method == "cholmod") return result_dict(solve_cholmod(M, bv, o));
             throw config_error("method='" + method + "' must be 'spqr' or 'cholmod'");
+#else
+            (void)csr, (void)rows, (void)cols, (void)b, (void)damp, (void)gradient_weight, (void)gradient_shape,
+                (void)memory_limit, (void)estimate_only, (void)callback;
+            throw config_error("method='" + method + "' needs the SuiteSparse component: this convmtx was built "
+                               "with CONVMTX_WITH_SUITESPARSE=OFF");
+#endif
         },
         py::arg("method"), py::arg("csr"), py::arg("rows"), py::arg("cols"), py::arg("b"), py::arg("damp"),
-        py::arg("gradient_weight"), py::arg("gradient_shape"), py::arg("memory_limit"), py::arg("estimate_only"));
+        py::arg("gradient_weight"), py::arg("gradient_shape"), py::arg("memory_limit"), py::arg("estimate_only"),
+        py::arg("callback") = py::none());
 
     m.def("default_memory_limit", &default_memory_limit);
     m.def("parse_memory_size", &parse_memory_size, py::arg("text"));

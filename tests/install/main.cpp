@@ -1,5 +1,5 @@
 // A program outside the project, built against the installed convmtx via
-// find_package(convmtx) and convmtx::convmtx: prints the seeds' 5x5 transposed conv.
+// find_package(convmtx) and convmtx::convmtx: prints the 5x5 transposed convolution of d2l §12.10.
 #include <convmtx/convmtx.hpp>
 #include <iostream>
 

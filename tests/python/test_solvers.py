@@ -152,7 +152,78 @@ def test_bad_arguments_are_value_errors(problem):
     with pytest.raises(ValueError, match="landweber"):
         convmtx._core.solve_iterative("lsqr", convmtx.solvers._csr(W)[0], None, None, *W.shape, b, 0.0, 0.0,
                                       [1, W.shape[1]], False, "tikhonov", "auto", -1.0, 1.0, 1e-6, 1e-6, 1e8, -1,
-                                      0.0, 0.0, 1.0, False, None, False)
+                                      0.0, 0.0, 1.0, False, None)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_b_is_a_value_error_naming_its_index(problem, bad):
+    W, b = problem
+    b = b.copy()
+    b[5] = bad
+    pattern = r"b\[5\] = -?(nan|inf).*finite"
+    # Before, convmtx.cgls returned x = 0 with istop 0 ("The exact solution is x = 0") for a NaN in b.
+    for solve in (convmtx.cgls, convmtx.lsqr, convmtx.landweber, convmtx.solve_spqr, convmtx.solve_cholmod,
+                  convmtx.choose_lambda):
+        with pytest.raises(ValueError, match=pattern):
+            solve(W, b)
+
+
+def failing(W, at, bad, adjoint=False):
+    """(matvec, rmatvec, n) of W whose forward (or adjoint) result gets `bad` at its at-th call."""
+    calls = [0]
+
+    def apply(v, M):
+        y = M @ v
+        calls[0] += 1
+        if calls[0] == at:
+            y[1] = bad
+        return y
+
+    if adjoint:
+        return (lambda v: W @ v, lambda u: apply(u, W.T), W.shape[1])
+    return (lambda v: apply(v, W), lambda u: W.T @ u, W.shape[1])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_an_operator_returning_nan_stops_the_solver_at_the_last_finite_iterate(problem, bad):
+    W, b = problem
+    # LSQR: the product of iteration 4 fails; x is scipy's x after 3 iterations.
+    r = convmtx.lsqr(failing(W, 4, bad), b)
+    assert r.istop == 9 and r.itn == 3
+    assert r.reason == "The operator returned a non-finite value at iteration 4"
+    assert rel(r.x, sla.lsqr(W, b, iter_lim=3)[0]) <= 1e-8
+    # CGLS: the adjoint of iteration 2 fails (call 1 is A^T b); x is CGLS's first iterate.
+    c = convmtx.cgls(failing(W, 3, bad, adjoint=True), b)
+    assert c.istop == 9 and c.itn == 1 and np.all(np.isfinite(c.x))
+    assert rel(c.x, convmtx.cgls(W, b, iter_lim=1).x) == 0
+    w = convmtx.landweber(failing(W, 6, bad), b, step=0.05)
+    assert w.istop == 9 and w.itn == 4
+    assert rel(w.x, convmtx.landweber(W, b, step=0.05, iter_lim=4).x) == 0
+    with pytest.raises(RuntimeError, match="non-finite"):
+        convmtx.choose_lambda(failing(W, 5, bad), b, rule="lcurve")
+
+
+def test_progress_callbacks_of_the_lambda_search_and_the_direct_solvers(problem):
+    W, b = problem
+    seen = []
+    ch = convmtx.choose_lambda(W, b, rule="gcv", callback=seen.append)
+    assert [i.value for i in seen] == list(ch.lambdas)
+    assert [i.step for i in seen] == list(range(1, len(ch.lambdas) + 1))
+    assert {(i.task, i.phase) for i in seen} == {("choose_lambda", "GCV trial solve pairs")}
+    lams = []
+    r = convmtx.lsqr(W, b, damp="auto", lambda_callback=lambda i: lams.append(i.value))
+    assert lams == list(r.lambda_choice.lambdas)
+    for solve, phases in ((convmtx.solve_cholmod, ["analysis", "factorization", "solve"]),
+                          (convmtx.solve_spqr, ["analysis", "factorization and solve"])):
+        got = []
+        solve(W, b, damp=0.1, callback=got.append)
+        assert [i.phase for i in got] == phases
+        assert [i.step for i in got] == list(range(1, len(phases) + 1))
+    its = []
+    r = convmtx.cgls(W, b, iter_lim=6, atol=0, btol=0, callback=its.append)
+    assert [i.iteration for i in its] == list(range(1, 7))
+    assert {i.iteration_limit for i in its} == {6}
+    assert [i.residual_norm for i in its] == list(r.residual_history[1:])
 
 
 # ---- images ----
@@ -304,6 +375,36 @@ def test_cli_methods_agree(method):
     got = psnr_lines(subprocess.run(args + ["--method", method, "--atol", "1e-10", "--btol", "1e-10"],
                                     capture_output=True, text=True, check=True).stdout)
     assert got["least squares"] == pytest.approx(ref["least squares"], abs=0.02)
+
+
+@needs_cli
+def test_cli_solve_draws_its_progress_line_on_a_terminal_only():
+    args = [CLI, "solve", "--size", "32"]
+    assert subprocess.run(args, capture_output=True, text=True, check=True).stderr == ""
+    import pty
+
+    for method, expect in (("lsqr", ["choose_lambda: Golub-Kahan steps", "lsqr: iteration 1/"]),
+                           ("cholmod", ["cholmod: analysis 1/3", "cholmod: solve 3/3"])):
+        master, slave = pty.openpty()
+        p = subprocess.Popen(args + ["--method", method], stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the terminal's other side is closed
+                break
+            if not data:
+                break
+            chunks.append(data)
+        os.close(master)
+        out = p.communicate()[0].decode()
+        assert p.returncode == 0
+        err = b"".join(chunks).decode()
+        for text in expect:
+            assert text in err, err
+        assert err.endswith("\r" + " " * 79 + "\r")  # cleared before the results are printed
+        assert "PSNR" in out and "\r" not in out
 
 
 @needs_cli

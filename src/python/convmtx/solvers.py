@@ -25,11 +25,13 @@ import numpy as np
 from . import _core
 
 __all__ = ["lsqr", "cgls", "landweber", "solve_spqr", "solve_cholmod", "estimate_cost", "choose_lambda",
-           "SolveResult", "MemoryLimitError", "read_image", "write_image", "shepp_logan", "gaussian_kernel",
+           "SolveResult", "MemoryLimitError", "IterationInfo", "ProgressInfo", "read_image", "write_image", "shepp_logan", "gaussian_kernel",
            "psnr", "gradient_matrix", "conv_operator"]
 
 MemoryLimitError = _core.MemoryLimitError
 LambdaChoice = _core.LambdaChoice
+IterationInfo = _core.IterationInfo
+ProgressInfo = _core.ProgressInfo
 
 _INF = float("inf")
 
@@ -39,7 +41,8 @@ class SolveResult:
 
     x, istop, itn, r1norm, r2norm, anorm, acond, arnorm, xnorm: as scipy.sparse.linalg.lsqr returns
     them (the result also unpacks like scipy's tuple, with var = None); reason: scipy's message for
-    istop (8 = stopped by the callback); residual_norm = ||b - A x|| recomputed; penalty_norm =
+    istop (8 = stopped by the callback, 9 = the operator returned NaN or Inf while computing iterate
+    itn + 1: x is the last finite iterate); residual_norm = ||b - A x|| recomputed; penalty_norm =
     ||x|| or ||D x||; damp, gradient_weight: the weights used; lambda_choice: the LambdaChoice when
     a weight was "auto"; residual_history / normal_residual_history: per iteration (index 0: x = 0);
     seconds; method; estimated_bytes and note (direct solvers).
@@ -128,7 +131,7 @@ def _weight(value, name):
 
 
 def _iterative(method, A, b, damp, atol, btol, conlim, iter_lim, gradient_weight, shape, rule, noise, tau,
-               callback, progress, step=None, bounds=None, accelerate=False):
+               callback, lambda_callback, step=None, bounds=None, accelerate=False):
     b = _vector(b)
     triple, mv, rmv, rows, cols = _operator(A, b)
     if len(b) != rows:
@@ -142,38 +145,40 @@ def _iterative(method, A, b, damp, atol, btol, conlim, iter_lim, gradient_weight
         method, triple, mv, rmv, rows, cols, b, d, g, _grid(shape, cols), auto_d or auto_g,
         "gradient" if auto_g else "tikhonov", rule, -1.0 if noise is None else float(noise), float(tau),
         float(atol), float(btol), float(conlim), -1 if iter_lim is None else int(iter_lim),
-        0.0 if step is None else float(step), lo, hi, bool(accelerate), callback, bool(progress))
+        0.0 if step is None else float(step), lo, hi, bool(accelerate), callback, lambda_callback)
     return SolveResult(res)
 
 
 def lsqr(A, b, damp=0.0, atol=1e-6, btol=1e-6, conlim=1e8, iter_lim=None, *, gradient_weight=0.0, shape=None,
-         rule="auto", noise=None, tau=1.0, callback=None, progress=False):
+         rule="auto", noise=None, tau=1.0, callback=None, lambda_callback=None):
     """LSQR of Paige & Saunders: the same recurrences, stopping tests (atol, btol, conlim, iter_lim = 2n
     by default) and istop codes as scipy.sparse.linalg.lsqr. callback(info) is called after every
-    iteration with an IterationInfo; returning False stops (istop 8). progress=True prints a status
-    line on stderr when it is a terminal."""
+    iteration with an IterationInfo (iteration, iteration_limit, residual_norm, normal_residual,
+    solution_norm, seconds); returning False stops (istop 8). lambda_callback(info) receives a
+    ProgressInfo before each step of an "auto" weight's search. ValueError for a NaN or Inf in b."""
     return _iterative("lsqr", A, b, damp, atol, btol, conlim, iter_lim, gradient_weight, shape, rule, noise, tau,
-                      callback, progress)
+                      callback, lambda_callback)
 
 
 def cgls(A, b, damp=0.0, atol=1e-6, btol=1e-6, iter_lim=None, *, gradient_weight=0.0, shape=None, rule="auto",
-         noise=None, tau=1.0, callback=None, progress=False):
+         noise=None, tau=1.0, callback=None, lambda_callback=None):
     """CGLS: conjugate gradients on (A^T A + damp^2 I) x = A^T b with LSQR's tests 1 and 2 (istop 1, 2,
-    4, 5, 7, 8); anorm is max ||A p|| / ||p|| over the search directions."""
+    4, 5, 7, 8, 9); anorm is max ||A p|| / ||p|| over the search directions. Callbacks as lsqr."""
     return _iterative("cgls", A, b, damp, atol, btol, 0.0, iter_lim, gradient_weight, shape, rule, noise, tau,
-                      callback, progress)
+                      callback, lambda_callback)
 
 
 def landweber(A, b, damp=0.0, atol=1e-6, btol=1e-6, iter_lim=None, *, step=None, bounds=None, accelerate=False,
-              gradient_weight=0.0, shape=None, rule="auto", noise=None, tau=1.0, callback=None, progress=False):
+              gradient_weight=0.0, shape=None, rule="auto", noise=None, tau=1.0, callback=None,
+              lambda_callback=None):
     """Landweber x <- P(x + step (A^T (b - A x) - damp^2 x)); step defaults to 1 / (||A||^2 + damp^2) with
     ||A||^2 from the power method; bounds=(lo, hi) projects every iterate (projected Landweber);
-    accelerate=True adds Nesterov/FISTA momentum. iter_lim defaults to 2n: set it."""
+    accelerate=True adds Nesterov/FISTA momentum. iter_lim defaults to 2n: set it. Callbacks as lsqr."""
     return _iterative("landweber", A, b, damp, atol, btol, 0.0, iter_lim, gradient_weight, shape, rule, noise, tau,
-                      callback, progress, step, bounds, accelerate)
+                      callback, lambda_callback, step, bounds, accelerate)
 
 
-def _direct(method, A, b, damp, gradient_weight, shape, memory_limit, estimate_only):
+def _direct(method, A, b, damp, gradient_weight, shape, memory_limit, estimate_only, callback=None):
     import scipy.sparse as sp
 
     if not (sp.issparse(A) or (isinstance(A, np.ndarray) and A.ndim == 2)):
@@ -190,20 +195,23 @@ def _direct(method, A, b, damp, gradient_weight, shape, memory_limit, estimate_o
     limit = 0.0 if memory_limit is None else float(memory_limit)
     if memory_limit is not None and not limit > 0:
         raise ValueError(f"memory_limit={memory_limit!r} must be > 0 bytes")
-    return _core.solve_direct(method, triple, rows, cols, b, d, g, _grid(shape, cols), limit, estimate_only)
+    return _core.solve_direct(method, triple, rows, cols, b, d, g, _grid(shape, cols), limit, estimate_only,
+                              callback)
 
 
-def solve_spqr(A, b, damp=0.0, *, gradient_weight=0.0, shape=None, memory_limit=None):
+def solve_spqr(A, b, damp=0.0, *, gradient_weight=0.0, shape=None, memory_limit=None, callback=None):
     """Least squares by SuiteSparseQR of [A; damp I; gradient_weight D]. Raises MemoryLimitError (a
     MemoryError) before factorizing when the estimated memory exceeds memory_limit (bytes or '512M';
-    default min(4 GiB, half the RAM))."""
-    return SolveResult(_direct("spqr", A, b, damp, gradient_weight, shape, memory_limit, False))
+    default min(4 GiB, half the RAM)), ValueError for a NaN or Inf in b or A. callback(info) receives a
+    ProgressInfo when each phase ("analysis", "factorization and solve") begins."""
+    return SolveResult(_direct("spqr", A, b, damp, gradient_weight, shape, memory_limit, False, callback))
 
 
-def solve_cholmod(A, b, damp=0.0, *, gradient_weight=0.0, shape=None, memory_limit=None):
+def solve_cholmod(A, b, damp=0.0, *, gradient_weight=0.0, shape=None, memory_limit=None, callback=None):
     """The normal equations (A^T A + damp^2 I + gradient_weight^2 D^T D) x = A^T b by CHOLMOD, with the
-    same memory check as solve_spqr; RuntimeError when the matrix is not positive definite."""
-    return SolveResult(_direct("cholmod", A, b, damp, gradient_weight, shape, memory_limit, False))
+    same memory check as solve_spqr; RuntimeError when the matrix is not positive definite. callback as
+    solve_spqr (phases "analysis", "factorization", "solve")."""
+    return SolveResult(_direct("cholmod", A, b, damp, gradient_weight, shape, memory_limit, False, callback))
 
 
 def estimate_cost(A, method="spqr", damp=0.0, *, gradient_weight=0.0, shape=None):
@@ -213,13 +221,14 @@ def estimate_cost(A, method="spqr", damp=0.0, *, gradient_weight=0.0, shape=None
     return _direct(method, A, None, damp, gradient_weight, shape, None, True)
 
 
-def choose_lambda(A, b, regularizer="tikhonov", rule="auto", noise=None, tau=1.0, shape=None):
+def choose_lambda(A, b, regularizer="tikhonov", rule="auto", noise=None, tau=1.0, shape=None, callback=None):
     """The regularization weight alone: a LambdaChoice (lam, rule, the examined lambdas, residual and
-    penalty norms, the criterion)."""
+    penalty norms, the criterion). callback(info) receives a ProgressInfo before each trial solve
+    (info.value = its lambda) or extension of the Golub-Kahan bidiagonalization."""
     b = _vector(b)
     triple, mv, rmv, rows, cols = _operator(A, b)
     return _core.choose_lambda(triple, mv, rmv, rows, cols, b, regularizer, rule,
-                               -1.0 if noise is None else float(noise), float(tau), _grid(shape, cols))
+                               -1.0 if noise is None else float(noise), float(tau), _grid(shape, cols), callback)
 
 
 def conv_operator(input_shape, weight, stride=1, padding=0, dilation=1, groups=1):

@@ -1,0 +1,20 @@
+// Landweber's iteration (Landweber 1951), gradient descent on ||A x - b||^2 + damp^2 ||x||^2,
+// with optional projection on bounds (projected Landweber) and Nesterov/FISTA momentum (Beck &
+// Teboulle 2009).
+#pragma once
+
+#include "convmtx/operator.hpp"
+#include "convmtx/solver_types.hpp"
+
+namespace convmtx {
+
+/// x <- P(x + tau (A^T (b - A x) - damp^2 x)), tau = options.step or 1/(||A||^2 + damp^2) with
+/// ||A||^2 from estimate_norm_squared, P the projection on [lower, upper] (identity when
+/// unbounded), optionally accelerated. Stops like CGLS (istop 1, 2, 4, 5, 7, 8, 9) with the
+/// gradient mapping ||x_{k+1} - y_k|| / tau as the normal residual; anorm = the ||A|| estimate.
+/// Errors as lsqr.
+template <class Scalar>
+SolveResult<Scalar> landweber(const LinearOperator<Scalar>& A, const Vector<Scalar>& b,
+                              const SolverOptions& options = {});
+
+}  // namespace convmtx
