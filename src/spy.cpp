@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "convmtx/detail/checked.hpp"
 #include "convmtx/errors.hpp"
 
 namespace convmtx {
@@ -137,7 +138,7 @@ SpyPicture spy_picture(const CsrMatrix& M, const SpyOptions& opt, const std::vec
 
 RgbImage heat_map(const std::vector<index_t>& values, index_t height, index_t width, index_t cell) {
     index_t cells = 0;
-    if (height < 0 || width < 0 || __builtin_mul_overflow(height, width, &cells) ||
+    if (height < 0 || width < 0 || !detail::mul_fits(height, width, &cells) ||
         static_cast<index_t>(values.size()) != cells)
         throw shape_error("heat_map: " + std::to_string(values.size()) + " values for a " + std::to_string(height) + "x" +
                           std::to_string(width) + " grid");

@@ -639,6 +639,8 @@ BOOST_AUTO_TEST_CASE(picture_sizes_are_checked_before_allocating) {
     const std::vector<index_t> grid(6, 1);
     error_of<config_error>([&] { heat_map(grid, 2, 3, index_t{1} << 62); }, {"heat_map", "2^20 pixels per side"});
     error_of<shape_error>([&] { heat_map(grid, index_t{1} << 32, index_t{1} << 32, 1); }, {"heat_map: 6 values"});
+    // An empty grid is refused by the picture before its minimum and maximum are taken.
+    error_of<config_error>([&] { heat_map({}, 0, 5, 3); }, {"image size 15x0 must be positive"});
     error_of<config_error>([&] { Image(index_t{1} << 40, index_t{1} << 40); }, {"too large", "2^30 in all"});
     error_of<config_error>([&] { shepp_logan(index_t{1} << 40); }, {"phantom size n=1099511627776"});
     error_of<config_error>([&] { shepp_logan(8, 1 << 20); }, {"supersample=1048576 must be in [1, 32]"});

@@ -1,7 +1,9 @@
 // convmtx build: W (or T) of a configuration, written as Matrix Market (.mtx)
 // or scipy .npz by the output's extension.
+#include <cstdint>
 #include <iostream>
 #include <memory>
+#include <string>
 
 #include "convmtx/convmtx.hpp"
 #include "convmtx/io.hpp"
@@ -18,8 +20,26 @@ struct BuildFlags {
     bool drop_zeros = false;
 };
 
+/// Refuses, before anything is allocated, a build whose peak (the build itself, then the matrix
+/// and the CSR arrays written to the file, 16 bytes per entry and 8 per row) exceeds memory_limit().
+template <class Scalar>
+void check_build_memory(const ConvSpec& spec, bool transpose) {
+    const ConvGeometry G(spec);
+    const index_t outer = transpose ? G.cols() : G.rows();
+    const double build = build_bytes(G, sizeof(Scalar), sizeof(std::int64_t), outer);
+    const double arrays = 16.0 * static_cast<double>(structural_nnz(spec)) + 8.0 * (static_cast<double>(outer) + 1);
+    const double need = build + arrays, limit = memory_limit();
+    if (need > limit)
+        throw memory_limit_error(std::string(transpose ? "T" : "W") + " of " + spec.describe() + " needs " +
+                                     format_bytes(need) + " (the build " + format_bytes(build) +
+                                     " and the arrays written to the file " + format_bytes(arrays) +
+                                     "), more than the memory limit " + format_bytes(limit),
+                                 need, limit);
+}
+
 template <class Scalar>
 CsrArrays build_arrays(const Problem& p, bool transpose, bool drop_zeros) {
+    check_build_memory<Scalar>(p.spec, transpose);
     std::vector<Scalar> w(p.weight.begin(), p.weight.end());
     BuildOptions opt;
     opt.drop_zeros = drop_zeros;

@@ -19,8 +19,9 @@ struct RunLimits {
     /// this many units stops there with status 0: arguments, files and configuration are checked,
     /// nothing is built, drawn, solved or written.
     double work_limit = std::numeric_limits<double>::infinity();
-    /// Bytes the values a command generates before its work (the weights) may take; 0: the
-    /// physical memory. Larger is refused with memory_limit_error (status 2).
+    /// Bytes a command may allocate for the values it generates (the weights) and for a build with
+    /// the arrays written to the file; 0: the physical memory. Larger is refused with
+    /// memory_limit_error (status 2) before allocating.
     double memory_limit = 0;
 };
 

@@ -21,10 +21,12 @@ import time
 import numpy as np
 import pytest
 
+from conftest import find_tool, needs, require_module
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CLI = os.environ.get("CONVMTX_CLI") or os.path.join(ROOT, "build", "bin", "convmtx")
-needs_cli = pytest.mark.skipif(not os.path.exists(CLI), reason=f"convmtx CLI not found at {CLI} (set CONVMTX_CLI)")
+needs_cli = needs(find_tool(CLI), f"convmtx CLI not found at {CLI} (set CONVMTX_CLI)")
 
 # Messages of the C++ standard library that say nothing about the input.
 RAW_WORDS = ["stoll", "stoi", "stod", "vector::", "bad_alloc", "max_size()", "basic_string", "std::",
@@ -247,6 +249,35 @@ def run_python(code, limit_bytes=None, timeout=300):
                           timeout=timeout, preexec_fn=limit, env=dict(os.environ))
 
 
+def peak_rss_bytes(args, cwd):
+    """Runs the CLI in a child process; returns (exit status, its peak resident memory in bytes)."""
+    p = subprocess.Popen([CLI, *map(str, args)], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, usage.ru_maxrss * 1024
+
+
+@needs_cli
+@pytest.mark.parametrize("dtype, scalar_bytes", [("float64", 8), ("float32", 4)])
+def test_a_cli_build_peaks_within_its_estimate(tmp_path, dtype, scalar_bytes):
+    """CLI builds peaked at 2.9-3.7 times their own estimate (copies of the matrix on the way to the file).
+    The estimate the CLI checks before allocating is the build (values and int64 indices of every entry,
+    the row index) plus the CSR arrays of the file (16 bytes per entry, 8 per row); the peak memory the
+    build adds to the process (over the same command on a tiny input) must stay within 1.2 times it."""
+    os.symlink("/dev/null", tmp_path / "W.npz")  # a device: written directly, nothing on disk
+    c, n, k = 4, 256, 3
+    status, base = peak_rss_bytes(["build", "--input", f"{c}x8x8", "--kernel", f"{k}x{k}", "--out-channels", c,
+                                   "--padding", "same", "--dtype", dtype, "-o", "W.npz"], tmp_path)
+    assert status == 0
+    status, peak = peak_rss_bytes(["build", "--input", f"{c}x{n}x{n}", "--kernel", f"{k}x{k}", "--out-channels", c,
+                                   "--padding", "same", "--dtype", dtype, "-o", "W.npz"], tmp_path)
+    assert status == 0
+    rows, nnz = c * n * n, c * c * (k * n - (k - 1)) ** 2  # "same" zero padding: 3n - 2 taps in range per dimension
+    estimate = nnz * (scalar_bytes + 8) + 8 * (rows + 1) + 16 * nnz + 8 * (rows + 1)
+    ratio = (peak - base) / estimate
+    assert 0.5 < ratio <= 1.2, (peak, base, estimate, ratio)
+
+
 def test_memory_limit_refuses_before_allocating_anything():
     """conv_matrix(..., memory_limit=1 GiB) was refused only after 12 GB had been allocated. Here a build
     needing about 12 GB is refused under a 1.5 GiB address-space limit: nothing of it was allocated."""
@@ -334,7 +365,7 @@ def test_read_image_refuses_broken_files_with_value_error(tmp_path):
 
 
 def test_to_spreadsheet_goes_through_the_atomic_writer(tmp_path):
-    pytest.importorskip("openpyxl")
+    require_module("openpyxl", "to_spreadsheet needs openpyxl (python3-openpyxl)")
     import convmtx
     os.mkfifo(tmp_path / "s.xlsx")  # written directly, not replaced by a regular file
     reader = subprocess.Popen(["cat", str(tmp_path / "s.xlsx")], stdout=subprocess.PIPE)
