@@ -24,22 +24,9 @@ struct CsrArrays {
     bool single = false;
 };
 
-/// The CSR arrays of any Eigen sparse matrix (converted to row-major). A compressed row-major
-/// matrix is copied straight into the arrays (no intermediate copy of the matrix).
+/// The CSR arrays of any Eigen sparse matrix (converted to row-major).
 template <class Scalar, int Order, class StorageIndex>
 CsrArrays to_csr_arrays(const Eigen::SparseMatrix<Scalar, Order, StorageIndex>& M) {
-    if constexpr (Order == Eigen::RowMajor) {
-        if (M.isCompressed()) {
-            CsrArrays a;
-            a.rows = M.rows();
-            a.cols = M.cols();
-            a.indptr.assign(M.outerIndexPtr(), M.outerIndexPtr() + M.rows() + 1);
-            a.indices.assign(M.innerIndexPtr(), M.innerIndexPtr() + M.nonZeros());
-            a.data.assign(M.valuePtr(), M.valuePtr() + M.nonZeros());
-            a.single = sizeof(Scalar) == sizeof(float);
-            return a;
-        }
-    }
     Eigen::SparseMatrix<Scalar, Eigen::RowMajor, std::int64_t> R(M);
     R.makeCompressed();
     CsrArrays a;

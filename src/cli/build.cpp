@@ -43,8 +43,20 @@ CsrArrays build_arrays(const Problem& p, bool transpose, bool drop_zeros) {
     std::vector<Scalar> w(p.weight.begin(), p.weight.end());
     BuildOptions opt;
     opt.drop_zeros = drop_zeros;
-    if (transpose) return to_csr_arrays(conv_transpose_matrix<Scalar, Eigen::RowMajor, std::int64_t>(p.spec, w, opt));
-    return to_csr_arrays(conv_matrix<Scalar, Eigen::RowMajor, std::int64_t>(p.spec, w, opt));
+    using Matrix = Eigen::SparseMatrix<Scalar, Eigen::RowMajor, std::int64_t>;
+    const Matrix M = transpose ? conv_transpose_matrix<Scalar, Eigen::RowMajor, std::int64_t>(p.spec, w, opt)
+                               : conv_matrix<Scalar, Eigen::RowMajor, std::int64_t>(p.spec, w, opt);
+    // The builder returns M compressed: its arrays are copied straight into the file's (to_csr_arrays
+    // would first copy the whole matrix), so that the peak is the matrix plus the arrays.
+    if (!M.isCompressed()) return to_csr_arrays(M);
+    CsrArrays a;
+    a.rows = M.rows();
+    a.cols = M.cols();
+    a.indptr.assign(M.outerIndexPtr(), M.outerIndexPtr() + M.rows() + 1);
+    a.indices.assign(M.innerIndexPtr(), M.innerIndexPtr() + M.nonZeros());
+    a.data.assign(M.valuePtr(), M.valuePtr() + M.nonZeros());
+    a.single = sizeof(Scalar) == sizeof(float);
+    return a;
 }
 
 void run_build(const BuildFlags& f) {
