@@ -63,7 +63,7 @@ void run_build(const BuildFlags& f) {
     if (!f.subject.config.given()) throw usage_error("give a configuration (--input and --kernel, or --config FILE)");
     const Problem p = f.subject.config.problem();
     const bool T = f.subject.transpose(p.spec.transposed);
-    begin_work(static_cast<double>(structural_nnz(p.spec)));
+    begin_build_work(p.spec);
     const CsrArrays a = f.dtype == "float32" ? build_arrays<float>(p, T, f.drop_zeros) : build_arrays<double>(p, T, f.drop_zeros);
     const std::string name = T ? "T" : "W";
     std::string comment = "convmtx build: " + name + " of " + p.spec.describe() + "\n" + "weights: " + p.weight_source;

@@ -11,6 +11,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "convmtx/spec.hpp"
+
 namespace convmtx::cli {
 
 /// Limits of one run() (all unlimited for the tool; fuzz/fuzz_cli.cpp sets them).
@@ -34,6 +36,10 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 /// work (stored entries, pixels x iterations, ...). Under RunLimits::work_limit it returns;
 /// above, it ends the command (run() returns 0).
 void begin_work(double units);
+/// begin_work for a command working on W (or T) of `spec`: first its tap tables (table_bytes / 24
+/// units, before they are built to count the entries), then `per_entry` units per stored entry.
+/// Returns the number of stored entries (structural_nnz).
+index_t begin_build_work(const ConvSpec& spec, double per_entry = 1);
 /// RunLimits::memory_limit of the current run(), or the physical memory.
 double memory_limit();
 

@@ -94,8 +94,7 @@ inline Subject load_subject(const SubjectFlags& f) {
     if (!f.config.given()) throw usage_error("give a configuration (--input and --kernel, or --config FILE) or --matrix FILE");
     s.problem = f.config.problem();
     s.transpose = f.transpose(s.problem->spec.transposed);
-    const index_t nnz = structural_nnz(s.problem->spec);
-    begin_work(static_cast<double>(nnz));
+    const index_t nnz = begin_build_work(s.problem->spec);
     const bool big = nnz > 1000000;
     if (big) progress("building " + std::string(s.transpose ? "T" : "W") + " ...");
     s.M = build_matrix(*s.problem, s.transpose);

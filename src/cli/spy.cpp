@@ -55,6 +55,7 @@ void run_spy(const SpyFlags& f) {
         s.transpose = f.subject.transpose(s.problem->spec.transposed);
         const ConvGeometry g(s.problem->spec);
         const index_t rows = s.transpose ? g.cols() : g.rows(), cols = s.transpose ? g.rows() : g.cols();
+        begin_work(g.table_bytes() / 24);  // the tap tables that count the entries
         begin_work(static_cast<double>(g.structural_nnz()) + picture_pixels(opt, rows, cols));
         if (opt.density || std::max(g.rows(), g.cols()) > opt.max_pixels)
             pattern = matrix_pattern<std::int64_t>(s.problem->spec, s.transpose);

@@ -87,6 +87,18 @@ def test_spy_cell_that_overflows_the_picture(tmp_path):
     refused(["spy", "--matrix", "W.mtx", "--cell", "4096", "-o", "s.png"], tmp_path, "wider than 32768 pixels")
 
 
+@needs_cli
+@pytest.mark.parametrize("command", [["build", "-o", "W.mtx"], ["inspect"], ["spy", "-o", "s.png"],
+                                     ["adjoint-test"]])
+def test_tap_tables_beyond_the_memory_are_refused_at_once(tmp_path, command):
+    """Found while fuzzing: a conv over 2^40 inputs built its tap tables to count W's entries and ran for
+    minutes (every command that estimates its work from the entries); now refused before building them."""
+    t0 = time.time()
+    refused([command[0], "--input", "1x1099511627776", "--kernel", "3", *command[1:]], tmp_path, "tap tables",
+            "more than the physical memory")
+    assert time.time() - t0 < 20
+
+
 def nan_weights(path):
     w = np.arange(9.0).reshape(1, 1, 3, 3)
     w[0, 0, 1, 2] = np.nan
