@@ -32,6 +32,13 @@ struct RunLimits {
 /// success, 1 a check that failed, 2 bad input, usage or I/O (one line on `err`). Not reentrant.
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, const RunLimits& limits = {});
 
+/// Sets the limits of the current run (run() sets them, then resets them to none; limits.cpp).
+void set_run_limits(const RunLimits& limits);
+
+/// Thrown by begin_work when the work is over RunLimits::work_limit; not an std::exception, so
+/// that nothing between the command and run() mistakes it for an error.
+struct WorkSkipped {};
+
 /// Called by each command once its inputs are checked, before its work: `units` estimates that
 /// work (stored entries, pixels x iterations, ...). Under RunLimits::work_limit it returns;
 /// above, it ends the command (run() returns 0).
@@ -62,6 +69,7 @@ void setup_inspect(CLI::App& app);
 void setup_spy(CLI::App& app);
 void setup_explain(CLI::App& app);
 void setup_overlap(CLI::App& app);
+void setup_spectrum(CLI::App& app);
 void setup_solve(CLI::App& app);
 void setup_explore(CLI::App& app);
 /// `convmtx help [COMMAND|config]` (help.cpp).

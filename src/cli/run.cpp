@@ -8,18 +8,11 @@
 #include <stdexcept>
 
 #include "cli.hpp"
-#include "convmtx/builder.hpp"
 #include "convmtx/errors.hpp"
 
 namespace convmtx::cli {
 
 namespace {
-
-RunLimits g_limits;
-
-/// Thrown by begin_work when the work is over RunLimits::work_limit; not an std::exception, so
-/// that nothing between the command and run() mistakes it for an error.
-struct WorkSkipped {};
 
 /// Sends std::cout and std::cerr to other streams for its lifetime.
 class Redirect {
@@ -128,24 +121,10 @@ int run_app(const std::vector<std::string>& args, std::ostream& err) {
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, const RunLimits& limits) {
     const Redirect redirect(out, err);
-    g_limits = limits;
+    set_run_limits(limits);
     const int status = run_app(args, err);
-    g_limits = RunLimits();
+    set_run_limits(RunLimits());
     return status;
 }
-
-void begin_work(double units) {
-    if (!(units <= g_limits.work_limit)) throw WorkSkipped{};
-}
-
-index_t begin_build_work(const ConvSpec& spec, double per_entry) {
-    const ConvGeometry G(spec);
-    begin_work(G.table_bytes() / 24);
-    const index_t nnz = G.structural_nnz();
-    begin_work(static_cast<double>(nnz) * per_entry);
-    return nnz;
-}
-
-double memory_limit() { return g_limits.memory_limit > 0 ? g_limits.memory_limit : physical_memory_bytes(); }
 
 }  // namespace convmtx::cli

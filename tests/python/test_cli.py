@@ -99,7 +99,7 @@ def test_version_is_the_projects():
 
 def test_help_command_and_help_flag_agree_for_every_command():
     names = commands()
-    assert {"demo", "build", "inspect", "spy", "explain", "overlap", "explore", "solve", "adjoint-test",
+    assert {"demo", "build", "inspect", "spy", "explain", "overlap", "spectrum", "explore", "solve", "adjoint-test",
             "help"} == set(names)
     for name in names:
         a, b, c = run("help", name), run(name, "--help"), run(name, "-h")
@@ -214,6 +214,8 @@ FLAGS += [
     (["spy", "--input", "1x6x6", "--kernel", "3x3", "-o", "W.png"], "--size", set()),
     (["spy", "--input", "1x6x6", "--kernel", "3x3", "-o", "W.png"], "--cell", set()),
     (["overlap", "--input", "1x6x6", "--kernel", "3x3", "--transposed"], "--cell", set()),
+    (["spectrum", "--input", "1x6x6", "--kernel", "3x3"], "--k", set()),
+    (["spectrum", "--input", "1x6x6", "--kernel", "3x3"], "--tol", set()),
     (["explain", "--input", "1x6x6", "--kernel", "3x3"], "--at", {"zero"}),
     (["explain", "--input", "1x6x6", "--kernel", "3x3"], "--from", {"zero"}),
     (["inspect", "--input", "1x6x6", "--kernel", "3x3"], "--rtol", {"zero", "huge", "overflow", "fraction"}),
