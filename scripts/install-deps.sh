@@ -3,7 +3,7 @@
 # Packages already present are skipped; nothing else is downloaded.
 set -euo pipefail
 pkgs=(
-  build-essential cmake ninja-build ccache pkg-config
+  build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
   libeigen3-dev libsuitesparse-dev libboost-test-dev libpng-dev libzip-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
   libcairo2-dev fonts-dejavu-core
   libbenchmark-dev libspectra-dev liblapack-dev petsc-dev openmpi-bin

@@ -94,9 +94,9 @@ double physical_memory_bytes() {
 }
 
 std::string format_bytes(double bytes) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
     int u = 0;
-    while (bytes >= 1024 && u < 5) {
+    while (bytes >= 1024 && u < 6) {
         bytes /= 1024;
         ++u;
     }

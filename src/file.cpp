@@ -235,22 +235,32 @@ size_t InputFile::read_at(std::uint64_t offset, void* data, size_t n) const {
     return got;
 }
 
-void InputFile::read_exact(std::uint64_t offset, void* data, size_t n, const std::string& what) const {
-    const size_t got = read_at(offset, data, n);
-    if (got != n)
-        throw format_error(quoted(path_) + ": the file ends after " + std::to_string(offset + got) + " bytes, inside " +
-                           what + " (bytes " + std::to_string(offset) + " to " + std::to_string(offset + n) + ")");
+std::string InputFile::name() const { return quoted(path_); }
+
+size_t MemoryInput::read_at(std::uint64_t offset, void* data, size_t n) const {
+    if (offset >= bytes_.size()) return 0;
+    const size_t k = std::min(n, static_cast<size_t>(bytes_.size() - offset));
+    std::memcpy(data, bytes_.data() + offset, k);
+    return k;
 }
 
-std::string InputFile::read_all(std::uint64_t max_bytes) const {
-    if (size_ > max_bytes)
-        throw format_error(quoted(path_) + " holds " + std::to_string(size_) + " bytes, more than the " +
-                           std::to_string(max_bytes) + " this reader accepts");
-    std::string s(static_cast<size_t>(size_), '\0');
+void ByteSource::read_exact(std::uint64_t offset, void* data, size_t n, const std::string& what) const {
+    const size_t got = read_at(offset, data, n);
+    if (got != n)
+        throw format_error(name() + ": the file ends after " + std::to_string(offset + got) + " bytes, inside " + what +
+                           " (bytes " + std::to_string(offset) + " to " + std::to_string(offset + n) + ")");
+}
+
+std::string ByteSource::read_all(std::uint64_t max_bytes) const {
+    const std::uint64_t n = size();
+    if (n > max_bytes)
+        throw format_error(name() + " holds " + std::to_string(n) + " bytes, more than the " + std::to_string(max_bytes) +
+                           " this reader accepts");
+    std::string s(static_cast<size_t>(n), '\0');
     read_exact(0, s.data(), s.size(), "its contents");
     char extra;
-    if (read_at(size_, &extra, 1) != 0)
-        throw io_error(quoted(path_) + " grew while it was being read: read it again when it is complete");
+    if (read_at(n, &extra, 1) != 0)
+        throw io_error(name() + " grew while it was being read: read it again when it is complete");
     return s;
 }
 

@@ -4,7 +4,9 @@
 #include <mutex>
 #include <utility>
 
+#include "convmtx/builder.hpp"
 #include "convmtx/detail/checked.hpp"
+#include "convmtx/errors.hpp"
 
 namespace convmtx {
 
@@ -164,6 +166,17 @@ struct ConvGeometry::Impl {
 
     void build_tables() const {
         std::call_once(once, [this] {
+            double bytes = 0;  // as ConvGeometry::table_bytes
+            for (const auto& d : dims)
+                bytes += 24.0 * (static_cast<double>(d.output_size) * static_cast<double>(d.kernel_size) +
+                                 static_cast<double>(d.input_size) + static_cast<double>(d.output_size));
+            const double limit = physical_memory_bytes();
+            if (limit > 0 && bytes > limit)
+                throw memory_limit_error(spec.describe() + ": its tap tables (24 bytes per output position and tap, "
+                                         "per input and per output position of each dimension) need " +
+                                             format_bytes(bytes) + ", more than the physical memory " +
+                                             format_bytes(limit),
+                                         bytes, limit);
             for (int j = 0; j < 3; ++j) {
                 fwd[j] = forward_table(dims[j]);
                 bwd[j] = transpose_table(fwd[j], dims[j].input_size);

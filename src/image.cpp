@@ -20,6 +20,9 @@ namespace convmtx {
 Image::Image(index_t h, index_t w, float value) : height(h), width(w) {
     if (h < 0 || w < 0)
         throw config_error("image size " + std::to_string(h) + "x" + std::to_string(w) + " must be non-negative");
+    if (h > kMaxImageSide || w > kMaxImageSide || h * w > kMaxImagePixels)
+        throw config_error("image size " + std::to_string(h) + "x" + std::to_string(w) +
+                           " is too large (at most 2^20 pixels per side and 2^30 in all)");
     pixels.assign(static_cast<size_t>(h * w), value);
 }
 
@@ -74,15 +77,22 @@ Image from_raster(const Raster& r) {
 
 }  // namespace
 
-Image read_image(const std::string& path) {
-    const InputFile file(path);
+namespace {
+
+Image decode_image(const ByteSource& file) {
     unsigned char head[8] = {0};
     const size_t got = file.read_at(0, head, 8);
     static const unsigned char png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     if (got >= 8 && std::memcmp(head, png_signature, 8) == 0) return from_raster(read_png_file(file));
     if (got >= 2 && head[0] == 'P' && (head[1] == '2' || head[1] == '5')) return from_raster(read_pgm_file(file));
-    throw format_error(detail::quoted(path) + " is neither a PNG nor a PGM (P2/P5) file");
+    throw format_error(file.name() + " is neither a PNG nor a PGM (P2/P5) file");
 }
+
+}  // namespace
+
+Image read_image(const std::string& path) { return decode_image(InputFile(path)); }
+
+Image parse_image(const std::string& bytes, const std::string& what) { return decode_image(MemoryInput(bytes, what)); }
 
 void write_png(const std::string& path, const Image& image, int bits) {
     check_bits(bits);
@@ -104,8 +114,10 @@ void write_image(const std::string& path, const Image& image, int bits) {
 }
 
 Image shepp_logan(index_t n, index_t supersample) {
-    if (n < 1) throw config_error("phantom size n=" + std::to_string(n) + " must be >= 1");
-    if (supersample < 1) throw config_error("phantom supersample=" + std::to_string(supersample) + " must be >= 1");
+    if (n < 1 || n > kMaxImageSide / 32)
+        throw config_error("phantom size n=" + std::to_string(n) + " must be in [1, 32768]");
+    if (supersample < 1 || supersample > 32)
+        throw config_error("phantom supersample=" + std::to_string(supersample) + " must be in [1, 32]");
     struct Ellipse {
         double A, a, b, x0, y0, phi;
     };
@@ -159,8 +171,9 @@ double psnr(const Image& a, const Image& ref, double peak) {
 }
 
 std::vector<double> gaussian_kernel(index_t size, double sigma) {
-    if (size < 1) throw config_error("kernel size=" + std::to_string(size) + " must be >= 1");
-    if (!(sigma > 0)) throw config_error("kernel sigma=" + std::to_string(sigma) + " must be > 0");
+    if (size < 1 || size > 1024) throw config_error("kernel size=" + std::to_string(size) + " must be in [1, 1024]");
+    if (!(sigma > 0) || !std::isfinite(sigma))
+        throw config_error("kernel sigma=" + std::to_string(sigma) + " must be finite and > 0");
     std::vector<double> g(static_cast<size_t>(size * size));
     const double c = static_cast<double>(size - 1) / 2.0;
     double z = 0;
@@ -190,7 +203,8 @@ Image downscale(const Image& image, index_t factor) {
 
 Image upscale_nearest(const Image& image, index_t factor) {
     if (factor < 1) throw config_error("upscale factor=" + std::to_string(factor) + " must be >= 1");
-    Image out(image.height * factor, image.width * factor);
+    if (factor > kMaxImageSide) throw config_error("upscale factor=" + std::to_string(factor) + " must be <= 2^20");
+    Image out(image.height * factor, image.width * factor);  // both factors <= 2^20: no overflow
     for (index_t r = 0; r < out.height; ++r)
         for (index_t c = 0; c < out.width; ++c) out.at(r, c) = image.at(r / factor, c / factor);
     return out;
@@ -210,10 +224,12 @@ Image crop_or_pad(const Image& image, index_t height, index_t width) {
 }
 
 Image hconcat(const std::vector<Image>& images, index_t gap, float fill) {
+    if (gap < 0 || gap > kMaxImageSide) throw config_error("hconcat: gap=" + std::to_string(gap) + " must be in [0, 2^20]");
     index_t h = 0, w = 0;
     for (size_t i = 0; i < images.size(); ++i) {
         h = std::max(h, images[i].height);
         w += images[i].width + (i ? gap : 0);
+        if (w > kMaxImageSide) break;  // Image refuses it; the sum stays far from overflowing
     }
     Image out(h, w, fill);
     index_t x = 0;

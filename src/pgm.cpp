@@ -78,8 +78,8 @@ void write_pgm_file(const std::string& path, const Raster& raster) {
     write_file_atomic(path, [&](ByteSink& out) { encode_pgm(raster, out); });
 }
 
-Raster read_pgm_file(const InputFile& file) {
-    const std::string what = detail::quoted(file.path());
+Raster read_pgm_file(const ByteSource& file) {
+    const std::string what = file.name();
     // The header (magic, width, height, maxval, comments) is read from the first 64 KiB.
     std::string head(static_cast<size_t>(std::min<std::uint64_t>(file.size(), 1 << 16)), '\0');
     file.read_exact(0, head.data(), head.size(), "the PGM header");
@@ -144,5 +144,7 @@ Raster read_pgm_file(const InputFile& file) {
 }
 
 Raster read_pgm_file(const std::string& path) { return read_pgm_file(InputFile(path)); }
+
+Raster parse_pgm(const std::string& bytes, const std::string& what) { return read_pgm_file(MemoryInput(bytes, what)); }
 
 }  // namespace convmtx

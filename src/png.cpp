@@ -23,7 +23,7 @@ constexpr std::uint64_t kMaxDeflateRatio = 1032;
 
 struct Context {
     ByteSink* out = nullptr;         // writing
-    const InputFile* in = nullptr;   // reading
+    const ByteSource* in = nullptr;  // reading
     std::uint64_t pos = 0;
     std::string message;             // the first error
     std::exception_ptr failure;      // an exception from the sink or the file
@@ -169,8 +169,8 @@ void write_png_file(const std::string& path, const Raster& raster) {
     write_file_atomic(path, [&](ByteSink& out) { encode_png(raster, out); });
 }
 
-Raster read_png_file(const InputFile& file, PngRead mode) {
-    const std::string what = detail::quoted(file.path());
+Raster read_png_file(const ByteSource& file, PngRead mode) {
+    const std::string what = file.name();
     unsigned char sig[8] = {};
     if (file.read_at(0, sig, 8) != 8 || png_sig_cmp(sig, 0, 8) != 0)
         throw format_error(what + ": not a PNG file (no PNG signature)");
@@ -211,6 +211,10 @@ Raster read_png_file(const InputFile& file, PngRead mode) {
 }
 
 Raster read_png_file(const std::string& path, PngRead mode) { return read_png_file(InputFile(path), mode); }
+
+Raster parse_png(const std::string& bytes, const std::string& what, PngRead mode) {
+    return read_png_file(MemoryInput(bytes, what), mode);
+}
 
 std::string rgb_png_bytes(const RgbImage& image) {
     StringSink s;

@@ -5,9 +5,23 @@
 #include <cmath>
 #include <cstdio>
 
+#include "convmtx/detail/checked.hpp"
 #include "convmtx/errors.hpp"
 
 namespace convmtx {
+
+namespace {
+
+/// `n` pixels per entry times `count` entries, when the product is at most 2^20 (raster.hpp's side
+/// limit); config_error naming `what` otherwise, without overflowing.
+index_t picture_side(index_t count, index_t n, const char* what) {
+    if (n > kMaxImageSide || count > kMaxImageSide / std::max<index_t>(n, 1))
+        throw config_error(std::string(what) + ": " + std::to_string(count) + " x " + std::to_string(n) +
+                           " pixels is larger than a picture may be (at most 2^20 pixels per side and 2^30 in all)");
+    return count * n;
+}
+
+}  // namespace
 
 Rgb tap_color(index_t tap) {
     static const Rgb palette[12] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},   {214, 39, 40},
@@ -37,6 +51,7 @@ SpyPicture spy_picture(index_t rows, index_t cols, const std::int64_t* outer, co
     const index_t nnz = rows > 0 ? outer[rows] : 0;
     if (rows == 0 || cols == 0) throw config_error("cannot draw an empty matrix (" + std::to_string(rows) + " x " + std::to_string(cols) + ")");
     if (opt.max_pixels < 16) throw config_error("max_pixels=" + std::to_string(opt.max_pixels) + " must be at least 16");
+    if (opt.cell < 0) throw config_error("cell=" + std::to_string(opt.cell) + " must be >= 0 (0: chosen from max_pixels)");
     if (taps && static_cast<index_t>(taps->size()) != nnz)
         throw shape_error("spy_picture: " + std::to_string(taps->size()) + " taps for " + std::to_string(nnz) + " entries");
     const Rgb white{255, 255, 255}, outline{160, 160, 160};
@@ -46,7 +61,7 @@ SpyPicture spy_picture(index_t rows, index_t cols, const std::int64_t* outer, co
     if (!pic.density) {
         index_t cell = opt.cell > 0 ? opt.cell : std::clamp<index_t>(opt.max_pixels / big, 1, 24);
         pic.cell = cell;
-        pic.image = RgbImage(cols * cell, rows * cell);
+        pic.image = RgbImage(picture_side(cols, cell, "spy_picture"), picture_side(rows, cell, "spy_picture"));
         const index_t fill = cell >= 4 ? cell - 1 : cell;
         for (index_t r = 0; r < rows; ++r)
             for (index_t k = outer[r]; k < outer[r + 1]; ++k) {
@@ -86,6 +101,9 @@ SpyPicture spy_picture(index_t rows, index_t cols, const std::int64_t* outer, co
     const index_t H = (rows + bh - 1) / bh, Wd = (cols + bw - 1) / bw;
     pic.rows_per_pixel = bh;
     pic.cols_per_pixel = bw;
+    if (H > kMaxImagePixels / picture_side(Wd, 1, "spy_picture (density)"))  // before counting into H x Wd cells
+        throw config_error("spy_picture (density): " + std::to_string(Wd) + " x " + std::to_string(H) +
+                           " pixels is larger than a picture may be (at most 2^20 pixels per side and 2^30 in all)");
     std::vector<index_t> count(static_cast<size_t>(H * Wd), 0);
     for (index_t r = 0; r < rows; ++r)
         for (index_t k = outer[r]; k < outer[r + 1]; ++k) ++count[static_cast<size_t>((r / bh) * Wd + inner[k] / bw)];
@@ -119,13 +137,15 @@ SpyPicture spy_picture(const CsrMatrix& M, const SpyOptions& opt, const std::vec
 }
 
 RgbImage heat_map(const std::vector<index_t>& values, index_t height, index_t width, index_t cell) {
-    if (static_cast<index_t>(values.size()) != height * width)
+    index_t cells = 0;
+    if (height < 0 || width < 0 || !detail::mul_fits(height, width, &cells) ||
+        static_cast<index_t>(values.size()) != cells)
         throw shape_error("heat_map: " + std::to_string(values.size()) + " values for a " + std::to_string(height) + "x" +
                           std::to_string(width) + " grid");
     if (cell < 1) throw config_error("heat_map: cell=" + std::to_string(cell) + " must be at least 1");
+    RgbImage img(picture_side(width, cell, "heat_map"), picture_side(height, cell, "heat_map"));
     const auto [lo_it, hi_it] = std::minmax_element(values.begin(), values.end());
     const double lo = static_cast<double>(*lo_it), hi = static_cast<double>(*hi_it);
-    RgbImage img(width * cell, height * cell);
     for (index_t y = 0; y < height; ++y)
         for (index_t x = 0; x < width; ++x) {
             const double v = static_cast<double>(values[static_cast<size_t>(y * width + x)]);

@@ -162,7 +162,7 @@ StructureReport check_structure(const ConvSpec& spec, const CsrMatrix& Min, bool
         std::sort(o.begin(), o.end());
         size_t best = 0, best_len = 0;
         for (size_t a = 0; a < o.size();) {
-            size_t b = a;
+            size_t b = a + 1;  // progress even for a value unequal to itself (step 0 refuses NaN anyway)
             while (b < o.size() && o[b] == o[a]) ++b;
             const bool prefer = !weight.empty() && o[a] == weight[static_cast<size_t>(w)];
             if (b - a > best_len || (b - a == best_len && prefer)) best = a, best_len = b - a;

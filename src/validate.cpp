@@ -9,7 +9,9 @@
 #include <random>
 #include <sstream>
 
+#include "convmtx/builder.hpp"
 #include "convmtx/detail/diagnosis.hpp"
+#include "convmtx/errors.hpp"
 
 namespace convmtx {
 
@@ -57,6 +59,19 @@ KernelReport check_kernel(const ConvSpec& spec, span<const Scalar> weight, const
     const Shape in_shape = spec.input_shape(), out_shape = spec.output_shape();
     R.rows = out;
     R.cols = in;
+    {
+        // Dense blocks of the input and output sizes (kernel(0), the random inputs, probe batches of at
+        // most ~4M values) and the reference matrix: refused before any of them is allocated.
+        const ConvGeometry G(spec);
+        const double values = static_cast<double>(in + out) * (std::max(1, options.random_inputs) + 3) + 8.0 * (1 << 20);
+        const double need = values * sizeof(Scalar) + build_bytes(G, sizeof(Scalar), sizeof(std::int64_t), G.rows());
+        const double limit = physical_memory_bytes();
+        if (limit > 0 && need > limit)
+            throw memory_limit_error("check_kernel: " + std::to_string(in) + " inputs and " + std::to_string(out) +
+                                         " outputs need " + format_bytes(need) + " for the reference matrix and the " +
+                                         "dense probes, more than the physical memory " + format_bytes(limit),
+                                     need, limit);
+    }
     const std::vector<double> w(weight.begin(), weight.end());
     double wmax = 0;
     for (double v : w) wmax = std::max(wmax, std::abs(v));

@@ -2,6 +2,8 @@
 // formulas of docs/semantics.md, the operator API (apply into caller-owned blocks, transpose of
 // any operator, shape errors naming both shapes) and sized weight spans.
 #define BOOST_TEST_MODULE geometry
+#include <chrono>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -268,6 +270,31 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(transpose_of_a_user_operator_on_the_stack, Scalar,
     BOOST_TEST(x(0, 0) == Scalar(1));
     BOOST_TEST(x(2, 0) == Scalar(0));
     BOOST_TEST(dot_test(f).passed);
+}
+
+BOOST_AUTO_TEST_CASE(tap_tables_beyond_the_physical_memory_are_refused_before_building) {
+    // Issue #10 (found while fuzzing): counting the entries of a conv over 2^40 inputs built its tap
+    // tables (O(m k + n) entries) and ran for minutes; they are refused first, in milliseconds.
+    const ConvSpec spec = make_conv({1, index_t{1} << 40}, {1, 1, 3});
+    const ConvGeometry G(spec);
+    BOOST_TEST(G.table_bytes() > physical_memory_bytes());
+    const auto t0 = std::chrono::steady_clock::now();
+    for (const auto& count : std::vector<std::function<void()>>{[&] { (void)G.structural_nnz(); },
+                                                                 [&] { (void)G.output_taps(0); },
+                                                                 [&] { (void)structural_nnz(spec); }}) {
+        try {
+            count();
+            BOOST_FAIL("no memory_limit_error");
+        } catch (const memory_limit_error& e) {
+            const std::string m = e.what();
+            BOOST_TEST(m.find("tap tables") != std::string::npos, m);
+            BOOST_TEST(m.find("more than the physical memory") != std::string::npos, m);
+            BOOST_TEST(e.estimated_bytes >= G.table_bytes(), m);
+        }
+    }
+    BOOST_TEST(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < 1.0);
+    // Within the memory the tables are built: 998 outputs of 3 taps each.
+    BOOST_TEST(ConvGeometry(make_conv({1, 1000}, {1, 1, 3})).structural_nnz() == 3 * 998);
 }
 
 }  // namespace

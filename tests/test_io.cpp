@@ -16,8 +16,10 @@
 #include <unistd.h>
 
 #include "convmtx/detail/create_exclusive.hpp"
+#include "convmtx/image.hpp"
 #include "convmtx/inspect.hpp"
 #include "convmtx/io.hpp"
+#include "convmtx/pgm.hpp"
 #include "convmtx/png.hpp"
 #include "test_common.hpp"
 
@@ -582,6 +584,70 @@ BOOST_AUTO_TEST_CASE(image_headers_are_checked_before_allocating) {
     error_of<format_error>([&] { read_rgb_png(p.string()); }, {p.string(), "bad PNG"});
     write_bytes(p, png);
     BOOST_TEST(read_rgb_png(p.string()).pixels == RgbImage(4, 3, {10, 20, 30}).pixels, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(image_bytes_decode_as_their_files) {
+    // parse_png / parse_pgm / parse_image read bytes with the file readers' code and rules.
+    Raster gray;
+    gray.width = 5;
+    gray.height = 3;
+    gray.bits = 16;
+    gray.maxval = 65535;
+    for (int i = 0; i < 30; ++i) gray.samples.push_back(static_cast<std::uint8_t>(37 * i));
+    StringSink png_bytes, pgm_bytes;
+    encode_png(gray, png_bytes);
+    encode_pgm(gray, pgm_bytes);
+    const fs::path png = temp_dir() / "bytes.png", pgm = temp_dir() / "bytes.pgm";
+    write_bytes(png, png_bytes.bytes);
+    write_bytes(pgm, pgm_bytes.bytes);
+    BOOST_TEST(parse_png(png_bytes.bytes).samples == read_png_file(png.string()).samples, boost::test_tools::per_element());
+    BOOST_TEST(parse_png(png_bytes.bytes).samples == gray.samples, boost::test_tools::per_element());
+    BOOST_TEST(parse_pgm(pgm_bytes.bytes).samples == gray.samples, boost::test_tools::per_element());
+    BOOST_TEST(parse_image(pgm_bytes.bytes).pixels == read_image(pgm.string()).pixels, boost::test_tools::per_element());
+    BOOST_TEST(parse_image(png_bytes.bytes).pixels == read_image(png.string()).pixels, boost::test_tools::per_element());
+    // The same refusals, naming the bytes as given.
+    error_of<format_error>([&] { parse_pgm("P5\n4294967296 4294967296\n255\n\x01", "the upload"); },
+                           {"the upload: PGM header", "4294967296 x 4294967296"});
+    error_of<format_error>([&] { parse_png(png_bytes.bytes.substr(0, 40), "the upload"); }, {"the upload", "bad PNG"});
+    error_of<format_error>([&] { parse_image("GIF89a", "the upload"); }, {"the upload is neither a PNG nor a PGM"});
+    MemoryInput m("abc", "three bytes");
+    char buf[8] = {};
+    BOOST_TEST(m.read_at(1, buf, 8) == 2u);
+    BOOST_TEST(m.read_at(9, buf, 8) == 0u);
+    BOOST_TEST(m.read_all(3) == "abc");
+    error_of<format_error>([&] { m.read_all(2); }, {"three bytes holds 3 bytes, more than the 2"});
+    error_of<format_error>([&] { m.read_exact(2, buf, 4, "the header"); }, {"three bytes", "ends after 3 bytes", "the header"});
+}
+
+BOOST_AUTO_TEST_CASE(picture_sizes_are_checked_before_allocating) {
+    // Issue #10: `spy --cell 1152921504606846977` crashed (cols * cell overflowed). The library checks
+    // every picture side against 2^20 pixels without overflowing, before allocating.
+    const ConvSpec spec = make_conv({1, 4, 4}, {1, 1, 1, 1});
+    const CsrMatrix W = conv_matrix<double, Eigen::RowMajor, std::int64_t>(spec, std::vector<double>{1.0});
+    for (const index_t cell : {index_t{1} << 17, index_t{1152921504606846977}, std::numeric_limits<index_t>::max()}) {
+        SpyOptions o;
+        o.cell = cell;
+        error_of<config_error>([&] { spy_picture(W, o); }, {"spy_picture", std::to_string(cell), "2^20 pixels per side"});
+    }
+    SpyOptions o;
+    o.cell = -1;
+    error_of<config_error>([&] { spy_picture(W, o); }, {"cell=-1"});
+    o.cell = 0;
+    o.density = true;
+    o.max_pixels = index_t{1} << 40;  // density cells of one entry each: a 16 x 16 count grid, fine
+    BOOST_TEST(spy_picture(W, o).image.width == 16);
+    const std::vector<index_t> grid(6, 1);
+    error_of<config_error>([&] { heat_map(grid, 2, 3, index_t{1} << 62); }, {"heat_map", "2^20 pixels per side"});
+    error_of<shape_error>([&] { heat_map(grid, index_t{1} << 32, index_t{1} << 32, 1); }, {"heat_map: 6 values"});
+    // An empty grid is refused by the picture before its minimum and maximum are taken.
+    error_of<config_error>([&] { heat_map({}, 0, 5, 3); }, {"image size 15x0 must be positive"});
+    error_of<config_error>([&] { Image(index_t{1} << 40, index_t{1} << 40); }, {"too large", "2^30 in all"});
+    error_of<config_error>([&] { shepp_logan(index_t{1} << 40); }, {"phantom size n=1099511627776"});
+    error_of<config_error>([&] { shepp_logan(8, 1 << 20); }, {"supersample=1048576 must be in [1, 32]"});
+    error_of<config_error>([&] { gaussian_kernel(index_t{1} << 40, 1.0); }, {"kernel size=1099511627776"});
+    error_of<config_error>([&] { gaussian_kernel(3, std::numeric_limits<double>::infinity()); }, {"sigma=inf"});
+    error_of<config_error>([&] { upscale_nearest(Image(2, 2), index_t{1} << 62); }, {"upscale factor"});
+    error_of<config_error>([&] { hconcat({Image(2, 2), Image(2, 2)}, index_t{1} << 62); }, {"gap="});
 }
 
 BOOST_AUTO_TEST_CASE(only_regular_files_are_read) {

@@ -31,32 +31,59 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace convmtx {
 
+/// Bytes read by position: a regular file (InputFile) or bytes in memory (MemoryInput). The image
+/// decoders take one, so that the same code reads a file and its bytes.
+class ByteSource {
+public:
+    virtual ~ByteSource() = default;
+    /// How messages name the source: the quoted path of a file, or the name given to the bytes.
+    virtual std::string name() const = 0;
+    /// The number of bytes (for a file: what fstat gave when it was opened).
+    virtual std::uint64_t size() const = 0;
+    /// Reads up to n bytes at `offset`; returns how many were read (fewer only at the end).
+    virtual size_t read_at(std::uint64_t offset, void* data, size_t n) const = 0;
+    /// Reads exactly n bytes at `offset`; format_error naming `what` when the source ends first.
+    void read_exact(std::uint64_t offset, void* data, size_t n, const std::string& what) const;
+    /// All the bytes; format_error when there are more than max_bytes.
+    std::string read_all(std::uint64_t max_bytes) const;
+};
+
 /// A regular file opened for reading; its size is known from the start. Throws io_error when the
 /// path cannot be opened or is not a regular file.
-class InputFile {
+class InputFile : public ByteSource {
 public:
     explicit InputFile(const std::string& path);
-    ~InputFile();
+    ~InputFile() override;
     InputFile(const InputFile&) = delete;
     InputFile& operator=(const InputFile&) = delete;
 
     const std::string& path() const { return path_; }
-    /// The size fstat gave when the file was opened.
-    std::uint64_t size() const { return size_; }
-    /// Reads up to n bytes at `offset`; returns how many were read (fewer only at the end of the file).
-    size_t read_at(std::uint64_t offset, void* data, size_t n) const;
-    /// Reads exactly n bytes at `offset`; format_error naming `what` when the file ends first.
-    void read_exact(std::uint64_t offset, void* data, size_t n, const std::string& what) const;
-    /// The whole file; format_error when it is larger than max_bytes.
-    std::string read_all(std::uint64_t max_bytes) const;
+    /// The path, quoted and escaped for messages ('W.mtx').
+    std::string name() const override;
+    std::uint64_t size() const override { return size_; }
+    size_t read_at(std::uint64_t offset, void* data, size_t n) const override;
 
 private:
     std::string path_;
     int fd_ = -1;
     std::uint64_t size_ = 0;
+};
+
+/// Bytes in memory read as a ByteSource; `bytes` must outlive it. `name` is used as given in messages.
+class MemoryInput : public ByteSource {
+public:
+    MemoryInput(std::string_view bytes, std::string name) : bytes_(bytes), name_(std::move(name)) {}
+    std::string name() const override { return name_; }
+    std::uint64_t size() const override { return bytes_.size(); }
+    size_t read_at(std::uint64_t offset, void* data, size_t n) const override;
+
+private:
+    std::string_view bytes_;
+    std::string name_;
 };
 
 /// The bytes of the regular file `path` (see InputFile); format_error when larger than max_bytes.

@@ -89,7 +89,9 @@ struct DimGeometry {
 /// the channel pairing of the groups, and per spatial dimension the tap tables in both
 /// directions (output q -> (input i, taps), input i -> (output q, taps)). Made once,
 /// queried many times; copies share the (immutable) tables. The tables are built on
-/// first use, O(sum_j m_j k_j) time and memory, thread-safe.
+/// first use, O(sum_j m_j k_j) time and memory, thread-safe; every query that needs them
+/// (output_taps, input_taps, structural_nnz) throws memory_limit_error, before building them,
+/// when table_bytes() exceeds the physical memory.
 class ConvGeometry {
 public:
     /// Validates the spec (config_error naming the parameter, dimension, value and rule).

@@ -17,6 +17,7 @@ struct Image {
     std::vector<float> pixels;  ///< pixels[r * width + c]
 
     Image() = default;
+    /// h x w pixels of `value`; config_error unless 0 <= h, w <= 2^20 and h * w <= 2^30 (raster.hpp's rule).
     Image(index_t h, index_t w, float value = 0.0f);
     float& at(index_t r, index_t c) { return pixels[static_cast<size_t>(r * width + c)]; }
     float at(index_t r, index_t c) const { return pixels[static_cast<size_t>(r * width + c)]; }
@@ -30,6 +31,8 @@ struct Image {
 /// a file that breaks its format's rules (png.hpp, pgm.hpp) throws format_error, one that
 /// cannot be opened io_error, both naming the file.
 Image read_image(const std::string& path);
+/// The same on the bytes of a PNG or PGM file; `what` names the source in errors.
+Image parse_image(const std::string& bytes, const std::string& what = "image data");
 
 /// Writes an 8-bit (bits = 8) or 16-bit (bits = 16) grayscale PNG; values are clipped to
 /// [0, 1] and rounded: code = round(clip(v) * (2^bits - 1)). Written atomically (file.hpp).
@@ -45,7 +48,8 @@ void write_image(const std::string& path, const Image& image, int bits = 8);
 /// (x, y) having the value clip(sum of the intensities of the ellipses containing it, 0, 1).
 /// supersample = 1 samples pixel centres x = (2c + 1 - n)/n, y = (n - 2r - 1)/n (hard edges);
 /// the default 4 gives the area-averaged (anti-aliased) image a camera would record.
-/// Values are in [0, 1] (0.2 in the brain, 1 on the skull).
+/// Values are in [0, 1] (0.2 in the brain, 1 on the skull). n in [1, 32768] and supersample in
+/// [1, 32] (config_error otherwise: the work is n^2 supersample^2 point samples).
 Image shepp_logan(index_t n = 128, index_t supersample = 4);
 
 /// PSNR = 10 log10(peak^2 / mean((a - ref)^2)) in dB; +inf when equal. Sizes must match.
@@ -54,7 +58,7 @@ double psnr(const Image& a, const Image& ref, double peak = 1.0);
 double psnr(const float* a, const float* ref, index_t n, double peak = 1.0);
 
 /// A size x size Gaussian, g[i][j] = exp(-((i-c)^2 + (j-c)^2) / (2 sigma^2)) / Z with
-/// c = (size-1)/2 and Z making the sum 1. size >= 1, sigma > 0 (config_error otherwise).
+/// c = (size-1)/2 and Z making the sum 1. size in [1, 1024], sigma finite and > 0 (config_error otherwise).
 std::vector<double> gaussian_kernel(index_t size, double sigma);
 
 /// Downscale by an integer factor: each output pixel is the mean of a factor x factor block

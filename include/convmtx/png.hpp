@@ -29,9 +29,11 @@ void encode_png(const std::uint8_t* samples, index_t width, index_t height, int 
 void encode_png(const Raster& raster, ByteSink& out);
 /// Writes a Raster as a PNG file (atomically).
 void write_png_file(const std::string& path, const Raster& raster);
-/// Decodes a PNG file (a regular file, read through InputFile).
-Raster read_png_file(const InputFile& file, PngRead mode = PngRead::gray_or_rgb);
+/// Decodes a PNG file (a regular file, read through InputFile) or any ByteSource.
+Raster read_png_file(const ByteSource& file, PngRead mode = PngRead::gray_or_rgb);
 Raster read_png_file(const std::string& path, PngRead mode = PngRead::gray_or_rgb);
+/// Decodes the bytes of a PNG file, with the same rules; `what` names the source in errors.
+Raster parse_png(const std::string& bytes, const std::string& what = "PNG data", PngRead mode = PngRead::gray_or_rgb);
 
 /// The PNG bytes of `image` (8-bit RGB, no interlace).
 std::string rgb_png_bytes(const RgbImage& image);

@@ -53,6 +53,8 @@ struct SpyPicture {
 
 /// The spy picture of M; `taps` (one per stored entry of M in row-major order, -1 folded) and
 /// `kernel_taps` (K) color entries by spatial tap; without them entries are colored by sign.
+/// A picture larger than 2^20 pixels per side or 2^30 in all (a large `cell`, or density cells
+/// from a large max_pixels) is refused with config_error before anything is allocated.
 SpyPicture spy_picture(const CsrMatrix& M, const SpyOptions& options = {}, const std::vector<index_t>* taps = nullptr,
                        index_t kernel_taps = 0);
 
@@ -63,7 +65,7 @@ SpyPicture spy_picture(index_t rows, index_t cols, const std::int64_t* outer, co
 
 /// A heat map of a grid of counts (height x width, row-major): each value is a cell x cell
 /// square colored heat_color((v - lo)/(hi - lo)) with lo, hi the grid's min and max (all
-/// cells heat_color(0) when they are equal).
+/// cells heat_color(0) when they are equal). config_error for a picture beyond RgbImage's size rule.
 RgbImage heat_map(const std::vector<index_t>& values, index_t height, index_t width, index_t cell);
 
 }  // namespace convmtx

@@ -75,7 +75,8 @@ struct KernelReport {
 /// A NaN or infinite kernel result fails the check with the finding "nonfinite" naming the output
 /// position and the input it came from. shape_error for a weight of the wrong size or a kernel result
 /// of the wrong shape; config_error for an invalid spec, a missing forward kernel, or a NaN/infinite
-/// weight (naming its position).
+/// weight (naming its position); memory_limit_error, before allocating, when the reference matrix and
+/// the dense blocks of the input and output sizes exceed the physical memory.
 template <class Scalar>
 KernelReport check_kernel(const ConvSpec& spec, span<const Scalar> weight, const KernelFn<Scalar>& forward,
                           const KernelFn<Scalar>& adjoint = {}, const CheckOptions& options = {});

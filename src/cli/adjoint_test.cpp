@@ -275,6 +275,7 @@ void run_adjoint_test(const AdjointTestFlags& f) {
     if (f.count_option->count() && single) throw usage_error("--count applies to the sweep, not to one configuration");
     if (single) {
         const Problem p = f.config.problem();
+        begin_build_work(p.spec, trials * 20.0);
         std::vector<std::string> detail;
         const std::string flags_text = spec_flags(p.spec, p.weight_source, seed);
         run_config<float>(p.spec, p.weight, seed, 0, flags_text, sw, trials, &detail);
@@ -283,6 +284,7 @@ void run_adjoint_test(const AdjointTestFlags& f) {
         std::cout << "convmtx adjoint-test: " << p.spec.describe() << " (weights " << p.weight_source << ")\n";
         for (const auto& l : detail) std::cout << l << "\n";
     } else {
+        begin_work(static_cast<double>(count) * trials * 2000);
         const bool tty = isatty(2);
         std::mt19937_64 rng(seed);
         const RandomSpecOptions options = sweep_options();

@@ -1,7 +1,9 @@
 // convmtx build: W (or T) of a configuration, written as Matrix Market (.mtx)
 // or scipy .npz by the output's extension.
+#include <cstdint>
 #include <iostream>
 #include <memory>
+#include <string>
 
 #include "convmtx/convmtx.hpp"
 #include "convmtx/io.hpp"
@@ -18,19 +20,50 @@ struct BuildFlags {
     bool drop_zeros = false;
 };
 
+/// Refuses, before anything is allocated, a build whose peak (the build itself, then the matrix
+/// and the CSR arrays written to the file, 16 bytes per entry and 8 per row) exceeds memory_limit().
+template <class Scalar>
+void check_build_memory(const ConvSpec& spec, bool transpose) {
+    const ConvGeometry G(spec);
+    const index_t outer = transpose ? G.cols() : G.rows();
+    const double build = build_bytes(G, sizeof(Scalar), sizeof(std::int64_t), outer);
+    const double arrays = 16.0 * static_cast<double>(structural_nnz(spec)) + 8.0 * (static_cast<double>(outer) + 1);
+    const double need = build + arrays, limit = memory_limit();
+    if (need > limit)
+        throw memory_limit_error(std::string(transpose ? "T" : "W") + " of " + spec.describe() + " needs " +
+                                     format_bytes(need) + " (the build " + format_bytes(build) +
+                                     " and the arrays written to the file " + format_bytes(arrays) +
+                                     "), more than the memory limit " + format_bytes(limit),
+                                 need, limit);
+}
+
 template <class Scalar>
 CsrArrays build_arrays(const Problem& p, bool transpose, bool drop_zeros) {
+    check_build_memory<Scalar>(p.spec, transpose);
     std::vector<Scalar> w(p.weight.begin(), p.weight.end());
     BuildOptions opt;
     opt.drop_zeros = drop_zeros;
-    if (transpose) return to_csr_arrays(conv_transpose_matrix<Scalar, Eigen::RowMajor, std::int64_t>(p.spec, w, opt));
-    return to_csr_arrays(conv_matrix<Scalar, Eigen::RowMajor, std::int64_t>(p.spec, w, opt));
+    using Matrix = Eigen::SparseMatrix<Scalar, Eigen::RowMajor, std::int64_t>;
+    const Matrix M = transpose ? conv_transpose_matrix<Scalar, Eigen::RowMajor, std::int64_t>(p.spec, w, opt)
+                               : conv_matrix<Scalar, Eigen::RowMajor, std::int64_t>(p.spec, w, opt);
+    // The builder returns M compressed: its arrays are copied straight into the file's (to_csr_arrays
+    // would first copy the whole matrix), so that the peak is the matrix plus the arrays.
+    if (!M.isCompressed()) return to_csr_arrays(M);
+    CsrArrays a;
+    a.rows = M.rows();
+    a.cols = M.cols();
+    a.indptr.assign(M.outerIndexPtr(), M.outerIndexPtr() + M.rows() + 1);
+    a.indices.assign(M.innerIndexPtr(), M.innerIndexPtr() + M.nonZeros());
+    a.data.assign(M.valuePtr(), M.valuePtr() + M.nonZeros());
+    a.single = sizeof(Scalar) == sizeof(float);
+    return a;
 }
 
 void run_build(const BuildFlags& f) {
     if (!f.subject.config.given()) throw usage_error("give a configuration (--input and --kernel, or --config FILE)");
     const Problem p = f.subject.config.problem();
     const bool T = f.subject.transpose(p.spec.transposed);
+    begin_build_work(p.spec);
     const CsrArrays a = f.dtype == "float32" ? build_arrays<float>(p, T, f.drop_zeros) : build_arrays<double>(p, T, f.drop_zeros);
     const std::string name = T ? "T" : "W";
     std::string comment = "convmtx build: " + name + " of " + p.spec.describe() + "\n" + "weights: " + p.weight_source;

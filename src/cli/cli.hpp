@@ -3,13 +3,52 @@
 // line on stderr: "convmtx <command>: <message>").
 #pragma once
 
+#include <iosfwd>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "convmtx/spec.hpp"
+
 namespace convmtx::cli {
+
+/// Limits of one run() (all unlimited for the tool; fuzz/fuzz_cli.cpp sets them).
+struct RunLimits {
+    /// A command whose work, as it estimates it when its inputs are checked (begin_work), exceeds
+    /// this many units stops there with status 0: arguments, files and configuration are checked,
+    /// nothing is built, drawn, solved or written.
+    double work_limit = std::numeric_limits<double>::infinity();
+    /// Bytes a command may allocate for the values it generates (the weights) and for a build with
+    /// the arrays written to the file; 0: the physical memory. Larger is refused with
+    /// memory_limit_error (status 2) before allocating.
+    double memory_limit = 0;
+};
+
+/// Everything `convmtx ARGS...` does, with `args` the arguments after the program name; std::cout
+/// and std::cerr are redirected to `out` and `err` while it runs. Returns the exit status: 0
+/// success, 1 a check that failed, 2 bad input, usage or I/O (one line on `err`). Not reentrant.
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, const RunLimits& limits = {});
+
+/// Sets the limits of the current run (run() sets them, then resets them to none; limits.cpp).
+void set_run_limits(const RunLimits& limits);
+
+/// Thrown by begin_work when the work is over RunLimits::work_limit; not an std::exception, so
+/// that nothing between the command and run() mistakes it for an error.
+struct WorkSkipped {};
+
+/// Called by each command once its inputs are checked, before its work: `units` estimates that
+/// work (stored entries, pixels x iterations, ...). Under RunLimits::work_limit it returns;
+/// above, it ends the command (run() returns 0).
+void begin_work(double units);
+/// begin_work for a command working on W (or T) of `spec`: first its tap tables (table_bytes / 24
+/// units, before they are built to count the entries), then `per_entry` units per stored entry.
+/// Returns the number of stored entries (structural_nnz).
+index_t begin_build_work(const ConvSpec& spec, double per_entry = 1);
+/// RunLimits::memory_limit of the current run(), or the physical memory.
+double memory_limit();
 
 /// A usage error found after parsing: printed as one line "convmtx <command>: <message>", exit status 2.
 struct usage_error : std::runtime_error {

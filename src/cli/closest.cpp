@@ -49,6 +49,9 @@ std::string closest(const std::string& word, const std::vector<std::string>& can
     std::string best;
     size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
     for (const auto& c : candidates) {
+        // The edit distance is at least the difference in length, and an abbreviation is not longer
+        // than the name: a long word (a JSON key of megabytes) is compared with nothing.
+        if (word.size() >= c.size() + best_distance) continue;
         size_t d = edit_distance(word, c);
         if (word.size() >= 4 && abbreviates(word, c)) d = std::min<size_t>(d, 1);
         if (d < best_distance) {

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
+#include "convmtx/detail/printable.hpp"
+#include "convmtx/errors.hpp"
 #include "convmtx/layout.hpp"
 #include "flag_values.hpp"
 #include "initializers.hpp"
@@ -125,6 +127,14 @@ std::string check_text(const Key& key, const std::string& text) {
     return {};
 }
 
+/// A JSON value as messages show it: compact, bytes outside printable ASCII escaped, cut after 200 bytes.
+std::string shown(const json& j) {
+    return detail::printable(j.dump(-1, ' ', false, json::error_handler_t::replace), 200);
+}
+
+/// Nesting deeper than this is refused while parsing (no configuration value is nested more than twice).
+constexpr int kMaxJsonDepth = 16;
+
 index_t json_integer(const json& j, index_t min, const std::string& where) {
     if (j.is_number_unsigned() && j.get<std::uint64_t>() > static_cast<std::uint64_t>(kIndexMax))
         throw usage_error(where + " does not fit a 64-bit integer (" + range_rule(min, kIndexMax) + ")");
@@ -136,7 +146,7 @@ index_t json_integer(const json& j, index_t min, const std::string& where) {
 
 /// A JSON value of `key`, typed strictly: integers are JSON integers, booleans JSON booleans.
 Value parse_json(const Key& key, const json& j, const std::string& where) {
-    const std::string at = where + ": \"" + key.name + "\": " + j.dump();
+    const std::string at = where + ": \"" + key.name + "\": " + shown(j);
     Value v;
     v.source = at;
     try {
@@ -200,30 +210,32 @@ std::vector<std::string> key_names() {
     return names;
 }
 
-Values read_config(const std::string& path) {
-    const std::string where = "--config " + path;
+Values parse_config(const std::string& text, const std::string& where) {
     json j;
     std::string repeated;
     try {
         // Repeated keys of the top-level object are refused (nlohmann keeps the last one silently).
         std::set<std::string> seen;
-        j = json::parse(read_text(path), [&](int depth, json::parse_event_t event, json& parsed) {
+        j = json::parse(text, [&](int depth, json::parse_event_t event, json& parsed) {
+            if (depth > kMaxJsonDepth)
+                throw usage_error(where + ": values nested more than " + std::to_string(kMaxJsonDepth) +
+                                  " levels deep (a configuration value is a number, a string or a list)");
             if (event == json::parse_event_t::key && depth == 1 && !seen.insert(parsed.get<std::string>()).second &&
                 repeated.empty())
                 repeated = parsed.get<std::string>();
             return true;
         });
     } catch (const json::exception& e) {
-        throw usage_error(where + " is not valid JSON: " + e.what());
+        throw usage_error(where + " is not valid JSON: " + detail::printable(e.what(), 300));
     }
-    if (!j.is_object()) throw usage_error(where + " must hold a JSON object ({\"input\": [1, 4, 4], ...}), not " + j.dump());
-    if (!repeated.empty()) throw usage_error(where + ": key \"" + repeated + "\" is given more than once");
+    if (!j.is_object()) throw usage_error(where + " must hold a JSON object ({\"input\": [1, 4, 4], ...}), not " + shown(j));
+    if (!repeated.empty()) throw usage_error(where + ": key " + shown(json(repeated)) + " is given more than once");
     Values values;
     for (auto it = j.begin(); it != j.end(); ++it) {
         const Key* key = find_key(it.key());
         if (!key) {
             const std::string near = closest(it.key(), key_names());
-            throw usage_error(where + ": unknown key \"" + it.key() + "\"" +
+            throw usage_error(where + ": unknown key " + shown(json(it.key())) +
                               (near.empty() ? " (see convmtx help config)" : " (did you mean \"" + near + "\"?)"));
         }
         values[key->name] = parse_json(*key, it.value(), where);
@@ -232,6 +244,8 @@ Values read_config(const std::string& path) {
         throw usage_error(where + ": \"padding\" and \"padding_lo\"/\"padding_hi\" exclude each other");
     return values;
 }
+
+Values read_config(const std::string& path) { return parse_config(read_text(path), "--config " + path); }
 
 const Value* get(const Values& v, const std::string& key) {
     auto it = v.find(key);
@@ -403,6 +417,15 @@ Problem build_problem(const Values& v) {
     }
     p.weight_source = init.text;
     p.weights_given = weights != nullptr;
+    if (init.kind != Initializer::Kind::file) {
+        const double bytes = 8.0 * static_cast<double>(p.spec.weight_numel());
+        if (bytes > memory_limit())
+            throw memory_limit_error((weights ? weights->source : std::string("the weights (ones)")) + ": " +
+                                         std::to_string(p.spec.weight_numel()) + " weights of shape (" +
+                                         to_string(p.spec.weight_shape()) + ") need " + format_bytes(bytes) +
+                                         ", more than the memory limit " + format_bytes(memory_limit()),
+                                     bytes, memory_limit());
+    }
     p.weight = init.kind == Initializer::Kind::file ? std::move(file_data) : generate(init, p.spec.weight_numel());
     return p;
 }

@@ -12,6 +12,7 @@ namespace convmtx::cli {
 namespace {
 
 void run_demo() {
+    begin_work(100);
     ConvTransposeOptions opt;
     opt.stride = {2};
     const ConvSpec spec = make_conv_transpose({1, 2, 2}, {1, 1, 3, 3}, opt);

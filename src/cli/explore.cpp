@@ -116,6 +116,7 @@ void run_explore(const ExploreFlags& f) {
             throw usage_error("the output (" + to_string(spec.output_size()) + ") is too large to draw: at most " +
                               std::to_string(4 * kMaxSide) + " per dimension");
     }
+    begin_build_work(spec);
     std::vector<double> x;
     try {
         x = input_values(parse_initializer(f.input_values, true), spec.input_shape());

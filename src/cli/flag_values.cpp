@@ -162,6 +162,8 @@ CLI::Validator writable_file() {
             if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
                 throw value_error(quoted(t) + ": directory '" + dir + "' does not exist");
             if (::access(dir.c_str(), W_OK) != 0) throw value_error(quoted(t) + ": directory '" + dir + "' is not writable");
+            if (::stat(t.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+                throw value_error(quoted(t) + " is a directory: give a file name");
         },
         "");
 }

@@ -44,7 +44,8 @@ CLI::Validator padding_value();
 /// A file name ending in one of `extensions` (".mtx", ...; compared ignoring case).
 CLI::Validator file_extension(std::vector<std::string> extensions);
 bool has_extension(const std::string& path, const std::string& extension);
-/// A file to write: its directory exists and is writable ("-", standard output, passes).
+/// A file to write: its directory exists and is writable, and it is not itself a directory ("-",
+/// standard output, passes).
 CLI::Validator writable_file();
 /// An input file: a regular file that can be opened for reading (a FIFO, device or directory is
 /// refused without blocking, with the same message as every reader's; file.hpp).

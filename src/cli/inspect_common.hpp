@@ -88,12 +88,14 @@ inline Subject load_subject(const SubjectFlags& f) {
                                   std::to_string(s.M.cols()) + " but the configuration's W is " + std::to_string(g.rows()) +
                                   " x " + std::to_string(g.cols()) + " (T the transpose)");
         }
+        begin_work(static_cast<double>(s.M.nonZeros()) + static_cast<double>(s.M.rows()));
         return s;
     }
     if (!f.config.given()) throw usage_error("give a configuration (--input and --kernel, or --config FILE) or --matrix FILE");
     s.problem = f.config.problem();
     s.transpose = f.transpose(s.problem->spec.transposed);
-    const bool big = structural_nnz(s.problem->spec) > 1000000;
+    const index_t nnz = begin_build_work(s.problem->spec);
+    const bool big = nnz > 1000000;
     if (big) progress("building " + std::string(s.transpose ? "T" : "W") + " ...");
     s.M = build_matrix(*s.problem, s.transpose);
     if (big) progress("");

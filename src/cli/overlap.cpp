@@ -41,6 +41,7 @@ struct OverlapFlags {
 void run_overlap(const OverlapFlags& f) {
     if (!f.config.given()) throw usage_error("give a configuration (--input and --kernel, or --config FILE)");
     const Problem p = f.config.problem();
+    begin_work(static_cast<double>(ConvGeometry(p.spec).output_volume()));
     const OverlapReport rep = overlap(p.spec);
     // With --weights: the levels of the all-ones response per output channel and phase (checkerboard.hpp).
     std::optional<CheckerboardReport> levels;

@@ -253,6 +253,11 @@ void run_solve(const SolveFlags& f) {
     const bool matrix_free = f.matrix_free;
     if (matrix_free && (method == "spqr" || method == "cholmod"))
         throw usage_error("--matrix-free conflicts with --method " + method + ", which factorizes the explicit W");
+    {
+        const double pixels = static_cast<double>(H) * static_cast<double>(Wd);
+        const double iterations = f.iters ? static_cast<double>(*f.iters) : method == "landweber" ? 500 : 2 * pixels;
+        begin_work(pixels * static_cast<double>(k.kh * k.kw) * iterations * (f.lambda == "auto" ? 20 : 1));
+    }
     std::shared_ptr<const LinearOperator<double>> A;
     std::shared_ptr<SparseOperator<double>> Wop;
     if (matrix_free) {

@@ -1,8 +1,10 @@
 // convmtx spy: the sparsity pattern of W (or T, or a matrix file) as a PNG,
 // entries colored by kernel tap, channel blocks outlined; density for large matrices.
+#include <algorithm>
 #include <iostream>
 #include <optional>
 
+#include "convmtx/errors.hpp"
 #include "convmtx/inspect.hpp"
 #include "convmtx/png.hpp"
 #include "inspect_common.hpp"
@@ -19,6 +21,26 @@ struct SpyFlags {
     bool density = false, no_outline = false;
 };
 
+/// Pixels of the picture of a rows x cols matrix (spy.hpp's rules); usage_error when --cell makes a side
+/// longer than 32768 pixels. Checked before anything is built.
+double picture_pixels(const SpyOptions& opt, index_t rows, index_t cols) {
+    const index_t big = std::max<index_t>({rows, cols, 1});
+    if (opt.density || big > opt.max_pixels) {
+        const double side = static_cast<double>(std::min(big, opt.max_pixels));
+        return side * side;
+    }
+    const index_t cell = opt.cell > 0 ? opt.cell : std::clamp<index_t>(opt.max_pixels / big, 1, 24);
+    if (big > (index_t{1} << 15) / cell)
+        throw usage_error("--cell " + std::to_string(cell) + ": the picture of a " + std::to_string(rows) + " x " +
+                          std::to_string(cols) + " matrix would be wider than 32768 pixels");
+    const double pixels = static_cast<double>(rows * cell) * static_cast<double>(cols * cell);
+    if (3 * pixels > memory_limit())
+        throw memory_limit_error("--cell " + std::to_string(cell) + ": the picture's " + format_bytes(3 * pixels) +
+                                     " exceed the memory limit " + format_bytes(memory_limit()),
+                                 3 * pixels, memory_limit());
+    return pixels;
+}
+
 void run_spy(const SpyFlags& f) {
     const std::string& out = f.output;
     SpyOptions opt;
@@ -32,16 +54,18 @@ void run_spy(const SpyFlags& f) {
         s.problem = f.subject.config.problem();
         s.transpose = f.subject.transpose(s.problem->spec.transposed);
         const ConvGeometry g(s.problem->spec);
+        const index_t rows = s.transpose ? g.cols() : g.rows(), cols = s.transpose ? g.rows() : g.cols();
+        begin_work(g.table_bytes() / 24);  // the tap tables that count the entries
+        begin_work(static_cast<double>(g.structural_nnz()) + picture_pixels(opt, rows, cols));
         if (opt.density || std::max(g.rows(), g.cols()) > opt.max_pixels)
             pattern = matrix_pattern<std::int64_t>(s.problem->spec, s.transpose);
         else s.M = build_matrix(*s.problem, s.transpose);
     } else {
         s = load_subject(f.subject);
+        begin_work(picture_pixels(opt, s.M.rows(), s.M.cols()));
     }
     const index_t n_rows = pattern ? pattern->rows : s.M.rows(), n_cols = pattern ? pattern->cols : s.M.cols();
     const index_t n_entries = pattern ? pattern->nnz() : s.M.nonZeros();
-    if (opt.cell > 0 && !opt.density && std::max(n_rows, n_cols) * opt.cell > (index_t{1} << 15))
-        throw usage_error("--cell " + std::to_string(opt.cell) + ": the picture would be wider than 32768 pixels");
     std::vector<index_t> taps;
     index_t K = 0;
     std::string coloring = "by sign (no configuration)";

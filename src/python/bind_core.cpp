@@ -7,6 +7,8 @@
 // normalises the user's arguments, but everything here still validates its
 // arrays so that a direct call cannot crash the interpreter.
 #include <cstdint>
+#include <new>
+#include <stdexcept>
 #include <limits>
 #include <optional>
 #include <string>
@@ -19,6 +21,7 @@
 #include "bindings.hpp"
 #include "convmtx/builder.hpp"
 #include "convmtx/errors.hpp"
+#include "convmtx/file.hpp"
 #include "convmtx/kernels.hpp"
 #include "convmtx/spec.hpp"
 #include "convmtx/terms.hpp"
@@ -268,6 +271,23 @@ void bind_core(py::module_& m) {
     py::register_exception<config_error>(m, "ConfigError", PyExc_ValueError);
     py::register_exception<shape_error>(m, "ShapeError", PyExc_ValueError);
     py::register_exception<index_overflow_error>(m, "IndexOverflowError", PyExc_ValueError);
+    // Files: one that cannot be opened, read or written is an OSError; one whose contents break its
+    // format's rules a ValueError (registered after io_error, its base, so that it is tried first).
+    py::register_exception<io_error>(m, "FileError", PyExc_OSError);
+    py::register_exception<format_error>(m, "FormatError", PyExc_ValueError);
+    // Allocations no estimate foresaw: a MemoryError saying so, not the C++ library's "std::bad_alloc"
+    // or "cannot create std::vector larger than max_size()".
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const std::bad_alloc&) {
+            PyErr_SetString(PyExc_MemoryError, "out of memory: the machine could not provide the memory this call "
+                                               "needs; use a smaller configuration");
+        } catch (const std::length_error&) {
+            PyErr_SetString(PyExc_MemoryError, "out of memory: a size is larger than this machine can allocate; "
+                                               "use a smaller configuration");
+        }
+    });
 
     py::class_<ConvSpec>(m, "ConvSpec",
                          "Geometry of one convolution (transposed=False) or transposed convolution, validated.")
@@ -344,6 +364,16 @@ void bind_core(py::module_& m) {
           "(data, indices, indptr, shape) of W (transpose=False: rows = the conv's output) or T = W^T, sharing the\n"
           "memory of the C++ matrix (no copy). memory_limit: bytes (0 = the physical memory); a larger\n"
           "matrix raises MemoryLimitError before anything is allocated.");
+    m.def(
+        "write_file_atomic",
+        [](const std::string& path, const py::bytes& data) {
+            const std::string bytes = data;
+            py::gil_scoped_release release;
+            write_file_atomic(path, bytes);
+        },
+        py::arg("path"), py::arg("data"),
+        "Writes data to path atomically (file.hpp: a new temporary file, fsync, rename; FIFOs and devices\n"
+        "directly; the old file is kept when anything fails). OSError naming the path and the reason.");
     bind_taps(m);
 }
 

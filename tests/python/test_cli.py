@@ -43,6 +43,8 @@ def usage_error(*args, cwd=None):
     assert p.returncode == 2, (args, p.returncode, p.stdout[-500:], p.stderr)
     lines = p.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("convmtx"), (args, p.stderr)
+    for raw in ("stoll", "stoi", "stod", "vector::", "bad_alloc", "max_size()", "std::", "internal error"):
+        assert raw not in lines[0], (args, lines[0])  # the C++ library's words say nothing about the input
     return lines[0]
 
 
@@ -191,37 +193,50 @@ BAD_VALUES = {
     "nan": "nan", "empty": "", "fraction": "1.5",
 }
 
-# (command and flags, the flag under test, values that must be refused); every other value of BAD_VALUES is
-# refused too unless listed as accepted.
-FLAGS = [
-    (["build", "--input", "1x6x6", "--kernel", "3x3", "-o", "W.mtx"], "--stride", set()),
-    (["build", "--input", "1x6x6", "--kernel", "3x3", "-o", "W.mtx"], "--dilation", set()),
-    (["build", "--input", "1x6x6", "--kernel", "3x3", "-o", "W.mtx"], "--groups", set()),
-    (["build", "--input", "1x6x6", "--kernel", "3x3", "-o", "W.mtx"], "--out-channels", set()),
-    (["build", "--input", "1x6x6", "--kernel", "3x3", "-o", "W.mtx"], "--padding", {"zero"}),
-    (["build", "--input", "1x6x6", "--kernel", "3x3", "--transposed", "--stride", "2", "-o", "W.mtx"],
-     "--output-padding", {"zero"}),
-    (["build", "--input", "1x6x6", "-o", "W.mtx"], "--kernel", set()),
-    (["build", "--kernel", "3x3", "-o", "W.mtx"], "--input", set()),
+# (command and flags, the flag under test, values that are accepted); every other value of BAD_VALUES must be
+# refused. Every command that takes a configuration is swept over every numeric configuration flag, and every
+# command over its own numeric flags.
+CONFIG_COMMANDS = {
+    "build": ["-o", "W.mtx"], "inspect": [], "spy": ["-o", "W.png"], "explain": ["--at", "0"], "overlap": [],
+    "explore": ["-o", "p.html"], "adjoint-test": [],
+}
+CONFIG_FLAGS = [
+    # (flag, accepted kinds, flags the base needs for it)
+    ("--stride", set(), []), ("--dilation", set(), []), ("--groups", set(), []), ("--out-channels", set(), []),
+    ("--padding", {"zero"}, []), ("--padding-lo", {"zero"}, []), ("--padding-hi", {"zero"}, []),
+    ("--output-padding", {"zero"}, ["--transposed", "--stride", "2"]), ("--output-size", set(), ["--transposed"]),
+]
+FLAGS = [([cmd, "--input", "1x6x6", "--kernel", "3x3", *needs, *tail], flag, accepted)
+         for cmd, tail in CONFIG_COMMANDS.items() for flag, accepted, needs in CONFIG_FLAGS]
+FLAGS += [([cmd, "--input", "1x6x6", *tail], "--kernel", set()) for cmd, tail in CONFIG_COMMANDS.items()]
+FLAGS += [([cmd, "--kernel", "3x3", *tail], "--input", set()) for cmd, tail in CONFIG_COMMANDS.items()]
+FLAGS += [
     (["spy", "--input", "1x6x6", "--kernel", "3x3", "-o", "W.png"], "--size", set()),
     (["spy", "--input", "1x6x6", "--kernel", "3x3", "-o", "W.png"], "--cell", set()),
     (["overlap", "--input", "1x6x6", "--kernel", "3x3", "--transposed"], "--cell", set()),
     (["spectrum", "--input", "1x6x6", "--kernel", "3x3"], "--k", set()),
     (["spectrum", "--input", "1x6x6", "--kernel", "3x3"], "--tol", set()),
     (["explain", "--input", "1x6x6", "--kernel", "3x3"], "--at", {"zero"}),
+    (["explain", "--input", "1x6x6", "--kernel", "3x3"], "--from", {"zero"}),
     (["inspect", "--input", "1x6x6", "--kernel", "3x3"], "--rtol", {"zero", "huge", "overflow", "fraction"}),
     (["adjoint-test"], "--count", set()),
     (["adjoint-test"], "--trials", set()),
+    (["adjoint-test", "--count", "1"], "--seed", {"zero", "huge"}),
     (["solve"], "--noise", {"zero", "fraction", "huge", "overflow"}),
     (["solve"], "--size", set()),
+    (["solve", "--size", "16"], "--downscale", set()),
     (["solve"], "--stride", set()),
+    (["solve", "--size", "16"], "--seed", {"zero", "huge"}),
     (["solve"], "--lambda", {"zero", "fraction", "huge", "overflow"}),
     (["solve"], "--iters", {"huge"}),
     (["solve"], "--atol", {"zero", "huge", "overflow", "fraction"}),
+    (["solve"], "--btol", {"zero", "huge", "overflow", "fraction"}),
+    (["solve"], "--memory-limit", {"huge", "overflow", "fraction"}),
 ]
 
 
-@pytest.mark.parametrize("base, flag, accepted", FLAGS, ids=[f"{b[0]} {f}" for b, f, _ in FLAGS])
+@pytest.mark.parametrize("base, flag, accepted", FLAGS, ids=[f"{b[0]} {f}" + (" T" if "--transposed" in b else "")
+                                                              for b, f, _ in FLAGS])
 def test_bad_values_exit_2_with_one_line_naming_flag_and_value(tmp_path, base, flag, accepted):
     checked = 0
     for kind, value in BAD_VALUES.items():

@@ -18,8 +18,8 @@ Layout: one channel in and out -> one sheet (input, kernel, output side by side)
 that channel uses (w[o, c', :] for a conv, w[c, o', :] for a transposed conv) and its output grid.
 """
 
+import io
 import os
-import tempfile
 
 import numpy as np
 
@@ -64,7 +64,8 @@ def _quote(sheet):
 def to_spreadsheet(path, input_shape, weight, transposed=False, x=None, **conv_args):
     """Write an .xlsx workbook whose output cells are live formulas of the input and kernel cells.
 
-    path: the .xlsx file (written atomically: a temporary file, then a rename).
+    path: the .xlsx file, written by the library's atomic writer (docs/reliability.md: a new temporary
+        file, synced, then renamed; a FIFO or device written directly; the old file kept on failure).
     input_shape: one sample (C_in, n) or (C_in, h, w) (1-D or 2-D).
     weight: the weight tensor, (C_out, C_in/groups, *k) for a conv, (C_in, C_out/groups, *k) for a
         transposed conv; its values fill the kernel grids.
@@ -213,16 +214,9 @@ def to_spreadsheet(path, input_shape, weight, transposed=False, x=None, **conv_a
         n_formulas += 1
 
     wb.calculation.fullCalcOnLoad = True  # Excel / LibreOffice compute every formula when the file opens
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".convmtx-", suffix=".xlsx", dir=directory)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    data = io.BytesIO()
+    wb.save(data)
+    _core.write_file_atomic(os.fspath(path), data.getvalue())  # the library's atomic writer, as every file
 
     def addr(table):
         return {k: (s, f"{_col(c)}{r}") for k, (s, r, c) in table.items()}

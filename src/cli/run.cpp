@@ -1,0 +1,130 @@
+// convmtx::cli::run: the whole tool behind main(), mapping every outcome to the exit status
+// contract: 0 success (help and --version included), 1 a check that failed, 2 bad input, usage or
+// I/O, with exactly one line on stderr ("convmtx <command>: <message>").
+#include <algorithm>
+#include <exception>
+#include <iostream>
+#include <new>
+#include <stdexcept>
+
+#include "cli.hpp"
+#include "convmtx/errors.hpp"
+
+namespace convmtx::cli {
+
+namespace {
+
+/// Sends std::cout and std::cerr to other streams for its lifetime.
+class Redirect {
+public:
+    Redirect(std::ostream& out, std::ostream& err)
+        : out_(std::cout.rdbuf(out.rdbuf())), err_(std::cerr.rdbuf(err.rdbuf())) {}
+    ~Redirect() {
+        std::cout.flush();
+        std::cerr.flush();
+        std::cout.rdbuf(out_);
+        std::cerr.rdbuf(err_);
+    }
+    Redirect(const Redirect&) = delete;
+    Redirect& operator=(const Redirect&) = delete;
+
+private:
+    std::streambuf* out_;
+    std::streambuf* err_;
+};
+
+/// "convmtx <command>: <message>" on one line: line breaks become spaces, other control bytes
+/// (from arguments or files) \xNN, so that nothing reaches the terminal as a control sequence.
+void usage_line(std::ostream& err, const std::string& command, const std::string& message) {
+    std::string line = "convmtx" + (command.empty() ? "" : " " + command) + ": ";
+    for (const char ch : message) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c == '\n' || c == '\r') {
+            line += ' ';
+        } else if (c < 0x20 || c == 0x7f) {
+            static const char hex[] = "0123456789abcdef";
+            line += {'\\', 'x', hex[c >> 4], hex[c & 15]};
+        } else {
+            line += ch;
+        }
+    }
+    err << line << "\n";
+}
+
+int run_app(const std::vector<std::string>& args, std::ostream& err) {
+    CLI::App app{"", "convmtx"};
+    setup_app(app);
+    auto command = [&app]() -> const CLI::App* {
+        const auto selected = app.get_subcommands();
+        return selected.empty() ? nullptr : selected.front();
+    };
+    auto command_name = [&] { return command() ? command()->get_name() : std::string(); };
+    // CLI11 reads "--name=" as "--name" and takes the next argument as its value: refused here.
+    for (const std::string& arg : args) {
+        if (arg == "--") break;
+        if (arg.size() > 3 && arg.rfind("--", 0) == 0 && arg.find('=') == arg.size() - 1) {
+            std::string named;
+            for (const CLI::App* sub : app.get_subcommands({}))
+                if (sub->get_name() == args.front()) named = sub->get_name();
+            usage_line(err, named, arg.substr(0, arg.size() - 1) + ": empty value after '='");
+            return 2;
+        }
+    }
+    try {
+        std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
+        app.parse(reversed);
+        if (!command()) {
+            std::cout << app.help();
+            usage_line(err, "", "give a command (the list is above)");
+            return 2;
+        }
+        return 0;
+    } catch (const WorkSkipped&) {
+        return 0;
+    } catch (const CLI::RuntimeError& e) {  // a check failed; the command has said which
+        return e.get_exit_code();
+    } catch (const CLI::Success& e) {  // --help, help, --version
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        usage_line(err, command_name(), parse_error_message(app, command(), e));
+        return 2;
+    } catch (const usage_error& e) {
+        usage_line(err, command_name(), e.what());
+        return 2;
+    } catch (const std::invalid_argument& e) {  // config_error, shape_error
+        usage_line(err, command_name(), e.what());
+        return 2;
+    } catch (const memory_limit_error& e) {  // too large to build: refused before allocating
+        usage_line(err, command_name(), e.what());
+        return 2;
+    } catch (const std::overflow_error& e) {  // index_overflow_error
+        usage_line(err, command_name(), e.what());
+        return 2;
+    } catch (const io_error& e) {  // unreadable or malformed input, unwritable output
+        usage_line(err, command_name(), e.what());
+        return 2;
+    } catch (const std::bad_alloc&) {  // memory the estimates did not foresee (another process took it)
+        usage_line(err, command_name(), "out of memory: the machine could not provide the memory this command needs; "
+                                        "use a smaller configuration");
+        return 2;
+    } catch (const std::length_error&) {  // a container size beyond max_size(): the same, never the library's words
+        usage_line(err, command_name(), "out of memory: a size is larger than this machine can allocate; "
+                                        "use a smaller configuration");
+        return 2;
+    } catch (const std::exception& e) {  // not a failed check: status 2, never 1
+        usage_line(err, command_name(), std::string("internal error: ") + e.what());
+        return 2;
+    }
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, const RunLimits& limits) {
+    const Redirect redirect(out, err);
+    set_run_limits(limits);
+    const int status = run_app(args, err);
+    set_run_limits(RunLimits());
+    return status;
+}
+
+}  // namespace convmtx::cli
