@@ -1,5 +1,6 @@
 // Every validation rule: the exception type and the content of its message
-// (parameter, dimension, value and rule).
+// (parameter, dimension, value and rule). Rules on arrays run in float and double; the
+// configuration rules hold no scalar and run once.
 #define BOOST_TEST_MODULE errors
 #include <functional>
 
@@ -139,7 +140,7 @@ BOOST_AUTO_TEST_CASE(same_valid_and_output_size) {
     expect<config_error>([&] { make_conv_transpose({1, 4}, {1, 1, 3}, t); }, {"padding='same'", "Keras"});
 }
 
-BOOST_AUTO_TEST_CASE(weight_and_input_shapes) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(weight_and_input_shapes, Scalar, Scalars) {
     const ConvSpec s = make_conv({2, 5, 6}, {4, 1, 3, 3}, ConvOptions{{2}, Padding::symmetric({1}), {1}, 2});
     expect<shape_error>([&] { s.check_weight_shape({4, 2, 3, 3}); }, {"weight shape (4, 2, 3, 3)", "(4, 1, 3, 3)", "groups=2"});
     expect<shape_error>([&] { s.check_input_shape({2, 5, 7}); }, {"input shape (2, 5, 7)", "(2, 5, 6)"});
@@ -179,7 +180,7 @@ BOOST_AUTO_TEST_CASE(int64_overflow_of_sizes) {
     expect<index_overflow_error>([&] { s.validate(); }, {"overflows a 64-bit integer"});
 }
 
-BOOST_AUTO_TEST_CASE(weight_layout_errors) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(weight_layout_errors, Scalar, Scalars) {
     const std::vector<Scalar> w(6, Scalar(1));
     expect<shape_error>([&] { convert_weight(w.data(), {2, 3}, WeightLayout::keras_conv, WeightLayout::torch_conv); },
                         {"weight has 2 axes"});

@@ -127,11 +127,11 @@ BOOST_AUTO_TEST_CASE(closed_form_queries_on_huge_dimensions) {
     BOOST_TEST(last.back().output == d.output_size - 1);
 }
 
-BOOST_AUTO_TEST_CASE(transposed_matrix_is_built_directly_for_every_padding_mode) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(transposed_matrix_is_built_directly_for_every_padding_mode, Scalar, Scalars) {
     std::mt19937_64 rng(11);
     for (int trial = 0; trial < 60; ++trial) {
         const ConvSpec s = random_spec(rng, false);
-        const auto w = random_values(rng, s.weight_numel());
+        const auto w = random_values<Scalar>(rng, s.weight_numel());
         const auto W = conv_matrix<Scalar, Eigen::RowMajor, std::int64_t>(s, w);
         const auto T = conv_transpose_matrix<Scalar, Eigen::RowMajor, std::int64_t>(s, w);
         const auto Tc = conv_transpose_matrix<Scalar, Eigen::ColMajor, std::int32_t>(s, w);
@@ -150,7 +150,7 @@ BOOST_AUTO_TEST_CASE(transposed_matrix_is_built_directly_for_every_padding_mode)
     }
 }
 
-BOOST_AUTO_TEST_CASE(weights_of_the_wrong_size_are_refused) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(weights_of_the_wrong_size_are_refused, Scalar, Scalars) {
     const ConvSpec s = make_conv({1, 5, 5}, {1, 1, 3, 3});
     const std::vector<Scalar> three(3, Scalar(1));
     try {
@@ -167,11 +167,11 @@ BOOST_AUTO_TEST_CASE(weights_of_the_wrong_size_are_refused) {
     BOOST_CHECK_THROW(conv_direct<Scalar>(s, nine, x, std::vector<Scalar>(2)), shape_error);  // bias of 2 for 1 channel
 }
 
-BOOST_AUTO_TEST_CASE(conv_operator_applies_into_caller_blocks_and_transposes) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(conv_operator_applies_into_caller_blocks_and_transposes, Scalar, Scalars) {
     std::mt19937_64 rng(3);
     for (int trial = 0; trial < 40; ++trial) {
         const ConvSpec s = random_spec(rng, trial % 2 == 1);
-        const auto w = random_values(rng, s.weight_numel());
+        const auto w = random_values<Scalar>(rng, s.weight_numel());
         const auto M = operator_matrix<Scalar, Eigen::RowMajor, std::int64_t>(s, w);
         std::vector<ApplyMethod> methods{ApplyMethod::matrix};
         if (s.transposed) {
@@ -180,8 +180,8 @@ BOOST_AUTO_TEST_CASE(conv_operator_applies_into_caller_blocks_and_transposes) {
         } else {
             methods.push_back(ApplyMethod::direct);
         }
-        const Batch<Scalar> x = random_batch(rng, s.input_numel(), 3);
-        const Batch<Scalar> y = random_batch(rng, s.output_numel(), 3);
+        const Batch<Scalar> x = random_batch<Scalar>(rng, s.input_numel(), 3);
+        const Batch<Scalar> y = random_batch<Scalar>(rng, s.output_numel(), 3);
         const Batch<Scalar> Mx = M * x, Mty = M.transpose() * y;
         for (ApplyMethod m : methods) {
             const ConvOperator<Scalar> op(s, w, m);  // on the stack: transpose() must still work
@@ -190,18 +190,18 @@ BOOST_AUTO_TEST_CASE(conv_operator_applies_into_caller_blocks_and_transposes) {
             op.apply(x, out);
             op.apply_adjoint(y, back);
             BOOST_TEST(out.data() == data);  // written in place, not reallocated
-            BOOST_TEST(rel_diff(out, Mx) <= tol, s.describe() << " " << to_string(m));
-            BOOST_TEST(rel_diff(back, Mty) <= tol, s.describe() << " " << to_string(m));
+            BOOST_TEST(rel_diff(out, Mx) <= tol<Scalar>(), s.describe() << " " << to_string(m));
+            BOOST_TEST(rel_diff(back, Mty) <= tol<Scalar>(), s.describe() << " " << to_string(m));
             const auto T = op.transpose();
             BOOST_TEST(T->model_shape() == op.data_shape(), boost::test_tools::per_element());
-            BOOST_TEST(rel_diff(T->apply(y), Mty) <= tol);
-            BOOST_TEST(rel_diff(T->transpose()->apply(x), Mx) <= tol);
+            BOOST_TEST(rel_diff(T->apply(y), Mty) <= tol<Scalar>());
+            BOOST_TEST(rel_diff(T->transpose()->apply(x), Mx) <= tol<Scalar>());
             BOOST_TEST(dot_test(op).passed, dot_test(op).str());
         }
     }
 }
 
-BOOST_AUTO_TEST_CASE(operator_shape_errors_name_both_shapes) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(operator_shape_errors_name_both_shapes, Scalar, Scalars) {
     const ConvSpec s = make_conv({2, 6, 6}, {3, 2, 3, 3});
     const ConvOperator<Scalar> op(s, std::vector<Scalar>(54, Scalar(1)), ApplyMethod::direct);
     Batch<Scalar> x = Batch<Scalar>::Ones(72, 2), y_bad(47, 2), y(48, 2), y_cols(48, 3);
@@ -219,7 +219,7 @@ BOOST_AUTO_TEST_CASE(operator_shape_errors_name_both_shapes) {
     BOOST_CHECK_THROW(ConvOperator<Scalar>(s, std::vector<Scalar>(54), ApplyMethod::scatter), config_error);
 }
 
-BOOST_AUTO_TEST_CASE(transpose_of_a_user_operator_on_the_stack) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(transpose_of_a_user_operator_on_the_stack, Scalar, Scalars) {
     // A FunctionOperator and a user subclass created on the stack: transpose() does not throw.
     FunctionOperator<Scalar> f({3}, {2}, [](const Eigen::Ref<const Batch<Scalar>>& x) { return Batch<Scalar>(x.topRows(2)); },
                                [](const Eigen::Ref<const Batch<Scalar>>& y, Eigen::Ref<Batch<Scalar>> x) {

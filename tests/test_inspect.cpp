@@ -13,6 +13,7 @@ using namespace convmtx::test;
 namespace {
 
 /// The matrix under test (Scalar), converted to the inspection type.
+template <class Scalar>
 CsrMatrix built(const ConvSpec& spec, const std::vector<Scalar>& w, bool transpose) {
     using M = Eigen::SparseMatrix<Scalar, Eigen::RowMajor, std::int64_t>;
     const M A = transpose ? conv_transpose_matrix<Scalar, Eigen::RowMajor, std::int64_t>(spec, w)
@@ -20,18 +21,22 @@ CsrMatrix built(const ConvSpec& spec, const std::vector<Scalar>& w, bool transpo
     return A.template cast<double>();
 }
 
-std::vector<double> as_double(const std::vector<Scalar>& w) { return {w.begin(), w.end()}; }
+template <class Scalar>
+std::vector<double> as_double(const std::vector<Scalar>& w) {
+    return {w.begin(), w.end()};
+}
 
 // Tolerance of the structure check: float sums of folded taps differ from double sums.
-const double check_rtol = is_double ? 1e-12 : 1e-5;
+template <class Scalar>
+constexpr double check_rtol = is_double<Scalar> ? 1e-12 : 1e-5;
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(stats_match_a_dense_computation) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(stats_match_a_dense_computation, Scalar, Scalars) {
     std::mt19937_64 rng(11);
     for (int trial = 0; trial < 20; ++trial) {
         const ConvSpec spec = random_spec(rng, trial % 2 == 1);
-        const auto w = random_values(rng, spec.weight_numel());
+        const auto w = random_values<Scalar>(rng, spec.weight_numel());
         const CsrMatrix M = built(spec, w, trial % 3 == 0);
         const MatrixStats st = matrix_stats(M);
         const Eigen::MatrixXd D(M);
@@ -60,15 +65,15 @@ BOOST_AUTO_TEST_CASE(stats_match_a_dense_computation) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(structure_check_passes_for_every_built_matrix) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(structure_check_passes_for_every_built_matrix, Scalar, Scalars) {
     std::mt19937_64 rng(5);
     for (int trial = 0; trial < 120; ++trial) {
         const bool transposed = trial % 2 == 1;
         const ConvSpec spec = random_spec(rng, transposed);
-        const auto w = random_values(rng, spec.weight_numel());
+        const auto w = random_values<Scalar>(rng, spec.weight_numel());
         const auto wd = as_double(w);
         for (bool T : {false, true}) {
-            const StructureReport rep = check_structure(spec, built(spec, w, T), T, wd, check_rtol);
+            const StructureReport rep = check_structure(spec, built(spec, w, T), T, wd, check_rtol<Scalar>);
             BOOST_TEST_CONTEXT(spec.describe() << (T ? " T" : " W")) {
                 BOOST_TEST(rep.ok, rep.violation);
                 BOOST_TEST(rep.violation.empty());
@@ -80,13 +85,13 @@ BOOST_AUTO_TEST_CASE(structure_check_passes_for_every_built_matrix) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(structure_check_names_a_perturbed_entry) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(structure_check_names_a_perturbed_entry, Scalar, Scalars) {
     std::mt19937_64 rng(6);
     int named = 0, failed = 0;
     for (int trial = 0; trial < 120; ++trial) {
         const bool transposed = trial % 2 == 1;
         const ConvSpec spec = random_spec(rng, transposed);
-        const auto w = random_values(rng, spec.weight_numel());
+        const auto w = random_values<Scalar>(rng, spec.weight_numel());
         const auto wd = as_double(w);
         const bool T = trial % 4 >= 2;
         CsrMatrix M = built(spec, w, T);
@@ -98,7 +103,7 @@ BOOST_AUTO_TEST_CASE(structure_check_names_a_perturbed_entry) {
         const index_t col = M.innerIndexPtr()[k];
         // Against the weights the perturbed entry is always found and named; the weight-free
         // Toeplitz check fails whenever the entry's diagonal has other clean rows to compare with.
-        const StructureReport rep = check_structure(spec, M, T, wd, check_rtol);
+        const StructureReport rep = check_structure(spec, M, T, wd, check_rtol<Scalar>);
         BOOST_TEST_CONTEXT(spec.describe() << (T ? " T" : " W") << " entry (" << row << ", " << col << ")") {
             BOOST_TEST(!rep.weights_ok);
             BOOST_TEST(rep.weight_violation_row == row);
@@ -116,26 +121,26 @@ BOOST_AUTO_TEST_CASE(structure_check_names_a_perturbed_entry) {
     BOOST_TEST(named >= failed - 5);
 }
 
-BOOST_AUTO_TEST_CASE(structure_check_without_weights_uses_the_diagonals) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(structure_check_without_weights_uses_the_diagonals, Scalar, Scalars) {
     // conv2d 1x6x6, k3, stride 2, padding 1: every tap value occurs on at least 2 rows.
     ConvOptions o;
     o.stride = {2};
     o.padding = Padding::symmetric({1});
     const ConvSpec spec = make_conv({2, 6, 6}, {2, 2, 3, 3}, o);
     std::mt19937_64 rng(3);
-    const auto w = random_values(rng, spec.weight_numel());
+    const auto w = random_values<Scalar>(rng, spec.weight_numel());
     CsrMatrix W = built(spec, w, false);
-    BOOST_TEST(check_structure(spec, W, false, {}, check_rtol).ok);
-    BOOST_TEST(!check_structure(spec, W, false, {}, check_rtol).weights_checked);
+    BOOST_TEST(check_structure(spec, W, false, {}, check_rtol<Scalar>).ok);
+    BOOST_TEST(!check_structure(spec, W, false, {}, check_rtol<Scalar>).weights_checked);
     // Different weights: the structure still holds, the weights differ.
     std::vector<double> other(spec.weight_numel(), 0.25);
-    const StructureReport r2 = check_structure(spec, W, false, other, check_rtol);
+    const StructureReport r2 = check_structure(spec, W, false, other, check_rtol<Scalar>);
     BOOST_TEST(r2.ok);
     BOOST_TEST(!r2.weights_ok);
     BOOST_TEST(r2.weight_violation.find("tap w[0,0,0,0]") != std::string::npos, r2.weight_violation);
     // A nonzero outside the band (row 0 reads columns of input rows 0..1 only).
     W.coeffRef(0, 35) = 1.0;
-    const StructureReport r3 = check_structure(spec, W, false, {}, check_rtol);
+    const StructureReport r3 = check_structure(spec, W, false, {}, check_rtol<Scalar>);
     BOOST_TEST(!r3.ok);
     BOOST_TEST(r3.violation_row == 0);
     BOOST_TEST(r3.violation_col == 35);
@@ -164,11 +169,11 @@ BOOST_AUTO_TEST_CASE(descriptions_name_the_structure) {
     BOOST_TEST(describe_structure(make_conv({1, 6}, {1, 1, 3}, c)).find("circulant") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(explain_terms_are_the_rows_and_columns_of_the_matrix) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(explain_terms_are_the_rows_and_columns_of_the_matrix, Scalar, Scalars) {
     std::mt19937_64 rng(9);
     for (int trial = 0; trial < 60; ++trial) {
         const ConvSpec spec = random_spec(rng, trial % 2 == 1);
-        const auto w = random_values(rng, spec.weight_numel());
+        const auto w = random_values<Scalar>(rng, spec.weight_numel());
         const CsrMatrix M = built(spec, w, spec.transposed);  // the operation's own matrix: y = M x
         const Eigen::MatrixXd D(M);
         for (int probe = 0; probe < 4; ++probe) {
@@ -184,7 +189,7 @@ BOOST_AUTO_TEST_CASE(explain_terms_are_the_rows_and_columns_of_the_matrix) {
             for (CsrMatrix::InnerIterator it(M, r); it; ++it) want[it.col()] = it.value();
             BOOST_TEST_CONTEXT(spec.describe() << " row " << r) {
                 BOOST_TEST(row.size() == want.size());
-                for (auto& [c, v] : want) BOOST_TEST(row[c] == v, boost::test_tools::tolerance(tol));
+                for (auto& [c, v] : want) BOOST_TEST(row[c] == v, boost::test_tools::tolerance(tol<Scalar>()));
             }
             const index_t c = std::uniform_int_distribution<index_t>(0, M.cols() - 1)(rng);
             std::map<index_t, double> col;
@@ -197,7 +202,7 @@ BOOST_AUTO_TEST_CASE(explain_terms_are_the_rows_and_columns_of_the_matrix) {
                 for (CsrMatrix::InnerIterator it(M, rr); it; ++it)
                     if (it.col() == c) {
                         ++stored;
-                        BOOST_TEST(col[rr] == it.value(), boost::test_tools::tolerance(tol));
+                        BOOST_TEST(col[rr] == it.value(), boost::test_tools::tolerance(tol<Scalar>()));
                     }
             BOOST_TEST_CONTEXT(spec.describe() << " column " << c) { BOOST_TEST(static_cast<index_t>(col.size()) == stored); }
         }

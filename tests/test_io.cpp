@@ -29,8 +29,7 @@ namespace {
 
 fs::path temp_dir() {
     static const fs::path dir = [] {
-        fs::path d = fs::temp_directory_path() / ("convmtx_test_io_" + std::string(is_double ? "double" : "float") + "_" +
-                                                  std::to_string(::getpid()));
+        fs::path d = fs::temp_directory_path() / ("convmtx_test_io_" + std::to_string(::getpid()));
         fs::create_directories(d);
         return d;
     }();
@@ -45,10 +44,14 @@ struct TempCleanup {
     }
 };
 
+template <class Scalar>
 using Mat = Eigen::SparseMatrix<Scalar, Eigen::RowMajor, int>;
 
 /// The scalar of the matrix under test, read back from a double (float values are rounded to float).
-Eigen::MatrixXd as_scalar(const CsrMatrix& M) { return Eigen::MatrixXd(M).cast<Scalar>().cast<double>(); }
+template <class Scalar>
+Eigen::MatrixXd as_scalar(const CsrMatrix& M) {
+    return Eigen::MatrixXd(M).cast<Scalar>().template cast<double>();
+}
 
 // W of F.conv2d on 1x4x4, weight arange(9) (3x3), stride 2, padding 1, as torch computes it
 // (the same matrix is in tests/data/io/*_scipy.*, written by scipy from torch's result).
@@ -80,12 +83,12 @@ std::vector<std::string> names_starting(const fs::path& dir, const std::string& 
 
 BOOST_TEST_GLOBAL_FIXTURE(TempCleanup);
 
-BOOST_AUTO_TEST_CASE(matrix_market_and_npz_round_trip_random_configurations) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(matrix_market_and_npz_round_trip_random_configurations, Scalar, Scalars) {
     std::mt19937_64 rng(7);
     for (int trial = 0; trial < 40; ++trial) {
         const ConvSpec spec = random_spec(rng, trial % 2 == 1);
-        const auto w = random_values(rng, spec.weight_numel());
-        const Mat M = operator_matrix<Scalar, Eigen::RowMajor, int>(spec, w);
+        const auto w = random_values<Scalar>(rng, spec.weight_numel());
+        const Mat<Scalar> M = operator_matrix<Scalar, Eigen::RowMajor, int>(spec, w);
         const Eigen::MatrixXd dense = Eigen::MatrixXd(M.template cast<double>());
         const fs::path mtx = temp_dir() / "m.mtx", npz = temp_dir() / "m.npz";
         write_matrix_file(mtx.string(), M, "trial " + std::to_string(trial) + "\n" + spec.describe());
@@ -95,7 +98,7 @@ BOOST_AUTO_TEST_CASE(matrix_market_and_npz_round_trip_random_configurations) {
             BOOST_TEST(a.rows() == M.rows());
             BOOST_TEST(a.cols() == M.cols());
             BOOST_TEST(a.nonZeros() == M.nonZeros());  // explicit zeros survive
-            BOOST_TEST((as_scalar(a) - dense).cwiseAbs().maxCoeff() == 0.0);
+            BOOST_TEST((as_scalar<Scalar>(a) - dense).cwiseAbs().maxCoeff() == 0.0);
             BOOST_TEST((Eigen::MatrixXd(b) - dense).cwiseAbs().maxCoeff() == 0.0);  // npz keeps the float32 bits
             BOOST_TEST(b.nonZeros() == M.nonZeros());
         }
@@ -117,7 +120,7 @@ BOOST_AUTO_TEST_CASE(double_values_survive_matrix_market_exactly) {
     BOOST_TEST(Eigen::MatrixXd(N - M).cwiseAbs().maxCoeff() == 0.0);
 }
 
-BOOST_AUTO_TEST_CASE(files_written_by_scipy_are_read) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(files_written_by_scipy_are_read, Scalar, Scalars) {
     const fs::path dir = fs::path(CONVMTX_SOURCE_DIR) / "tests" / "data" / "io";
     const Eigen::MatrixXd ref = torch_reference();
     for (const char* name : {"conv2d_k3_s2_p1_arange_scipy.mtx", "conv2d_k3_s2_p1_arange_scipy.npz",
@@ -736,11 +739,11 @@ BOOST_AUTO_TEST_CASE(special_destinations_are_written_directly) {
     BOOST_TEST(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0) == "to stdout\n");
 }
 
-BOOST_AUTO_TEST_CASE(streamed_writers_give_the_same_bytes) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(streamed_writers_give_the_same_bytes, Scalar, Scalars) {
     // Each file format written to a file equals its in-memory encoding.
     std::mt19937_64 rng(11);
     const ConvSpec spec = random_spec(rng, false);
-    const auto w = random_values(rng, spec.weight_numel());
+    const auto w = random_values<Scalar>(rng, spec.weight_numel());
     const CsrArrays a = to_csr_arrays(conv_matrix<Scalar>(spec, w));
     const fs::path dir = temp_dir();
     write_matrix_file((dir / "s.mtx").string(), a, "c");

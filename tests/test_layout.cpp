@@ -5,7 +5,7 @@
 using namespace convmtx;
 using namespace convmtx::test;
 
-BOOST_AUTO_TEST_CASE(keras_conv_to_torch_2d_and_back) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(keras_conv_to_torch_2d_and_back, Scalar, Scalars) {
     // Keras (kh, kw, I, O)[a, b, i, o] == torch (O, I, kh, kw)[o, i, a, b].
     const index_t kh = 2, kw = 3, I = 4, O = 5;
     std::vector<Scalar> keras(static_cast<size_t>(kh * kw * I * O));
@@ -26,7 +26,7 @@ BOOST_AUTO_TEST_CASE(keras_conv_to_torch_2d_and_back) {
     BOOST_TEST(back == keras, boost::test_tools::per_element());
 }
 
-BOOST_AUTO_TEST_CASE(keras_transposed_to_torch_1d_3d_and_back) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(keras_transposed_to_torch_1d_3d_and_back, Scalar, Scalars) {
     // Keras Conv*DTranspose (k..., O, I)[t, o, i] == torch transposed (I, O, k...)[i, o, t].
     for (const Shape& k : {Shape{3}, Shape{2, 2, 3}}) {
         const index_t O = 2, I = 3;
@@ -52,45 +52,45 @@ BOOST_AUTO_TEST_CASE(keras_transposed_to_torch_1d_3d_and_back) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(torch_conv_and_transposed_share_the_tensor) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(torch_conv_and_transposed_share_the_tensor, Scalar, Scalars) {
     // The transposed conv with weight v (I, O/G, k) is the adjoint of the conv with the same tensor.
     std::mt19937_64 rng(5);
     const Shape wshape{4, 3, 2, 3};
-    const auto v = random_values(rng, 4 * 3 * 2 * 3);
+    const auto v = random_values<Scalar>(rng, 4 * 3 * 2 * 3);
     const auto same = convert_weight(v.data(), wshape, WeightLayout::torch_conv, WeightLayout::torch_transposed);
     BOOST_TEST(same == v, boost::test_tools::per_element());
     const ConvSpec conv = make_conv({3, 5, 6}, wshape);
     const ConvSpec tconv = make_conv_transpose({4, 4, 4}, wshape);
     BOOST_TEST(tconv.output_shape() == conv.input_shape(), boost::test_tools::per_element());
-    const Batch<Scalar> y = random_batch(rng, tconv.input_numel(), 1);
+    const Batch<Scalar> y = random_batch<Scalar>(rng, tconv.input_numel(), 1);
     const auto W = conv_matrix<Scalar>(conv, v);
-    BOOST_TEST(rel_diff(conv_transpose_scatter<Scalar>(tconv, v, y), Batch<Scalar>(W.transpose() * y)) <= tol);
+    BOOST_TEST(rel_diff(conv_transpose_scatter<Scalar>(tconv, v, y), Batch<Scalar>(W.transpose() * y)) <= tol<Scalar>());
 }
 
-BOOST_AUTO_TEST_CASE(keras_conv_weight_gives_the_keras_convolution) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(keras_conv_weight_gives_the_keras_convolution, Scalar, Scalars) {
     // A Keras conv y[q, o] = sum_{t, i} x[q + t, i] * K[t, i, o] (channels last) equals the torch conv
     // with the converted weight on the channels-first input.
     std::mt19937_64 rng(9);
     const index_t n = 7, k = 3, I = 2, O = 3;
-    const auto K = random_values(rng, k * I * O);
-    const auto x_cl = random_values(rng, n * I);  // (n, I) channels last
+    const auto K = random_values<Scalar>(rng, k * I * O);
+    const auto x_cl = random_values<Scalar>(rng, n * I);  // (n, I) channels last
     Shape ts;
     const auto w = convert_weight(K.data(), {k, I, O}, WeightLayout::keras_conv, WeightLayout::torch_conv, &ts);
     const ConvSpec spec = make_conv({I, n}, ts);
-    Vec x(I * n);
+    Vec<Scalar> x(I * n);
     for (index_t q = 0; q < n; ++q)
         for (index_t i = 0; i < I; ++i) x[i * n + q] = x_cl[q * I + i];
-    const Vec y = conv_direct<Scalar>(spec, w, x);
+    const Vec<Scalar> y = conv_direct<Scalar>(spec, w, x);
     for (index_t q = 0; q < n - k + 1; ++q)
         for (index_t o = 0; o < O; ++o) {
             double acc = 0;
             for (index_t t = 0; t < k; ++t)
                 for (index_t i = 0; i < I; ++i) acc += double(x_cl[(q + t) * I + i]) * double(K[(t * I + i) * O + o]);
-            BOOST_TEST(std::abs(double(y[o * (n - k + 1) + q]) - acc) <= 10 * tol);
+            BOOST_TEST(std::abs(double(y[o * (n - k + 1) + q]) - acc) <= 10 * tol<Scalar>());
         }
 }
 
-BOOST_AUTO_TEST_CASE(permute_axes_general) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(permute_axes_general, Scalar, Scalars) {
     std::vector<Scalar> a(24);
     for (int i = 0; i < 24; ++i) a[i] = static_cast<Scalar>(i);
     Shape s;

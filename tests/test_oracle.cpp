@@ -3,7 +3,7 @@
 // conv_transpose{1,2,3}d (and nn.Conv*/nn.ConvTranspose* for padding modes,
 // 'same'/'valid' and output_size) for several hundred random configurations,
 // written by tests/oracle/generate_oracle.py (see docs/testing.md). Each entry
-// is one test case named by its configuration (spec.describe()).
+// is one test case named by its configuration (spec.describe()), run in float and in double.
 #define BOOST_TEST_MODULE oracle
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
@@ -170,7 +170,10 @@ const std::vector<Entry>& oracle() {
     return entries;
 }
 
-std::vector<Scalar> to_scalar(const std::vector<double>& v) { return std::vector<Scalar>(v.begin(), v.end()); }
+template <class Scalar>
+std::vector<Scalar> to_scalar(const std::vector<double>& v) {
+    return std::vector<Scalar>(v.begin(), v.end());
+}
 
 /// The ConvSpec the way the entry's api says: the recorded fields, or make_conv / make_conv_transpose.
 ConvSpec build_spec(const Entry& e) {
@@ -206,29 +209,32 @@ ConvSpec build_spec(const Entry& e) {
     return make_conv_transpose(input_shape, weight_shape, o);
 }
 
-/// Largest relative difference seen over all entries and methods (printed with --log_level=message).
+/// Largest relative difference seen over all entries and methods, per scalar (printed with --log_level=message).
+template <class Scalar>
 double max_seen_error = 0;
 
 struct ReportMaxError {
     void setup() {}
     void teardown() {
-        BOOST_TEST_MESSAGE("largest relative difference from PyTorch over all entries and methods: "
-                           << max_seen_error << " (tolerance " << tol << ")");
+        BOOST_TEST_MESSAGE("largest relative difference from PyTorch over all entries and methods: float "
+                           << max_seen_error<float> << " (tolerance " << tol<float>() << "), double "
+                           << max_seen_error<double> << " (tolerance " << tol<double>() << ")");
     }
 };
 BOOST_TEST_GLOBAL_FIXTURE(ReportMaxError);
 
 /// result (one sample per column) against the PyTorch output, relative to max(1, max|ref|).
+template <class Scalar>
 void check(const char* method, const Batch<Scalar>& result, const Batch<double>& ref) {
     BOOST_TEST_INFO_SCOPE(method);
     BOOST_TEST_REQUIRE(result.rows() == ref.rows());
     BOOST_TEST_REQUIRE(result.cols() == ref.cols());
-    const double err = rel_diff(result.cast<double>(), ref);
-    max_seen_error = std::max(max_seen_error, err);
-    BOOST_TEST(err <= tol, method << ": relative difference " << err << " exceeds " << tol);
+    const double err = rel_diff(result.template cast<double>(), ref);
+    max_seen_error<Scalar> = std::max(max_seen_error<Scalar>, err);
+    BOOST_TEST(err <= tol<Scalar>(), method << ": relative difference " << err << " exceeds " << tol<Scalar>());
 }
 
-template <int Order, class Index>
+template <class Scalar, int Order, class Index>
 void check_matrices(const ConvSpec& spec, const std::vector<Scalar>& w, span<const Scalar> bias,
                     const Batch<Scalar>& x, const Batch<double>& ref, const char* name) {
     const index_t in = spec.input_numel(), out = spec.output_numel();
@@ -239,9 +245,10 @@ void check_matrices(const ConvSpec& spec, const std::vector<Scalar>& w, span<con
     BOOST_TEST(W.cols() == (spec.transposed ? out : in));
     Batch<Scalar> y = spec.transposed ? Batch<Scalar>(W.transpose() * x) : Batch<Scalar>(W * x);
     add_bias<Scalar>(y, bias);
-    check((std::string(spec.transposed ? "W^T y" : "W x") + tag).c_str(), y, ref);
+    check<Scalar>((std::string(spec.transposed ? "W^T y" : "W x") + tag).c_str(), y, ref);
     // apply_matrix takes W as the operation's matrix (conv) or, in adjoint form, as the adjoint's (transposed).
-    check(("apply_matrix(W)" + tag).c_str(), apply_matrix<Scalar, Order, Index>(spec, W, x, bias, spec.transposed), ref);
+    check<Scalar>(("apply_matrix(W)" + tag).c_str(),
+                  apply_matrix<Scalar, Order, Index>(spec, W, x, bias, spec.transposed), ref);
     if (in != out) BOOST_CHECK_THROW((apply_matrix<Scalar, Order, Index>(spec, W, x, bias, !spec.transposed)), shape_error);
     // T = W^T (rows = big side): the transposed conv's own matrix.
     const auto T = conv_transpose_matrix<Scalar, Order, Index>(spec, w);
@@ -250,15 +257,16 @@ void check_matrices(const ConvSpec& spec, const std::vector<Scalar>& w, span<con
     if (spec.transposed) {
         Batch<Scalar> t = T * x;
         add_bias<Scalar>(t, bias);
-        check(("T y" + tag).c_str(), t, ref);
-        check(("apply_matrix(T)" + tag).c_str(), apply_matrix<Scalar, Order, Index>(spec, T, x, bias), ref);
+        check<Scalar>(("T y" + tag).c_str(), t, ref);
+        check<Scalar>(("apply_matrix(T)" + tag).c_str(), apply_matrix<Scalar, Order, Index>(spec, T, x, bias), ref);
     } else {
         Batch<Scalar> t = T.transpose() * x;
         add_bias<Scalar>(t, bias);
-        check(("T^T x" + tag).c_str(), t, ref);
+        check<Scalar>(("T^T x" + tag).c_str(), t, ref);
     }
     const auto M = operator_matrix<Scalar, Order, Index>(spec, w);
-    check(("apply_matrix(operator_matrix)" + tag).c_str(), apply_matrix<Scalar, Order, Index>(spec, M, x, bias), ref);
+    check<Scalar>(("apply_matrix(operator_matrix)" + tag).c_str(),
+                  apply_matrix<Scalar, Order, Index>(spec, M, x, bias), ref);
 }
 
 BOOST_AUTO_TEST_CASE(oracle_file_covers_the_configuration_space) {
@@ -317,23 +325,26 @@ BOOST_DATA_TEST_CASE(matches_pytorch, boost::unit_test::data::make(oracle()), en
         BOOST_TEST_REQUIRE(static_cast<index_t>(entry.y.size()) == N * out);
         BOOST_TEST_REQUIRE((entry.bias.empty() || static_cast<index_t>(entry.bias.size()) == spec.out_channels));
 
-        const std::vector<Scalar> w = to_scalar(entry.weight);
-        const std::vector<Scalar> b = to_scalar(entry.bias);
-        const span<const Scalar> bias(b);
-        // torch's (N, C, spatial...) C-order tensors are one flattened sample per column.
-        const Batch<Scalar> x = Eigen::Map<const Batch<double>>(entry.x.data(), in, N).cast<Scalar>();
         const Batch<double> ref = Eigen::Map<const Batch<double>>(entry.y.data(), out, N);
+        for_each_scalar([&](auto scalar) {
+            using Scalar = decltype(scalar);
+            const std::vector<Scalar> w = to_scalar<Scalar>(entry.weight);
+            const std::vector<Scalar> b = to_scalar<Scalar>(entry.bias);
+            const span<const Scalar> bias(b);
+            // torch's (N, C, spatial...) C-order tensors are one flattened sample per column.
+            const Batch<Scalar> x = Eigen::Map<const Batch<double>>(entry.x.data(), in, N).cast<Scalar>();
 
-        check_matrices<Eigen::RowMajor, std::int32_t>(spec, w, bias, x, ref, "RowMajor,int32");
-        check_matrices<Eigen::RowMajor, std::int64_t>(spec, w, bias, x, ref, "RowMajor,int64");
-        check_matrices<Eigen::ColMajor, std::int32_t>(spec, w, bias, x, ref, "ColMajor,int32");
-        check_matrices<Eigen::ColMajor, std::int64_t>(spec, w, bias, x, ref, "ColMajor,int64");
-        if (!spec.transposed) {
-            check("conv_direct", conv_direct<Scalar>(spec, w, x, bias), ref);
-        } else {
-            check("conv_transpose_scatter", conv_transpose_scatter<Scalar>(spec, w, x, bias), ref);
-            check("conv_transpose_gather", conv_transpose_gather<Scalar>(spec, w, x, bias), ref);
-        }
+            check_matrices<Scalar, Eigen::RowMajor, std::int32_t>(spec, w, bias, x, ref, "RowMajor,int32");
+            check_matrices<Scalar, Eigen::RowMajor, std::int64_t>(spec, w, bias, x, ref, "RowMajor,int64");
+            check_matrices<Scalar, Eigen::ColMajor, std::int32_t>(spec, w, bias, x, ref, "ColMajor,int32");
+            check_matrices<Scalar, Eigen::ColMajor, std::int64_t>(spec, w, bias, x, ref, "ColMajor,int64");
+            if (!spec.transposed) {
+                check<Scalar>("conv_direct", conv_direct<Scalar>(spec, w, x, bias), ref);
+            } else {
+                check<Scalar>("conv_transpose_scatter", conv_transpose_scatter<Scalar>(spec, w, x, bias), ref);
+                check<Scalar>("conv_transpose_gather", conv_transpose_gather<Scalar>(spec, w, x, bias), ref);
+            }
+        });
     }
 }
 

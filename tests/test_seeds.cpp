@@ -11,13 +11,15 @@ namespace {
 
 using Grid = std::vector<std::vector<double>>;
 
-Vec flatten(const Grid& g) {
+template <class Scalar>
+Vec<Scalar> flatten(const Grid& g) {
     std::vector<Scalar> v;
     for (const auto& row : g)
         for (double x : row) v.push_back(static_cast<Scalar>(x));
-    return Eigen::Map<const Vec>(v.data(), static_cast<Eigen::Index>(v.size()));
+    return Eigen::Map<const Vec<Scalar>>(v.data(), static_cast<Eigen::Index>(v.size()));
 }
 
+template <class Scalar>
 std::vector<Scalar> weights(const Grid& g) {
     std::vector<Scalar> v;
     for (const auto& row : g)
@@ -28,6 +30,7 @@ std::vector<Scalar> weights(const Grid& g) {
 Grid ones(index_t r, index_t c) { return Grid(static_cast<size_t>(r), std::vector<double>(static_cast<size_t>(c), 1.0)); }
 
 /// Checks all four transposed-conv computations of a single-channel 2-D example against `expected`.
+template <class Scalar>
 void check_transposed(const Grid& x, const Grid& k, ConvTransposeOptions opt, const Grid& expected) {
     const index_t h = static_cast<index_t>(x.size()), w = static_cast<index_t>(x[0].size());
     const index_t kh = static_cast<index_t>(k.size()), kw = static_cast<index_t>(k[0].size());
@@ -35,14 +38,14 @@ void check_transposed(const Grid& x, const Grid& k, ConvTransposeOptions opt, co
     const Dims out = spec.output_size();
     BOOST_TEST_REQUIRE(out[0] == static_cast<index_t>(expected.size()));
     BOOST_TEST_REQUIRE(out[1] == static_cast<index_t>(expected[0].size()));
-    const auto wv = weights(k);
-    const Vec xv = flatten(x), want = flatten(expected);
+    const auto wv = weights<Scalar>(k);
+    const Vec<Scalar> xv = flatten<Scalar>(x), want = flatten<Scalar>(expected);
     const auto W = conv_matrix<Scalar>(spec, wv);
     const auto T = conv_transpose_matrix<Scalar>(spec, wv);
-    const Vec by_wt = W.transpose() * xv;
-    const Vec by_t = T * xv;
-    const Vec by_scatter = conv_transpose_scatter<Scalar>(spec, wv, xv);
-    const Vec by_gather = conv_transpose_gather<Scalar>(spec, wv, xv);
+    const Vec<Scalar> by_wt = W.transpose() * xv;
+    const Vec<Scalar> by_t = T * xv;
+    const Vec<Scalar> by_scatter = conv_transpose_scatter<Scalar>(spec, wv, xv);
+    const Vec<Scalar> by_gather = conv_transpose_gather<Scalar>(spec, wv, xv);
     BOOST_TEST(rel_diff(by_wt, want) == 0.0);
     BOOST_TEST(rel_diff(by_t, want) == 0.0);
     BOOST_TEST(rel_diff(by_scatter, want) == 0.0);
@@ -53,27 +56,27 @@ void check_transposed(const Grid& x, const Grid& k, ConvTransposeOptions opt, co
 
 // ---- seed 001 (d2l 12.10 and the PyTorch cases) ----
 
-BOOST_AUTO_TEST_CASE(d2l_trans_conv_basic) {
-    check_transposed({{0, 1}, {2, 3}}, {{0, 1}, {2, 3}}, {}, {{0, 0, 1}, {0, 4, 6}, {4, 12, 9}});
+BOOST_AUTO_TEST_CASE_TEMPLATE(d2l_trans_conv_basic, Scalar, Scalars) {
+    check_transposed<Scalar>({{0, 1}, {2, 3}}, {{0, 1}, {2, 3}}, {}, {{0, 0, 1}, {0, 4, 6}, {4, 12, 9}});
 }
 
-BOOST_AUTO_TEST_CASE(d2l_trans_conv_padding_1) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(d2l_trans_conv_padding_1, Scalar, Scalars) {
     ConvTransposeOptions o;
     o.padding = Padding::symmetric({1});
-    check_transposed({{0, 1}, {2, 3}}, {{0, 1}, {2, 3}}, o, {{4}});
+    check_transposed<Scalar>({{0, 1}, {2, 3}}, {{0, 1}, {2, 3}}, o, {{4}});
 }
 
-BOOST_AUTO_TEST_CASE(d2l_trans_conv_strides_2) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(d2l_trans_conv_strides_2, Scalar, Scalars) {
     ConvTransposeOptions o;
     o.stride = {2};
-    check_transposed({{0, 1}, {2, 3}}, {{0, 1}, {2, 3}}, o,
+    check_transposed<Scalar>({{0, 1}, {2, 3}}, {{0, 1}, {2, 3}}, o,
                      {{0, 0, 0, 1}, {0, 0, 2, 3}, {0, 2, 0, 3}, {4, 6, 6, 9}});
 }
 
-BOOST_AUTO_TEST_CASE(d2l_kernel2matrix_and_corr2d) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(d2l_kernel2matrix_and_corr2d, Scalar, Scalars) {
     // X = arange(9).reshape(3, 3), K = [[0, 1], [2, 3]]: corr2d gives [[19, 25], [37, 43]].
     const ConvSpec spec = make_conv({1, 3, 3}, {1, 1, 2, 2});
-    const auto k = weights({{0, 1}, {2, 3}});
+    const auto k = weights<Scalar>({{0, 1}, {2, 3}});
     const auto W = conv_matrix<Scalar>(spec, k);
     const Grid expected_W = {{0, 1, 0, 2, 3, 0, 0, 0, 0},
                              {0, 0, 1, 0, 2, 3, 0, 0, 0},
@@ -84,14 +87,14 @@ BOOST_AUTO_TEST_CASE(d2l_kernel2matrix_and_corr2d) {
     BOOST_TEST_REQUIRE(dense.cols() == 9);
     for (int r = 0; r < 4; ++r)
         for (int c = 0; c < 9; ++c) BOOST_TEST(dense(r, c) == static_cast<Scalar>(expected_W[r][c]));
-    Vec x(9);
+    Vec<Scalar> x(9);
     for (int i = 0; i < 9; ++i) x[i] = static_cast<Scalar>(i);
-    const Vec want = flatten({{19, 25}, {37, 43}});
-    BOOST_TEST(rel_diff(Vec(W * x), want) == 0.0);
-    BOOST_TEST(rel_diff(Vec(conv_direct<Scalar>(spec, k, x)), want) == 0.0);
+    const Vec<Scalar> want = flatten<Scalar>({{19, 25}, {37, 43}});
+    BOOST_TEST(rel_diff(Vec<Scalar>(W * x), want) == 0.0);
+    BOOST_TEST(rel_diff(Vec<Scalar>(conv_direct<Scalar>(spec, k, x)), want) == 0.0);
     // Y == W^T X' for X' = [[0, 1], [2, 3]] equals trans_conv(X', K).
-    const Vec y = flatten({{0, 1}, {2, 3}});
-    BOOST_TEST(rel_diff(Vec(W.transpose() * y), flatten({{0, 0, 1}, {0, 4, 6}, {4, 12, 9}})) == 0.0);
+    const Vec<Scalar> y = flatten<Scalar>({{0, 1}, {2, 3}});
+    BOOST_TEST(rel_diff(Vec<Scalar>(W.transpose() * y), flatten<Scalar>({{0, 0, 1}, {0, 4, 6}, {4, 12, 9}})) == 0.0);
 }
 
 BOOST_AUTO_TEST_CASE(d2l_conv_then_transposed_conv_restores_16x16) {
@@ -108,30 +111,31 @@ BOOST_AUTO_TEST_CASE(d2l_conv_then_transposed_conv_restores_16x16) {
     BOOST_TEST(tconv.output_shape() == Shape({10, 16, 16}), boost::test_tools::per_element());
 }
 
-BOOST_AUTO_TEST_CASE(pytorch_case1_basic) {
-    check_transposed({{1, 2}, {3, 4}}, ones(3, 3), {}, {{1, 3, 3, 2}, {4, 10, 10, 6}, {4, 10, 10, 6}, {3, 7, 7, 4}});
+BOOST_AUTO_TEST_CASE_TEMPLATE(pytorch_case1_basic, Scalar, Scalars) {
+    check_transposed<Scalar>({{1, 2}, {3, 4}}, ones(3, 3), {},
+                             {{1, 3, 3, 2}, {4, 10, 10, 6}, {4, 10, 10, 6}, {3, 7, 7, 4}});
 }
 
-BOOST_AUTO_TEST_CASE(pytorch_case2_stride) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(pytorch_case2_stride, Scalar, Scalars) {
     ConvTransposeOptions o;
     o.stride = {2};
-    check_transposed({{1, 2}, {3, 4}}, ones(3, 3), o,
+    check_transposed<Scalar>({{1, 2}, {3, 4}}, ones(3, 3), o,
                      {{1, 1, 3, 2, 2}, {1, 1, 3, 2, 2}, {4, 4, 10, 6, 6}, {3, 3, 7, 4, 4}, {3, 3, 7, 4, 4}});
 }
 
-BOOST_AUTO_TEST_CASE(pytorch_case3_padding) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(pytorch_case3_padding, Scalar, Scalars) {
     ConvTransposeOptions o;
     o.stride = {2};
     o.padding = Padding::symmetric({2});
-    check_transposed({{1, 2}, {3, 4}}, ones(3, 3), o, {{10}});
+    check_transposed<Scalar>({{1, 2}, {3, 4}}, ones(3, 3), o, {{10}});
 }
 
-BOOST_AUTO_TEST_CASE(pytorch_case4_output_padding) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(pytorch_case4_output_padding, Scalar, Scalars) {
     // The layer is built with kernel_size=4 but a 3x3 weight is assigned: k=3, s=3, a=2.
     ConvTransposeOptions o;
     o.stride = {3};
     o.output_padding = Dims{2};
-    check_transposed({{1, 2}, {3, 4}}, ones(3, 3), o,
+    check_transposed<Scalar>({{1, 2}, {3, 4}}, ones(3, 3), o,
                      {{1, 1, 1, 2, 2, 2, 0, 0},
                       {1, 1, 1, 2, 2, 2, 0, 0},
                       {1, 1, 1, 2, 2, 2, 0, 0},
@@ -142,18 +146,18 @@ BOOST_AUTO_TEST_CASE(pytorch_case4_output_padding) {
                       {0, 0, 0, 0, 0, 0, 0, 0}});
 }
 
-BOOST_AUTO_TEST_CASE(pytorch_case5_dilation) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(pytorch_case5_dilation, Scalar, Scalars) {
     ConvTransposeOptions o;
     o.stride = {2};
     o.dilation = {2};
-    check_transposed({{1, 2}, {3, 4}}, ones(2, 2), o,
+    check_transposed<Scalar>({{1, 2}, {3, 4}}, ones(2, 2), o,
                      {{1, 0, 3, 0, 2}, {0, 0, 0, 0, 0}, {4, 0, 10, 0, 6}, {0, 0, 0, 0, 0}, {3, 0, 7, 0, 4}});
 }
 
 // ---- seed 000 (MXNet, "Transposed Convolutions explained with MS Excel") ----
 
-BOOST_AUTO_TEST_CASE(mxnet_ones_4x4_kernel_3x3) {
-    check_transposed(ones(4, 4), ones(3, 3), {},
+BOOST_AUTO_TEST_CASE_TEMPLATE(mxnet_ones_4x4_kernel_3x3, Scalar, Scalars) {
+    check_transposed<Scalar>(ones(4, 4), ones(3, 3), {},
                      {{1, 2, 3, 3, 2, 1},
                       {2, 4, 6, 6, 4, 2},
                       {3, 6, 9, 9, 6, 3},
@@ -162,7 +166,7 @@ BOOST_AUTO_TEST_CASE(mxnet_ones_4x4_kernel_3x3) {
                       {1, 2, 3, 3, 2, 1}});
 }
 
-BOOST_AUTO_TEST_CASE(mxnet_gniddap_output_shapes) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(mxnet_gniddap_output_shapes, Scalar, Scalars) {
     const index_t expected[] = {6, 4, 2};
     for (index_t pad = 0; pad < 3; ++pad) {
         ConvTransposeOptions o;
@@ -173,7 +177,7 @@ BOOST_AUTO_TEST_CASE(mxnet_gniddap_output_shapes) {
     // Padding crops the full 6x6 result: with ones, padding 2 leaves its centre [[9, 9], [9, 9]].
     ConvTransposeOptions o;
     o.padding = Padding::symmetric({2});
-    check_transposed(ones(4, 4), ones(3, 3), o, {{9, 9}, {9, 9}});
+    check_transposed<Scalar>(ones(4, 4), ones(3, 3), o, {{9, 9}, {9, 9}});
 }
 
 BOOST_AUTO_TEST_CASE(mxnet_multichannel_kernel_layout_shapes) {
@@ -185,7 +189,7 @@ BOOST_AUTO_TEST_CASE(mxnet_multichannel_kernel_layout_shapes) {
 
 // ---- seed 003 (interactive tool: W~ and W~^T, and its PyTorch recipe) ----
 
-BOOST_AUTO_TEST_CASE(seed003_W_4x16_pattern) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(seed003_W_4x16_pattern, Scalar, Scalars) {
     // 4x4 input, 3x3 kernel w_ij = 10*(i+1) + (j+1): W~ rows hold w00 w01 w02 at columns 0-2, w1* at 4-6, w2* at 8-10.
     const ConvSpec spec = make_conv({1, 4, 4}, {1, 1, 3, 3});
     std::vector<Scalar> k(9);
@@ -204,7 +208,7 @@ BOOST_AUTO_TEST_CASE(seed003_W_4x16_pattern) {
         }
 }
 
-BOOST_AUTO_TEST_CASE(seed003_WT_16x4_pattern_and_flipped_conv_form) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(seed003_WT_16x4_pattern_and_flipped_conv_form, Scalar, Scalars) {
     // The transposed conv of a 2x2 input with a 3x3 kernel is the 16x4 W~^T; its conv form pads the
     // input by k-1 = 2 and applies the flipped kernel.
     const ConvSpec spec = make_conv_transpose({1, 2, 2}, {1, 1, 3, 3});
@@ -228,14 +232,14 @@ BOOST_AUTO_TEST_CASE(seed003_WT_16x4_pattern_and_flipped_conv_form) {
     BOOST_TEST(T(5, 2) == k[1]);
     BOOST_TEST(T(5, 3) == k[0]);
     // X' (x padded by 2) correlated with the flipped kernel W' equals W~^T x.
-    Vec x(4);
+    Vec<Scalar> x(4);
     x << 1, -2, 3, 5;
     const ConvSpec conv_form = make_conv({1, 2, 2}, {1, 1, 3, 3}, ConvOptions{{1}, Padding::symmetric({2})});
     std::vector<Scalar> flipped(k.rbegin(), k.rend());
-    BOOST_TEST(rel_diff(Vec(conv_direct<Scalar>(conv_form, flipped, x)), Vec(T * x)) <= tol);
+    BOOST_TEST(rel_diff(Vec<Scalar>(conv_direct<Scalar>(conv_form, flipped, x)), Vec<Scalar>(T * x)) <= tol<Scalar>());
 }
 
-BOOST_AUTO_TEST_CASE(seed003_10x5_k5_s5_p4_a2_d3) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(seed003_10x5_k5_s5_p4_a2_d3, Scalar, Scalars) {
     // h=10, w=5, kernel 5, stride 5, padding 4, output_padding 2, dilation 3.
     ConvTransposeOptions o;
     o.stride = {5};
@@ -247,12 +251,12 @@ BOOST_AUTO_TEST_CASE(seed003_10x5_k5_s5_p4_a2_d3) {
     BOOST_TEST(spec.output_shape() == Shape({1, (10 - 1) * 5 - 8 + 12 + 2 + 1, (5 - 1) * 5 - 8 + 12 + 2 + 1}),
                boost::test_tools::per_element());
     std::mt19937_64 rng(3);
-    const auto k = random_values(rng, 25);
-    const Batch<Scalar> y = random_batch(rng, 50, 2);
+    const auto k = random_values<Scalar>(rng, 25);
+    const Batch<Scalar> y = random_batch<Scalar>(rng, 50, 2);
     const Batch<Scalar> ref = conv_transpose_scatter<Scalar>(spec, k, y);
-    BOOST_TEST(rel_diff(conv_transpose_gather<Scalar>(spec, k, y), ref) <= tol);
-    BOOST_TEST(rel_diff(Batch<Scalar>(conv_matrix<Scalar>(spec, k).transpose() * y), ref) <= tol);
-    BOOST_TEST(rel_diff(Batch<Scalar>(conv_transpose_matrix<Scalar>(spec, k) * y), ref) <= tol);
+    BOOST_TEST(rel_diff(conv_transpose_gather<Scalar>(spec, k, y), ref) <= tol<Scalar>());
+    BOOST_TEST(rel_diff(Batch<Scalar>(conv_matrix<Scalar>(spec, k).transpose() * y), ref) <= tol<Scalar>());
+    BOOST_TEST(rel_diff(Batch<Scalar>(conv_transpose_matrix<Scalar>(spec, k) * y), ref) <= tol<Scalar>());
 }
 
 // ---- seed 002 (Keras autoencoder) ----

@@ -20,6 +20,7 @@ namespace data = boost::unit_test::data;
 
 namespace {
 
+template <class Scalar>
 using Block = Batch<Scalar>;
 
 // Exact equality of two sparse matrices' values (missing entries count as 0).
@@ -42,12 +43,13 @@ struct Bugs {
     bool group_interleave = false;// conv: group g reads input channels c'*G + g
     bool no_flip = false;         // transposed gather: kernel not flipped
     bool output_padding_low = false;  // transposed gather: output_padding added at the low end
-    Scalar bias = 0;              // conv: adds a constant
+    double bias = 0;              // conv: adds a constant
     bool square = false;          // conv: squares the result (not linear)
 };
 
 // Conv by gathering, 2-D, zeros padding: y[o, q] = sum w[o, c', t] x[g*Cin/G + c', q*s - pl + t*d].
-Block naive_conv(const ConvSpec& s, const std::vector<Scalar>& w, const Block& x, const Bugs& b) {
+template <class Scalar>
+Block<Scalar> naive_conv(const ConvSpec& s, const std::vector<Scalar>& w, const Block<Scalar>& x, const Bugs& b) {
     const index_t n0 = s.input_size[0], n1 = s.input_size[1];
     const Dims m = s.output_size();
     const index_t Cin = s.in_channels, Cout = s.out_channels, G = s.groups, cin_g = Cin / G, cout_g = Cout / G;
@@ -55,7 +57,7 @@ Block naive_conv(const ConvSpec& s, const std::vector<Scalar>& w, const Block& x
     const index_t d0 = b.no_dilation ? 1 : s.dilation[0], d1 = b.no_dilation ? 1 : s.dilation[1];
     const index_t s0 = b.no_stride ? 1 : s.stride[0], s1 = b.no_stride ? 1 : s.stride[1];
     const index_t pl0 = s.padding_lo[0] + b.pad_offset, pl1 = s.padding_lo[1] + b.pad_offset;
-    Block y = Block::Zero(Cout * m[0] * m[1], x.cols());
+    Block<Scalar> y = Block<Scalar>::Zero(Cout * m[0] * m[1], x.cols());
     for (Eigen::Index col = 0; col < x.cols(); ++col)
         for (index_t o = 0; o < Cout; ++o) {
             const index_t g = b.group_mod ? o % G : o / cout_g;
@@ -63,7 +65,7 @@ Block naive_conv(const ConvSpec& s, const std::vector<Scalar>& w, const Block& x
                 for (index_t y1 = 0; y1 < m[1]; ++y1) {
                     const index_t q0 = y0 + b.out_shift, q1 = y1 + b.out_shift;
                     if (q0 < 0 || q0 >= m[0] || q1 < 0 || q1 >= m[1]) continue;
-                    Scalar acc = b.bias;
+                    Scalar acc = static_cast<Scalar>(b.bias);
                     for (index_t cp = 0; cp < cin_g; ++cp)
                         for (index_t t0 = 0; t0 < k0; ++t0)
                             for (index_t t1 = 0; t1 < k1; ++t1) {
@@ -96,7 +98,8 @@ Block naive_conv(const ConvSpec& s, const std::vector<Scalar>& w, const Block& x
 // Transposed conv in the gather form (Dumoulin & Visin 2016, "A guide to convolution arithmetic for deep
 // learning"), 2-D: out[o, p] = sum_u wflip[u] * ypad[p + u*d], where ypad is y with s-1 zeros inserted
 // and d(k-1)-pl zeros before; wflip[c, o', u] = w[c, o', k-1-u].
-Block naive_gather(const ConvSpec& s, const std::vector<Scalar>& w, const Block& y, const Bugs& b) {
+template <class Scalar>
+Block<Scalar> naive_gather(const ConvSpec& s, const std::vector<Scalar>& w, const Block<Scalar>& y, const Bugs& b) {
     const index_t m0 = s.input_size[0], m1 = s.input_size[1];
     const Dims n = s.output_size();
     const index_t Cin = s.in_channels, Cout = s.out_channels, G = s.groups, cin_g = Cin / G, cout_g = Cout / G;
@@ -107,7 +110,7 @@ Block naive_gather(const ConvSpec& s, const std::vector<Scalar>& w, const Block&
         lo0 += s.output_padding[0];
         lo1 += s.output_padding[1];
     }
-    Block out = Block::Zero(Cout * n[0] * n[1], y.cols());
+    Block<Scalar> out = Block<Scalar>::Zero(Cout * n[0] * n[1], y.cols());
     for (Eigen::Index col = 0; col < y.cols(); ++col)
         for (index_t o = 0; o < Cout; ++o) {
             const index_t g = o / cout_g, op = o % cout_g;
@@ -132,11 +135,13 @@ Block naive_gather(const ConvSpec& s, const std::vector<Scalar>& w, const Block&
     return out;
 }
 
+template <class Scalar>
 KernelFn<Scalar> conv_fn(const ConvSpec& s, const std::vector<Scalar>& w, Bugs b) {
-    return [s, w, b](const Eigen::Ref<const Block>& x) { return naive_conv(s, w, Block(x), b); };
+    return [s, w, b](const Eigen::Ref<const Block<Scalar>>& x) { return naive_conv(s, w, Block<Scalar>(x), b); };
 }
+template <class Scalar>
 KernelFn<Scalar> gather_fn(const ConvSpec& s, const std::vector<Scalar>& w, Bugs b) {
-    return [s, w, b](const Eigen::Ref<const Block>& y) { return naive_gather(s, w, Block(y), b); };
+    return [s, w, b](const Eigen::Ref<const Block<Scalar>>& y) { return naive_gather(s, w, Block<Scalar>(y), b); };
 }
 
 ConvSpec conv2d(Shape in, Shape wshape, Dims stride, Dims pad, Dims dil, index_t groups = 1,
@@ -182,6 +187,7 @@ ConvSpec random_2d(std::mt19937_64& rng, bool transposed, PaddingMode mode = Pad
 // The kernel must fail with a verified Jacobian, the first finding must be `name` and explain every
 // differing entry, the report must list wrong outputs and contain every one of `texts`, the colored
 // Jacobian must equal the one from unit probes, and the differing entries must be exactly those of J - M.
+template <class Scalar>
 void expect_bug(const ConvSpec& spec, const std::vector<Scalar>& w, const KernelFn<Scalar>& f, const std::string& name,
                 const std::vector<std::string>& texts) {
     const KernelReport r = check_kernel<Scalar>(spec, w, f);
@@ -290,24 +296,27 @@ std::vector<BugCase> bug_cases() {
 
 // Each bug model of the table on several random configurations where it changes the matrix.
 BOOST_DATA_TEST_CASE(injected_bugs_are_named, data::make(bug_cases()) * data::xrange(4), bug, trial) {
-    std::mt19937_64 rng(1000 + 97 * static_cast<std::uint64_t>(trial) + std::hash<std::string>{}(bug.model) % 1000);
-    ConvSpec s;
-    bool visible = false;
-    for (int attempt = 0; attempt < 2000 && !visible; ++attempt) {
-        s = random_2d(rng, bug.transposed, bug.mode);
-        visible = bug.visible(s);
-    }
-    BOOST_REQUIRE_MESSAGE(visible, "no configuration makes '" << bug.model << "' visible");
-    const auto w = random_values(rng, s.weight_numel());
-    const KernelFn<Scalar> f = bug.transposed ? gather_fn(s, w, bug.inject) : conv_fn(s, w, bug.inject);
-    expect_bug(s, w, f, bug.finding, {bug.text});
+    for_each_scalar([&](auto scalar) {
+        using Scalar = decltype(scalar);
+        std::mt19937_64 rng(1000 + 97 * static_cast<std::uint64_t>(trial) + std::hash<std::string>{}(bug.model) % 1000);
+        ConvSpec s;
+        bool visible = false;
+        for (int attempt = 0; attempt < 2000 && !visible; ++attempt) {
+            s = random_2d(rng, bug.transposed, bug.mode);
+            visible = bug.visible(s);
+        }
+        BOOST_REQUIRE_MESSAGE(visible, "no configuration makes '" << bug.model << "' visible");
+        const auto w = random_values<Scalar>(rng, s.weight_numel());
+        const KernelFn<Scalar> f = bug.transposed ? gather_fn(s, w, bug.inject) : conv_fn(s, w, bug.inject);
+        expect_bug(s, w, f, bug.finding, {bug.text});
+    });
 }
 
-BOOST_AUTO_TEST_CASE(dot_test_of_operators_passes_and_detects_wrong_adjoints) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(dot_test_of_operators_passes_and_detects_wrong_adjoints, Scalar, Scalars) {
     std::mt19937_64 rng(11);
     for (int trial = 0; trial < 30; ++trial) {
         const ConvSpec s = random_spec(rng, trial % 2 == 1);
-        const auto w = random_values(rng, s.weight_numel());
+        const auto w = random_values<Scalar>(rng, s.weight_numel());
         auto M = make_matrix_operator<Scalar>(s, w);
         const DotTestReport a = dot_test(*M, 5);
         BOOST_TEST(a.passed, a.str() << " " << s.describe());
@@ -326,8 +335,8 @@ BOOST_AUTO_TEST_CASE(dot_test_of_operators_passes_and_detects_wrong_adjoints) {
         for (auto& v : w2) v = v * Scalar(1.5) + Scalar(0.25);
         const auto W2 = operator_matrix<Scalar>(s, w2);
         FunctionOperator<Scalar> bad(
-            s.input_shape(), s.output_shape(), [&](const Eigen::Ref<const Block>& x) { return M->apply(x); },
-            [&](const Eigen::Ref<const Block>& y) { return Block(W2.transpose() * y); });
+            s.input_shape(), s.output_shape(), [&](const Eigen::Ref<const Block<Scalar>>& x) { return M->apply(x); },
+            [&](const Eigen::Ref<const Block<Scalar>>& y) { return Block<Scalar>(W2.transpose() * y); });
         const DotTestReport b = dot_test(bad, 5);
         BOOST_TEST(!b.passed, b.str() << " " << s.describe());
         BOOST_TEST(b.error > 1e-3);
@@ -335,7 +344,7 @@ BOOST_AUTO_TEST_CASE(dot_test_of_operators_passes_and_detects_wrong_adjoints) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(complex_dot_test_needs_the_conjugate_transpose) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(complex_dot_test_needs_the_conjugate_transpose, Scalar, Scalars) {
     using C = std::complex<Scalar>;
     using CM = Eigen::Matrix<C, Eigen::Dynamic, Eigen::Dynamic>;
     using CV = Eigen::Matrix<C, Eigen::Dynamic, 1>;
@@ -359,10 +368,10 @@ BOOST_AUTO_TEST_CASE(complex_dot_test_needs_the_conjugate_transpose) {
 }
 
 // Regression (issue #10): a NaN or infinite value in any trial, not only the first, fails the dot test.
-BOOST_AUTO_TEST_CASE(dot_test_fails_on_a_non_finite_trial_after_the_first) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(dot_test_fails_on_a_non_finite_trial_after_the_first, Scalar, Scalars) {
     const ConvSpec s = conv2d({1, 6, 6}, {2, 1, 3, 3}, {1}, {1}, {1});
     std::mt19937_64 rng(4);
-    const auto w = random_values(rng, s.weight_numel());
+    const auto w = random_values<Scalar>(rng, s.weight_numel());
     auto M = make_matrix_operator<Scalar>(s, w);
     const Scalar nan = std::numeric_limits<Scalar>::quiet_NaN(), inf = std::numeric_limits<Scalar>::infinity();
     struct Case {
@@ -379,14 +388,14 @@ BOOST_AUTO_TEST_CASE(dot_test_fails_on_a_non_finite_trial_after_the_first) {
     };
     for (const Case& c : cases) {
         int fwd_calls = 0, adj_calls = 0;
-        auto poison = [&](Block v, int& calls, bool side) {
+        auto poison = [&](Block<Scalar> v, int& calls, bool side) {
             if (side == c.forward && calls++ == c.bad_call) v(5, 0) = c.value;
             return v;
         };
         FunctionOperator<Scalar> op(
             s.input_shape(), s.output_shape(),
-            [&](const Eigen::Ref<const Block>& x) { return poison(M->apply(x), fwd_calls, true); },
-            [&](const Eigen::Ref<const Block>& y) { return poison(M->apply_adjoint(y), adj_calls, false); });
+            [&](const Eigen::Ref<const Block<Scalar>>& x) { return poison(M->apply(x), fwd_calls, true); },
+            [&](const Eigen::Ref<const Block<Scalar>>& y) { return poison(M->apply_adjoint(y), adj_calls, false); });
         const DotTestReport r = dot_test(op, 6);
         BOOST_TEST(!r.passed, r.str());
         BOOST_TEST(r.failure == c.failure, r.failure);
@@ -397,22 +406,23 @@ BOOST_AUTO_TEST_CASE(dot_test_fails_on_a_non_finite_trial_after_the_first) {
         BOOST_TEST(r.str().find(c.failure) != std::string::npos);
     }
     // Finite results whose norm overflows: ||Ax|| is infinite (double accumulation; double only).
-    if (is_double) {
+    if constexpr (is_double<Scalar>) {
         FunctionOperator<Scalar> huge(
-            s.input_shape(), s.output_shape(), [&](const Eigen::Ref<const Block>& x) { return Block(M->apply(x) * Scalar(1e200)); },
-            [&](const Eigen::Ref<const Block>& y) { return Block(M->apply_adjoint(y) * Scalar(1e200)); });
+            s.input_shape(), s.output_shape(),
+            [&](const Eigen::Ref<const Block<Scalar>>& x) { return Block<Scalar>(M->apply(x) * Scalar(1e200)); },
+            [&](const Eigen::Ref<const Block<Scalar>>& y) { return Block<Scalar>(M->apply_adjoint(y) * Scalar(1e200)); });
         const DotTestReport r = dot_test(huge, 3);
         BOOST_TEST(!r.passed);
         BOOST_TEST(r.failure == "trial 0: ||Ax|| is inf", r.failure);
     }
 }
 
-BOOST_AUTO_TEST_CASE(to_sparse_of_direct_kernels_equals_W) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(to_sparse_of_direct_kernels_equals_W, Scalar, Scalars) {
     std::mt19937_64 rng(5);
     for (int trial = 0; trial < 40; ++trial) {
         const bool transposed = trial % 2 == 1;
         const ConvSpec s = random_spec(rng, transposed);
-        const auto w = random_values(rng, s.weight_numel());
+        const auto w = random_values<Scalar>(rng, s.weight_numel());
         const auto M = operator_matrix<Scalar>(s, w);
         const bool exact = s.padding_mode == PaddingMode::zeros;  // other modes fold taps: sums in another order
         const double tol = exact ? 0.0 : 8 * std::numeric_limits<Scalar>::epsilon();
@@ -420,7 +430,7 @@ BOOST_AUTO_TEST_CASE(to_sparse_of_direct_kernels_equals_W) {
         if (!transposed) {
             ops.push_back(std::make_shared<FunctionOperator<Scalar>>(
                 s.input_shape(), s.output_shape(),
-                [s, w](const Eigen::Ref<const Block>& x) { return conv_direct<Scalar>(s, w, x); }, nullptr,
+                [s, w](const Eigen::Ref<const Block<Scalar>>& x) { return conv_direct<Scalar>(s, w, x); }, nullptr,
                 "conv_direct"));
         } else {
             ops.push_back(direct_operator(s, w, false));
@@ -481,15 +491,15 @@ BOOST_AUTO_TEST_CASE(probe_bound_formula_on_known_cases) {
     BOOST_CHECK_THROW(probe_bound(wide, -1), config_error);
 }
 
-BOOST_AUTO_TEST_CASE(correct_kernels_pass) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(correct_kernels_pass, Scalar, Scalars) {
     std::mt19937_64 rng(7);
     for (int trial = 0; trial < 30; ++trial) {
         const bool transposed = trial % 2 == 1;
         const ConvSpec s = random_spec(rng, transposed);
-        const auto w = random_values(rng, s.weight_numel());
+        const auto w = random_values<Scalar>(rng, s.weight_numel());
         auto op = direct_operator(s, w, trial % 4 == 3);
-        KernelFn<Scalar> f = [&](const Eigen::Ref<const Block>& x) { return op->apply(x); };
-        KernelFn<Scalar> a = [&](const Eigen::Ref<const Block>& y) { return op->apply_adjoint(y); };
+        KernelFn<Scalar> f = [&](const Eigen::Ref<const Block<Scalar>>& x) { return op->apply(x); };
+        KernelFn<Scalar> a = [&](const Eigen::Ref<const Block<Scalar>>& y) { return op->apply_adjoint(y); };
         const KernelReport r = check_kernel<Scalar>(s, w, f, a);
         BOOST_TEST(r.passed, r.str());
         const KernelReport ro = check_kernel<Scalar>(s, w, *op);  // the operator overload
@@ -503,10 +513,10 @@ BOOST_AUTO_TEST_CASE(correct_kernels_pass) {
     }
     // The hand-written kernels without bugs pass too.
     const ConvSpec c = conv2d({4, 6, 7}, {4, 2, 3, 2}, {2, 1}, {1, 2}, {2, 1}, 2);
-    const auto wc = random_values(rng, c.weight_numel());
+    const auto wc = random_values<Scalar>(rng, c.weight_numel());
     BOOST_TEST(check_kernel<Scalar>(c, wc, conv_fn(c, wc, {})).passed);
     const ConvSpec t = tconv2d({2, 3, 4}, {2, 3, 3, 2}, {3, 2}, {1, 0}, {2, 1}, {1, 2});
-    const auto wt = random_values(rng, t.weight_numel());
+    const auto wt = random_values<Scalar>(rng, t.weight_numel());
     BOOST_TEST(check_kernel<Scalar>(t, wt, gather_fn(t, wt, {})).passed);
 }
 
@@ -560,18 +570,21 @@ std::vector<Example> examples() {
 }  // namespace
 
 BOOST_DATA_TEST_CASE(typical_bugs_of_the_issue_are_named, data::make(examples()), ex) {
-    std::mt19937_64 rng(21);
-    const auto w = random_values(rng, ex.spec.weight_numel());
-    const KernelFn<Scalar> f = ex.spec.transposed ? gather_fn(ex.spec, w, ex.bugs) : conv_fn(ex.spec, w, ex.bugs);
-    expect_bug(ex.spec, w, f, ex.finding, ex.texts);
-    const KernelReport r = check_kernel<Scalar>(ex.spec, w, f);
-    BOOST_TEST(r.probe.levels >= ex.min_levels, r.probe.str());
+    for_each_scalar([&](auto scalar) {
+        using Scalar = decltype(scalar);
+        std::mt19937_64 rng(21);
+        const auto w = random_values<Scalar>(rng, ex.spec.weight_numel());
+        const KernelFn<Scalar> f = ex.spec.transposed ? gather_fn(ex.spec, w, ex.bugs) : conv_fn(ex.spec, w, ex.bugs);
+        expect_bug(ex.spec, w, f, ex.finding, ex.texts);
+        const KernelReport r = check_kernel<Scalar>(ex.spec, w, f);
+        BOOST_TEST(r.probe.levels >= ex.min_levels, r.probe.str());
+    });
 }
 
-BOOST_AUTO_TEST_CASE(bias_and_nonlinearity_are_reported) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(bias_and_nonlinearity_are_reported, Scalar, Scalars) {
     std::mt19937_64 rng(28);
     const ConvSpec c = conv2d({1, 5, 5}, {1, 1, 3, 3}, {1}, {1}, {1});
-    const auto w = random_values(rng, c.weight_numel());
+    const auto w = random_values<Scalar>(rng, c.weight_numel());
     Bugs b;
     b.bias = Scalar(0.25);
     const KernelReport r = check_kernel<Scalar>(c, w, conv_fn(c, w, b));
@@ -588,10 +601,10 @@ BOOST_AUTO_TEST_CASE(bias_and_nonlinearity_are_reported) {
     BOOST_TEST(n.str().find("not linear") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(buggy_adjoint_is_diagnosed) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(buggy_adjoint_is_diagnosed, Scalar, Scalars) {
     std::mt19937_64 rng(29);
     const ConvSpec c = conv2d({1, 6, 6}, {1, 1, 3, 3}, {1}, {1}, {1});
-    const auto w = random_values(rng, c.weight_numel());
+    const auto w = random_values<Scalar>(rng, c.weight_numel());
     // Correct forward; the adjoint is the gather form without the flip.
     const ConvSpec a = c.adjoint();
     Bugs b;
@@ -609,11 +622,12 @@ BOOST_AUTO_TEST_CASE(buggy_adjoint_is_diagnosed) {
 namespace {
 
 // A correct conv that returns `value` at output `out_flat` when `trigger` holds for the input block column.
+template <class Scalar, class Trigger>
 KernelFn<Scalar> poisoned(const ConvSpec& s, const std::vector<Scalar>& w, index_t out_flat, Scalar value,
-                          std::function<bool(const Block&, Eigen::Index)> trigger) {
-    return [s, w, out_flat, value, trigger](const Eigen::Ref<const Block>& x) {
-        const Block X(x);
-        Block y = naive_conv(s, w, X, {});
+                          Trigger trigger) {
+    return [s, w, out_flat, value, trigger](const Eigen::Ref<const Block<Scalar>>& x) {
+        const Block<Scalar> X(x);
+        Block<Scalar> y = naive_conv(s, w, X, {});
         for (Eigen::Index b = 0; b < X.cols(); ++b)
             if (trigger(X, b)) y(out_flat, b) = value;
         return y;
@@ -622,25 +636,25 @@ KernelFn<Scalar> poisoned(const ConvSpec& s, const std::vector<Scalar>& w, index
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(non_finite_kernel_results_fail_with_their_position) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(non_finite_kernel_results_fail_with_their_position, Scalar, Scalars) {
     std::mt19937_64 rng(40);
     const ConvSpec c = conv2d({2, 5, 5}, {2, 2, 3, 3}, {1}, {1}, {1});
-    const auto w = random_values(rng, c.weight_numel());
+    const auto w = random_values<Scalar>(rng, c.weight_numel());
     const Scalar nan = std::numeric_limits<Scalar>::quiet_NaN(), inf = std::numeric_limits<Scalar>::infinity();
     const index_t in_flat = (1 * 5 + 2) * 5 + 3;  // in[1, 2, 3]
     const index_t out_flat = (1 * 5 + 1) * 5 + 1; // out[1, 1, 1]
     struct Case {
         std::string what;
-        std::function<bool(const Block&, Eigen::Index)> trigger;
+        std::function<bool(const Block<Scalar>&, Eigen::Index)> trigger;
         Scalar value;
         std::string message;
     };
     const std::vector<Case> cases = {
-        {"zero input", [](const Block& X, Eigen::Index b) { return X.col(b).isZero(); }, nan,
+        {"zero input", [](const Block<Scalar>& X, Eigen::Index b) { return X.col(b).isZero(); }, nan,
          "kernel returned NaN at out[1, 1, 1] for the zero input"},
-        {"random inputs", [](const Block& X, Eigen::Index b) { return X(0, b) != 0 && X(0, b) != 1; }, inf,
+        {"random inputs", [](const Block<Scalar>& X, Eigen::Index b) { return X(0, b) != 0 && X(0, b) != 1; }, inf,
          "kernel returned inf at out[1, 1, 1] for random input 0"},
-        {"a probe", [=](const Block& X, Eigen::Index b) { return X(in_flat, b) == 1; }, nan,
+        {"a probe", [=](const Block<Scalar>& X, Eigen::Index b) { return X(in_flat, b) == 1; }, nan,
          "kernel returned NaN at out[1, 1, 1] for probe"},
     };
     for (const Case& k : cases) {
@@ -659,8 +673,8 @@ BOOST_AUTO_TEST_CASE(non_finite_kernel_results_fail_with_their_position) {
     BOOST_TEST(p.probe.nonfinite == p.findings.front().message.substr(0, p.probe.nonfinite.size()));
     // A kernel that turns NaN only on the verification inputs (after the random inputs and the probes).
     int calls = 0;
-    const KernelFn<Scalar> late = [&](const Eigen::Ref<const Block>& x) {
-        Block y = naive_conv(c, w, Block(x), {});
+    const KernelFn<Scalar> late = [&](const Eigen::Ref<const Block<Scalar>>& x) {
+        Block<Scalar> y = naive_conv(c, w, Block<Scalar>(x), {});
         if (++calls == 4) y(out_flat, 1) = -inf;  // calls: zero input, random inputs, probes, verification
         return y;
     };
@@ -671,8 +685,8 @@ BOOST_AUTO_TEST_CASE(non_finite_kernel_results_fail_with_their_position) {
                v.str());
     // The adjoint's NaN fails the adjoint part, named after the operation's input.
     const ConvSpec a = c.adjoint();
-    KernelFn<Scalar> bad_adjoint = [&](const Eigen::Ref<const Block>& y) {
-        Block x = naive_gather(a, w, Block(y), {});
+    KernelFn<Scalar> bad_adjoint = [&](const Eigen::Ref<const Block<Scalar>>& y) {
+        Block<Scalar> x = naive_gather(a, w, Block<Scalar>(y), {});
         x(in_flat, 0) = nan;
         return x;
     };
@@ -686,12 +700,13 @@ BOOST_AUTO_TEST_CASE(non_finite_kernel_results_fail_with_their_position) {
                ra.str());
 }
 
-BOOST_AUTO_TEST_CASE(to_sparse_of_a_non_finite_operator_stops_unverified) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(to_sparse_of_a_non_finite_operator_stops_unverified, Scalar, Scalars) {
     const ConvSpec c = conv2d({1, 6, 6}, {1, 1, 3, 3}, {1}, {1}, {1});
     std::mt19937_64 rng(41);
-    const auto w = random_values(rng, c.weight_numel());
+    const auto w = random_values<Scalar>(rng, c.weight_numel());
     const Scalar nan = std::numeric_limits<Scalar>::quiet_NaN();
-    const KernelFn<Scalar> f = poisoned(c, w, 7, nan, [](const Block& X, Eigen::Index b) { return X(20, b) != 0; });
+    const KernelFn<Scalar> f =
+        poisoned(c, w, 7, nan, [](const Block<Scalar>& X, Eigen::Index b) { return X(20, b) != 0; });
     FunctionOperator<Scalar> op(c.input_shape(), c.output_shape(), f, nullptr, "forward");
     for (int hint = 0; hint < 3; ++hint) {
         const Materialized<Scalar> m = hint == 0   ? to_sparse<Scalar>(op)
@@ -706,10 +721,10 @@ BOOST_AUTO_TEST_CASE(to_sparse_of_a_non_finite_operator_stops_unverified) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(bad_arguments_are_rejected) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(bad_arguments_are_rejected, Scalar, Scalars) {
     const ConvSpec c = conv2d({1, 5, 5}, {1, 1, 3, 3}, {1}, {0}, {1});
     const std::vector<Scalar> w(9, 1);
-    KernelFn<Scalar> wrong = [](const Eigen::Ref<const Block>& x) { return Block::Zero(3, x.cols()); };
+    KernelFn<Scalar> wrong = [](const Eigen::Ref<const Block<Scalar>>& x) { return Block<Scalar>::Zero(3, x.cols()); };
     BOOST_CHECK_THROW(check_kernel<Scalar>(c, w, wrong), shape_error);
     BOOST_CHECK_THROW(check_kernel<Scalar>(c, std::vector<Scalar>(8, 1), conv_fn(c, w, {})), shape_error);
     auto op = make_matrix_operator<Scalar>(c, w);
@@ -738,14 +753,14 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_rejected) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(random_buggy_kernels_give_exact_jacobians_and_verdicts) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(random_buggy_kernels_give_exact_jacobians_and_verdicts, Scalar, Scalars) {
     std::mt19937_64 rng(31);
     auto pick = [&](index_t lo, index_t hi) { return std::uniform_int_distribution<index_t>(lo, hi)(rng); };
     int failing = 0;
     for (int trial = 0; trial < 40; ++trial) {
         const bool transposed = trial % 2 == 1;
         const ConvSpec s = random_2d(rng, transposed);
-        const auto w = random_values(rng, s.weight_numel());
+        const auto w = random_values<Scalar>(rng, s.weight_numel());
         Bugs b;
         if (!transposed) {
             switch (pick(0, 4)) {

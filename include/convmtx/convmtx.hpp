@@ -19,6 +19,7 @@
 #include "convmtx/operator.hpp"
 #include "convmtx/pgm.hpp"
 #include "convmtx/png.hpp"
+#include "convmtx/random_spec.hpp"
 #include "convmtx/raster.hpp"
 #include "convmtx/solvers.hpp"
 #include "convmtx/span.hpp"

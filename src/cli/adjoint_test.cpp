@@ -63,34 +63,16 @@ std::string spec_flags(const ConvSpec& s, const std::string& weights, std::uint6
     return os.str();
 }
 
-// A random small valid configuration (rank 1-3, groups, stride, dilation, asymmetric padding,
-// output_padding for transposed convs, any padding mode for convs).
-ConvSpec random_config(std::mt19937_64& rng) {
-    auto pick = [&](index_t lo, index_t hi) { return std::uniform_int_distribution<index_t>(lo, hi)(rng); };
-    for (;;) {
-        ConvSpec s;
-        s.transposed = pick(0, 1) == 1;
-        const int r = static_cast<int>(pick(1, 3));
-        s.groups = pick(1, 3);
-        s.in_channels = s.groups * pick(1, 2);
-        s.out_channels = s.groups * pick(1, 2);
-        const index_t max_n = r == 3 ? 4 : (r == 2 ? 7 : 12);
-        for (int j = 0; j < r; ++j) {
-            s.kernel_size.push_back(pick(1, r == 3 ? 3 : 4));
-            s.stride.push_back(pick(1, 3));
-            s.dilation.push_back(pick(1, 2));
-            s.input_size.push_back(pick(1, max_n));
-            s.padding_lo.push_back(pick(0, 2));
-            s.padding_hi.push_back(pick(0, 2));
-            s.output_padding.push_back(s.transposed ? pick(0, std::max(s.stride[j], s.dilation[j]) - 1) : 0);
-        }
-        if (!s.transposed) s.padding_mode = static_cast<PaddingMode>(pick(0, 3));
-        try {
-            s.validate();
-            return s;
-        } catch (const std::exception&) {
-        }
-    }
+// The sweep's configurations (convmtx::random_spec): conv or transposed conv, rank 1-3, groups 1-3,
+// stride 1-3, dilation 1-2, asymmetric padding 0-2, output_padding, every padding mode for a conv;
+// input sizes 1-12 (1-d), 1-7 (2-d), 1-4 (3-d), kernel sizes 1-4 (1-3 in 3-d).
+RandomSpecOptions sweep_options() {
+    RandomSpecOptions o;
+    o.direction = SpecDirection::either;
+    o.input_size = {{{1, 12}, {1, 7}, {1, 4}}};
+    o.kernel_size = {{{1, 4}, {1, 4}, {1, 3}}};
+    o.padding = {0, 2};
+    return o;
 }
 
 // Row-wise error of a against the reference b: max_r |a_r - b_r| / (|M| |x|)_r, where |M| is the matrix of
@@ -303,8 +285,9 @@ void run_adjoint_test(const AdjointTestFlags& f) {
     } else {
         const bool tty = isatty(2);
         std::mt19937_64 rng(seed);
+        const RandomSpecOptions options = sweep_options();
         for (long long i = 0; i < count; ++i) {
-            const ConvSpec spec = random_config(rng);
+            const ConvSpec spec = random_spec(rng, options);
             const std::uint64_t wseed = seed * 1000003ULL + static_cast<std::uint64_t>(i);
             const std::string weights = "random:" + std::to_string(wseed);
             const std::vector<double> w = generate(parse_initializer(weights, false), spec.weight_numel());

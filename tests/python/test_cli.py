@@ -16,11 +16,13 @@ import numpy as np
 import pytest
 import scipy.io
 
+from conftest import find_tool, needs
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CLI = os.environ.get("CONVMTX_CLI") or os.path.join(ROOT, "build", "bin", "convmtx")
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CLI), reason=f"convmtx CLI not found at {CLI} (set CONVMTX_CLI)")
+pytestmark = needs(find_tool(CLI), f"convmtx CLI not found at {CLI} (set CONVMTX_CLI)")
 
 INT64_MAX = "9223372036854775807"
 

@@ -20,10 +20,12 @@ import pytest
 import scipy.io
 import scipy.sparse
 
+from conftest import find_tool, needs
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLI = os.environ.get("CONVMTX_CLI") or os.path.join(HERE, "..", "..", "build", "bin", "convmtx")
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CLI), reason=f"convmtx CLI not found at {CLI} (set CONVMTX_CLI)")
+pytestmark = needs(find_tool(CLI), f"convmtx CLI not found at {CLI} (set CONVMTX_CLI)")
 
 # The documented tap palette (include/convmtx/png.hpp, docs/inspect.md).
 PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),

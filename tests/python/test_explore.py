@@ -9,7 +9,8 @@ The page computes the convolution itself in JavaScript. These tests check, in a 
 - the hover text of output and input cells (real mouse hover) against dot products listed in Python.
 The page's JavaScript core alone (explore_core.js, without a browser) is checked against the library on
 many more configurations by test_explore_js.py under Node.
-Chromium is Debian's /usr/bin/chromium; if it cannot start, the tests skip with the reason.
+Chromium is Debian's /usr/bin/chromium; if it cannot start, the tests skip with the reason (fail when
+CONVMTX_REQUIRE_ALL=1).
 """
 
 import os
@@ -21,6 +22,7 @@ import numpy as np
 import pytest
 
 import convmtx
+from conftest import missing, require_module, require_tool
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -36,20 +38,16 @@ def _cli_path():
 @pytest.fixture(scope="module")
 def cli():
     path = _cli_path()
-    if not os.access(path, os.X_OK):
-        pytest.skip(f"the convmtx tool is not built ({path}); set CONVMTX_CLI")
-    return path
+    return require_tool(path, f"the convmtx tool is not built ({path}); set CONVMTX_CLI")
 
 
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError as e:
-        pytest.skip(f"selenium is not installed (Debian: python3-selenium): {e}")
-    if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
-        pytest.skip(f"{CHROMIUM} or {CHROMEDRIVER} is missing (Debian: chromium, chromium-driver)")
+    webdriver = require_module("selenium.webdriver", "selenium is not installed (Debian: python3-selenium)")
+    Service = require_module("selenium.webdriver.chrome.service",
+                             "selenium is not installed (Debian: python3-selenium)").Service
+    for tool in (CHROMIUM, CHROMEDRIVER):
+        require_tool(tool, f"{tool} is missing (Debian: chromium, chromium-driver)")
     profile = tempfile.mkdtemp(prefix="convmtx-chromium-")
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
@@ -61,7 +59,7 @@ def browser():
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     except Exception as e:  # noqa: BLE001 - any start-up failure means "no browser here"
         shutil.rmtree(profile, ignore_errors=True)
-        pytest.skip(f"headless Chromium could not start: {str(e).splitlines()[0]}")
+        missing(f"headless Chromium could not start: {str(e).splitlines()[0]}")
     driver.set_script_timeout(120)
     yield driver
     driver.quit()
@@ -500,9 +498,7 @@ def test_config_file_and_npy_values(cli, browser, outdir, torch):
 ])
 def test_embed_script_refuses_a_broken_page(tmp_path, change, needle):
     """src/cli/explore/embed_page.cmake (the build step) stops, naming the file and the rule."""
-    cmake = shutil.which("cmake")
-    if not cmake:
-        pytest.skip("cmake is not on the PATH")
+    cmake = require_tool("cmake", "cmake is not on the PATH")
     source = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                           "src", "cli", "explore")
     work = tmp_path / "explore"

@@ -8,7 +8,7 @@ the rejection), and runs tests/js/check_explore_core.js, which require()s the DO
 entry by entry (see that file for the list of checks).
 
 Node is Debian's `nodejs` (/usr/bin/node). Without it the tests skip, unless CONVMTX_REQUIRE_ALL=1, in
-which case they fail.
+which case they fail (conftest.require_tool).
 """
 
 import json
@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import convmtx
+from conftest import require_tool
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHECKER = os.path.join(ROOT, "tests", "js", "check_explore_core.js")
@@ -30,13 +31,8 @@ DRAWS = 1000
 
 @pytest.fixture(scope="module")
 def node():
-    path = shutil.which("node") or shutil.which("nodejs")
-    if path:
-        return path
-    reason = "Node.js is not installed (Debian: nodejs); the explorer's JavaScript is not checked"
-    if os.environ.get("CONVMTX_REQUIRE_ALL") == "1":
-        pytest.fail("CONVMTX_REQUIRE_ALL=1: " + reason)
-    pytest.skip(reason)
+    return require_tool(shutil.which("node") or "nodejs",
+                        "Node.js is not installed (Debian: nodejs); the explorer's JavaScript is not checked")
 
 
 def random_case(rng, rank, transposed):

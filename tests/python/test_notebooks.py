@@ -4,13 +4,15 @@ The notebooks assert their own numbers (against the seeds' printed values, PyTor
 code), so a notebook that runs to the end is a notebook whose numbers are right. The kernel inherits this
 process's environment: PYTHONPATH (set by ctest to <build>/python) makes it import the build tree's convmtx,
 and MPLBACKEND=Agg keeps matplotlib off any display. Skipped (with the reason) only when nbclient, nbformat
-or a python3 kernel is not installed.
+or a python3 kernel is not installed; failed then when CONVMTX_REQUIRE_ALL=1.
 """
 
 import glob
 import os
 
 import pytest
+
+from conftest import missing, require_module
 
 NOTEBOOK_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "notebooks"))
 NOTEBOOKS = sorted(glob.glob(os.path.join(NOTEBOOK_DIR, "*.ipynb")))
@@ -24,17 +26,14 @@ MIN_IMAGES = {
 
 
 def _client_or_skip():
-    nbformat = pytest.importorskip("nbformat", reason="nbformat is not installed (Debian: python3-nbformat)")
-    nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed (Debian: python3-nbclient)")
+    nbformat = require_module("nbformat", "nbformat is not installed (Debian: python3-nbformat)")
+    nbclient = require_module("nbclient", "nbclient is not installed (Debian: python3-nbclient)")
+    kernelspec = require_module("jupyter_client.kernelspec",
+                                "jupyter_client is not installed (Debian: python3-jupyter-client)")
     try:
-        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-        try:
-            spec = KernelSpecManager().get_kernel_spec("python3")
-        except NoSuchKernel:
-            pytest.skip("no 'python3' Jupyter kernel is installed (Debian: python3-ipykernel)")
-    except ImportError:
-        pytest.skip("jupyter_client is not installed (Debian: python3-jupyter-client)")
+        spec = kernelspec.KernelSpecManager().get_kernel_spec("python3")
+    except kernelspec.NoSuchKernel:
+        missing("no 'python3' Jupyter kernel is installed (Debian: python3-ipykernel)")
     return nbformat, nbclient, spec
 
 

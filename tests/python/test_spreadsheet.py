@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 
 import convmtx
+from conftest import import_optional, needs, require_tool
 
-openpyxl = pytest.importorskip("openpyxl", reason="to_spreadsheet needs openpyxl (Debian: python3-openpyxl)")
+openpyxl = import_optional("openpyxl")
+pytestmark = needs(openpyxl, "to_spreadsheet needs openpyxl (Debian: python3-openpyxl)")
 
 
 # ---- a formula evaluator -------------------------------------------------------------------------
@@ -290,8 +292,7 @@ def test_libreoffice_recalculates(tmp_path, torch, rng):
     import shutil
     import subprocess
 
-    if not os.access(SOFFICE, os.X_OK):
-        pytest.skip(f"{SOFFICE} is missing (Debian: libreoffice-calc-nogui)")
+    require_tool(SOFFICE, f"{SOFFICE} is missing (Debian: libreoffice-calc-nogui)")
     cases = {
         "ones": dict(x=np.ones((1, 4, 4)), w=np.ones((1, 1, 3, 3)), transposed=True, stride=1, padding=0, dilation=1,
                      groups=1, output_padding=0, padding_mode="zeros"),

@@ -8,6 +8,7 @@ import scipy.sparse as sp
 
 import convmtx
 from convmtx import _core
+from conftest import missing, require_tool
 
 
 # ---- dot_test ------------------------------------------------------------------------------------
@@ -311,8 +312,8 @@ def _cli():
 
     path = os.environ.get("CONVMTX_CLI")
     if not path:
-        pytest.skip("CONVMTX_CLI is not set (ctest sets it to the built convmtx tool)")
-    return path
+        missing("CONVMTX_CLI is not set (ctest sets it to the built convmtx tool)")
+    return require_tool(path, f"CONVMTX_CLI={path} is not an executable")
 
 
 def test_cli_adjoint_test_sweep_and_json(tmp_path):
