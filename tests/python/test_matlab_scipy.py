@@ -34,11 +34,14 @@ def test_convmtx_and_scipy_convolution_matrix(rng):
 
 def test_convmtx_same_and_valid_modes(rng):
     # scipy's 'valid' is the conv of the flipped kernel; 'same' crops the full result centrally
-    h, n = rng.standard_normal(3), 6
-    W = convmtx.conv_matrix((1, n), h[::-1].copy().reshape(1, 1, -1)).toarray()
-    np.testing.assert_allclose(W, scipy.linalg.convolution_matrix(h, n, "valid"), atol=0)
-    S = convmtx.conv_transpose_matrix((1, n), h.reshape(1, 1, -1), padding=1).toarray()
-    np.testing.assert_allclose(S, scipy.linalg.convolution_matrix(h, n, "same"), atol=0)
+    n = 6
+    for k in (1, 3, 4, 6):
+        h = rng.standard_normal(k)
+        W = convmtx.conv_matrix((1, n), h[::-1].copy().reshape(1, 1, -1)).toarray()
+        np.testing.assert_allclose(W, scipy.linalg.convolution_matrix(h, n, "valid"), atol=0)
+        S = convmtx.conv_transpose_matrix((1, n), h.reshape(1, 1, -1),
+                                          padding=[((k - 1) // 2, k - 1 - (k - 1) // 2)]).toarray()
+        np.testing.assert_allclose(S, scipy.linalg.convolution_matrix(h, n, "same"), atol=0)
 
 
 def test_convmtx2_is_the_column_major_transposed_conv(rng):

@@ -165,3 +165,24 @@ def test_to_torch_sparse(torch):
     np.testing.assert_array_equal(convmtx.to_torch_sparse(A).to_dense().numpy(), T.toarray())
     with pytest.raises(TypeError, match="scipy.sparse matrix"):
         convmtx.to_torch_sparse(np.eye(3))
+
+
+def test_three_lines_of_the_docs_run(torch, capsys):
+    """docs/python.md's (and the README's, if marked) layer -> W -> check_kernel -> scipy solve, as written."""
+    import os
+    import re
+
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    for name in ("docs/python.md", "README.md"):
+        path = os.path.join(root, name)
+        text = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
+        block = re.search(r"<!-- pytorch-three-lines -->\s*```python\n(.*?)```", text, re.S)
+        if not block:
+            assert name == "README.md", f"{name} has no pytorch-three-lines block"
+            continue
+        ns = {}
+        exec(compile(block.group(1), name, "exec"), ns)
+        assert "PASSED" in capsys.readouterr().out, name
+        T, x, y = ns["T"], ns["x"], ns["y"]
+        assert T.shape == (2048, 1024)
+        assert np.linalg.norm(T.T @ (T @ x - y)) < 1e-2 * np.linalg.norm(T.T @ y)

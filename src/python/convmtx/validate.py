@@ -13,6 +13,7 @@ Reference: docs/validation.md.
 import numpy as np
 
 from . import _core
+from ._tensors import to_numpy
 from .functional import conv_spec, conv_transpose_spec
 
 __all__ = ["dot_test", "check_kernel", "to_sparse", "DotTestReport", "probe_bound"]
@@ -83,6 +84,16 @@ def _batched(f, in_shape, out_shape):
         n = x.shape[0]
         return np.asarray(f(np.ascontiguousarray(x.reshape(n, n_in).T))).T.reshape((n,) + tuple(out_shape))
     return g
+
+
+def _torch_module(module):
+    """A torch.nn.Module as a kernel on numpy batches (no autograd graph is recorded)."""
+    import torch
+
+    def kernel(x):
+        with torch.no_grad():
+            return module(torch.from_numpy(np.ascontiguousarray(x))).numpy()
+    return kernel
 
 
 def _callable(f, name, what):
@@ -195,7 +206,7 @@ def dot_test(forward, adjoint=None, in_shape=None, out_shape=None, trials=10, rt
 
 
 def _weight(weight):
-    w = np.asarray(weight)
+    w = to_numpy(weight, "weight")
     if w.dtype not in (np.float32, np.float64):
         raise TypeError(f"weight has dtype {w.dtype}; expected float32 or float64 (the kernel is probed with "
                         f"inputs of the weight's dtype)")
@@ -212,7 +223,8 @@ def check_kernel(kernel, input_shape, weight, transposed=False, *, adjoint=None,
 
     kernel(x) maps a batch x of shape (N, *input_shape) (dtype of the weight) to (N, C_out, *out); an
     operator (convmtx.LinearOperator, scipy LinearOperator, sparse matrix) is applied through matmat and
-    its rmatmat is checked as the adjoint;
+    its rmatmat is checked as the adjoint; a torch.nn.Module is called on tensors (without autograd);
+    the weight may be a torch tensor (a layer's weight);
     input_shape is (C, *spatial) of one sample; weight is the PyTorch weight ((C_out, C_in/G, *k) for a
     conv, (C_in, C_out/G, *k) for a transposed conv); conv_args are those of convmtx.conv /
     convmtx.conv_transpose (stride, padding, output_padding, output_size, dilation, groups, padding_mode,
@@ -225,7 +237,9 @@ def check_kernel(kernel, input_shape, weight, transposed=False, *, adjoint=None,
     a NaN or infinite weight raises ValueError naming its position.
     Returns a KernelReport: .passed, .probes, .findings, .diffs, str().
     """
-    if _as_operator(kernel) is not None:
+    if type(kernel).__module__.startswith("torch") and hasattr(kernel, "parameters") and hasattr(kernel, "forward"):
+        kernel = _torch_module(kernel)
+    elif _as_operator(kernel) is not None:
         A = _as_operator(kernel)
         model, data = _operator_shapes(A)
         if adjoint is None:
