@@ -94,7 +94,7 @@ def test_validation_tools_accept_operators(rng):
     # check_kernel takes the operator as the kernel (and its adjoint)
     rep = convmtx.check_kernel(A, (2, 4, 4), w, transposed=True, stride=2, padding=1, output_padding=1)
     assert rep.passed, str(rep)
-    wrong = convmtx.conv_transpose_operator((2, 4, 4), w, stride=2, padding=0, output_size=(8, 8))
+    wrong = convmtx.conv_transpose_operator((2, 4, 4), w, stride=2, padding=((0, 2), (1, 1)), output_padding=1)
     assert not convmtx.check_kernel(wrong, (2, 4, 4), w, transposed=True, stride=2, padding=1,
                                     output_padding=1).passed
     # dot_test on a scipy operator whose adjoint is wrong fails

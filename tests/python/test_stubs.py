@@ -59,9 +59,12 @@ def _runtime_params(obj):
     try:
         sig = inspect.signature(obj)
     except (TypeError, ValueError):  # pybind11: "name(spec: ..., transpose: bool = False) -> ..."
-        first = obj.__doc__.splitlines()[0]
-        names = re.findall(r"(\w+): [^,()]+(?:\[[^\]]*\])?(?: = ([^,)]+))?", first.split("(", 1)[1].rsplit(")", 1)[0])
-        return [(n, "positional", ast.literal_eval(d) if d else None) for n, d in names]
+        params = re.match(r"\w+\((.*)\) ->", obj.__doc__.splitlines()[0]).group(1)
+        out = []
+        for p in params.split(", "):
+            name, _, default = p.partition(" = ")
+            out.append((name.split(":")[0], "positional", ast.literal_eval(default) if default else None))
+        return out
     out = []
     for p in sig.parameters.values():
         kind = {p.POSITIONAL_ONLY: "positional", p.POSITIONAL_OR_KEYWORD: "positional", p.KEYWORD_ONLY: "keyword",

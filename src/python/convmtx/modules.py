@@ -36,9 +36,12 @@ def _layer(module, input_shape, output_size):
         if module.padding_mode != "zeros":
             raise ValueError(f"padding_mode={module.padding_mode!r}: PyTorch's transposed convolutions only "
                              f"support 'zeros'")
-        args = dict(stride=tuple(module.stride), padding=tuple(module.padding),
-                    output_padding=tuple(module.output_padding), groups=int(module.groups),
-                    dilation=tuple(module.dilation), output_size=output_size)
+        args = dict(stride=tuple(module.stride), padding=tuple(module.padding), groups=int(module.groups),
+                    dilation=tuple(module.dilation))
+        if output_size is None:
+            args["output_padding"] = tuple(module.output_padding)
+        else:  # like the module's forward: output_size replaces its output_padding
+            args["output_size"] = output_size
         return "transposed", shape, w, args
     if output_size is not None:
         raise ValueError(f"output_size={output_size!r} applies to nn.ConvTranspose*d only")

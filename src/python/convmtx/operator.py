@@ -51,8 +51,8 @@ class LinearOperator(_sla.LinearOperator):
     -----
     ``.H`` and ``.T`` (equal: the operator is real) are LinearOperators of the same class sharing the C++
     operator. Operands may be numpy arrays, lists or torch tensors; a tensor operand gives a tensor result.
-    Raises ValueError for a wrong operand size (naming both sizes) or a NaN/Inf-free contract is not checked
-    here (the solvers check their inputs).
+    A wrong operand size raises ValueError (scipy's dimension mismatch); NaN or Inf operands are not
+    checked here (the solvers and the validation functions check their inputs).
     """
 
     def __init__(self, spec, weight, method="auto", *, _adjoint=False, _op=None):
@@ -98,14 +98,6 @@ class LinearOperator(_sla.LinearOperator):
         Y = op.apply_adjoint(xs) if adjoint else op.apply(xs)
         return Y.T
 
-    def _operand(self, x, size, what):
-        a = to_numpy(x, what)
-        if np.iscomplexobj(a):
-            return None
-        if a.shape[0] != size if a.ndim else True:
-            raise ValueError(f"{what} has shape {a.shape}; the operator needs {size} rows")
-        return a
-
     def _apply(self, X, adjoint):
         a = to_numpy(X, "operand")
         if np.iscomplexobj(a):  # a real operator on a complex operand: real and imaginary parts
@@ -126,12 +118,14 @@ class LinearOperator(_sla.LinearOperator):
         return self._apply(Y, True)
 
     def matvec(self, x):
-        """A x for x of ``prod(model_shape)`` values (or shape ``(*model_shape)``): 1-D result (a tensor for a tensor)."""
-        return like(super().matvec(to_numpy(x, "x").reshape(-1) if np.ndim(to_numpy(x, "x")) > 2 else to_numpy(x, "x")), x)
+        """A x for x of ``prod(model_shape)`` values, or of shape model_shape: 1-D (a tensor for a tensor)."""
+        a = to_numpy(x, "x")
+        return like(super().matvec(a.ravel() if a.shape == self.model_shape else a), x)
 
     def rmatvec(self, y):
-        """A^T y for y of ``prod(data_shape)`` values: 1-D result (a tensor for a tensor)."""
-        return like(super().rmatvec(to_numpy(y, "y").reshape(-1) if np.ndim(to_numpy(y, "y")) > 2 else to_numpy(y, "y")), y)
+        """A^T y for y of ``prod(data_shape)`` values, or of shape data_shape: 1-D (a tensor for a tensor)."""
+        a = to_numpy(y, "y")
+        return like(super().rmatvec(a.ravel() if a.shape == self.data_shape else a), y)
 
     def matmat(self, X):
         """A X for X of shape ``(prod(model_shape), k)``: ``(prod(data_shape), k)``."""
