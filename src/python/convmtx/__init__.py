@@ -45,7 +45,23 @@ __all__ = [
 
 
 def to_torch_sparse(M):
-    """A scipy.sparse matrix or convmtx.LinearOperator as a torch.sparse_csr_tensor (see convmtx.torch)."""
+    """A scipy.sparse matrix or convmtx.LinearOperator as a ``torch.sparse_csr_tensor``.
+
+    Parameters
+    ----------
+    M : scipy.sparse matrix or LinearOperator
+        Converted to CSR first (a LinearOperator through ``tosparse()``).
+
+    Returns
+    -------
+    torch.Tensor
+        Layout ``torch.sparse_csr``, shape ``M.shape``, M's dtype; int32 crow/col indices when M's are int32.
+
+    Raises
+    ------
+    TypeError
+        M is neither; ImportError without PyTorch.
+    """
     from .torch import to_torch_sparse as f
 
     return f(M)

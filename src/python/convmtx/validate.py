@@ -221,21 +221,45 @@ def check_kernel(kernel, input_shape, weight, transposed=False, *, adjoint=None,
                  random_inputs=3, rtol=None, seed=0, max_listed=8, **conv_args):
     """Checks a user kernel against the explicit matrix W (conv) or T = W^T (transposed conv).
 
-    kernel(x) maps a batch x of shape (N, *input_shape) (dtype of the weight) to (N, C_out, *out); an
-    operator (convmtx.LinearOperator, scipy LinearOperator, sparse matrix) is applied through matmat and
-    its rmatmat is checked as the adjoint; a torch.nn.Module is called on tensors (without autograd);
-    the weight may be a torch tensor (a layer's weight);
-    input_shape is (C, *spatial) of one sample; weight is the PyTorch weight ((C_out, C_in/G, *k) for a
-    conv, (C_in, C_out/G, *k) for a transposed conv); conv_args are those of convmtx.conv /
-    convmtx.conv_transpose (stride, padding, output_padding, output_size, dilation, groups, padding_mode,
-    convention). adjoint: optional callable for the adjoint, checked against M^T with a dot test.
+    The kernel's whole Jacobian is recovered by verified colored probing (about ``C_in * prod(k + 2)`` probe
+    inputs), compared with M entry by entry (``M[(o, q), (c, i)]`` = the sum of the weight taps that map
+    output q to input i; docs/validation.md) and the differences are diagnosed: wrong output positions,
+    inputs, taps, and the typical bug that explains them.
 
-    The kernel's whole Jacobian is recovered by verified colored probing (about C_in * prod(k + 2)
-    probe inputs, report.probes), compared with W entry by entry and the differences are diagnosed:
-    wrong output positions, inputs, taps, and the typical bug that explains them. A NaN or infinite
-    kernel result fails the check (finding "nonfinite" naming the output position and the input);
-    a NaN or infinite weight raises ValueError naming its position.
-    Returns a KernelReport: .passed, .probes, .findings, .diffs, str().
+    Parameters
+    ----------
+    kernel : callable, operator or torch.nn.Module
+        A callable mapping a batch ``(N, *input_shape)`` (the weight's dtype) to ``(N, C_out, *out)``; an
+        operator (convmtx.LinearOperator, scipy LinearOperator, sparse matrix), applied through matmat,
+        whose rmatmat is checked as the adjoint; or a torch.nn.Module, called on tensors without autograd.
+    input_shape : tuple of int
+        ``(C, *spatial)`` of one sample.
+    weight : array_like or torch.Tensor, float32 or float64
+        PyTorch's layout: ``(C_out, C_in/G, *k)`` for a conv, ``(C_in, C_out/G, *k)`` for a transposed conv.
+    transposed : bool
+        The kernel is a transposed convolution.
+    adjoint : callable, optional
+        The kernel's adjoint (a batch of outputs -> inputs), checked against M^T with a dot test.
+    margin, batch, random_inputs, rtol, seed, max_listed
+        Probing margin, probes per call, random verification inputs, tolerance (None: the dtype's),
+        seed, differences listed in the report.
+    **conv_args
+        Those of `conv` / `conv_transpose` (stride, padding, output_padding, output_size, dilation, groups,
+        padding_mode, convention, pad, adj, target_shape).
+
+    Returns
+    -------
+    KernelReport
+        ``.passed``, ``.probes``, ``.findings``, ``.diffs``, ``str()``. A NaN or infinite kernel result fails
+        the check (finding "nonfinite" naming the output position and the input).
+
+    Raises
+    ------
+    ValueError
+        A NaN or infinite weight (naming its position); the configuration errors of `conv_spec`; a kernel
+        result of the wrong shape.
+    TypeError
+        kernel or adjoint not callable; a weight that is not float32/float64.
     """
     if type(kernel).__module__.startswith("torch") and hasattr(kernel, "parameters") and hasattr(kernel, "forward"):
         kernel = _torch_module(kernel)
@@ -275,16 +299,37 @@ def _pattern(pattern, rows, cols):
 
 def to_sparse(forward, in_shape=None, out_shape=None, pattern=None, *, batched=False, dtype=np.float64, margin=1,
               batch=256, rtol=None, seed=0, return_stats=False):
-    """The explicit matrix (scipy.sparse.csr_matrix, rows = output size) of a black-box linear operator.
+    """The explicit matrix of a black-box linear operator (rows = output size), by verified probing.
 
-    forward takes one array of in_shape (batched=True: a batch (N, *in_shape)) and returns out_shape;
-    or forward is an operator (convmtx.LinearOperator, scipy LinearOperator or sparse matrix), whose
-    matmat is probed and whose shapes are used when in_shape/out_shape are not given.
-    pattern: None (unit probes, one per input element), a ConvSpec (convmtx.conv_spec / conv_transpose_spec
-    of the operation or of its adjoint) or a sparsity pattern (scipy sparse matrix or dense array, nonzeros =
-    the expected entries): verified colored probing, exact whatever the operator (finer colorings down to
-    unit vectors where the verification fails). return_stats=True also returns the ProbeStats.
-    ValueError when forward returns a NaN or infinite value (naming the output position and the probe).
+    Parameters
+    ----------
+    forward : callable or operator
+        A callable taking one array of in_shape (``batched=True``: a batch ``(N, *in_shape)``) and returning
+        out_shape; or an operator (convmtx.LinearOperator, scipy LinearOperator, sparse matrix) whose matmat
+        is probed and whose shapes are used when in_shape/out_shape are not given.
+    in_shape, out_shape : tuple of int, optional
+        Required with a callable.
+    pattern : None, ConvSpec or sparse/dense matrix
+        None: unit probes, one per input element; a ConvSpec of the operation (or of its adjoint) or a
+        sparsity pattern (nonzeros = the expected entries): verified colored probing, exact whatever the
+        operator (finer colorings down to unit vectors where the verification fails).
+    batched, dtype, margin, batch, rtol, seed
+        Batch calls, probe dtype (float32/float64), coloring margin, probes per call, tolerance, seed.
+    return_stats : bool
+        Also return the ProbeStats.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix (and ProbeStats)
+        Shape ``(prod(out_shape), prod(in_shape))``.
+
+    Raises
+    ------
+    ValueError
+        forward returned a NaN or infinite value (naming the output position and the probe), a wrong shape,
+        missing shapes.
+    TypeError
+        forward not callable and not an operator; a dtype other than float32/float64.
     """
     if _as_operator(forward) is not None:
         A = _as_operator(forward)
