@@ -6,7 +6,7 @@ pkgs=(
   build-essential cmake ninja-build ccache pkg-config
   libeigen3-dev libsuitesparse-dev libboost-test-dev libpng-dev libzip-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
   libcairo2-dev fonts-dejavu-core
-  libbenchmark-dev
+  libbenchmark-dev libspectra-dev liblapack-dev petsc-dev openmpi-bin
   pybind11-dev python3-dev python3-numpy python3-scipy python3-pytest
   python3-torch python3-openpyxl python3-skimage
   python3-setuptools python3-wheel python3-build python3-venv python3-pip

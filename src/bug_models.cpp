@@ -203,7 +203,7 @@ void add_shifts(const ConvSpec& spec, std::vector<BugModel>& out) {
             pads.push_back(spec.padding_lo[j] - a[j]);
         }
         const std::string like =
-            "it behaves like pad_lo=(" + to_string(pads) + ") instead of (" + to_string(spec.padding_lo) + ")";
+            "it behaves like padding_lo=(" + to_string(pads) + ") instead of (" + to_string(spec.padding_lo) + ")";
         std::string message;
         if (!T) {
             message = "the kernel reads the input shifted " + describe_shift(a) +

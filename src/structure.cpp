@@ -86,7 +86,9 @@ std::string describe_structure(const ConvSpec& spec, bool T) {
     for (auto v : d) dil |= v != 1;
     if (dil) os << " spaced by dilation " << dims_x(d);
     os << " x " << G.in_per_group() << " input channel(s)); entry (q, i) holds tap t where i = q*s - pl + t*d";
-    if (spec.padding_mode != PaddingMode::zeros)
+    if (circulant)
+        os << ";\nwith circular padding the relation holds in every row, indices taken modulo the input size";
+    else if (spec.padding_mode != PaddingMode::zeros)
         os << ";\nrows near the borders fold taps by " << to_string(spec.padding_mode)
            << " padding: there several taps add into one entry and the relation holds in the interior only";
     os << "\n";

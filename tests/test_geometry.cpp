@@ -219,6 +219,41 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(operator_shape_errors_name_both_shapes, Scalar, Sc
     BOOST_CHECK_THROW(ConvOperator<Scalar>(s, std::vector<Scalar>(54), ApplyMethod::scatter), config_error);
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(operator_refuses_overlapping_operands_and_null_views, Scalar, Scalars) {
+    // A same-size conv (25 -> 25): apply(a, a) would read entries it already overwrote.
+    ConvOptions o;
+    o.padding = Padding::same();
+    const ConvSpec s = make_conv({1, 5, 5}, {1, 1, 3, 3}, o);
+    std::vector<Scalar> w(9);
+    for (int i = 0; i < 9; ++i) w[static_cast<size_t>(i)] = Scalar(i + 1);
+    const Batch<Scalar> x = Batch<Scalar>::Random(25, 2);
+    for (ApplyMethod m : {ApplyMethod::matrix, ApplyMethod::direct}) {
+        const ConvOperator<Scalar> op(s, convmtx::span<const Scalar>(w.data(), w.size()), m);  // a raw view
+        Batch<Scalar> a = x, big = Batch<Scalar>::Zero(50, 2);
+        try {
+            op.apply(a, a);
+            BOOST_FAIL("expected shape_error for aliased operands");
+        } catch (const shape_error& e) {
+            BOOST_TEST(std::string(e.what()).find("overlap") != std::string::npos, e.what());
+        }
+        BOOST_CHECK_THROW(op.apply_adjoint(a, a), shape_error);
+        big.topRows(25) = x;
+        BOOST_CHECK_THROW(op.apply(big.topRows(25), big.middleRows(10, 25)), shape_error);  // partial overlap
+        Batch<Scalar> y(25, 2);
+        op.apply(big.topRows(25), y);  // disjoint: fine, and equal to W x
+        BOOST_TEST(rel_diff(y, Batch<Scalar>(op.matrix() * x)) <= tol<Scalar>());
+    }
+    const convmtx::span<const Scalar> null_view(nullptr, 9);
+    try {
+        (void)conv_matrix<Scalar>(s, null_view);
+        BOOST_FAIL("expected shape_error for a null view");
+    } catch (const shape_error& e) {
+        BOOST_TEST(std::string(e.what()).find("null pointer with 9 values") != std::string::npos, e.what());
+    }
+    BOOST_CHECK_THROW(ConvOperator<Scalar>(s, null_view), shape_error);
+    BOOST_CHECK_THROW(conv_direct<Scalar>(s, null_view, x), shape_error);
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(transpose_of_a_user_operator_on_the_stack, Scalar, Scalars) {
     // A FunctionOperator and a user subclass created on the stack: transpose() does not throw.
     FunctionOperator<Scalar> f({3}, {2}, [](const Eigen::Ref<const Batch<Scalar>>& x) { return Batch<Scalar>(x.topRows(2)); },

@@ -166,7 +166,16 @@ BOOST_AUTO_TEST_CASE(descriptions_name_the_structure) {
     ConvOptions c;
     c.padding = Padding::symmetric({1});
     c.padding_mode = PaddingMode::circular;
-    BOOST_TEST(describe_structure(make_conv({1, 6}, {1, 1, 3}, c)).find("circulant") != std::string::npos);
+    const std::string circ = describe_structure(make_conv({1, 6}, {1, 1, 3}, c));
+    BOOST_TEST(circ.find("circulant") != std::string::npos, circ);
+    BOOST_TEST(circ.find("modulo the input size") != std::string::npos, circ);
+    BOOST_TEST(circ.find("interior only") == std::string::npos, circ);
+    // Circular padding 2 on each side with k = 3: 5 -> 7, W is 7 x 5 with wrapped entries, not circulant.
+    ConvOptions c2 = c;
+    c2.padding = Padding::symmetric({2});
+    const std::string wide = describe_structure(make_conv({1, 5}, {1, 1, 3}, c2));  // 5 -> 7: not square
+    BOOST_TEST(wide.find("circulant") == std::string::npos, wide);
+    BOOST_TEST(wide.find("interior only") != std::string::npos, wide);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(explain_terms_are_the_rows_and_columns_of_the_matrix, Scalar, Scalars) {

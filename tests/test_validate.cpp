@@ -550,7 +550,7 @@ std::vector<Example> examples() {
          {"flipped in every spatial dimension", "= tap w[0, 0,", "(= w[0, 0,",
           "taps with a wrong weight at every position (8 of 9 taps)"}},
         {"conv padding off by one", conv2d({2, 6, 6}, {2, 2, 3, 3}, {1}, {1}, {1}), pad_plus, "shift",
-         {"it behaves like pad_lo=(2, 2) instead of (1, 1) - padding off by one?"}},
+         {"it behaves like padding_lo=(2, 2) instead of (1, 1) - padding off by one?"}},
         {"gather padding off by one", tconv2d({1, 4, 4}, {1, 2, 3, 3}, {2}, {1}, {1}), pad_minus, "shift",
          {"padding off by one"}},
         {"output_padding on the wrong side", tconv2d({1, 3, 3}, {1, 1, 3, 3}, {3}, {1}, {2}), opad_low, "shift",

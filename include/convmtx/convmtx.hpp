@@ -2,6 +2,7 @@
 #pragma once
 
 #include "convmtx/builder.hpp"
+#include "convmtx/checkerboard.hpp"
 #include "convmtx/csr.hpp"
 #include "convmtx/dot_test.hpp"
 #include "convmtx/errors.hpp"
@@ -25,6 +26,8 @@
 #include "convmtx/solvers.hpp"
 #include "convmtx/span.hpp"
 #include "convmtx/spec.hpp"
+#include "convmtx/spectrum.hpp"
+#include "convmtx/spectrum_cholmod.hpp"
 #include "convmtx/spy.hpp"
 #include "convmtx/suitesparse.hpp"
 #include "convmtx/validate.hpp"

@@ -33,8 +33,8 @@ public:
     index_t data_size() const { return data_size_; }    ///< rows of A
     const std::string& name() const { return name_; }
 
-    /// y = A x for every column of x: x is model_size() x N, y data_size() x N (caller-owned).
-    /// shape_error naming both operands' shapes and the operator's spaces otherwise.
+    /// y = A x for every column of x: x is model_size() x N, y data_size() x N (caller-owned, not
+    /// overlapping x). shape_error naming both operands' shapes and the operator's spaces otherwise.
     void apply(const Eigen::Ref<const Block>& x, Eigen::Ref<Block> y) const {
         check(x, y, model_size_, data_size_, "apply", "model", "data");
         apply_impl(x, y);
@@ -90,6 +90,15 @@ private:
                               std::to_string(in_rows) + " rows and the " + out_space + " space " +
                               std::to_string(out_rows) + " (same columns); operator maps model (" +
                               to_string(model_, "x") + ") -> data (" + to_string(data_, "x") + ")");
+        if (in.size() > 0 && out.size() > 0) {
+            const auto* a0 = reinterpret_cast<const char*>(in.data());
+            const auto* a1 = reinterpret_cast<const char*>(in.data() + (in.cols() - 1) * in.outerStride() + in.rows());
+            const auto* b0 = reinterpret_cast<const char*>(out.data());
+            const auto* b1 = reinterpret_cast<const char*>(out.data() + (out.cols() - 1) * out.outerStride() + out.rows());
+            if (a0 < b1 && b0 < a1)
+                throw shape_error(name_ + "." + fn + ": the operand and the result overlap in memory; A x cannot be "
+                                  "computed in place, pass a separate result block");
+        }
     }
     Shape model_, data_;
     std::string name_;
@@ -255,6 +264,11 @@ public:
     /// for a method the operation does not have (direct for a transposed conv, scatter/gather for a conv).
     ConvOperator(const ConvSpec& spec, std::vector<Scalar> weight, ApplyMethod method = ApplyMethod::matrix,
                  std::vector<Scalar> bias = {}, const BuildOptions& build = {});
+    /// The same from sized views (copied): a std::vector, std::array or span(pointer, size).
+    ConvOperator(const ConvSpec& spec, span<const Scalar> weight, ApplyMethod method = ApplyMethod::matrix,
+                 span<const Scalar> bias = {}, const BuildOptions& build = {})
+        : ConvOperator(spec, copy_checked(weight, spec.weight_numel(), "weight"), method,
+                       copy_checked(bias, bias.empty() ? 0 : spec.out_channels, "bias"), build) {}
 
     const ConvSpec& spec() const { return state_->spec; }
     const std::vector<Scalar>& weight() const { return state_->weight; }
@@ -280,6 +294,10 @@ private:
         mutable std::shared_ptr<const Matrix> matrix;
     };
     ConvOperator(std::shared_ptr<const State> state, bool adjoint);
+    static std::vector<Scalar> copy_checked(span<const Scalar> s, index_t expected, const char* what) {
+        check_size(s, expected, what);
+        return std::vector<Scalar>(s.begin(), s.end());
+    }
     void forward(const Eigen::Ref<const Block>& x, Eigen::Ref<Block> y) const;   // the operation
     void backward(const Eigen::Ref<const Block>& y, Eigen::Ref<Block> x) const;  // its adjoint
     std::shared_ptr<const State> state_;

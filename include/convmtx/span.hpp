@@ -49,6 +49,8 @@ private:
 /// Throws shape_error "<what> has <size> values; the configuration needs <expected> (<detail>)" unless they agree.
 template <class T>
 void check_size(const span<T>& s, long long expected, const std::string& what, const std::string& detail = "") {
+    if (s.data() == nullptr && s.size() > 0)
+        throw shape_error(what + " is a null pointer with " + std::to_string(s.size()) + " values");
     if (static_cast<long long>(s.size()) != expected)
         throw shape_error(what + " has " + std::to_string(s.size()) + " values; the configuration needs " +
                           std::to_string(expected) + (detail.empty() ? "" : " = " + detail));

@@ -30,6 +30,7 @@ void setup_inspect(CLI::App& app);
 void setup_spy(CLI::App& app);
 void setup_explain(CLI::App& app);
 void setup_overlap(CLI::App& app);
+void setup_spectrum(CLI::App& app);
 void setup_solve(CLI::App& app);
 void setup_explore(CLI::App& app);
 /// `convmtx help [COMMAND|config]` (help.cpp).

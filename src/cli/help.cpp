@@ -110,21 +110,6 @@ public:
     }
 };
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-    std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (size_t i = 1; i <= a.size(); ++i) {
-        size_t diagonal = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= b.size(); ++j) {
-            const size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diagonal = up;
-        }
-    }
-    return row[b.size()];
-}
-
 std::vector<std::string> option_flags(const CLI::App& app) {
     std::vector<std::string> flags;
     for (const CLI::Option* opt : app.get_options()) {
@@ -157,39 +142,7 @@ const CLI::Option* find_option(const CLI::App& app, std::string name) {
     return nullptr;
 }
 
-std::vector<std::string> name_parts(const std::string& name) {
-    std::vector<std::string> parts(1);
-    for (size_t i = std::min(name.find_first_not_of('-'), name.size()); i < name.size(); ++i) {
-        if (name[i] == '-' || name[i] == '_') parts.emplace_back();
-        else parts.back() += name[i];
-    }
-    return parts;
-}
-
-/// "pad_lo" abbreviates "padding_lo", "--out-ch" "--out-channels": part by part, prefixes.
-bool abbreviates(const std::string& word, const std::string& name) {
-    const auto w = name_parts(word), n = name_parts(name);
-    if (w.size() != n.size()) return false;
-    for (size_t i = 0; i < w.size(); ++i)
-        if (w[i].empty() || n[i].rfind(w[i], 0) != 0) return false;
-    return true;
-}
-
 }  // namespace
-
-std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
-    std::string best;
-    size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
-    for (const auto& c : candidates) {
-        size_t d = edit_distance(word, c);
-        if (word.size() >= 4 && abbreviates(word, c)) d = std::min<size_t>(d, 1);
-        if (d < best_distance) {
-            best = c;
-            best_distance = d;
-        }
-    }
-    return best;
-}
 
 CLI::App* add_command(CLI::App& app, const std::string& name, const std::string& summary, const std::string& details) {
     CLI::App* command = app.add_subcommand(name, summary);
@@ -217,6 +170,7 @@ void setup_app(CLI::App& app) {
     setup_spy(app);
     setup_explain(app);
     setup_overlap(app);
+    setup_spectrum(app);
     setup_explore(app);
     setup_solve(app);
     setup_adjoint_test(app);

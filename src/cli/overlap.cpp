@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "convmtx/checkerboard.hpp"
 #include "convmtx/inspect.hpp"
 #include "convmtx/png.hpp"
 #include "inspect_common.hpp"
@@ -41,6 +42,9 @@ void run_overlap(const OverlapFlags& f) {
     if (!f.config.given()) throw usage_error("give a configuration (--input and --kernel, or --config FILE)");
     const Problem p = f.config.problem();
     const OverlapReport rep = overlap(p.spec);
+    // With --weights: the levels of the all-ones response per output channel and phase (checkerboard.hpp).
+    std::optional<CheckerboardReport> levels;
+    if (p.weights_given) levels = checkerboard<double>(p.spec, span<const double>(p.weight));
     const int r = static_cast<int>(rep.shape.size());
     const index_t h = r == 1 ? 1 : rep.shape[static_cast<size_t>(r - 2)], w = rep.shape.back();
     const index_t slices = r == 3 ? rep.shape[0] : 1;
@@ -71,6 +75,14 @@ void run_overlap(const OverlapFlags& f) {
         j["uniformity"] = std::isinf(rep.uniformity) ? nlohmann::json(nullptr) : nlohmann::json(rep.uniformity);
         j["even"] = rep.even;
         j["verdict"] = rep.verdict;
+        if (levels) {
+            nlohmann::json phases = nlohmann::json::array();
+            for (auto v : levels->stride) phases.push_back(v);
+            j["weights"] = p.weight_source;
+            j["levels"] = {{"phases", phases}, {"levels", levels->levels}, {"channel_spread", levels->channel_spread},
+                           {"spread", levels->spread}, {"worst_channel", levels->worst_channel}, {"free", levels->free},
+                           {"verdict", levels->verdict}};
+        }
         j["dims"] = nlohmann::json::array();
         for (const auto& d : rep.dims)
             j["dims"].push_back({{"kernel", d.kernel_size}, {"stride", d.stride}, {"dilation", d.dilation}, {"counts", d.counts},
@@ -120,6 +132,25 @@ void run_overlap(const OverlapFlags& f) {
         os << buf;
     }
     os << "\n" << rep.verdict << "\n";
+    if (levels) {
+        // The levels of the worst channel over its phases, as a grid of the last two dimensions' phases.
+        const index_t P = static_cast<index_t>(levels->levels.size()) / std::max<index_t>(1, levels->channels);
+        const index_t pw = levels->stride.back(), ph = P / pw;
+        os << "with the weights (" << p.weight_source << "): levels of the response to an all-ones input, output channel "
+           << levels->worst_channel << ", one per phase (x mod stride):\n";
+        for (index_t y = 0; y < ph; ++y) {
+            os << "  ";
+            for (index_t x = 0; x < pw; ++x) {
+                char buf[32];
+                std::snprintf(buf, sizeof buf, "%s%.6g", x ? "  " : "", levels->levels[static_cast<size_t>(levels->worst_channel * P + y * pw + x)]);
+                os << buf;
+            }
+            os << "\n";
+        }
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.4g", levels->spread);
+        os << "relative spread (max - min) / max |level| over the phases, worst channel: " << buf << "\n" << levels->verdict << "\n";
+    }
     if (!png_note.empty()) os << png_note << "\n";
     std::cout << os.str();
 }
@@ -134,10 +165,15 @@ void setup_overlap(CLI::App& app) {
         "Uneven counts are the checkerboard artifacts of Odena et al., \"Deconvolution and Checkerboard Artifacts\" "
         "(https://distill.pub/2016/deconv-checkerboard/): they occur when the kernel size is not divisible by the "
         "stride. Prints a text grid for small outputs, the uniformity (max/min count over the interior) and the "
-        "verdict with kernel sizes that would be even. For a conv configuration, its adjoint (W^T) is analysed.\n"
+        "verdict with kernel sizes that would be even. With --weights (trained weights from a .npy file) it also "
+        "prints the levels of the response to an all-ones input, one per phase (output position mod stride): the sums "
+        "of the kernel's polyphase components, with their relative spread, 0 exactly when the weights make no "
+        "checkerboard (with --weights ones the verdict is the structural one). For a conv configuration, its adjoint "
+        "(W^T) is analysed.\n"
         "  convmtx overlap --input 1x4x4 --kernel 3x3 --stride 2 --transposed\n"
         "  convmtx overlap --input 64x32x32 --kernel 5x5 --stride 2 --padding 2 --output-padding 1 --transposed "
-        "-o overlap.png");
+        "-o overlap.png\n"
+        "  convmtx overlap --input 64x32x32 --kernel 4x4 --stride 2 --padding 1 --transposed --weights up.npy");
     auto f = std::make_shared<OverlapFlags>();
     cmd->add_option("-o,--output", f->output, "also write the counts as a PNG heat map (pale: few, dark red: many)")
         ->option_text("FILE")

@@ -54,8 +54,10 @@ CsrMatrix csr_matrix(index_t rows, index_t cols, const I64& indptr, const I64& i
     return M;
 }
 
-/// A = CSR triple (matrix is not None) or a pair of callables on 1-D float64 arrays.
-std::shared_ptr<const Op> make_op(py::object matrix, py::object matvec, py::object rmatvec, index_t rows, index_t cols) {
+}  // namespace
+
+std::shared_ptr<const LinearOperator<double>> make_op(py::object matrix, py::object matvec, py::object rmatvec,
+                                                      index_t rows, index_t cols) {
     if (!matrix.is_none()) {
         auto tup = matrix.cast<py::tuple>();
         CsrMatrix M = csr_matrix(rows, cols, tup[0].cast<I64>(), tup[1].cast<I64>(), tup[2].cast<F64>());
@@ -81,6 +83,8 @@ std::shared_ptr<const Op> make_op(py::object matrix, py::object matvec, py::obje
     return std::make_shared<FunctionOperator<double>>(Shape{cols}, Shape{rows}, wrap(matvec, rows, "matvec"),
                                                       wrap(rmatvec, cols, "rmatvec"), "A");
 }
+
+namespace {
 
 /// A Python callable (or None) as a ProgressCallback; its return value is ignored.
 ProgressCallback progress_callback(py::object f) {

@@ -2,8 +2,12 @@
 // extension convmtx._core; src/python/module.cpp calls each of them.
 #pragma once
 
+#include <memory>
+
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+
+#include "convmtx/operator.hpp"
 
 namespace convmtx::python {
 
@@ -22,5 +26,15 @@ void bind_validate(pybind11::module_& m);
 
 /// lsqr/cgls/landweber, SPQR/CHOLMOD, choose_lambda and the image helpers (bind_solvers.cpp).
 void bind_solvers(pybind11::module_& m);
+
+/// A rows x cols operator from Python: a CSR triple (indptr, indices, data) when `matrix` is not
+/// None (a SparseOperator), else the callables matvec and rmatvec on 1-D float64 arrays
+/// (bind_solvers.cpp). shape_error for a malformed triple or a callable returning the wrong size.
+std::shared_ptr<const LinearOperator<double>> make_op(pybind11::object matrix, pybind11::object matvec,
+                                                      pybind11::object rmatvec, index_t rows, index_t cols);
+
+/// singular values, operator norm, condition number, reshaped-weight norm, checkerboard levels
+/// (bind_spectrum.cpp).
+void bind_spectrum(pybind11::module_& m);
 
 }  // namespace convmtx::python

@@ -14,4 +14,5 @@ PYBIND11_MODULE(_core, m) {
     convmtx::python::bind_operator(m);
     convmtx::python::bind_validate(m);
     convmtx::python::bind_solvers(m);
+    convmtx::python::bind_spectrum(m);
 }

@@ -97,7 +97,7 @@ def test_version_is_the_projects():
 
 def test_help_command_and_help_flag_agree_for_every_command():
     names = commands()
-    assert {"demo", "build", "inspect", "spy", "explain", "overlap", "explore", "solve", "adjoint-test",
+    assert {"demo", "build", "inspect", "spy", "explain", "overlap", "spectrum", "explore", "solve", "adjoint-test",
             "help"} == set(names)
     for name in names:
         a, b, c = run("help", name), run(name, "--help"), run(name, "-h")
@@ -206,6 +206,8 @@ FLAGS = [
     (["spy", "--input", "1x6x6", "--kernel", "3x3", "-o", "W.png"], "--size", set()),
     (["spy", "--input", "1x6x6", "--kernel", "3x3", "-o", "W.png"], "--cell", set()),
     (["overlap", "--input", "1x6x6", "--kernel", "3x3", "--transposed"], "--cell", set()),
+    (["spectrum", "--input", "1x6x6", "--kernel", "3x3"], "--k", set()),
+    (["spectrum", "--input", "1x6x6", "--kernel", "3x3"], "--tol", set()),
     (["explain", "--input", "1x6x6", "--kernel", "3x3"], "--at", {"zero"}),
     (["inspect", "--input", "1x6x6", "--kernel", "3x3"], "--rtol", {"zero", "huge", "overflow", "fraction"}),
     (["adjoint-test"], "--count", set()),

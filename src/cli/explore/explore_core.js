@@ -29,7 +29,7 @@
   const MODES = ['zeros', 'circular', 'reflect', 'replicate'];
   const MAX_N = 64;        // every cell is drawn: at most 64 input cells per dimension (as the CLI)
   const MAX_OUT = 4 * MAX_N;
-  const NAMES = { n: 'input size', k: 'kernel_size', s: 'stride', pl: 'padding (start)', ph: 'padding (end)',
+  const NAMES = { n: 'input size', k: 'kernel_size', s: 'stride', pl: 'padding_lo', ph: 'padding_hi',
                   a: 'output_padding', d: 'dilation' };
 
   // The input index a padded position `pos` reads through the padding mode, or -1 for a zero.
@@ -244,10 +244,10 @@
   // ok: same pattern, |ΔW| <= 1e-12 and |Δy| <= 1e-9·(1 + max |y|), the page's green line.
   function compareWithLibrary(G, transposed, L, yLib) {
     const nIn = G.inShape[0] * G.inShape[1], nOut = G.outShape[0] * G.outShape[1];
-    const nSmall = transposed ? nIn : nOut, nBig = transposed ? nOut : nIn;
-    if (L.rows !== nSmall || L.cols !== nBig)
+    const rowsW = transposed ? nIn : nOut, colsW = transposed ? nOut : nIn;
+    if (L.rows !== rowsW || L.cols !== colsW)
       return { ok: false, patternEqual: false, maxWDiff: Infinity, maxOutDiff: Infinity, nnz: L.indices.length, rows: L.rows, cols: L.cols,
-               reason: 'library W is ' + L.rows + '×' + L.cols + ', the page expects ' + nSmall + '×' + nBig };
+               reason: 'library W is ' + L.rows + '×' + L.cols + ', the page expects ' + rowsW + '×' + colsW };
     let pageNnz = 0;
     for (const row of G.rows) pageNnz += row.size;
     let patternEqual = pageNnz === L.indices.length, maxWDiff = 0;

@@ -27,6 +27,7 @@ from .validate import check_kernel, dot_test, to_sparse
 from .solvers import (MemoryLimitError, cgls, choose_lambda, estimate_cost, gaussian_kernel,
                       gradient_matrix, landweber, lsqr, psnr, read_image, shepp_logan, solve_cholmod, solve_spqr,
                       write_image)
+from .spectrum import checkerboard, cond, opnorm, reshaped_weight_norm, spectrum, svdvals
 from .operator import LinearOperator, conv_operator, conv_transpose_operator
 from .modules import from_module, operator_from_module
 from .keras import from_keras_config
@@ -40,7 +41,7 @@ __all__ = [
     "to_keras_conv_transpose", "input_terms", "output_terms", "tap_lists", "tap_map", "to_spreadsheet",
     "check_kernel", "dot_test", "to_sparse", "lsqr", "cgls", "landweber", "solve_spqr", "solve_cholmod",
     "estimate_cost", "choose_lambda", "gaussian_kernel", "gradient_matrix", "psnr", "read_image", "shepp_logan",
-    "write_image", "__version__",
+    "write_image", "checkerboard", "cond", "opnorm", "reshaped_weight_norm", "spectrum", "svdvals", "__version__",
 ]
 
 

@@ -156,3 +156,12 @@ def to_spreadsheet(path: Any, input_shape: Sequence[int], weight: ArrayLike, tra
 def to_torch_sparse(M: Any) -> Any: ...
 
 def write_image(path: Any, image: ArrayLike, bits: int = 8) -> None: ...
+
+# convmtx.spectrum (merged from main before a build could regenerate this stub; scripts/gen-stubs.py writes
+# their full signatures).
+checkerboard: Callable[..., Any]
+cond: Callable[..., Any]
+opnorm: Callable[..., Any]
+reshaped_weight_norm: Callable[..., Any]
+spectrum: Callable[..., Any]
+svdvals: Callable[..., Any]

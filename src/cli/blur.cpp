@@ -1,0 +1,79 @@
+#include "blur.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "cli.hpp"
+#include "convmtx/image.hpp"
+#include "convmtx/npy.hpp"
+#include "flag_values.hpp"
+#include "initializers.hpp"
+
+namespace convmtx::cli {
+
+Kernel parse_blur(const std::string& spec) {
+    // gaussian:K:SIGMA | box:K
+    std::vector<std::string> parts;
+    std::stringstream ss(spec);
+    for (std::string p; std::getline(ss, p, ':');) parts.push_back(p);
+    auto bad = [&]() -> value_error {
+        return value_error("'" + spec + "' must be gaussian:SIZE:SIGMA (e.g. gaussian:9:2.0) or box:SIZE");
+    };
+    Kernel k;
+    auto to_size = [&](const std::string& s) {
+        size_t pos = 0;
+        long long v = 0;
+        try {
+            v = std::stoll(s, &pos);
+        } catch (const std::exception&) {
+            throw bad();
+        }
+        if (pos != s.size() || v < 1 || v > 1024) throw bad();
+        return static_cast<index_t>(v);
+    };
+    if (parts.size() == 3 && parts[0] == "gaussian") {
+        k.kh = k.kw = to_size(parts[1]);
+        size_t pos = 0;
+        double sigma = 0;
+        try {
+            sigma = std::stod(parts[2], &pos);
+        } catch (const std::exception&) {
+            throw bad();
+        }
+        if (pos != parts[2].size() || !(sigma > 0) || !std::isfinite(sigma)) throw bad();
+        k.w = gaussian_kernel(k.kh, sigma);
+        k.describe = "gaussian " + parts[1] + "x" + parts[1] + " sigma=" + parts[2];
+    } else if (parts.size() == 2 && parts[0] == "box") {
+        k.kh = k.kw = to_size(parts[1]);
+        k.w.assign(static_cast<size_t>(k.kh * k.kw), 1.0 / static_cast<double>(k.kh * k.kw));
+        k.describe = "box " + parts[1] + "x" + parts[1];
+    } else {
+        throw bad();
+    }
+    return k;
+}
+
+Kernel read_kernel(const std::string& path) {
+    NpyArray a;
+    try {
+        a = read_finite_npy(path);
+    } catch (const value_error& e) {
+        throw usage_error(std::string("--kernel: ") + e.what());
+    }
+    Kernel k;
+    if (a.shape.size() == 2) {
+        k.kh = a.shape[0];
+        k.kw = a.shape[1];
+    } else if (a.shape.size() == 4 && a.shape[0] == 1 && a.shape[1] == 1) {
+        k.kh = a.shape[2];
+        k.kw = a.shape[3];
+    } else {
+        throw usage_error("--kernel " + path + ": array shape (" + to_string(a.shape) +
+                          ") must be (kh, kw) or (1, 1, kh, kw)");
+    }
+    k.w = a.data;
+    k.describe = "kernel " + path + " (" + std::to_string(k.kh) + "x" + std::to_string(k.kw) + ")";
+    return k;
+}
+
+}  // namespace convmtx::cli
