@@ -9,6 +9,7 @@ pkgs=(
   libbenchmark-dev libspectra-dev liblapack-dev petsc-dev openmpi-bin
   pybind11-dev python3-dev python3-numpy python3-scipy python3-pytest
   python3-torch python3-openpyxl python3-skimage
+  python3-setuptools python3-wheel python3-build python3-venv python3-pip
   python3-nbclient python3-nbformat python3-ipykernel python3-matplotlib
   chromium chromium-driver python3-selenium libreoffice-calc-nogui nodejs
 )

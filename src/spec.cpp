@@ -60,6 +60,22 @@ std::string to_string(PaddingMode mode) {
 
 std::ostream& operator<<(std::ostream& os, PaddingMode mode) { return os << to_string(mode); }
 
+std::string to_string(Convention convention) {
+    switch (convention) {
+        case Convention::torch: return "torch";
+        case Convention::keras: return "keras";
+        case Convention::mxnet: return "mxnet";
+    }
+    return "?";
+}
+
+Convention parse_convention(const std::string& name) {
+    if (name == "torch") return Convention::torch;
+    if (name == "keras") return Convention::keras;
+    if (name == "mxnet") return Convention::mxnet;
+    fail("convention='" + name + "' must be one of 'torch', 'keras', 'mxnet'");
+}
+
 PaddingMode parse_padding_mode(const std::string& name) {
     if (name == "zeros") return PaddingMode::zeros;
     if (name == "circular") return PaddingMode::circular;
@@ -337,6 +353,8 @@ ConvSpec make_conv(const Shape& input_shape, const Shape& weight_shape, const Co
         case Padding::Kind::explicit_sides: explicit_padding(s, o.padding, r); break;
         case Padding::Kind::valid: break;
         case Padding::Kind::same:
+            if (o.convention == Convention::mxnet)
+                fail("padding='same' is not an MXNet padding: MXNet's Convolution takes a symmetric pad");
             for (int j = 0; j < r; ++j) {
                 if (s.stride[j] <= 0 || s.dilation[j] <= 0 || s.kernel_size[j] <= 0) continue;  // validate() reports it
                 if (o.convention == Convention::torch) {
@@ -355,6 +373,75 @@ ConvSpec make_conv(const Shape& input_shape, const Shape& weight_shape, const Co
     s.validate();
     return s;
 }
+
+namespace {
+
+// MXNet's Deconvolution: a symmetric pad p and adj a (or both derived from target_shape by MXNet's rule)
+// crop p outputs at the start and p - a at the end. Expressed as PyTorch's padding p with output_padding a
+// when a < max(stride, dilation), otherwise as padding (p, p - a).
+ConvSpec mxnet_conv_transpose(ConvSpec& s, const ConvTransposeOptions& o, int r) {
+    if (o.output_size) fail("output_size is PyTorch's argument; with the MXNet convention give target_shape");
+    if (o.padding.kind == Padding::Kind::same)
+        fail("padding='same' is not an MXNet padding: MXNet's Deconvolution takes pad, adj or target_shape");
+    Dims pad(r, 0), adj = s.output_padding;
+    if (o.padding.kind == Padding::Kind::explicit_sides) {
+        const Dims lo = broadcast(o.padding.lo, r, "pad"), hi = broadcast(o.padding.hi, r, "pad");
+        if (lo != hi)
+            fail("pad=(" + to_string(lo) + ") before and (" + to_string(hi) + ") after: MXNet's pad is symmetric, "
+                 "one value per dimension");
+        pad = lo;
+    }
+    for (int j = 0; j < r; ++j) {
+        if (pad[j] < 0) fail(dim_name("pad", j) + "=" + std::to_string(pad[j]) + " must be non-negative");
+        if (adj[j] < 0) fail(dim_name("adj", j) + "=" + std::to_string(adj[j]) + " must be non-negative");
+    }
+    bool target = false;
+    if (o.target_shape) {
+        if (static_cast<int>(o.target_shape->size()) != r)
+            fail("target_shape has " + std::to_string(o.target_shape->size()) + " values (" +
+                 to_string(*o.target_shape) + "); expected " + std::to_string(r) + " (one per spatial dimension)");
+        for (index_t t : *o.target_shape) target |= t != 0;
+    }
+    if (target) {
+        for (int j = 0; j < r; ++j)
+            if (pad[j] != 0 || adj[j] != 0)
+                fail("target_shape=(" + to_string(*o.target_shape) + ") replaces pad and adj (MXNet ignores them "
+                     "when target_shape is set): give pad=(" + to_string(pad) + ") and adj=(" + to_string(adj) +
+                     ") or target_shape, not both");
+        for (int j = 0; j < r; ++j) {
+            const index_t t = (*o.target_shape)[j];
+            check_positive(t, dim_name("target_shape", j));
+            const __int128 full = static_cast<__int128>(s.stride[j]) * (s.input_size[j] - 1) +
+                                  static_cast<__int128>(s.dilation[j]) * (s.kernel_size[j] - 1) + 1;
+            if (full < t)
+                fail(dim_name("target_shape", j) + "=" + std::to_string(t) + " must be at most stride*(input-1) + " +
+                     "dilation*(kernel_size-1) + 1 = " + std::to_string(static_cast<long long>(full)) +
+                     " (MXNet: too big target shape)");
+            const index_t total = static_cast<index_t>(full - t);
+            adj[j] = total % 2;
+            pad[j] = (total + 1) / 2;
+        }
+    }
+    for (int j = 0; j < r; ++j) {
+        s.padding_lo[j] = pad[j];
+        if (adj[j] < s.stride[j] || adj[j] < s.dilation[j]) {
+            s.padding_hi[j] = pad[j];
+            s.output_padding[j] = adj[j];
+        } else if (adj[j] <= pad[j]) {
+            s.padding_hi[j] = pad[j] - adj[j];
+            s.output_padding[j] = 0;
+        } else {
+            fail(dim_name("adj", j) + "=" + std::to_string(adj[j]) + " must be smaller than " + dim_name("stride", j) +
+                 "=" + std::to_string(s.stride[j]) + " or " + dim_name("dilation", j) + "=" +
+                 std::to_string(s.dilation[j]) + ", or at most " + dim_name("pad", j) + "=" + std::to_string(pad[j]) +
+                 ": outputs beyond the last one a kernel tap reaches are not part of the transposed convolution");
+        }
+    }
+    s.validate();
+    return s;
+}
+
+}  // namespace
 
 ConvSpec make_conv_transpose(const Shape& input_shape, const Shape& weight_shape, const ConvTransposeOptions& o) {
     const int r = rank_from_weight(weight_shape, "(C_in, C_out/groups, k...)");
@@ -379,6 +466,15 @@ ConvSpec make_conv_transpose(const Shape& input_shape, const Shape& weight_shape
         check_positive(s.dilation[j], dim_name("dilation", j));
         check_positive(s.input_size[j], dim_name("input", j));
     }
+    if (o.target_shape && o.convention != Convention::mxnet)
+        fail("target_shape is MXNet's argument: use it with the MXNet convention (PyTorch's is output_size)");
+    if (o.convention == Convention::keras && o.output_padding)
+        for (int j = 0; j < r; ++j)
+            if (s.output_padding[j] >= s.stride[j])
+                fail(dim_name("output_padding", j) + "=" + std::to_string(s.output_padding[j]) +
+                     " must be smaller than " + dim_name("stride", j) + "=" + std::to_string(s.stride[j]) +
+                     " (Keras: strides must be greater than output_padding)");
+    if (o.convention == Convention::mxnet) return mxnet_conv_transpose(s, o, r);
 
     if (o.convention == Convention::keras && o.padding.kind != Padding::Kind::explicit_sides) {
         // Keras: the target length n first, then TF's padding of the conv on n inputs; output_padding follows.

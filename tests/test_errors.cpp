@@ -186,3 +186,45 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(weight_layout_errors, Scalar, Scalars) {
                         {"weight has 2 axes"});
     expect<config_error>([] { parse_weight_layout("caffe"); }, {"layout='caffe'"});
 }
+
+// Keras's rule on a transposed conv's output_padding, and MXNet's Deconvolution (pad, adj, target_shape).
+BOOST_AUTO_TEST_CASE(keras_and_mxnet_conventions) {
+    ConvTransposeOptions k;
+    k.stride = {8};
+    k.padding = Padding::same();
+    k.output_padding = Dims{8};
+    k.convention = Convention::keras;
+    expect<config_error>([&] { make_conv_transpose({1, 46, 61}, {1, 1, 3, 3}, k); },
+                         {"output_padding[0]=8", "must be smaller than stride[0]=8", "Keras"});
+
+    // MXNet's example: 4x4 input, kernel 3, stride 2, target_shape 8x8 -> PyTorch's padding 1, output_padding 1
+    ConvTransposeOptions m;
+    m.stride = {2};
+    m.convention = Convention::mxnet;
+    m.target_shape = Dims{8, 8};
+    const ConvSpec s = make_conv_transpose({1, 4, 4}, {1, 1, 3, 3}, m);
+    BOOST_TEST(s.output_size() == (Dims{8, 8}), boost::test_tools::per_element());
+    BOOST_TEST(s.padding_lo == (Dims{1, 1}), boost::test_tools::per_element());
+    BOOST_TEST(s.padding_hi == (Dims{1, 1}), boost::test_tools::per_element());
+    BOOST_TEST(s.output_padding == (Dims{1, 1}), boost::test_tools::per_element());
+    // adj >= stride: the crop at the end shrinks instead (pad 2, adj 2, stride 1: padding (2, 0))
+    ConvTransposeOptions a;
+    a.convention = Convention::mxnet;
+    a.padding = Padding::symmetric({2});
+    a.output_padding = Dims{2};
+    const ConvSpec t = make_conv_transpose({1, 5}, {1, 1, 3}, a);
+    BOOST_TEST(t.padding_lo[0] == 2);
+    BOOST_TEST(t.padding_hi[0] == 0);
+    BOOST_TEST(t.output_size()[0] == 5 - 1 + 2 + 1 - 4 + 2);
+    m.target_shape = Dims{10, 8};
+    expect<config_error>([&] { make_conv_transpose({1, 4, 4}, {1, 1, 3, 3}, m); },
+                         {"target_shape[0]=10", "must be at most", "= 9", "MXNet"});
+    a.output_padding = Dims{3};
+    expect<config_error>([&] { make_conv_transpose({1, 5}, {1, 1, 3}, a); }, {"adj[0]=3", "pad[0]=2"});
+    ConvTransposeOptions torch_target;
+    torch_target.target_shape = Dims{8};
+    expect<config_error>([&] { make_conv_transpose({1, 4}, {1, 1, 3}, torch_target); },
+                         {"target_shape", "MXNet", "output_size"});
+    BOOST_TEST(to_string(parse_convention("mxnet")) == "mxnet");
+    expect<config_error>([] { parse_convention("caffe"); }, {"convention='caffe'", "'torch', 'keras', 'mxnet'"});
+}

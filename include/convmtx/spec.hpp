@@ -23,11 +23,15 @@ using Shape = std::vector<index_t>;
 /// circular (i mod n), reflect (-1 -> 1, n -> n-2) and replicate (clamp).
 enum class PaddingMode { zeros, circular, reflect, replicate };
 
-/// Which framework's meaning 'same', 'valid' and output_padding have.
-enum class Convention { torch, keras };
+/// Which framework's meaning 'same', 'valid' and output_padding have: PyTorch's, Keras'/TensorFlow's,
+/// or MXNet's (symmetric pad, adj, and Deconvolution's target_shape).
+enum class Convention { torch, keras, mxnet };
 
 std::string to_string(PaddingMode mode);
+std::string to_string(Convention convention);
 std::ostream& operator<<(std::ostream& os, PaddingMode mode);
+/// Parses "torch", "keras" or "mxnet"; throws config_error otherwise.
+Convention parse_convention(const std::string& name);
 /// Parses "zeros", "circular", "reflect" or "replicate"; throws config_error otherwise.
 PaddingMode parse_padding_mode(const std::string& name);
 std::string to_string(const Dims& dims, const char* sep = ", ");
@@ -124,7 +128,8 @@ struct ConvOptions {
 };
 
 /// Arguments of torch.nn.functional.conv_transpose{1,2,3}d, plus PyTorch's
-/// output_size and the Keras meanings of 'same'/'valid'/output_padding.
+/// output_size, the Keras meanings of 'same'/'valid'/output_padding and MXNet's
+/// Deconvolution (padding = its symmetric pad, output_padding = its adj, target_shape).
 struct ConvTransposeOptions {
     Dims stride{1};
     Padding padding{};
@@ -133,13 +138,18 @@ struct ConvTransposeOptions {
     Dims dilation{1};
     std::optional<Dims> output_size{};
     Convention convention = Convention::torch;
+    /// MXNet's target_shape (spatial output size; Convention::mxnet only; all zeros = not given):
+    /// total = s(m-1) + d(k-1) + 1 - target, adj = total mod 2, pad = ceil(total/2).
+    std::optional<Dims> target_shape{};
 };
 
 /// Spec of a conv on one sample of shape (C_in, n...) with a PyTorch weight
 /// of shape (C_out, C_in/G, k...). The rank is weight_shape.size() - 2.
 ConvSpec make_conv(const Shape& input_shape, const Shape& weight_shape, const ConvOptions& options = {});
 /// Spec of a transposed conv on one sample (C_in, m...) with a weight of shape
-/// (C_in, C_out/G, k...).
+/// (C_in, C_out/G, k...). Keras: an explicit output_padding must be smaller than the stride
+/// (Keras' rule). MXNet: pad p and adj a crop p at the start and p - a at the end
+/// (output (m-1)s + d(k-1) + 1 - 2p + a), PyTorch's padding p with output_padding a.
 ConvSpec make_conv_transpose(const Shape& input_shape, const Shape& weight_shape,
                              const ConvTransposeOptions& options = {});
 

@@ -55,8 +55,15 @@ const std::vector<Key>& keys() {
         {"padding_mode", Kind::choice, 0, {"zeros", "circular", "reflect", "replicate"}, "MODE",
          "what a conv reads outside its input: zeros (default), circular, reflect or replicate (PyTorch's "
          "padding_mode; a transposed conv has zeros only)"},
-        {"convention", Kind::choice, 0, {"torch", "keras"}, "NAME",
-         "torch (default) or keras: the meaning of same/valid padding and of output_padding"},
+        {"convention", Kind::choice, 0, {"torch", "keras", "mxnet"}, "NAME",
+         "torch (default), keras or mxnet: the meaning of same/valid padding and of output_padding; mxnet takes "
+         "MXNet's --pad, --adj and --target-shape"},
+        {"pad", Kind::dims, 0, {}, "P", "MXNet's symmetric pad (--convention mxnet; instead of --padding)"},
+        {"adj", Kind::dims, 0, {}, "A",
+         "MXNet's adj of a transposed conv (--convention mxnet; instead of --output-padding)"},
+        {"target_shape", Kind::dims, 1, {}, "N[xN[xN]]",
+         "MXNet's target_shape of a transposed conv (--convention mxnet): its spatial output size, from which "
+         "MXNet derives pad and adj"},
         {"weights", Kind::initializer, 0, {}, "W",
          "ones (default), arange (0, 1, 2, ... in C order), random:SEED (uniform in [-1, 1)) or a .npy file: "
          "(C_out, C_in/groups, k...) for a conv, (C_in, C_out/groups, k...) for a transposed conv"},
@@ -377,15 +384,37 @@ Problem build_problem(const Values& v) {
         weight_shape.insert(weight_shape.end(), kernel->dims.begin(), kernel->dims.end());
     }
 
-    const Convention conv = convention == "keras" ? Convention::keras : Convention::torch;
+    const Convention conv = parse_convention(convention);
     const Shape input_shape(input->dims.begin(), input->dims.end());
+    // MXNet's names: with --convention mxnet only, each instead of PyTorch's keys for the same value.
+    const struct {
+        const char* key;
+        std::vector<const char*> same;  // PyTorch's keys for that value
+        bool transposed_only;
+    } mxnet_keys[] = {{"pad", {"padding", "padding_lo", "padding_hi"}, false},
+                      {"adj", {"output_padding", "output_size"}, true},
+                      {"target_shape", {"output_size", "output_padding"}, true}};
+    for (const auto& mx : mxnet_keys) {
+        const Value* x = get(v, mx.key);
+        if (!x) continue;
+        if (conv != Convention::mxnet)
+            throw usage_error(x->source + ": " + mx.key + " is MXNet's name: add --convention mxnet (PyTorch's is " +
+                              mx.same.front() + ")");
+        for (const char* other : mx.same)
+            if (const Value* y = get(v, other))
+                throw usage_error(x->source + " and " + y->source + " give the same value twice: give one of them");
+        if (mx.transposed_only && !transposed)
+            throw usage_error(x->source + ": " + mx.key + " applies to a transposed convolution only (add --transposed)");
+    }
     Problem p;
     if (transposed) {
         ConvTransposeOptions o;
         o.stride = dims_or(v, "stride", {1});
         o.dilation = dims_or(v, "dilation", {1});
-        o.padding = padding_of(v);
+        o.padding = get(v, "pad") ? Padding::symmetric(get(v, "pad")->dims) : padding_of(v);
         if (get(v, "output_padding")) o.output_padding = get(v, "output_padding")->dims;
+        if (get(v, "adj")) o.output_padding = get(v, "adj")->dims;
+        if (get(v, "target_shape")) o.target_shape = get(v, "target_shape")->dims;
         if (get(v, "output_size")) o.output_size = get(v, "output_size")->dims;
         o.groups = groups;
         o.convention = conv;
@@ -409,7 +438,7 @@ Problem build_problem(const Values& v) {
         ConvOptions o;
         o.stride = dims_or(v, "stride", {1});
         o.dilation = dims_or(v, "dilation", {1});
-        o.padding = padding_of(v);
+        o.padding = get(v, "pad") ? Padding::symmetric(get(v, "pad")->dims) : padding_of(v);
         o.groups = groups;
         o.padding_mode = parse_padding_mode(get(v, "padding_mode") ? get(v, "padding_mode")->text : "zeros");
         o.convention = conv;

@@ -3,7 +3,7 @@
 //   --input 1x4x4 --kernel 3x3 --stride 2 --padding 1|1x2|1:2,0:1|same|valid
 //   --padding-lo 1x0 --padding-hi 2x1 --output-padding 1 --output-size 8x8 --dilation 1
 //   --groups 1 --out-channels 1 --transposed --padding-mode zeros|circular|reflect|replicate
-//   --convention torch|keras --weights ones|arange|random:SEED|file.npy --weight-layout torch|keras
+//   --convention torch|keras|mxnet --pad P --adj A --target-shape N --weights ones|arange|random:SEED|file.npy --weight-layout torch|keras
 //   --config file.json
 // A key is its flag's name with '_' for '-' (output_padding); flags override the file. The
 // geometry is checked by the library (make_conv / make_conv_transpose, ConvSpec::validate),

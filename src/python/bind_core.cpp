@@ -32,12 +32,6 @@ namespace convmtx::python {
 
 namespace {
 
-Convention parse_convention(const std::string& name) {
-    if (name == "torch") return Convention::torch;
-    if (name == "keras") return Convention::keras;
-    throw config_error("convention='" + name + "' must be 'torch' or 'keras'");
-}
-
 Padding make_padding(const std::string& kind, const Dims& lo, const Dims& hi) {
     if (kind == "same") return Padding::same();
     if (kind == "valid") return Padding::valid();
@@ -341,7 +335,8 @@ void bind_core(py::module_& m) {
         "make_conv_transpose",
         [](const Shape& input_shape, const Shape& weight_shape, const Dims& stride, const std::string& padding_kind,
            const Dims& padding_lo, const Dims& padding_hi, const std::optional<Dims>& output_padding, index_t groups,
-           const Dims& dilation, const std::optional<Dims>& output_size, const std::string& convention) {
+           const Dims& dilation, const std::optional<Dims>& output_size, const std::string& convention,
+           const std::optional<Dims>& target_shape) {
             ConvTransposeOptions o;
             o.stride = stride;
             o.padding = make_padding(padding_kind, padding_lo, padding_hi);
@@ -350,11 +345,12 @@ void bind_core(py::module_& m) {
             o.dilation = dilation;
             o.output_size = output_size;
             o.convention = parse_convention(convention);
+            o.target_shape = target_shape;
             return make_conv_transpose(input_shape, weight_shape, o);
         },
         py::arg("input_shape"), py::arg("weight_shape"), py::arg("stride"), py::arg("padding_kind"),
         py::arg("padding_lo"), py::arg("padding_hi"), py::arg("output_padding"), py::arg("groups"), py::arg("dilation"),
-        py::arg("output_size"), py::arg("convention"));
+        py::arg("output_size"), py::arg("convention"), py::arg("target_shape") = std::nullopt);
 
     m.def("apply", &apply, py::arg("spec"), py::arg("weight"), py::arg("x"), py::arg("bias"), py::arg("method"),
           "The operation of spec on x (N, input_numel) C-contiguous, same dtype as weight: (N, output_numel).\n"

@@ -18,6 +18,9 @@ char scalar_kind(const pybind11::array& a, const char* name);
 /// zero-copy sparse matrix builders (bind_core.cpp).
 void bind_core(pybind11::module_& m);
 
+/// ConvOperator32/64: a conv or transposed conv with its weight, applied with the GIL released (bind_operator.cpp).
+void bind_operator(pybind11::module_& m);
+
 /// check_kernel, to_sparse and the probe bounds of the kernel validation (bind_validate.cpp).
 void bind_validate(pybind11::module_& m);
 

@@ -115,8 +115,8 @@ def test_help_build_lists_its_options_and_every_configuration_key():
         assert flag in text
     keys = config_keys()
     assert {"input", "kernel", "stride", "padding", "padding_lo", "padding_hi", "output_padding", "output_size",
-            "dilation", "groups", "out_channels", "transposed", "padding_mode", "convention", "weights",
-            "weight_layout"} == set(keys)
+            "dilation", "groups", "out_channels", "transposed", "padding_mode", "convention", "pad", "adj",
+            "target_shape", "weights", "weight_layout"} == set(keys)
     for command in ("build", "inspect", "spy", "explain", "overlap", "explore", "adjoint-test"):
         text = ok("help", command)
         for key in keys:

@@ -44,7 +44,7 @@ CONV_RULES = [
     (dict(padding_mode="reflect", padding=6), "padding[0]=6:6 must be smaller than input_size[0]=6 for padding_mode='reflect'"),
     (dict(padding_mode="circular", padding=7),
      "padding[0]=7:7 must not exceed input_size[0]=6 for padding_mode='circular' (it would wrap around more than once)"),
-    (dict(convention="tf"), "convention='tf' must be 'torch' or 'keras'"),
+    (dict(convention="tf"), "convention='tf' must be one of 'torch', 'keras', 'mxnet'"),
     (dict(dilation=3), "output_size[0]=0 must be at least 1: input_size[0]=6 plus padding 0+0 is smaller than the dilated "
                        "kernel dilation*(kernel_size-1)+1=7"),
     (dict(groups=2), "weight shape (2, 1, 3) has in_channels/groups=1, so with groups=2 it needs 2 input channels, "
@@ -79,7 +79,7 @@ TRANSPOSE_RULES = [
     (dict(output_size=(8,), padding="same", convention="keras"),
      "output_size is a PyTorch argument; with the Keras convention give output_padding"),
     (dict(groups=2), "in_channels=1 must be divisible by groups=2"),
-    (dict(convention="mxnet"), "convention='mxnet' must be 'torch' or 'keras'"),
+    (dict(convention="caffe"), "convention='caffe' must be one of 'torch', 'keras', 'mxnet'"),
 ]
 
 

@@ -26,7 +26,7 @@ from . import _core
 
 __all__ = ["lsqr", "cgls", "landweber", "solve_spqr", "solve_cholmod", "estimate_cost", "choose_lambda",
            "SolveResult", "MemoryLimitError", "IterationInfo", "ProgressInfo", "read_image", "write_image", "shepp_logan", "gaussian_kernel",
-           "psnr", "gradient_matrix", "conv_operator"]
+           "psnr", "gradient_matrix"]
 
 MemoryLimitError = _core.MemoryLimitError
 LambdaChoice = _core.LambdaChoice
@@ -229,31 +229,6 @@ def choose_lambda(A, b, regularizer="tikhonov", rule="auto", noise=None, tau=1.0
     triple, mv, rmv, rows, cols = _operator(A, b)
     return _core.choose_lambda(triple, mv, rmv, rows, cols, b, regularizer, rule,
                                -1.0 if noise is None else float(noise), float(tau), _grid(shape, cols), callback)
-
-
-def conv_operator(input_shape, weight, stride=1, padding=0, dilation=1, groups=1):
-    """A conv as a matrix-free scipy.sparse.linalg.LinearOperator for the solvers: matvec is the
-    direct conv kernel (method='direct'), rmatvec the transposed conv by scattering on the adjoint
-    spec (the exact W^T; zeros padding). input_shape = (C_in, *n); weight (C_out, C_in/groups, *k)."""
-    import scipy.sparse.linalg as sla
-
-    from .functional import _weight as _conv_weight
-    from .functional import conv_spec
-
-    w = _conv_weight(weight, "(C_out, C_in/groups, *kernel)")
-    spec = conv_spec(tuple(int(v) for v in input_shape), w.shape, stride, padding, dilation, groups)
-    adj = spec.adjoint()
-    n, m = int(spec.input_numel), int(spec.output_numel)
-
-    def matvec(x):
-        x = np.asarray(x, dtype=w.dtype).reshape(1, n)
-        return _core.apply(spec, w, x, None, "direct").reshape(m).astype(np.float64)
-
-    def rmatvec(y):
-        y = np.asarray(y, dtype=w.dtype).reshape(1, m)
-        return _core.apply(adj, w, y, None, "scatter").reshape(n).astype(np.float64)
-
-    return sla.LinearOperator((m, n), matvec=matvec, rmatvec=rmatvec, dtype=np.float64)
 
 
 def gradient_matrix(shape):

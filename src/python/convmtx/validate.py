@@ -13,6 +13,7 @@ Reference: docs/validation.md.
 import numpy as np
 
 from . import _core
+from ._tensors import to_numpy
 from .functional import conv_spec, conv_transpose_spec
 
 __all__ = ["dot_test", "check_kernel", "to_sparse", "DotTestReport", "probe_bound"]
@@ -55,6 +56,46 @@ def _first_nonfinite(a, what):
     return f"{what} holds {a[i]} at index {tuple(int(v) for v in i)}"
 
 
+def _as_operator(A):
+    """A as an operator (scipy sparse matrices through aslinearoperator), or None for anything else
+    (a plain callable). An operator is anything with shape, matvec and rmatvec."""
+    import scipy.sparse as sp
+    import scipy.sparse.linalg as sla
+
+    if sp.issparse(A):
+        return sla.aslinearoperator(A)
+    if hasattr(A, "shape") and hasattr(A, "matvec") and hasattr(A, "rmatvec"):
+        return A
+    return None
+
+
+def _operator_shapes(A):
+    """(model shape, data shape) of an operator: convmtx.LinearOperator's own, else (columns,), (rows,)."""
+    rows, cols = (int(v) for v in A.shape)
+    return tuple(getattr(A, "model_shape", (cols,))), tuple(getattr(A, "data_shape", (rows,)))
+
+
+def _batched(f, in_shape, out_shape):
+    """A batch (N, *in_shape) -> (N, *out_shape) through f on (prod(in), N) column blocks (matmat)."""
+    n_in = int(np.prod(in_shape))
+
+    def g(x):
+        x = np.asarray(x)
+        n = x.shape[0]
+        return np.asarray(f(np.ascontiguousarray(x.reshape(n, n_in).T))).T.reshape((n,) + tuple(out_shape))
+    return g
+
+
+def _torch_module(module):
+    """A torch.nn.Module as a kernel on numpy batches (no autograd graph is recorded)."""
+    import torch
+
+    def kernel(x):
+        with torch.no_grad():
+            return module(torch.from_numpy(np.ascontiguousarray(x))).numpy()
+    return kernel
+
+
 def _callable(f, name, what):
     if not callable(f):
         raise TypeError(f"{name} must be a callable ({what}); got {type(f).__name__}")
@@ -70,15 +111,47 @@ def _shape(shape, name):
     return s
 
 
-def dot_test(forward, adjoint, in_shape, out_shape, trials=10, rtol=None, seed=0):
-    """Dot (adjoint) test of a pair of callables on numpy arrays: forward maps an array of in_shape
-    to out_shape, adjoint back. For random x, y (standard normal; complex when forward returns
-    complex values) it compares <Ax, y> with <x, A^H y> (<u, v> = sum u * conj(v)).
+def dot_test(forward, adjoint=None, in_shape=None, out_shape=None, trials=10, rtol=None, seed=0):
+    """Dot (adjoint) test: ``|<A x, y> - <x, A^H y>| / max(||A x|| ||y||, ||x|| ||A^H y||)`` for random x, y.
 
-    rtol=None: 10 * eps * sqrt(size(in) + size(out)), eps of the results' precision.
-    A NaN or infinite result, inner product or norm in any trial fails the test (.failure names the trial).
-    Returns a DotTestReport (.passed, .error, .trials, .failure, str()).
+    Parameters
+    ----------
+    forward : callable or operator
+        A callable mapping an array of in_shape to out_shape (then adjoint, in_shape and out_shape are
+        required), or an operator: a convmtx.LinearOperator, any scipy.sparse.linalg.LinearOperator or
+        scipy.sparse matrix (its matvec/rmatvec are used; shapes from model_shape/data_shape or A.shape).
+    adjoint : callable, optional
+        An array of out_shape -> an array of in_shape.
+    in_shape, out_shape : tuple of int, optional
+        Shapes of x and y (taken from an operator when not given).
+    trials : int
+        Random pairs (standard normal; complex when forward returns complex values), >= 1.
+    rtol : float, optional
+        Default ``10 * eps * sqrt(size(in) + size(out))``, eps of the results' precision.
+    seed : int
+
+    Returns
+    -------
+    DotTestReport
+        ``.passed``, ``.error``, ``.trials`` (``<Ax,y>``, ``<x,A^H y>``, error), ``.failure`` (the first
+        NaN/Inf result, inner product or norm; such a trial fails), ``str()``.
+
+    Raises
+    ------
+    TypeError
+        forward/adjoint not callable and forward not an operator.
+    ValueError
+        A result of the wrong size, trials < 1, missing shapes.
     """
+    if adjoint is None and _as_operator(forward) is not None:
+        A = _as_operator(forward)
+        model, data = _operator_shapes(A)
+        in_shape = model if in_shape is None else in_shape
+        out_shape = data if out_shape is None else out_shape
+        forward = lambda x: np.asarray(A.matvec(np.asarray(x).ravel()))  # noqa: E731
+        adjoint = lambda y: np.asarray(A.rmatvec(np.asarray(y).ravel()))  # noqa: E731
+    if in_shape is None or out_shape is None:
+        raise ValueError("in_shape and out_shape are required with callables (an operator gives its own)")
     _callable(forward, "forward", "an array of in_shape -> an array of out_shape")
     _callable(adjoint, "adjoint", "an array of out_shape -> an array of in_shape")
     in_shape, out_shape = _shape(in_shape, "in_shape"), _shape(out_shape, "out_shape")
@@ -133,7 +206,7 @@ def dot_test(forward, adjoint, in_shape, out_shape, trials=10, rtol=None, seed=0
 
 
 def _weight(weight):
-    w = np.asarray(weight)
+    w = to_numpy(weight, "weight")
     if w.dtype not in (np.float32, np.float64):
         raise TypeError(f"weight has dtype {w.dtype}; expected float32 or float64 (the kernel is probed with "
                         f"inputs of the weight's dtype)")
@@ -148,20 +221,55 @@ def check_kernel(kernel, input_shape, weight, transposed=False, *, adjoint=None,
                  random_inputs=3, rtol=None, seed=0, max_listed=8, **conv_args):
     """Checks a user kernel against the explicit matrix W (conv) or T = W^T (transposed conv).
 
-    kernel(x) maps a batch x of shape (N, *input_shape) (dtype of the weight) to (N, C_out, *out);
-    input_shape is (C, *spatial) of one sample; weight is the PyTorch weight ((C_out, C_in/G, *k) for a
-    conv, (C_in, C_out/G, *k) for a transposed conv); conv_args are those of convmtx.conv /
-    convmtx.conv_transpose (stride, padding, output_padding, output_size, dilation, groups, padding_mode,
-    convention). adjoint: optional callable for the adjoint, checked against M^T with a dot test.
+    The kernel's whole Jacobian is recovered by verified colored probing (about ``C_in * prod(k + 2)`` probe
+    inputs), compared with M entry by entry (``M[(o, q), (c, i)]`` = the sum of the weight taps that map
+    output q to input i; docs/validation.md) and the differences are diagnosed: wrong output positions,
+    inputs, taps, and the typical bug that explains them.
 
-    The kernel's whole Jacobian is recovered by verified colored probing (about C_in * prod(k + 2)
-    probe inputs, report.probes), compared with W entry by entry and the differences are diagnosed:
-    wrong output positions, inputs, taps, and the typical bug that explains them. A NaN or infinite
-    kernel result fails the check (finding "nonfinite" naming the output position and the input);
-    a NaN or infinite weight raises ValueError naming its position.
-    Returns a KernelReport: .passed, .probes, .findings, .diffs, str().
+    Parameters
+    ----------
+    kernel : callable, operator or torch.nn.Module
+        A callable mapping a batch ``(N, *input_shape)`` (the weight's dtype) to ``(N, C_out, *out)``; an
+        operator (convmtx.LinearOperator, scipy LinearOperator, sparse matrix), applied through matmat,
+        whose rmatmat is checked as the adjoint; or a torch.nn.Module, called on tensors without autograd.
+    input_shape : tuple of int
+        ``(C, *spatial)`` of one sample.
+    weight : array_like or torch.Tensor, float32 or float64
+        PyTorch's layout: ``(C_out, C_in/G, *k)`` for a conv, ``(C_in, C_out/G, *k)`` for a transposed conv.
+    transposed : bool
+        The kernel is a transposed convolution.
+    adjoint : callable, optional
+        The kernel's adjoint (a batch of outputs -> inputs), checked against M^T with a dot test.
+    margin, batch, random_inputs, rtol, seed, max_listed
+        Probing margin, probes per call, random verification inputs, tolerance (None: the dtype's),
+        seed, differences listed in the report.
+    **conv_args
+        Those of `conv` / `conv_transpose` (stride, padding, output_padding, output_size, dilation, groups,
+        padding_mode, convention, pad, adj, target_shape).
+
+    Returns
+    -------
+    KernelReport
+        ``.passed``, ``.probes``, ``.findings``, ``.diffs``, ``str()``. A NaN or infinite kernel result fails
+        the check (finding "nonfinite" naming the output position and the input).
+
+    Raises
+    ------
+    ValueError
+        A NaN or infinite weight (naming its position); the configuration errors of `conv_spec`; a kernel
+        result of the wrong shape.
+    TypeError
+        kernel or adjoint not callable; a weight that is not float32/float64.
     """
-    _callable(kernel, "kernel", "a batch (N, *input_shape) -> (N, C_out, *output)")
+    if type(kernel).__module__.startswith("torch") and hasattr(kernel, "parameters") and hasattr(kernel, "forward"):
+        kernel = _torch_module(kernel)
+    elif _as_operator(kernel) is not None:
+        A = _as_operator(kernel)
+        model, data = _operator_shapes(A)
+        if adjoint is None:
+            adjoint = _batched(A.rmatmat, data, model)
+        kernel = _batched(A.matmat, model, data)
+    _callable(kernel, "kernel", "a batch (N, *input_shape) -> (N, C_out, *output), or an operator")
     if adjoint is not None:
         _callable(adjoint, "adjoint", "a batch (N, C_out, *output) -> (N, *input_shape)")
     w = _weight(weight)
@@ -189,18 +297,49 @@ def _pattern(pattern, rows, cols):
     return (m.indptr.astype(np.int64), m.indices.astype(np.int64), rows, cols)
 
 
-def to_sparse(forward, in_shape, out_shape, pattern=None, *, batched=False, dtype=np.float64, margin=1, batch=256,
-              rtol=None, seed=0, return_stats=False):
-    """The explicit matrix (scipy.sparse.csr_matrix, rows = output size) of a black-box linear operator.
+def to_sparse(forward, in_shape=None, out_shape=None, pattern=None, *, batched=False, dtype=np.float64, margin=1,
+              batch=256, rtol=None, seed=0, return_stats=False):
+    """The explicit matrix of a black-box linear operator (rows = output size), by verified probing.
 
-    forward takes one array of in_shape (batched=True: a batch (N, *in_shape)) and returns out_shape.
-    pattern: None (unit probes, one per input element), a ConvSpec (convmtx.conv_spec / conv_transpose_spec
-    of the operation or of its adjoint) or a sparsity pattern (scipy sparse matrix or dense array, nonzeros =
-    the expected entries): verified colored probing, exact whatever the operator (finer colorings down to
-    unit vectors where the verification fails). return_stats=True also returns the ProbeStats.
-    ValueError when forward returns a NaN or infinite value (naming the output position and the probe).
+    Parameters
+    ----------
+    forward : callable or operator
+        A callable taking one array of in_shape (``batched=True``: a batch ``(N, *in_shape)``) and returning
+        out_shape; or an operator (convmtx.LinearOperator, scipy LinearOperator, sparse matrix) whose matmat
+        is probed and whose shapes are used when in_shape/out_shape are not given.
+    in_shape, out_shape : tuple of int, optional
+        Required with a callable.
+    pattern : None, ConvSpec or sparse/dense matrix
+        None: unit probes, one per input element; a ConvSpec of the operation (or of its adjoint) or a
+        sparsity pattern (nonzeros = the expected entries): verified colored probing, exact whatever the
+        operator (finer colorings down to unit vectors where the verification fails).
+    batched, dtype, margin, batch, rtol, seed
+        Batch calls, probe dtype (float32/float64), coloring margin, probes per call, tolerance, seed.
+    return_stats : bool
+        Also return the ProbeStats.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix (and ProbeStats)
+        Shape ``(prod(out_shape), prod(in_shape))``.
+
+    Raises
+    ------
+    ValueError
+        forward returned a NaN or infinite value (naming the output position and the probe), a wrong shape,
+        missing shapes.
+    TypeError
+        forward not callable and not an operator; a dtype other than float32/float64.
     """
-    _callable(forward, "forward", "an array of in_shape -> an array of out_shape")
+    if _as_operator(forward) is not None:
+        A = _as_operator(forward)
+        model, data = _operator_shapes(A)
+        in_shape = model if in_shape is None else in_shape
+        out_shape = data if out_shape is None else out_shape
+        forward, batched = _batched(A.matmat, in_shape, out_shape), True
+    _callable(forward, "forward", "an array of in_shape -> an array of out_shape, or an operator")
+    if in_shape is None or out_shape is None:
+        raise ValueError("in_shape and out_shape are required with a callable (an operator gives its own)")
     in_shape, out_shape = _shape(in_shape, "in_shape"), _shape(out_shape, "out_shape")
     rows, cols = int(np.prod(out_shape)), int(np.prod(in_shape))
     dt = np.dtype(dtype)
