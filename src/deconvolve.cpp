@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <optional>
 
 #include "convmtx/choose_lambda.hpp"
 #include "convmtx/cgls.hpp"
@@ -12,6 +13,7 @@
 #include "convmtx/gradient_operator.hpp"
 #include "convmtx/lsqr.hpp"
 #include "convmtx/noise_estimate.hpp"
+#include "convmtx/operator_norm.hpp"
 #include "convmtx/pcgls.hpp"
 #include "convmtx/preconditioner.hpp"
 #include "convmtx/stacked_operator.hpp"
@@ -216,19 +218,19 @@ DeconvolveResult<Scalar> deconvolve(const Vector<Scalar>& b, index_t h, index_t 
                     lambda, 1.5, res.target, 12, res.lambda_trials);
             }
         } else {
-            Vector<Scalar> warm;
+            // Trial solves warm-started from the previous one (x and both duals).
+            std::optional<PrimalDualResult<Scalar>> warm;
             PrimalDualOptions trial = po;
-            trial.iter_lim = std::min<index_t>(iter_lim, 150);
+            trial.iter_lim = std::min<index_t>(iter_lim, 200);
             trial.tol = 1e-3;
             lambda = discrepancy_search(
                 [&](double lam) {
                     report(lam);
                     trial.lambda = lam;
-                    auto r = primal_dual<Scalar>(*A, b, D.get(), trial, warm);
-                    warm = std::move(r.x);
-                    return r.residual_norm;
+                    warm = primal_dual<Scalar>(*A, b, D.get(), trial, warm ? &*warm : nullptr);
+                    return warm->residual_norm;
                 },
-                sigma, 3.0, res.target, 10, res.lambda_trials);
+                sigma / 4, 2.0, res.target, 10, res.lambda_trials);
         }
     }
     res.lambda = lambda;

@@ -60,7 +60,7 @@ double prior_value(const Vector<Scalar>& x, const Vector<Scalar>& dx, index_t n,
 template <class Scalar>
 PrimalDualResult<Scalar> primal_dual(const LinearOperator<Scalar>& A, const Vector<Scalar>& b,
                                      const LinearOperator<Scalar>* D, const PrimalDualOptions& o,
-                                     const Vector<Scalar>& x0) {
+                                     const PrimalDualResult<Scalar>* warm) {
     const auto t0 = detail::SolverClock::now();
     detail::check_rhs(A, b, "primal_dual");
     const index_t n = A.model_size(), m = A.data_size();
@@ -78,10 +78,13 @@ PrimalDualResult<Scalar> primal_dual(const LinearOperator<Scalar>& A, const Vect
         throw shape_error("primal_dual: D maps " + std::to_string(D->model_size()) + " -> " +
                           std::to_string(D->data_size()) + " entries; it needs " + std::to_string(n) +
                           " columns and a multiple of them as rows");
-    if (x0.size() != 0 && x0.size() != n)
-        throw shape_error("primal_dual: x0 has " + std::to_string(x0.size()) + " entries; A has " +
-                          std::to_string(n) + " columns");
-    if (x0.size() != 0) detail::check_finite(x0, "x0", "the starting point", "primal_dual");
+    if (warm && (warm->x.size() != n || warm->dual_data.size() != m ||
+                 warm->dual_differences.size() != (uses_d ? D->data_size() : 0)))
+        throw shape_error("primal_dual: the warm start's x, y and z have " + std::to_string(warm->x.size()) + ", " +
+                          std::to_string(warm->dual_data.size()) + " and " +
+                          std::to_string(warm->dual_differences.size()) + " entries; this problem needs " +
+                          std::to_string(n) + ", " + std::to_string(m) + " and " +
+                          std::to_string(uses_d ? D->data_size() : 0));
 
     const double a2 = o.a_norm_squared > 0 ? o.a_norm_squared : 1.02 * estimate_norm_squared(A, 30);
     const double d2 = !uses_d ? 0.0 : o.d_norm_squared > 0 ? o.d_norm_squared : 1.02 * estimate_norm_squared(*D, 30);
@@ -95,10 +98,11 @@ PrimalDualResult<Scalar> primal_dual(const LinearOperator<Scalar>& A, const Vect
     const index_t r = uses_d ? D->data_size() / n : 0;
 
     PrimalDualResult<Scalar> res;
-    Vector<Scalar> x = x0.size() ? x0 : Vector<Scalar>::Zero(n);
+    Vector<Scalar> x = warm ? warm->x : Vector<Scalar>::Zero(n);
     x = x.cwiseMax(lo).cwiseMin(hi);
-    Vector<Scalar> xbar = x, xnew(n), g(n), g2(n), ax(m), y = Vector<Scalar>::Zero(m);
-    Vector<Scalar> dx(uses_d ? D->data_size() : 0), z = Vector<Scalar>::Zero(uses_d ? D->data_size() : 0);
+    Vector<Scalar> xbar = x, xnew(n), g(n), g2(n), ax(m), y = warm ? warm->dual_data : Vector<Scalar>::Zero(m);
+    Vector<Scalar> dx(uses_d ? D->data_size() : 0);
+    Vector<Scalar> z = warm ? warm->dual_differences : Vector<Scalar>::Zero(uses_d ? D->data_size() : 0);
     const auto lim = static_cast<size_t>(std::min<index_t>(o.iter_lim, index_t{1} << 16));
     res.residual_history.reserve(lim);
     res.change_history.reserve(lim);
@@ -174,15 +178,17 @@ PrimalDualResult<Scalar> primal_dual(const LinearOperator<Scalar>& A, const Vect
     if (uses_d) D->apply(x, dx);
     res.objective = 0.5 * res.residual_norm * res.residual_norm + prior_value(x, dx, n, o);
     res.x = std::move(x);
+    res.dual_data = std::move(y);
+    res.dual_differences = std::move(z);
     res.seconds = detail::seconds_since(t0);
     return res;
 }
 
 template PrimalDualResult<float> primal_dual<float>(const LinearOperator<float>&, const Vector<float>&,
                                                     const LinearOperator<float>*, const PrimalDualOptions&,
-                                                    const Vector<float>&);
+                                                    const PrimalDualResult<float>*);
 template PrimalDualResult<double> primal_dual<double>(const LinearOperator<double>&, const Vector<double>&,
                                                       const LinearOperator<double>*, const PrimalDualOptions&,
-                                                      const Vector<double>&);
+                                                      const PrimalDualResult<double>*);
 
 }  // namespace convmtx

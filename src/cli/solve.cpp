@@ -448,6 +448,10 @@ void run_deconvolve(const SolveFlags& f) {
     std::cout << "convmtx solve: " << source << " " << H << "x" << Wd << ", " << psf.description << ", boundary "
               << f.boundary;
     if (!observed) std::cout << ", noise " << f.noise << " (seed " << f.seed << ")";
+    std::cout << "\nW: " << A->data_size() << "x" << A->model_size() << " (" << H << "x" << Wd << " <- " << H << "x" << Wd
+              << "), " << to_string(boundary) << " padding";
+    if (auto* sp = dynamic_cast<const SparseOperator<double>*>(A.get()))
+        std::cout << ", " << sp->matrix().nonZeros() << " stored entries";
     std::cout << "\nlambda=" << fmt("%.4g", res.lambda) << " (" << to_string(o.regularizer) << ", " << res.lambda_rule;
     if (res.lambda_rule != "given")
         std::cout << ": ||W x - b|| = " << fmt("%.4g", res.target) << " = " << fmt("%.3g", o.tau) << "*"
