@@ -690,8 +690,7 @@ void run_legacy(const SolveFlags& f) {
         const std::vector<MontagePanel> panels = {{truth, "truth"}, {degraded_view, "degraded " + q(degraded_view)},
                                                   {adjoint, "W^T b " + q(adjoint)}, {solution, method + " " + q(solution)}};
         const Image m = write_montage(f.montage, panels);
-        std::cout << "wrote " << f.montage << " (" << m.height << "x" << m.width << "): " << montage_caption(panels) << "
-";
+        std::cout << "wrote " << f.montage << " (" << m.height << "x" << m.width << "): " << montage_caption(panels) << "\n";
     }
 }
 

@@ -20,4 +20,7 @@ void bind_validate(pybind11::module_& m);
 /// lsqr/cgls/landweber, SPQR/CHOLMOD, choose_lambda and the image helpers (bind_solvers.cpp).
 void bind_solvers(pybind11::module_& m);
 
+/// deconvolve, blur, parse_psf, ssim and estimate_noise_sigma (bind_deconvolve.cpp).
+void bind_deconvolve(pybind11::module_& m);
+
 }  // namespace convmtx::python

@@ -8,4 +8,5 @@ PYBIND11_MODULE(_core, m) {
     convmtx::python::bind_core(m);
     convmtx::python::bind_validate(m);
     convmtx::python::bind_solvers(m);
+    convmtx::python::bind_deconvolve(m);
 }

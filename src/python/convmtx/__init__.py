@@ -25,3 +25,4 @@ from .validate import check_kernel, dot_test, to_sparse
 from .solvers import (MemoryLimitError, cgls, choose_lambda, conv_operator, estimate_cost, gaussian_kernel,
                       gradient_matrix, landweber, lsqr, psnr, read_image, shepp_logan, solve_cholmod, solve_spqr,
                       write_image)
+from .deconvolve import DeconvolveResult, blur, deconvolve, estimate_noise, psf, ssim
