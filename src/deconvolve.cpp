@@ -130,7 +130,10 @@ DeconvolveResult<Scalar> deconvolve(const Vector<Scalar>& b, index_t h, index_t 
     const bool tv = is_tv(o.regularizer);
     const bool periodic = o.boundary == PaddingMode::circular;
     std::string method = o.method;
-    if (method.empty()) method = tv || bounded ? "primal-dual" : periodic ? "fft" : "pcgls";
+    // Strang's circulant fits a zero boundary; with reflect and replicate it costs iterations
+    // (measured: 119 against 51 on a 64 x 60 image), so those use plain CGLS.
+    const bool strang_fits = o.boundary == PaddingMode::zeros;
+    if (method.empty()) method = tv || bounded ? "primal-dual" : periodic ? "fft" : strang_fits ? "pcgls" : "cgls";
     if (method != "fft" && method != "pcgls" && method != "cgls" && method != "lsqr" && method != "primal-dual")
         throw config_error("deconvolve: method '" + method + "' must be fft, pcgls, cgls, lsqr or primal-dual");
     if (method != "primal-dual" && (tv || bounded))
@@ -141,6 +144,10 @@ DeconvolveResult<Scalar> deconvolve(const Vector<Scalar>& b, index_t h, index_t 
         throw config_error("deconvolve: method fft needs boundary periodic (circular), not " + to_string(o.boundary));
     if (o.iter_lim < -1) throw config_error("deconvolve: iter_lim=" + std::to_string(o.iter_lim) + " must be >= 1");
 
+    if (periodic && (psf.height > h || psf.width > w))
+        throw config_error("deconvolve: boundary periodic needs a PSF (" + std::to_string(psf.height) + "x" +
+                           std::to_string(psf.width) + ") not larger than the image (" + std::to_string(h) + "x" +
+                           std::to_string(w) + ")");
     const auto A = blur_operator<Scalar>(psf, h, w, o.boundary);
     const bool uses_d = o.regularizer != Prior::tikhonov;
     const std::shared_ptr<const LinearOperator<Scalar>> D = uses_d ? difference_operator<Scalar>(h, w, o.boundary) : nullptr;
@@ -197,6 +204,9 @@ DeconvolveResult<Scalar> deconvolve(const Vector<Scalar>& b, index_t h, index_t 
         } else {
             sigma = estimate_noise_sigma(bd.data(), h, w);
             res.lambda_rule = "discrepancy (noise estimated by MAD)";
+            if (!(sigma > 0))
+                throw config_error("deconvolve: the noise level estimated from b is " + num(sigma) +
+                                   " (a noiseless or flat image); give lambda or the noise level");
         }
         res.noise = sigma;
         res.target = o.tau * sigma * std::sqrt(static_cast<double>(n));
@@ -212,7 +222,7 @@ DeconvolveResult<Scalar> deconvolve(const Vector<Scalar>& b, index_t h, index_t 
                 lambda = discrepancy_search(
                     [&](double lam) {
                         report(lam);
-                        auto r = solve_quadratic(lam, "pcgls", std::min<index_t>(iter_lim, 200), {});
+                        auto r = solve_quadratic(lam, strang_fits ? "pcgls" : "cgls", std::min<index_t>(iter_lim, 200), {});
                         return static_cast<double>((b - A->apply(r.x)).norm());
                     },
                     lambda, 1.5, res.target, 12, res.lambda_trials);

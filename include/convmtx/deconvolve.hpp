@@ -6,7 +6,8 @@
 //   pcgls        quadratic penalty, no bounds: CGLS with Strang's circulant preconditioner
 //   cgls, lsqr   quadratic penalty, no bounds: unpreconditioned, on [W; lambda L]
 //   primal-dual  any penalty, bounds allowed: Chambolle-Pock (primal_dual.hpp)
-// method "" picks primal-dual for TV or bounds, fft for periodic, pcgls otherwise.
+// method "" picks primal-dual for TV or bounds, fft for periodic, pcgls for zeros and cgls for
+// reflect and replicate (whose blur Strang's circulant approximates worse than the identity does).
 // The discrepancy principle (Morozov): lambda such that ||W x_lambda - b|| = tau sigma sqrt(m),
 // m = number of pixels, sigma the noise level given or estimated by estimate_noise_sigma.
 #pragma once
