@@ -298,7 +298,8 @@ void setup_solve(CLI::App& app) {
         ->option_text("R")
         ->check(CLI::IsMember({"auto", "tv", "tv-anisotropic", "tikhonov", "gradient"}));
     cmd->add_option("--method", f->method,
-                    "auto (default: primal-dual for tv or bounds, fft for periodic, pcgls otherwise), fft, pcgls "
+                    "auto (default: primal-dual for tv or bounds, fft for periodic, pcgls for zeros, cgls for reflect "
+                    "and replicate; lsqr with --stride > 1), fft, pcgls "
                     "(CGLS with a circulant preconditioner), primal-dual (Chambolle-Pock), or the least-squares "
                     "methods lsqr, cgls, landweber, spqr, cholmod")
         ->option_text("M")
@@ -503,7 +504,10 @@ void run_deconvolve(const SolveFlags& f) {
 
 void run_legacy(const SolveFlags& f);
 
-void run_solve(const SolveFlags& f) {
+void run_solve(const SolveFlags& flags) {
+    // A strided forward model (super-resolution) is a least-squares problem: auto means LSQR.
+    SolveFlags f = flags;
+    if (f.observed.empty() && f.method == "auto" && f.stride > 1) f.method = "lsqr";
     if (f.observed.empty() && legacy_method(f.method)) {
         if (!f.psf.empty()) throw usage_error("--psf applies to the deconvolution methods; --method " + f.method + " takes --blur or --kernel");
         if (f.boundary != "zeros") throw usage_error("--boundary " + f.boundary + " needs --method auto, fft, pcgls or primal-dual; --method " + f.method + " uses zeros");
