@@ -47,8 +47,8 @@ std::string format_bytes(double bytes);
 /// The message names the estimate, the limit and what to do instead.
 class memory_limit_error : public std::runtime_error {
 public:
-    memory_limit_error(const std::string& message, double estimated_bytes, double limit_bytes)
-        : std::runtime_error(message), estimated_bytes(estimated_bytes), limit_bytes(limit_bytes) {}
+    memory_limit_error(const std::string& message, double estimated, double limit)
+        : std::runtime_error(message), estimated_bytes(estimated), limit_bytes(limit) {}
     double estimated_bytes;
     double limit_bytes;
 };

@@ -1,6 +1,6 @@
 """Executes every notebooks/*.ipynb from scratch with nbclient (Jupyter's executor) and a python3 kernel.
 
-The notebooks assert their own numbers (against the seeds' printed values, PyTorch and independent numpy
+The notebooks assert their own numbers (against the printed values of the public documents, PyTorch and independent numpy
 code), so a notebook that runs to the end is a notebook whose numbers are right. The kernel inherits this
 process's environment: PYTHONPATH (set by ctest to <build>/python) makes it import the build tree's convmtx,
 and MPLBACKEND=Agg keeps matplotlib off any display. Skipped (with the reason) only when nbclient, nbformat
