@@ -53,12 +53,12 @@ Kernel parse_blur(const std::string& spec) {
     return k;
 }
 
-Kernel read_kernel(const std::string& path) {
+Kernel read_kernel(const std::string& path, const char* flag) {
     NpyArray a;
     try {
         a = read_finite_npy(path);
     } catch (const value_error& e) {
-        throw usage_error(std::string("--kernel: ") + e.what());
+        throw usage_error(std::string(flag) + ": " + e.what());
     }
     Kernel k;
     if (a.shape.size() == 2) {
@@ -68,7 +68,7 @@ Kernel read_kernel(const std::string& path) {
         k.kh = a.shape[2];
         k.kw = a.shape[3];
     } else {
-        throw usage_error("--kernel " + path + ": array shape (" + to_string(a.shape) +
+        throw usage_error(std::string(flag) + " " + path + ": array shape (" + to_string(a.shape) +
                           ") must be (kh, kw) or (1, 1, kh, kw)");
     }
     k.w = a.data;

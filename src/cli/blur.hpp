@@ -20,7 +20,7 @@ struct Kernel {
 Kernel parse_blur(const std::string& spec);
 
 /// A kernel from a .npy file of shape (kh, kw) or (1, 1, kh, kw) with finite values; usage_error
-/// (naming --kernel) otherwise.
-Kernel read_kernel(const std::string& path);
+/// naming `flag` (--kernel, --psf) otherwise.
+Kernel read_kernel(const std::string& path, const char* flag = "--kernel");
 
 }  // namespace convmtx::cli

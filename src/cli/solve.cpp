@@ -1,6 +1,6 @@
-// convmtx solve: forward-model a degraded image (blur, optional stride for
-// super-resolution, Gaussian noise), then recover it by regularized least squares
-// and compare with the transposed-convolution estimate W^T b.
+// convmtx solve: deconvolve an observed image with a known PSF (--observed), or forward-model a
+// degraded image (blur, optional stride for super-resolution, Gaussian noise) and recover it;
+// compare with the transposed-convolution estimate W^T b by PSNR and SSIM.
 #include <unistd.h>
 
 #include <chrono>
@@ -21,6 +21,7 @@
 #include "blur.hpp"
 #include "flag_values.hpp"
 #include "initializers.hpp"
+#include "montage.hpp"
 
 namespace convmtx::cli {
 
@@ -47,12 +48,16 @@ struct SolveFlags {
     index_t stride = 1;
     double noise = 0.01;
     index_t seed = 0;
+    std::string observed, psf, truth;
+    std::string boundary = "zeros";
+    bool noise_given = false;
+    bool quiet = false;
     std::string lambda = "auto";
     std::string rule = "auto";
-    std::string regularizer = "tikhonov";
-    std::string method = "lsqr";
+    std::string regularizer = "auto";
+    std::string method = "auto";
     std::optional<index_t> iters;
-    std::string bounds;
+    std::string bounds = "auto";
     bool accelerate = false;
     double atol = 1e-6, btol = 1e-6;
     bool matrix_free = false;
@@ -60,10 +65,11 @@ struct SolveFlags {
     std::string output, degraded, adjoint, montage;
 };
 
-/// "LO:HI" with finite LO <= HI.
+/// "LO:HI" with finite LO <= HI ("none": unbounded).
 std::pair<double, double> parse_bounds(const std::string& text) {
+    if (text == "none") return {-std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
     const auto colon = text.find(':');
-    if (colon == std::string::npos) throw value_error("'" + text + "' must be LO:HI, e.g. 0:1");
+    if (colon == std::string::npos) throw value_error("'" + text + "' must be LO:HI (e.g. 0:1), none or auto");
     const double lo = parse_number(text.substr(0, colon), -std::numeric_limits<double>::max());
     const double hi = parse_number(text.substr(colon + 1), -std::numeric_limits<double>::max());
     if (!(lo <= hi)) throw value_error("'" + text + "' needs LO <= HI");
@@ -87,11 +93,12 @@ CLI::Validator parsed_by(Parse parse) {
 
 void run_solve(const SolveFlags& f);
 
-/// One status line on stderr, drawn from the solvers' callbacks only when stderr is a terminal,
-/// at most 10 times a second; cleared before the results are printed.
+/// One status line on stderr, drawn from the solvers' callbacks only when stderr is a terminal and
+/// not --quiet, once the run has taken half a second, at most 10 times a second; cleared before
+/// the results are printed.
 class ProgressLine {
 public:
-    ProgressLine() : on_(isatty(2) == 1) {}
+    explicit ProgressLine(bool quiet) : on_(!quiet && isatty(2) == 1), start_(std::chrono::steady_clock::now()) {}
     ~ProgressLine() { clear(); }
     ProgressLine(const ProgressLine&) = delete;
     ProgressLine& operator=(const ProgressLine&) = delete;
@@ -119,6 +126,7 @@ private:
     bool due(bool always) {
         if (!on_) return false;
         const auto now = std::chrono::steady_clock::now();
+        if (now - start_ < std::chrono::milliseconds(500)) return false;
         if (!always && now - last_ < std::chrono::milliseconds(100)) return false;
         last_ = now;
         return true;
@@ -130,92 +138,324 @@ private:
     }
     bool on_;
     bool drawn_ = false;
-    std::chrono::steady_clock::time_point last_{};
+    std::chrono::steady_clock::time_point start_, last_{};
 };
 
 }  // namespace
 
 void setup_solve(CLI::App& app) {
     CLI::App* cmd = add_command(
-        app, "solve", "deblurring / super-resolution by least squares (LSQR, CGLS, Landweber, SPQR, CHOLMOD) vs W^T b",
-        "Forward-models a degraded image b = W x + noise (W: a blur as a convolution, with --stride a strided one), "
-        "recovers x by regularized least squares min ||W x - b||^2 + lambda^2 ||x||^2, and prints the PSNR of b, of "
-        "the transposed-convolution estimate W^T b (what an upsampling layer computes) and of the solution. With no "
-        "options it deblurs the 128x128 Shepp-Logan phantom.\n"
-        "  convmtx solve --image camera.png --downscale 4 --stride 2 --montage sr.png");
+        app, "solve",
+        "deblurring / super-resolution: deconvolve your image with a PSF (TV, Tikhonov, gradient; bounds; "
+        "FFT, preconditioned CGLS, primal-dual, LSQR, Landweber, SPQR, CHOLMOD) vs W^T b",
+        "With --observed FILE --psf SPEC deconvolves your blurred image b (not blurred again) by "
+        "min 1/2 ||W x - b||^2 + R(x) with lower <= x <= upper, W the convolution with the PSF and the chosen "
+        "--boundary, R total variation (default) or a quadratic penalty, lambda by the discrepancy principle with "
+        "the noise level given (--noise) or estimated from b; --truth adds PSNR and SSIM. Without --observed it "
+        "forward-models b = W x + noise from --image (default: the 128x128 Shepp-Logan phantom) and compares the "
+        "degraded b, the transposed-convolution estimate W^T b and the solution. The methods lsqr, cgls, landweber, "
+        "spqr and cholmod run the least-squares problem min ||W x - b||^2 + lambda^2 ||L x||^2 with zeros "
+        "boundaries (and --stride for super-resolution).\n"
+        "  convmtx solve --observed b.png --psf gaussian:9:2.0 --truth x.png --montage m.png\n"
+        "  convmtx solve --image camera.png --downscale 4 --stride 2 --method lsqr --montage sr.png");
     auto f = std::make_shared<SolveFlags>();
+    auto* observed = cmd->add_option("--observed", f->observed,
+                                     "your blurred image b (PNG or PGM): deconvolve it with --psf, without blurring it again")
+                         ->option_text("FILE")
+                         ->check(readable_file());
+    auto* psf = cmd->add_option("--psf", f->psf,
+                                "the blur: gaussian:SIZE:SIGMA, motion:LENGTH:ANGLE (degrees), disk:RADIUS or a .npy "
+                                "file (kh, kw); applied as a true convolution (required with --observed)")
+                    ->option_text("SPEC")
+                    ->check(parsed_by([](const std::string& t) {
+                        if (t.size() < 4 || t.compare(t.size() - 4, 4, ".npy") != 0) parse_psf(t);
+                    }));
+    cmd->add_option("--truth", f->truth, "with --observed: the sharp reference image, for PSNR and SSIM")
+        ->option_text("FILE")
+        ->check(readable_file())
+        ->needs(observed);
+    cmd->add_option("--boundary", f->boundary,
+                    "what the blur sees outside the image: zeros (default), periodic, reflect or replicate")
+        ->option_text("B")
+        ->check(CLI::IsMember({"zeros", "periodic", "circular", "reflect", "replicate"}));
     auto* img = cmd->add_option("--image", f->image, "PNG or PGM image to degrade (default: the Shepp-Logan phantom)")
                     ->option_text("FILE")
-                    ->check(readable_file());
+                    ->check(readable_file())
+                    ->excludes(observed);
     cmd->add_option("--size", f->size, "phantom size N x N (default 128)")
         ->option_text("N")
         ->check(integer_in(8, 16384))
-        ->excludes(img);
+        ->excludes(img)
+        ->excludes(observed);
     cmd->add_option("--downscale", f->downscale, "downscale the image by F x F block means first (e.g. 4: 512 -> 128)")
         ->option_text("F")
         ->check(integer_in(1, 65536));
     auto* blur = cmd->add_option("--blur", f->blur, "the blur: gaussian:SIZE:SIGMA or box:SIZE (default gaussian:9:2.0)")
                      ->option_text("SPEC")
-                     ->check(parsed_by([](const std::string& t) { parse_blur(t); }));
+                     ->check(parsed_by([](const std::string& t) { parse_blur(t); }))
+                     ->excludes(observed)
+                     ->excludes(psf);
     cmd->add_option("--kernel", f->kernel, "blur kernel from a .npy file, shape (kh, kw) or (1, 1, kh, kw); replaces --blur")
         ->option_text("FILE")
         ->check(readable_file())
         ->check(file_extension({".npy"}))
-        ->excludes(blur);
-    cmd->add_option("--stride", f->stride, "stride of the forward conv (2: 2x super-resolution; default 1)")
+        ->excludes(blur)
+        ->excludes(observed)
+        ->excludes(psf);
+    cmd->add_option("--stride", f->stride, "stride of the forward conv (2: 2x super-resolution; default 1; least-squares methods)")
         ->option_text("S")
-        ->check(integer_in(1, 1024));
-    cmd->add_option("--noise", f->noise, "standard deviation of the Gaussian noise added to W x (default 0.01; images in [0, 1])")
-        ->option_text("SIGMA")
-        ->check(number_in(0.0));
-    cmd->add_option("--seed", f->seed, "noise seed (default 0)")->option_text("N")->check(integer_in(0));
+        ->check(integer_in(1, 1024))
+        ->excludes(observed);
+    auto* noise = cmd->add_option("--noise", f->noise,
+                                  "standard deviation of the Gaussian noise added to W x (default 0.01; images in "
+                                  "[0, 1]); with --observed the known noise level of b (default: estimated)")
+                      ->option_text("SIGMA")
+                      ->check(number_in(0.0));
+    cmd->add_option("--seed", f->seed, "noise seed (default 0)")->option_text("N")->check(integer_in(0))->excludes(observed);
     cmd->add_option("--lambda", f->lambda,
-                    "regularization weight >= 0, or auto (default): the discrepancy principle with the known noise, "
-                    "GCV when --noise 0")
+                    "regularization weight >= 0, or auto (default): the discrepancy principle with the known noise "
+                    "(least-squares methods: GCV when --noise 0)")
         ->option_text("VALUE")
         ->check(parsed_by([](const std::string& t) {
             if (t != "auto") parse_number(t, 0.0);
         }));
-    cmd->add_option("--rule", f->rule, "rule of --lambda auto: auto, discrepancy, gcv or lcurve")
+    cmd->add_option("--rule", f->rule, "least-squares methods: rule of --lambda auto: auto, discrepancy, gcv or lcurve")
         ->option_text("RULE")
         ->check(parsed_by([](const std::string& t) { parse_lambda_rule(t); }));
     cmd->add_option("--regularizer", f->regularizer,
-                    "tikhonov (damp^2 ||x||^2, default) or gradient (lambda^2 ||D x||^2)")
+                    "tv (isotropic total variation; the default), tv-anisotropic, tikhonov (lambda^2 ||x||^2; the "
+                    "least-squares methods' default) or gradient (lambda^2 ||D x||^2)")
         ->option_text("R")
-        ->check(parsed_by([](const std::string& t) { parse_regularizer(t); }));
-    cmd->add_option("--method", f->method, "lsqr (default), cgls, landweber, spqr or cholmod")
+        ->check(CLI::IsMember({"auto", "tv", "tv-anisotropic", "tikhonov", "gradient"}));
+    cmd->add_option("--method", f->method,
+                    "auto (default: primal-dual for tv or bounds, fft for periodic, pcgls for zeros, cgls for reflect "
+                    "and replicate; lsqr with --stride > 1), fft, pcgls "
+                    "(CGLS with a circulant preconditioner), primal-dual (Chambolle-Pock), or the least-squares "
+                    "methods lsqr, cgls, landweber, spqr, cholmod")
         ->option_text("M")
-        ->check(CLI::IsMember({"lsqr", "cgls", "landweber", "spqr", "cholmod"}));
-    cmd->add_option("--iters", f->iters, "iteration limit (default: 2n for lsqr/cgls, 500 for landweber)")
+        ->check(CLI::IsMember({"auto", "fft", "pcgls", "primal-dual", "lsqr", "cgls", "landweber", "spqr", "cholmod"}));
+    cmd->add_option("--iters", f->iters, "iteration limit (default: 500 for primal-dual and landweber, 2n otherwise)")
         ->option_text("N")
         ->check(integer_in(1));
-    cmd->add_option("--bounds", f->bounds, "landweber: keep every pixel in [LO, HI], e.g. 0:1 (projected Landweber)")
+    cmd->add_option("--bounds", f->bounds,
+                    "keep every pixel in [LO, HI], e.g. 0:1, or none; default auto: 0:1 (the range of an image "
+                    "file), none for the least-squares methods (which take bounds with landweber only)")
         ->option_text("LO:HI")
-        ->check(parsed_by([](const std::string& t) { parse_bounds(t); }));
+        ->check(parsed_by([](const std::string& t) {
+            if (t != "auto") parse_bounds(t);
+        }));
     cmd->add_flag("--accelerate", f->accelerate, "landweber: Nesterov/FISTA momentum");
     cmd->add_option("--atol", f->atol, "stopping tolerance atol (default 1e-6)")->option_text("TOL")->check(number_in(0.0));
     cmd->add_option("--btol", f->btol, "stopping tolerance btol (default 1e-6)")->option_text("TOL")->check(number_in(0.0));
-    cmd->add_flag("--matrix-free", f->matrix_free, "iterate with the direct conv kernels instead of the explicit W");
+    cmd->add_flag("--matrix-free", f->matrix_free, "least-squares methods: iterate with the direct conv kernels instead of the explicit W");
     cmd->add_option("--memory-limit", f->memory_limit, "refuse direct factorizations estimated above SIZE (e.g. 512M)")
         ->option_text("SIZE")
         ->check(parsed_by([](const std::string& t) { parse_memory_size(t); }));
+    cmd->add_flag("-q,--quiet", f->quiet, "no progress line (otherwise drawn on a terminal once a solve takes 0.5 s)");
     const std::pair<const char*, const char*> images[] = {
         {"-o,--output", "write the solution (PNG, or PGM for *.pgm)"},
         {"--degraded", "write the degraded image b"},
         {"--adjoint", "write the transposed-convolution estimate W^T b"},
-        {"--montage", "write original | degraded | W^T b | solution side by side"}};
+        {"--montage", "write truth | degraded | W^T b | solution side by side, labelled with PSNR and SSIM"}};
     std::string* targets[] = {&f->output, &f->degraded, &f->adjoint, &f->montage};
     for (size_t i = 0; i < 4; ++i)
         cmd->add_option(images[i].first, *targets[i], images[i].second)
             ->option_text("FILE")
             ->check(file_extension({".png", ".pgm"}))
             ->check(writable_file());
-    cmd->callback([f] { run_solve(*f); });
+    cmd->callback([f, cmd, noise] {
+        f->noise_given = noise->count() > 0;
+        if (!f->observed.empty() && f->psf.empty())
+            throw usage_error("--observed needs --psf: the blur of the observed image (e.g. --psf gaussian:9:2.0)");
+        (void)cmd;
+        run_solve(*f);
+    });
 }
 
 namespace {
 
-void run_solve(const SolveFlags& f) {
+bool legacy_method(const std::string& m) {
+    return m == "lsqr" || m == "cgls" || m == "landweber" || m == "spqr" || m == "cholmod";
+}
+
+Psf psf_of(const SolveFlags& f) {
+    if (!f.psf.empty()) {
+        if (f.psf.size() >= 4 && f.psf.compare(f.psf.size() - 4, 4, ".npy") == 0) {
+            const Kernel k = read_kernel(f.psf, "--psf");
+            try {
+                return make_psf(k.kh, k.kw, k.w, "psf " + f.psf + " (" + std::to_string(k.kh) + "x" + std::to_string(k.kw) + ")");
+            } catch (const config_error& e) {
+                throw usage_error(std::string("--psf ") + f.psf + ": " + e.what());
+            }
+        }
+        return parse_psf(f.psf);
+    }
+    const Kernel k = !f.kernel.empty() ? read_kernel(f.kernel, "--kernel") : parse_blur(f.blur);
+    return make_psf(k.kh, k.kw, k.w, k.describe);
+}
+
+Image read_flag_image(const std::string& path, const char* flag) {
+    try {
+        return read_image(path);
+    } catch (const std::runtime_error& e) {
+        throw usage_error(std::string(flag) + ": " + e.what());
+    }
+}
+
+/// The deconvolution path: --observed, or a simulation with a method of deconvolve.hpp.
+void run_deconvolve(const SolveFlags& f) {
+    const bool observed = !f.observed.empty();
+    const Psf psf = psf_of(f);
+    const PaddingMode boundary = f.boundary == "periodic" ? PaddingMode::circular : parse_padding_mode(f.boundary);
+    Image truth, degraded;
+    std::string source;
+    index_t H = 0, Wd = 0;
+    Vector<double> b;
+    std::shared_ptr<LinearOperator<double>> A;
+    if (observed) {
+        degraded = read_flag_image(f.observed, "--observed");
+        if (f.downscale) degraded = downscale(degraded, *f.downscale);
+        H = degraded.height, Wd = degraded.width;
+        if (!f.truth.empty()) {
+            truth = read_flag_image(f.truth, "--truth");
+            if (f.downscale) truth = downscale(truth, *f.downscale);
+            if (truth.height != H || truth.width != Wd)
+                throw usage_error("--truth " + f.truth + " is " + std::to_string(truth.height) + "x" +
+                                  std::to_string(truth.width) + " but --observed is " + std::to_string(H) + "x" +
+                                  std::to_string(Wd) + "; they must have the same size");
+        }
+        source = "observed " + f.observed;
+        b.resize(degraded.size());
+        for (index_t i = 0; i < b.size(); ++i) b(i) = degraded.pixels[static_cast<size_t>(i)];
+    } else {
+        truth = !f.image.empty() ? read_flag_image(f.image, "--image") : shepp_logan(f.size);
+        source = !f.image.empty() ? f.image : "Shepp-Logan phantom";
+        if (f.downscale) truth = downscale(truth, *f.downscale);
+        H = truth.height, Wd = truth.width;
+    }
+    if (H < 2 || Wd < 2)
+        throw usage_error("the image is " + std::to_string(H) + "x" + std::to_string(Wd) + "; it needs at least 2x2 pixels");
+    try {
+        A = blur_operator<double>(psf, H, Wd, boundary);
+    } catch (const config_error& e) {
+        throw usage_error(std::string("--psf with --boundary ") + f.boundary + ": " + e.what());
+    }
+    if (!observed) {
+        Vector<double> x_true(truth.size());
+        for (index_t i = 0; i < truth.size(); ++i) x_true(i) = truth.pixels[static_cast<size_t>(i)];
+        b = A->apply(x_true);
+        std::mt19937_64 rng(static_cast<std::uint64_t>(f.seed));
+        std::normal_distribution<double> nd(0.0, 1.0);
+        for (index_t i = 0; i < b.size(); ++i) b(i) += f.noise * nd(rng);
+        degraded = to_image(b, H, Wd);
+    }
+
+    DeconvolveOptions o;
+    o.boundary = boundary;
+    o.regularizer = f.regularizer == "auto" ? Prior::tv : parse_prior(f.regularizer);
+    if (f.lambda != "auto") o.lambda = parse_number(f.lambda, 0.0);
+    if (!observed || f.noise_given) o.noise = f.noise;
+    if (f.noise_given && f.noise == 0 && f.lambda == "auto")
+        throw usage_error("--noise 0 leaves the discrepancy principle nothing to aim at: give --lambda, or a noise level");
+    std::tie(o.lower, o.upper) = parse_bounds(f.bounds == "auto" ? "0:1" : f.bounds);
+    o.method = f.method == "auto" ? "" : f.method;
+    if (f.iters) o.iter_lim = *f.iters;
+    ProgressLine line(f.quiet);
+    o.callback = [&line](const IterationInfo& i) {
+        line.iteration(i);
+        return true;
+    };
+    o.progress = [&line](const ProgressInfo& p) { line.step(p); };
+    DeconvolveResult<double> res;
+    try {
+        res = deconvolve<double>(b, H, Wd, psf, o);
+    } catch (const config_error& e) {
+        throw usage_error(e.what());
+    }
+    line.clear();
+
+    const Vector<double> wtb = A->apply_adjoint(b);
+    const Image adjoint = to_image(wtb, H, Wd), solution = to_image(res.x, H, Wd);
+    std::cout << "convmtx solve: " << source << " " << H << "x" << Wd << ", " << psf.description << ", boundary "
+              << f.boundary;
+    if (!observed) std::cout << ", noise " << f.noise << " (seed " << f.seed << ")";
+    std::cout << "\nW: " << A->data_size() << "x" << A->model_size() << " (" << H << "x" << Wd << " <- " << H << "x" << Wd
+              << "), " << to_string(boundary) << " padding";
+    if (auto* sp = dynamic_cast<const SparseOperator<double>*>(A.get()))
+        std::cout << ", " << sp->matrix().nonZeros() << " stored entries";
+    std::cout << "\nlambda=" << fmt("%.4g", res.lambda) << " (" << to_string(o.regularizer) << ", " << res.lambda_rule;
+    if (res.lambda_rule != "given")
+        std::cout << ": ||W x - b|| = " << fmt("%.4g", res.target) << " = " << fmt("%.3g", o.tau) << "*"
+                  << fmt("%.4g", res.noise) << "*sqrt(" << H * Wd << "), " << res.lambda_trials << " trial solves";
+    std::cout << ")\n";
+    std::cout << res.method << ": " << res.iterations << " iterations, " << fmt("%.2f", res.seconds) << " s, "
+              << res.stop_reason << "; bounds ";
+    if (std::isfinite(o.lower) || std::isfinite(o.upper)) std::cout << "[" << o.lower << ", " << o.upper << "]\n";
+    else std::cout << "none\n";
+    std::cout << "||W x - b|| = " << fmt("%.4g", res.residual_norm) << "\n";
+    std::vector<MontagePanel> panels;
+    auto quality = [&](const Image& im) -> std::pair<double, double> {
+        const Image c = clipped(im);
+        return {psnr(c, truth), ssim(c.pixels.data(), truth.pixels.data(), H, Wd)};
+    };
+    const bool have_truth = truth.size() > 0;
+    if (have_truth) {
+        std::cout << "PSNR / SSIM (images clipped to [0, 1] as written):\n";
+        auto row = [&](const std::string& label, const Image& im) {
+            const auto [p, s] = quality(im);
+            std::string l = label;
+            if (l.size() < 40) l += std::string(40 - l.size(), ' ');
+            std::cout << l << fmt("%6.2f", p) << " dB  SSIM " << fmt("%.3f", s) << "\n";
+            return std::pair<double, double>{p, s};
+        };
+        const auto qb = row("  degraded b", degraded);
+        const auto qa = row("  transposed conv W^T b", adjoint);
+        const auto qx = row("  solution (" + to_string(o.regularizer) + ", " + res.method + ")", solution);
+        panels = {{truth, "truth"},
+                  {degraded, "observed " + panel_quality(qb)},
+                  {adjoint, "W^T b " + panel_quality(qa)},
+                  {solution, to_string(o.regularizer) + " " + panel_quality(qx)}};
+    } else {
+        panels = {{degraded, "observed"}, {adjoint, "W^T b"}, {solution, to_string(o.regularizer)}};
+    }
+    auto write = [&](const std::string& path, const Image& im) {
+        if (path.empty()) return;
+        write_image(path, im);
+        std::cout << "wrote " << path << " (" << im.height << "x" << im.width << ")\n";
+    };
+    write(f.output, solution);
+    write(f.degraded, degraded);
+    write(f.adjoint, adjoint);
+    if (!f.montage.empty()) {
+        const Image m = write_montage(f.montage, panels);
+        std::cout << "wrote " << f.montage << " (" << m.height << "x" << m.width << "): " << montage_caption(panels) << "\n";
+    }
+}
+
+void run_legacy(const SolveFlags& f);
+
+void run_solve(const SolveFlags& flags) {
+    // A strided forward model (super-resolution) is a least-squares problem: auto means LSQR.
+    SolveFlags f = flags;
+    if (f.observed.empty() && f.method == "auto" && f.stride > 1) f.method = "lsqr";
+    if (f.observed.empty() && legacy_method(f.method)) {
+        if (!f.psf.empty()) throw usage_error("--psf applies to the deconvolution methods; --method " + f.method + " takes --blur or --kernel");
+        if (f.boundary != "zeros") throw usage_error("--boundary " + f.boundary + " needs --method auto, fft, pcgls or primal-dual; --method " + f.method + " uses zeros");
+        if (f.regularizer == "tv" || f.regularizer == "tv-anisotropic")
+            throw usage_error("--regularizer " + f.regularizer + " needs --method primal-dual (or auto); --method " + f.method + " solves least-squares problems");
+        run_legacy(f);
+        return;
+    }
+    if (!f.observed.empty() && (f.method == "landweber" || f.method == "spqr" || f.method == "cholmod"))
+        throw usage_error("--method " + f.method + " runs on simulated data only; with --observed use auto, fft, pcgls, cgls, lsqr or primal-dual");
+    if (f.stride != 1) throw usage_error("--stride " + std::to_string(f.stride) + " needs a least-squares --method (lsqr, cgls, landweber, spqr, cholmod)");
+    if (f.accelerate || f.matrix_free || !f.memory_limit.empty())
+        throw usage_error(std::string(f.accelerate ? "--accelerate" : f.matrix_free ? "--matrix-free" : "--memory-limit") +
+                          " applies to the least-squares methods (lsqr, cgls, landweber, spqr, cholmod)");
+    run_deconvolve(f);
+}
+
+void run_legacy(const SolveFlags& f) {
     // ---- the image ----
     Image truth;
     std::string source;
@@ -237,7 +477,7 @@ void run_solve(const SolveFlags& f) {
     const index_t H = truth.height, Wd = truth.width;
 
     // ---- the forward model ----
-    const Kernel k = !f.kernel.empty() ? read_kernel(f.kernel) : parse_blur(f.blur);
+    const Kernel k = !f.kernel.empty() ? read_kernel(f.kernel, "--kernel") : parse_blur(f.blur);
     const index_t stride = f.stride;
     const double noise = f.noise;
     const index_t seed = f.seed;
@@ -275,7 +515,7 @@ void run_solve(const SolveFlags& f) {
     for (index_t i = 0; i < b.size(); ++i) b(i) += noise * nd(rng);
 
     // ---- solver options ----
-    ProgressLine line;
+    ProgressLine line(f.quiet);
     SolverOptions so;
     so.callback = [&line](const IterationInfo& i) {
         line.iteration(i);
@@ -283,14 +523,15 @@ void run_solve(const SolveFlags& f) {
     };
     so.atol = f.atol;
     so.btol = f.btol;
-    so.regularizer = parse_regularizer(f.regularizer);
+    so.regularizer = parse_regularizer(f.regularizer == "auto" ? "tikhonov" : f.regularizer);
     so.lambda.rule = parse_lambda_rule(f.rule);
     so.lambda.noise_sigma = noise;
     so.lambda.callback = [&line](const ProgressInfo& p) { line.step(p); };
-    if ((!f.bounds.empty() || f.accelerate) && method != "landweber")
-        throw usage_error(std::string("--") + (!f.bounds.empty() ? "bounds" : "accelerate") +
-                          " applies to --method landweber only");
-    if (!f.bounds.empty()) std::tie(so.lower, so.upper) = parse_bounds(f.bounds);
+    const bool bounds = f.bounds != "auto" && f.bounds != "none";
+    if ((bounds || f.accelerate) && method != "landweber")
+        throw usage_error(std::string("--") + (bounds ? "bounds" : "accelerate") +
+                          " applies to --method landweber among the least-squares methods (or use --method primal-dual)");
+    if (bounds) std::tie(so.lower, so.upper) = parse_bounds(f.bounds);
     so.accelerate = f.accelerate;
     if (f.iters) so.iter_lim = *f.iters;
     else if (method == "landweber") so.iter_lim = 500;
@@ -383,7 +624,13 @@ void run_solve(const SolveFlags& f) {
     write(f.output, solution);
     write(f.degraded, degraded);
     write(f.adjoint, adjoint);
-    if (!f.montage.empty()) write(f.montage, hconcat({truth, degraded_view, adjoint, solution}));
+    if (!f.montage.empty()) {
+        auto q = [&](const Image& im) { return panel_quality({psnr(clipped(im), truth), ssim(clipped(im).pixels.data(), truth.pixels.data(), H, Wd)}); };
+        const std::vector<MontagePanel> panels = {{truth, "truth"}, {degraded_view, "degraded " + q(degraded_view)},
+                                                  {adjoint, "W^T b " + q(adjoint)}, {solution, method + " " + q(solution)}};
+        const Image m = write_montage(f.montage, panels);
+        std::cout << "wrote " << f.montage << " (" << m.height << "x" << m.width << "): " << montage_caption(panels) << "\n";
+    }
 }
 
 }  // namespace

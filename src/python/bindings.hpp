@@ -40,4 +40,7 @@ std::shared_ptr<const LinearOperator<double>> make_op(pybind11::object matrix, p
 /// (bind_spectrum.cpp).
 void bind_spectrum(pybind11::module_& m);
 
+/// deconvolve, blur, parse_psf, ssim and estimate_noise_sigma (bind_deconvolve.cpp).
+void bind_deconvolve(pybind11::module_& m);
+
 }  // namespace convmtx::python

@@ -16,4 +16,5 @@ PYBIND11_MODULE(_core, m) {
     convmtx::python::bind_solvers(m);
     convmtx::python::bind_spmv(m);
     convmtx::python::bind_spectrum(m);
+    convmtx::python::bind_deconvolve(m);
 }

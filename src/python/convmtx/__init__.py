@@ -32,6 +32,7 @@ from .spectrum import checkerboard, cond, opnorm, reshaped_weight_norm, spectrum
 from .operator import LinearOperator, conv_operator, conv_transpose_operator
 from .modules import from_module, operator_from_module
 from .keras import from_keras_config
+from .deconvolve import DeconvolveResult, blur, deconvolve, estimate_noise, psf, ssim
 
 
 __all__ = [
@@ -42,7 +43,8 @@ __all__ = [
     "to_keras_conv_transpose", "input_terms", "output_terms", "tap_lists", "tap_map", "to_spreadsheet",
     "check_kernel", "dot_test", "to_sparse", "lsqr", "cgls", "landweber", "solve_spqr", "solve_cholmod",
     "estimate_cost", "choose_lambda", "gaussian_kernel", "gradient_matrix", "psnr", "read_image", "shepp_logan",
-    "write_image", "checkerboard", "cond", "opnorm", "reshaped_weight_norm", "spectrum", "svdvals", "__version__",
+    "write_image", "checkerboard", "cond", "opnorm", "reshaped_weight_norm", "spectrum", "svdvals", "DeconvolveResult", "blur", "deconvolve",
+    "estimate_noise", "psf", "ssim", "__version__",
 ]
 
 

@@ -1,0 +1,83 @@
+// Deconvolution of an observed image b with a known PSF: the forward model W (true convolution
+// with the PSF, output the size of the input, boundary = the padding mode of the conv), a
+// penalty (Tikhonov, gradient, isotropic or anisotropic TV), optional bounds, the weight lambda
+// given or chosen by the discrepancy principle, and a solver:
+//   fft          periodic boundary, quadratic penalty, no bounds: exact (fft_deconv.hpp)
+//   pcgls        quadratic penalty, no bounds: CGLS with Strang's circulant preconditioner
+//   cgls, lsqr   quadratic penalty, no bounds: unpreconditioned, on [W; lambda L]
+//   primal-dual  any penalty, bounds allowed: Chambolle-Pock (primal_dual.hpp)
+// method "" picks primal-dual for TV or bounds, fft for periodic, pcgls for zeros and cgls for
+// reflect and replicate (whose blur Strang's circulant approximates worse than the identity does).
+// The discrepancy principle (Morozov): lambda such that ||W x_lambda - b|| = tau sigma sqrt(m),
+// m = number of pixels, sigma the noise level given or estimated by estimate_noise_sigma.
+#pragma once
+
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "convmtx/operator.hpp"
+#include "convmtx/primal_dual.hpp"
+#include "convmtx/psf.hpp"
+#include "convmtx/solver_types.hpp"
+
+namespace convmtx {
+
+/// W of a height x width image blurred by `psf` with the given boundary: a conv with weight the
+/// flipped PSF (so W x = psf * x, true convolution), padding (kh-1)/2, (kw-1)/2 before and
+/// kh/2, kw/2 after (PyTorch's 'same'), padding_mode = boundary. zeros assumes a black scene
+/// outside the image, circular (periodic) a scene that repeats, reflect a mirror (without
+/// repeating the edge pixel), replicate the edge pixels extended. The adjoint is W^T of the
+/// explicit matrix, exact for each. Model shape (1, h, w), data shape (1, h, w).
+template <class Scalar>
+std::shared_ptr<LinearOperator<Scalar>> blur_operator(const Psf& psf, index_t height, index_t width,
+                                                      PaddingMode boundary);
+
+/// The differences D of the gradient and TV penalties: periodic forward differences (a circular
+/// conv with kernels [-1, 1], data shape (2, 1, h, w)) for boundary circular, so that the FFT
+/// diagonalises them; otherwise gradient_operator's (the difference across the last row and
+/// column is 0). ||D||^2 <= 8.
+template <class Scalar>
+std::shared_ptr<LinearOperator<Scalar>> difference_operator(index_t height, index_t width, PaddingMode boundary);
+
+struct DeconvolveOptions {
+    PaddingMode boundary = PaddingMode::zeros;
+    Prior regularizer = Prior::tikhonov;
+    double lambda = -1;  ///< < 0: chosen by the discrepancy principle
+    double noise = -1;   ///< noise standard deviation per pixel; <= 0: estimated from b
+    double tau = 1.0;    ///< discrepancy safety factor (>= 0.5)
+    double lower = -std::numeric_limits<double>::infinity();  ///< bounds on every pixel
+    double upper = std::numeric_limits<double>::infinity();
+    std::string method;  ///< "", fft, pcgls, cgls, lsqr, primal-dual
+    index_t iter_lim = -1;  ///< < 0: 2n for the least-squares solvers, 500 for primal-dual
+    double tol = -1;        ///< < 0: 1e-6 (rtol of pcgls/cgls; atol = btol of lsqr), 1e-4 (primal-dual)
+    IterationCallback callback{};  ///< iterations of the final solve
+    ProgressCallback progress{};   ///< trial solves of the lambda search (task "deconvolve")
+};
+
+template <class Scalar>
+struct DeconvolveResult {
+    Vector<Scalar> x;           ///< the restored image, row-major height x width
+    double lambda = 0;
+    std::string lambda_rule;    ///< "given", "discrepancy (noise given)", "discrepancy (noise estimated by MAD)"
+    double noise = 0;           ///< sigma used by the rule (given or estimated); 0 when lambda was given
+    double target = 0;          ///< tau sigma sqrt(m) aimed at
+    index_t lambda_trials = 0;  ///< solves made while searching lambda
+    std::string method;         ///< the solver actually used
+    index_t iterations = 0;     ///< of the final solve
+    bool converged = true;
+    std::string stop_reason;
+    std::vector<double> residual_history;  ///< ||W x_k - b|| (primal-dual: at the extrapolated point)
+    double residual_norm = 0;   ///< ||W x - b|| of the result
+    double seconds = 0;
+};
+
+/// Restores x from b = W x + noise (b: height x width, row-major). Errors: shape_error (b's size),
+/// config_error (an option, a NaN or Inf in b, a PSF larger than the image for periodic or a
+/// reflect pad not smaller than the image, method/regularizer/bounds combinations).
+template <class Scalar>
+DeconvolveResult<Scalar> deconvolve(const Vector<Scalar>& b, index_t height, index_t width, const Psf& psf,
+                                    const DeconvolveOptions& options = {});
+
+}  // namespace convmtx

@@ -1,0 +1,71 @@
+// Regularized deblurring with bounds by the first-order primal-dual method of Chambolle & Pock,
+// "A first-order primal-dual algorithm for convex problems with applications to imaging",
+// J. Math. Imaging Vis. 40, 2011 (Algorithm 1, theta = 1). It minimises
+//     1/2 ||A x - b||^2 + R(x)   subject to lower <= x <= upper
+// with R(x) = lambda TV(x) (isotropic: sum_p ||(D x)_p||_2, anisotropic: ||D x||_1),
+// 1/2 lambda^2 ||D x||^2 (gradient) or 1/2 lambda^2 ||x||^2 (Tikhonov); the quadratic priors have
+// the minimiser of the least-squares solvers' ||A x - b||^2 + lambda^2 ||L x||^2 (plus bounds).
+// Only A x, A^T y, D x and D^T z are applied. With K = [A; D], the dual steps are
+//     y <- (y + s (A xbar - b)) / (1 + s),   z <- P_lambda(z + s D xbar),
+// the primal step x' = clip((x - t (A^T y + D^T z)) / (1 + t c), lower, upper) (c = lambda^2 for
+// Tikhonov, 0 otherwise), xbar = 2 x' - x; t s ||K||^2 < 1 with ||K||^2 from the power method.
+#pragma once
+
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "convmtx/operator.hpp"
+#include "convmtx/solver_types.hpp"
+
+namespace convmtx {
+
+/// The penalty R of a deconvolution.
+enum class Prior { tikhonov, gradient, tv, tv_anisotropic };
+std::string to_string(Prior p);
+/// Parses "tikhonov", "gradient", "tv" (isotropic) or "tv-anisotropic"; config_error otherwise.
+Prior parse_prior(const std::string& name);
+inline bool is_tv(Prior p) { return p == Prior::tv || p == Prior::tv_anisotropic; }
+
+struct PrimalDualOptions {
+    Prior prior = Prior::tv;
+    double lambda = 0;  ///< the weight of R (>= 0, finite)
+    double lower = -std::numeric_limits<double>::infinity();
+    double upper = std::numeric_limits<double>::infinity();
+    index_t iter_lim = 500;
+    /// Stop when ||x_k - x_{k-1}|| <= tol ||x_k|| (after at least 2 iterations).
+    double tol = 1e-4;
+    /// ||A||^2 and ||D||^2 (<= 0: estimated by 30 power-method steps, enlarged by 2%).
+    double a_norm_squared = 0;
+    double d_norm_squared = 0;
+    /// The dual step is s = ratio / L, the primal t = 1 / (ratio L), L = 1.001 ||K||. A long
+    /// primal step suits deblurring, whose data term converges slowest: with 0.1 the 128 x 128
+    /// phantom's TV objective after 300 iterations is 1.5% lower than with 1 (measured).
+    double step_ratio = 0.1;
+    IterationCallback callback{};  ///< residual_norm = ||A xbar - b||, normal_residual = the relative change
+};
+
+template <class Scalar>
+struct PrimalDualResult {
+    Vector<Scalar> x;
+    index_t iterations = 0;
+    bool converged = false;   ///< the relative change fell below tol
+    std::string stop_reason;  ///< "relative change 8.1e-05 <= tol 1e-04", "iteration limit 500", ...
+    double objective = 0;     ///< 1/2 ||A x - b||^2 + R(x) at the returned x
+    double residual_norm = 0; ///< ||A x - b|| at the returned x
+    std::vector<double> residual_history;  ///< ||A xbar_k - b|| per iteration
+    std::vector<double> change_history;    ///< ||x_k - x_{k-1}|| / ||x_k||
+    double seconds = 0;
+    Vector<Scalar> dual_data, dual_differences;  ///< the final y and z, for a warm start
+};
+
+/// Runs the iteration from zero, or from a previous result's x, y and z (`warm`, e.g. the solve for
+/// a nearby lambda; its sizes must match). D (the differences, data size r * A.model_size(),
+/// the r components of pixel i at i, i + n, ...) is required for gradient and TV priors and
+/// unused for Tikhonov. Errors: shape_error (b, x0, D), config_error (an option, NaN/Inf in b).
+template <class Scalar>
+PrimalDualResult<Scalar> primal_dual(const LinearOperator<Scalar>& A, const Vector<Scalar>& b,
+                                     const LinearOperator<Scalar>* D, const PrimalDualOptions& options,
+                                     const PrimalDualResult<Scalar>* warm = nullptr);
+
+}  // namespace convmtx
