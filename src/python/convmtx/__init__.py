@@ -20,6 +20,7 @@ from .weights import convert_weight, from_keras_conv, from_keras_conv_transpose,
 __version__ = "0.1.0"
 
 # Other modules of the package: one import line each below.
+from . import plot  # matplotlib is imported when a plot function is called
 from .spreadsheet import to_spreadsheet
 from .validate import check_kernel, dot_test, to_sparse
 from .solvers import (MemoryLimitError, cgls, choose_lambda, conv_operator, estimate_cost, gaussian_kernel,
