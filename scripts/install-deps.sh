@@ -5,6 +5,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake ninja-build ccache pkg-config
   libeigen3-dev libsuitesparse-dev libboost-test-dev libpng-dev libzip-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
+  libcairo2-dev fonts-dejavu-core
   libbenchmark-dev
   pybind11-dev python3-dev python3-numpy python3-scipy python3-pytest
   python3-torch python3-openpyxl python3-skimage

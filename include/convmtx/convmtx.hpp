@@ -5,6 +5,7 @@
 #include "convmtx/csr.hpp"
 #include "convmtx/dot_test.hpp"
 #include "convmtx/errors.hpp"
+#include "convmtx/figure.hpp"
 #include "convmtx/file.hpp"
 #include "convmtx/geometry.hpp"
 #include "convmtx/image.hpp"

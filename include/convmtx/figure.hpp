@@ -1,0 +1,150 @@
+// Figures for the command-line tool and the library: a grid of panels (Axes), each with a title,
+// axis labels, ticks with "nice" values (1, 2, 2.5, 5 x 10^e on linear axes, powers of ten on
+// logarithmic ones), optional grid lines, line and scatter plots with a legend, heat maps with a
+// colour bar, and free text. Drawn with Cairo (the only file that calls it is src/figure.cpp) into
+// PNG or SVG, chosen by the file's extension, and written atomically (file.hpp).
+//
+//   figure::Figure fig(900, 400, 1, 2);                 // 900 x 400 pixels, one row of two panels
+//   fig.axes(0, 0).title("singular values").xlabel("index i").ylabel("sigma_i")
+//       .plot(x, y, {figure::cycle_color(0), 1.5, 0, "sigma_i"});
+//   fig.axes(0, 1).heat_map(values, rows, cols, {-8, 7, -8, 7}, {figure::Colormap::viridis, "sigma_max"});
+//   fig.save("s.png");                                   // or "s.svg"
+//
+// Sizes are in pixels for PNG and points for SVG. Data outside the axes' limits is clipped.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "convmtx/spec.hpp"
+
+namespace convmtx::figure {
+
+/// An RGBA colour, each component in [0, 1].
+struct Color {
+    double r = 0, g = 0, b = 0, a = 1;
+};
+/// The i-th colour of the default cycle (Tableau 10, matplotlib's default), repeating after ten.
+Color cycle_color(int i);
+
+/// Colour maps for heat maps: viridis and magma (perceptually uniform, readable in gray and by
+/// colour-blind readers; van der Walt & Smith, matplotlib), and gray (black to white).
+enum class Colormap { viridis, magma, gray };
+/// The colour at t in [0, 1] (clamped; NaN gives light gray).
+Color colormap_color(Colormap map, double t);
+
+enum class Scale { linear, log };
+
+/// How a series is drawn: a line of `width` pixels (0: none) and round markers of radius `marker`
+/// pixels (0: none); `label` is its legend entry ("": not in the legend).
+struct SeriesStyle {
+    Color color = {0.122, 0.467, 0.706, 1};
+    double width = 1.5;
+    double marker = 0;
+    std::string label;
+};
+
+/// The rectangle [x0, x1] x [y0, y1] of data coordinates a heat map covers.
+struct Extent {
+    double x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+};
+
+struct HeatMapStyle {
+    Colormap colormap = Colormap::viridis;
+    std::string colorbar_label;  ///< the colour bar's label
+    bool colorbar = true;
+    /// The values mapped to the ends of the colour map; NaN: the data's smallest and largest.
+    double vmin = std::numeric_limits<double>::quiet_NaN();
+    double vmax = std::numeric_limits<double>::quiet_NaN();
+};
+
+class Axes;
+namespace detail {
+struct Renderer;
+}
+
+/// One panel: its plot area, axes, ticks, labels and content.
+class Axes {
+public:
+    Axes& title(std::string text);
+    Axes& xlabel(std::string text);
+    Axes& ylabel(std::string text);
+    /// Fixed axis limits (lo < hi); by default the data's range, 4% wider for plots, exact for heat maps.
+    Axes& xlim(double lo, double hi);
+    Axes& ylim(double lo, double hi);
+    /// A logarithmic axis ignores values <= 0.
+    Axes& xscale(Scale s);
+    Axes& yscale(Scale s);
+    Axes& grid(bool on);
+    /// The legend (upper right, inside the plot area) is drawn when a series has a label, unless off.
+    Axes& legend(bool on);
+
+    /// A series through (x[i], y[i]); a non-finite point breaks the line. shape_error unless
+    /// x and y have the same length.
+    Axes& plot(std::vector<double> x, std::vector<double> y, SeriesStyle style = {});
+    /// Markers only (radius style.marker, 3 pixels when 0).
+    Axes& scatter(std::vector<double> x, std::vector<double> y, SeriesStyle style = {});
+    /// `rows` x `cols` values in C order over `extent`, row 0 at the top (y1) like an image, with
+    /// a colour bar on the right. Non-finite values are light gray. shape_error unless the sizes agree.
+    Axes& heat_map(std::vector<double> values, index_t rows, index_t cols, Extent extent, HeatMapStyle style = {});
+    /// Text at data coordinates (x, y), its left end there.
+    Axes& text(double x, double y, std::string text);
+
+private:
+    friend struct detail::Renderer;
+    struct Series {
+        std::vector<double> x, y;
+        SeriesStyle style;
+        bool line = true;
+    };
+    struct HeatMap {
+        std::vector<double> values;
+        index_t rows = 0, cols = 0;
+        Extent extent;
+        HeatMapStyle style;
+    };
+    struct Note {
+        double x, y;
+        std::string text;
+    };
+    std::string title_, xlabel_, ylabel_;
+    bool xfixed_ = false, yfixed_ = false;
+    double xlo_ = 0, xhi_ = 1, ylo_ = 0, yhi_ = 1;
+    Scale xscale_ = Scale::linear, yscale_ = Scale::linear;
+    bool grid_ = true, legend_ = true;
+    std::vector<Series> series_;
+    std::vector<HeatMap> heat_maps_;
+    std::vector<Note> notes_;
+};
+
+/// A figure of `rows` x `cols` panels of equal size, with an optional title above them.
+class Figure {
+public:
+    /// width and height in pixels (PNG) or points (SVG), each in [64, 16384]; rows and cols in [1, 16].
+    /// config_error otherwise.
+    Figure(double width, double height, int rows = 1, int cols = 1);
+    /// The panel at (row, col); config_error outside the grid.
+    Axes& axes(int row = 0, int col = 0);
+    Figure& title(std::string text);
+
+    /// The encoded figure.
+    std::string png() const;
+    std::string svg() const;
+    /// Writes PNG or SVG by the path's extension (.png or .svg, any case; config_error otherwise),
+    /// atomically (write_file_atomic): never a partial file. io_error when it cannot be written.
+    void save(const std::string& path) const;
+
+    double width() const { return width_; }
+    double height() const { return height_; }
+
+private:
+    friend struct detail::Renderer;
+    double width_, height_;
+    int rows_, cols_;
+    std::string title_;
+    std::vector<Axes> axes_;
+};
+
+}  // namespace convmtx::figure
