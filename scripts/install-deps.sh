@@ -11,6 +11,7 @@ pkgs=(
   python3-torch python3-openpyxl python3-skimage
   python3-nbclient python3-nbformat python3-ipykernel python3-matplotlib
   chromium chromium-driver python3-selenium libreoffice-calc-nogui nodejs
+  doxygen
 )
 missing=()
 for p in "${pkgs[@]}"; do
