@@ -24,6 +24,7 @@ void encode_pgm(const Raster& raster, ByteSink& out);
 void write_pgm_file(const std::string& path, const Raster& raster);
 /// Decodes a P2 or P5 file into a gray Raster (bits 8 when maxval <= 255, else 16).
 Raster read_pgm_file(const InputFile& file);
+/// Decodes the PGM file at `path` (see InputFile).
 Raster read_pgm_file(const std::string& path);
 
 }  // namespace convmtx

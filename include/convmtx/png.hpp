@@ -31,6 +31,7 @@ void encode_png(const Raster& raster, ByteSink& out);
 void write_png_file(const std::string& path, const Raster& raster);
 /// Decodes a PNG file (a regular file, read through InputFile).
 Raster read_png_file(const InputFile& file, PngRead mode = PngRead::gray_or_rgb);
+/// Decodes the PNG file at `path` (see InputFile).
 Raster read_png_file(const std::string& path, PngRead mode = PngRead::gray_or_rgb);
 
 /// The PNG bytes of `image` (8-bit RGB, no interlace).
