@@ -67,8 +67,8 @@ def test_spy_taps_against_values():
     assert legend_labels(ax) == [f"tap ({i},{j})" for i in range(3) for j in range(3)]
     outlines = [line for line in ax.get_lines() if line.get_gid() == "block-outline"]
     assert len(outlines) == (3 - 1) + (2 - 1)
-    assert [t.get_text().split("\n")[0] for t in ax.get_yticklabels()] == ["c0", "c1", "c2"]
-    assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == ["c0", "c1"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["c0", "c1", "c2"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["c0", "c1"]
     assert ax.get_title() == f"W: 27 x 50, {np.count_nonzero(W)} entries"
 
 

@@ -64,10 +64,15 @@ def _tap_labels(kernel_size):
 def _channel_ticks(axis, lo, hi, block, channels, label):
     """Major ticks at the channel boundaries inside [lo, hi) labelled with the channel, minor ticks at
     positions; the axis label names the channel and the position."""
+    from matplotlib.ticker import MaxNLocator
+
     starts = [c * block for c in range(channels) if lo <= c * block < hi]
     if channels > 1 and starts:
         axis.set_ticks([s - 0.5 if s > lo else lo - 0.5 for s in starts])
-        axis.set_ticklabels([f"c{s // block}" + (f"\n{s}" if s else "") for s in starts])
+        axis.set_ticklabels([f"c{s // block}" for s in starts])
+        axis.set_minor_locator(MaxNLocator(integer=True))
+    else:
+        axis.set_major_locator(MaxNLocator(integer=True))
     axis.set_label_text(label)
 
 
@@ -84,7 +89,8 @@ def spy(matrix, ax=None, color_by="tap", region=None, *, weight=None, outlines=T
     weight: the weight whose values 'value' shows for a ConvSpec (default: 1, 2, 3, ... in C order).
     outlines: grey lines between channel blocks (a ConvSpec only).
     Axes: x = column = input element index, y = row = output element index (C order, channel first);
-    with several channels the major ticks mark where each channel block starts. Empty cells are white.
+    with several channels the major ticks mark where each channel block starts (c0, c1, ...). Cells are square
+    unless the region is more than 3 times wider than tall (or taller than wide). Empty cells are white.
     Returns the Axes. ValueError for an unknown color_by, a bad region, a color_by that needs a
     configuration, or a region of more than 2**24 cells.
     """
@@ -185,6 +191,13 @@ def spy(matrix, ax=None, color_by="tap", region=None, *, weight=None, outlines=T
         ax.set_ylabel("row = output index")
         ax.set_xlabel("column = input index")
         ax.set_title(f"{rows} x {cols}, {M.nnz} entries", fontsize="medium")
+    if spec is None:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    # Square cells unless the region is much wider than tall (or the reverse): then fill the axes.
+    ax.set_aspect("equal" if max(r1 - r0, c1 - c0) <= 3 * min(r1 - r0, c1 - c0) else "auto")
     ax.xaxis.set_label_position("top")
     ax.xaxis.tick_top()
     ax.set_xlim(c0 - 0.5, c1 - 0.5)
