@@ -92,6 +92,9 @@ public:
     Axes& yscale(Scale s);
     /// Grid lines at the major ticks (on by default).
     Axes& grid(bool on);
+    /// The y axis grows downwards (on: like a matrix's row index or an image's rows), off by default.
+    /// A heat map keeps its row 0 at the top of the plot either way: at y0 when on, at y1 when off.
+    Axes& yreverse(bool on);
     /// The legend (upper right, inside the plot area) is drawn when a series has a label, unless off.
     Axes& legend(bool on);
 
@@ -100,7 +103,7 @@ public:
     Axes& plot(std::vector<double> x, std::vector<double> y, SeriesStyle style = {});
     /// Markers only (radius style.marker, 3 pixels when 0).
     Axes& scatter(std::vector<double> x, std::vector<double> y, SeriesStyle style = {});
-    /// `rows` x `cols` values in C order over `extent`, row 0 at the top (y1) like an image, with
+    /// `rows` x `cols` values in C order over `extent`, row 0 at the top like an image (see yreverse), with
     /// a colour bar on the right. Non-finite values are light gray. shape_error unless the sizes agree.
     Axes& heat_map(std::vector<double> values, index_t rows, index_t cols, Extent extent, HeatMapStyle style = {});
     /// Text at data coordinates (x, y), its left end there.
@@ -127,7 +130,7 @@ private:
     bool xfixed_ = false, yfixed_ = false;
     double xlo_ = 0, xhi_ = 1, ylo_ = 0, yhi_ = 1;
     Scale xscale_ = Scale::linear, yscale_ = Scale::linear;
-    bool grid_ = true, legend_ = true;
+    bool grid_ = true, legend_ = true, yreverse_ = false;
     std::vector<Series> series_;
     std::vector<HeatMap> heat_maps_;
     std::vector<Note> notes_;

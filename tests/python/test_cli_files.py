@@ -386,9 +386,27 @@ def test_overlap_heat_map_for_a_large_output(tmp_path):
     assert "interior tile" in out
     w, h = map(int, re.search(r"o\.png: (\d+) x (\d+) pixels", out).groups())
     width, height, px = decode_png(tmp_path / "o.png")
-    assert (width, height) == (w, h) == (128 * 4, 128 * 4)
-    # Interior counts alternate 9, 6, 6, 4 (k=5, s=2: 3 or 2 taps per dimension): the 9s are the darkest.
-    assert px[40 * 4][40 * 4] != px[40 * 4][41 * 4]
+    assert (width, height) == (w, h) == (128 * 4 + 190, 128 * 4 + 110)
+    # The colour bar runs from the smallest count to the largest (k=5, s=2: 1 to 9 with the borders).
+    rep = json.loads(run("overlap", "--input", "8x64x64", "--kernel", "5x5", "--stride", "2", "--padding", "2",
+                         "--output-padding", "1", "--transposed", "--json").stdout)
+    lo, hi = min(rep["counts"]), max(rep["counts"])
+    assert f"from the smallest count ({lo}, dark) to the largest ({hi}, yellow)" in out
+    # Interior counts alternate 9, 6, 6, 4: along a row through the middle of the plot at least 3 colours alternate.
+    row = px[height // 2]
+    colours = {tuple(row[x]) for x in range(width // 4, width // 2)}
+    assert len(colours) >= 3
+
+
+def test_overlap_svg_has_axes_labels_and_colour_bar(tmp_path):
+    out = run("overlap", "--input", "1x4x4", "--kernel", "3x3", "--stride", "2", "--transposed",
+              "-o", tmp_path / "o.svg").stdout
+    w, h = map(int, re.search(r"o\.svg: (\d+) x (\d+) points", out).groups())
+    svg = (tmp_path / "o.svg").read_text()
+    assert svg.lstrip().startswith("<?xml") and f'width="{w}pt"' in svg and f'height="{h}pt"' in svg
+    # Cairo writes text as glyphs: the SVG holds one glyph use per character; the labels are in the PNG test of
+    # the figure module. Here: a picture was drawn (an embedded image for the heat map) and the size is stated.
+    assert "<image" in svg
 
 
 # ---------------------------------------------------------------- every command: --help and bad flags
