@@ -239,7 +239,7 @@ void check_matrices(const ConvSpec& spec, const std::vector<Scalar>& w, span<con
                     const Batch<Scalar>& x, const Batch<double>& ref, const char* name) {
     const index_t in = spec.input_numel(), out = spec.output_numel();
     const std::string tag = std::string(" <") + name + ">";
-    // W (rows = small side): y = W x for a conv, y = W^T x for a transposed conv.
+    // W (rows = the conv's output side): y = W x for a conv, y = W^T x for a transposed conv.
     const auto W = conv_matrix<Scalar, Order, Index>(spec, w);
     BOOST_TEST(W.rows() == (spec.transposed ? in : out));
     BOOST_TEST(W.cols() == (spec.transposed ? out : in));
@@ -250,7 +250,7 @@ void check_matrices(const ConvSpec& spec, const std::vector<Scalar>& w, span<con
     check<Scalar>(("apply_matrix(W)" + tag).c_str(),
                   apply_matrix<Scalar, Order, Index>(spec, W, x, bias, spec.transposed), ref);
     if (in != out) BOOST_CHECK_THROW((apply_matrix<Scalar, Order, Index>(spec, W, x, bias, !spec.transposed)), shape_error);
-    // T = W^T (rows = big side): the transposed conv's own matrix.
+    // T = W^T (rows = the conv's input side): the transposed conv's own matrix.
     const auto T = conv_transpose_matrix<Scalar, Order, Index>(spec, w);
     BOOST_TEST(T.rows() == W.cols());
     BOOST_TEST(T.cols() == W.rows());

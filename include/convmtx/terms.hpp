@@ -22,7 +22,8 @@ struct Term {
 };
 
 /// The terms of y[output] = sum w·x of the operation (conv: the taps of output (o, q);
-/// transposed: every (input, tap) pair reaching output (c, i)), ordered by input then tap.
+/// transposed: every (input, tap) pair reaching output (c, i)). Conv: ordered by input channel, then
+/// by tap (last dimension fastest); transposed: by input channel, then by input position and tap.
 /// Grouping them by input_flat (summing the weights of folded taps) gives row `output_flat`
 /// of the operation's matrix. std::out_of_range when output_flat is outside the output.
 std::vector<Term> output_terms(const ConvSpec& spec, index_t output_flat);

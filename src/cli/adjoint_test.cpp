@@ -77,7 +77,7 @@ RandomSpecOptions sweep_options() {
 
 // Row-wise error of a against the reference b: max_r |a_r - b_r| / (|M| |x|)_r, where |M| is the matrix of
 // the absolute weights (so taps folded by a padding mode count separately), relative to the summation bound
-// 4 eps (L + 2) with L the longest sum (C_big/G or C_small/G times prod(k)). Returns error / tolerance.
+// 4 eps (L + 2) with L the longest sum (the conv's C_in/G or C_out/G times prod(k)). Returns error / tolerance.
 template <class Scalar, class Mat>
 double compare(const Batch<Scalar>& a, const Batch<Scalar>& b, const Mat& absM, const Batch<Scalar>& x, index_t L) {
     if (a.rows() != b.rows() || a.cols() != b.cols()) return std::numeric_limits<double>::infinity();

@@ -59,8 +59,8 @@ def random_case(rng, rank, transposed):
 
 
 def library_view(c):
-    """What the library computes for a page state: acceptance, W (rows = small side), the output and the
-    tap relation [small, big, tap, count], from convmtx.conv_matrix / conv_transpose_matrix / conv / conv_transpose."""
+    """What the library computes for a page state: acceptance, W (rows = the conv's output side), the output and the
+    tap relation [output-side index, input-side index, tap, count], from convmtx.conv_matrix / conv_transpose_matrix / conv / conv_transpose."""
     dims = slice(1, 2) if c["rank"] == 1 else slice(0, 2)
     n, k = tuple(c["n"][dims]), tuple(c["k"][dims])
     args = {"stride": tuple(c["s"][dims]), "dilation": tuple(c["d"][dims]),

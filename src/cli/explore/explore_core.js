@@ -13,8 +13,8 @@
 // Everything the page shows about "which input meets which tap in which output" comes from one
 // function, axis(): per dimension, the relation of PyTorch's semantics
 //     W[q][fold(q*s - pl + t*d)] += w[t]
-// between the small side (the conv output = the transposed conv input, index q) and the big side
-// (the conv input = the transposed conv output), with fold the padding mode's map of a padded
+// between the conv's output side (W's rows = the transposed conv's input, index q) and the conv's input
+// side (W's columns = the transposed conv's output), with fold the padding mode's map of a padded
 // position onto the input (only zeros for a transposed convolution). A 2-D configuration is the
 // product of its two axes.
 (function (root, factory) {
@@ -112,12 +112,12 @@
     const mode = transposed ? 'zeros' : p.mode;
     const out = transposed ? (n - 1) * s - pl - ph + d * (k - 1) + a + 1
                            : Math.floor((n + pl + ph - d * (k - 1) - 1) / s) + 1;
-    const small = transposed ? n : out, big = transposed ? out : n;
+    const rowsW = transposed ? n : out, colsW = transposed ? out : n;
     const gather = Array.from({ length: out }, () => []);
     const scatter = Array.from({ length: n }, () => []);
-    for (let q = 0; q < small; ++q) {
+    for (let q = 0; q < rowsW; ++q) {
       for (let t = 0; t < k; ++t) {
-        const b = fold(q * s - pl + t * d, big, mode);
+        const b = fold(q * s - pl + t * d, colsW, mode);
         if (b < 0) continue;
         if (transposed) { gather[b].push([q, t]); scatter[q].push([b, t]); }
         else { gather[q].push([b, t]); scatter[b].push([q, t]); }
@@ -239,7 +239,7 @@
   }
 
   // Compares the page's computation G (transposed or not) with the library's W (CSR {rows, cols, indptr,
-  // indices, data}, rows = the small side, as `convmtx explore` embeds it) and the library's output y.
+  // indices, data}, rows = the conv's output side, as `convmtx explore` embeds it) and the library's output y.
   // Returns {ok, patternEqual, maxWDiff, maxOutDiff, nnz, rows, cols} (and a reason when the shapes differ);
   // ok: same pattern, |ΔW| <= 1e-12 and |Δy| <= 1e-9·(1 + max |y|), the page's green line.
   function compareWithLibrary(G, transposed, L, yLib) {
