@@ -218,6 +218,7 @@ void setup_app(CLI::App& app) {
     setup_explain(app);
     setup_overlap(app);
     setup_explore(app);
+    setup_spreadsheet(app);
     setup_solve(app);
     setup_adjoint_test(app);
     setup_help(app);

@@ -53,8 +53,9 @@ void run_overlap(const OverlapFlags& f) {
         // 3-D: the middle slice along the first dimension.
         const index_t mid = slices / 2;
         std::vector<double> plane(rep.counts.begin() + mid * h * w, rep.counts.begin() + (mid + 1) * h * w);
-        const auto [lo, hi] = std::minmax_element(plane.begin(), plane.end());
-        figure::HeatMapStyle style{figure::Colormap::viridis, "(input, tap) pairs per output", true, *lo, *hi};
+        const auto range = std::minmax_element(plane.begin(), plane.end());
+        const double lo = *range.first, hi = *range.second;
+        figure::HeatMapStyle style{figure::Colormap::viridis, "(input, tap) pairs per output", true, lo, hi};
         // The plot area is about cell pixels per element; margins for the title, the labels and the colour bar.
         const double width = std::clamp<double>(static_cast<double>(w * cell) + 190, 320, 16384);
         const double height = std::clamp<double>(static_cast<double>(h * cell) + 110, r == 1 ? 180 : 320, 16384);
@@ -73,8 +74,8 @@ void run_overlap(const OverlapFlags& f) {
                    ", about " + std::to_string(cell) + " per output element" +
                    (r == 3 ? ", slice " + std::to_string(mid) + " of dimension 0" : "") +
                    "; colour = (input, tap) pairs per output, colour bar from the smallest count (" +
-                   std::to_string(static_cast<index_t>(*lo)) + ", dark) to the largest (" +
-                   std::to_string(static_cast<index_t>(*hi)) + ", yellow)";
+                   std::to_string(static_cast<index_t>(lo)) + ", dark) to the largest (" +
+                   std::to_string(static_cast<index_t>(hi)) + ", yellow)";
     }
 
     if (f.json) {
