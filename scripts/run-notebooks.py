@@ -6,8 +6,9 @@ their outputs, so that a code host renders the printed results and the figures.
 
 The kernel is Debian's python3 kernelspec with MPLBACKEND=Agg and the caller's PYTHONPATH (made absolute: the
 kernel runs in the notebook's directory). The written file is deterministic for given inputs: no execution
-timestamps (record_timing off), execution counts 1, 2, 3, ... in cell order, and the notebook metadata reduced
-to the kernelspec and language; the notebooks seed their own random generators. A failing cell stops the run
+timestamps (record_timing off), execution counts 1, 2, 3, ... in cell order, consecutive prints of a cell merged
+into one stream output, and the notebook metadata reduced to the kernelspec and language; the notebooks seed
+their own random generators. A failing cell stops the run
 with its traceback and exit status 1, and the notebook is left as it was. With --check the notebooks are
 executed but not written (what ctest's notebooks test does).
 """
@@ -36,6 +37,15 @@ def execute(path, write):
         if cell.cell_type == "code":
             count += 1
             cell.execution_count = count
+            # One stream output per run of prints: how the kernel splits them depends on timing.
+            merged = []
+            for out in cell.outputs:
+                if (out.output_type == "stream" and merged and merged[-1].output_type == "stream"
+                        and merged[-1].name == out.name):
+                    merged[-1].text += out.text
+                else:
+                    merged.append(out)
+            cell.outputs = merged
             for out in cell.outputs:
                 if "execution_count" in out:
                     out["execution_count"] = count
