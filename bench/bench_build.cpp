@@ -76,7 +76,7 @@ int run(const Args& a) {
     std::printf("cpp     scalar=%s index=%s input=(%ld,%ld,%ld) kernel=%ldx%ld nnz=%lld best=%.4fs mean=%.4fs "
                 "entries/s=%.3g\n",
                 sizeof(Scalar) == 4 ? "float" : "double", sizeof(Index) == 4 ? "int32" : "int64", a.channels, a.size,
-                a.size, a.kernel, a.kernel, static_cast<long long>(nnz), best, total / a.repeat, nnz / best);
+                a.size, a.kernel, a.kernel, static_cast<long long>(nnz), best, total / static_cast<double>(a.repeat), static_cast<double>(nnz) / best);
     return 0;
 }
 

@@ -58,7 +58,7 @@ void build_one(const char* label, const ConvSpec& spec, const std::vector<double
         const auto M = transpose ? conv_transpose_matrix<double, Order, std::int32_t>(spec, w)
                                  : conv_matrix<double, Order, std::int32_t>(spec, w);
         const double s = seconds_since(t0);
-        const double peak = (peak_rss_kb() - before) / 1024.0 * 1.048576;
+        const double peak = static_cast<double>(peak_rss_kb() - before) / 1024.0 * 1.048576;
         std::printf("| %-34s | %s | %11ld | %8.3f s | %7.1f MB/s-equiv | %8.1f MB | %8.1f MB |\n", label,
                     Order == Eigen::RowMajor ? "row" : "col", static_cast<long>(M.nonZeros()), s,
                     matrix_mb(M) / s, matrix_mb(M), peak);

@@ -47,7 +47,7 @@ Raster to_raster(const Image& image, int bits) {
     r.maxval = bits == 16 ? 65535u : 255u;
     r.samples.resize(static_cast<size_t>(image.size()) * static_cast<size_t>(bits / 8));
     for (index_t i = 0; i < image.size(); ++i) {
-        const auto v = static_cast<unsigned>(std::lround(clip01(image.pixels[static_cast<size_t>(i)]) * r.maxval));
+        const auto v = static_cast<unsigned>(std::lround(clip01(image.pixels[static_cast<size_t>(i)]) * static_cast<float>(r.maxval)));
         if (bits == 16) {
             r.samples[2 * static_cast<size_t>(i)] = static_cast<std::uint8_t>(v >> 8);
             r.samples[2 * static_cast<size_t>(i) + 1] = static_cast<std::uint8_t>(v & 0xff);
@@ -118,7 +118,8 @@ Image shepp_logan(index_t n, index_t supersample) {
     const double pi = std::acos(-1.0);
     const index_t N = n * supersample;
     auto value = [&](index_t r, index_t c) {  // point sample of the fine N x N grid
-        const double x = (2.0 * c + 1 - N) / N, y = (N - 2.0 * r - 1) / N;
+        const double Nd = static_cast<double>(N), cd = static_cast<double>(c), rd = static_cast<double>(r);
+        const double x = (2.0 * cd + 1 - Nd) / Nd, y = (Nd - 2.0 * rd - 1) / Nd;
         double v = 0;
         for (const auto& e : E) {
             const double t = e.phi * pi / 180, dx = x - e.x0, dy = y - e.y0;
@@ -145,7 +146,7 @@ double psnr(const float* a, const float* ref, index_t n, double peak) {
         const double d = static_cast<double>(a[i]) - ref[i];
         s += d * d;
     }
-    const double mse = s / n;
+    const double mse = s / static_cast<double>(n);
     if (mse == 0) return std::numeric_limits<double>::infinity();
     return 10.0 * std::log10(peak * peak / mse);
 }
@@ -161,11 +162,12 @@ std::vector<double> gaussian_kernel(index_t size, double sigma) {
     if (size < 1) throw config_error("kernel size=" + std::to_string(size) + " must be >= 1");
     if (!(sigma > 0)) throw config_error("kernel sigma=" + std::to_string(sigma) + " must be > 0");
     std::vector<double> g(static_cast<size_t>(size * size));
-    const double c = (size - 1) / 2.0;
+    const double c = static_cast<double>(size - 1) / 2.0;
     double z = 0;
     for (index_t i = 0; i < size; ++i)
         for (index_t j = 0; j < size; ++j) {
-            const double v = std::exp(-((i - c) * (i - c) + (j - c) * (j - c)) / (2 * sigma * sigma));
+            const double di = static_cast<double>(i) - c, dj = static_cast<double>(j) - c;
+            const double v = std::exp(-(di * di + dj * dj) / (2 * sigma * sigma));
             g[i * size + j] = v;
             z += v;
         }
@@ -181,7 +183,7 @@ Image downscale(const Image& image, index_t factor) {
             double s = 0;
             for (index_t i = 0; i < factor; ++i)
                 for (index_t j = 0; j < factor; ++j) s += image.at(r * factor + i, c * factor + j);
-            out.at(r, c) = static_cast<float>(s / (factor * factor));
+            out.at(r, c) = static_cast<float>(s / static_cast<double>(factor * factor));
         }
     return out;
 }

@@ -61,7 +61,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(stats_match_a_dense_computation, Scalar, Scalars) 
         BOOST_TEST(st.upper_bandwidth == up);
         BOOST_TEST(st.distinct_values == static_cast<index_t>(distinct.size()));
         BOOST_TEST(st.csr_bytes_int32 == static_cast<std::uint64_t>((M.rows() + 1) * 4 + nnz * 12));
-        BOOST_TEST(st.density == static_cast<double>(nnz) / (M.rows() * M.cols()), boost::test_tools::tolerance(1e-15));
+        BOOST_TEST(st.density == static_cast<double>(nnz) / static_cast<double>(M.rows() * M.cols()), boost::test_tools::tolerance(1e-15));
     }
 }
 
@@ -209,7 +209,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(explain_terms_are_the_rows_and_columns_of_the_matr
     }
 }
 
-BOOST_AUTO_TEST_CASE(explain_the_seeds_transposed_example) {
+BOOST_AUTO_TEST_CASE(explain_d2l_transposed_example) {
     // ConvTranspose2d(1, 1, 3, stride=2) on [[1,2],[3,4]] with a ones kernel: the centre output
     // y[0,2,2] collects all four inputs, each through its kernel corner.
     ConvTransposeOptions o;
@@ -259,7 +259,7 @@ BOOST_AUTO_TEST_CASE(checkerboard_verdicts) {
     BOOST_TEST(r3.verdict.find("kernel size 2 or 4 would be even") != std::string::npos, r3.verdict);
     BOOST_TEST((r3.dims[0].counts == std::vector<index_t>{1, 1, 2, 1, 2, 1, 2, 1, 1}), boost::test_tools::per_element());
 
-    // The seeds' 2x2 input: the interior (output 2) is shorter than a stride period; the figure
+    // d2l's 2x2 input: the interior (output 2) is shorter than a stride period; the figure
     // comes from the phase counts, (2*2)/(1*1).
     const OverlapReport rs = overlap(make_conv_transpose({1, 2, 2}, {1, 1, 3, 3}, o));
     BOOST_TEST(rs.interior_empty);

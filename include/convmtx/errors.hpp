@@ -48,8 +48,8 @@ std::string format_bytes(double bytes);
 class memory_limit_error : public std::runtime_error {
 public:
     /// The error with its message and the two numbers it compares.
-    memory_limit_error(const std::string& message, double estimated_bytes, double limit_bytes)
-        : std::runtime_error(message), estimated_bytes(estimated_bytes), limit_bytes(limit_bytes) {}
+    memory_limit_error(const std::string& message, double estimated, double limit)
+        : std::runtime_error(message), estimated_bytes(estimated), limit_bytes(limit) {}
     double estimated_bytes;  ///< the memory the problem would take, in bytes
     double limit_bytes;      ///< the limit it exceeds, in bytes
 };

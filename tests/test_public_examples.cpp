@@ -1,7 +1,8 @@
-// Every numeric example of the seed documents (../shared/seeds), reproduced by
+// Every numeric example of the public documents the project started from (d2l §12.10, the MXNet/Excel post, the PyTorch
+// transposed-convolution tutorial, the Keras reading and the interactive transposed-convolution tool), reproduced by
 // every method: W^T x, T x, the scatter kernel and the gather kernel (and W x
 // and the direct conv for convolutions).
-#define BOOST_TEST_MODULE seeds
+#define BOOST_TEST_MODULE public_examples
 #include "test_common.hpp"
 
 using namespace convmtx;
