@@ -183,7 +183,7 @@ BOOST_AUTO_TEST_CASE(reversed_y_axis_puts_small_values_at_the_top) {
         BOOST_TEST(row1.count > 1000);
         BOOST_TEST(marker.count > 5);
         BOOST_TEST(row0.ymax < row1.ymin + 2);  // row 0 on top in both orientations
-        const double my = (marker.ymin + marker.ymax) / 2.0;
+        const index_t my = (marker.ymin + marker.ymax) / 2;
         if (reversed) BOOST_TEST((my > row0.ymin && my < row0.ymax));   // y = -0.25 inside the top cell
         else BOOST_TEST((my > row1.ymin && my < row1.ymax));            // y = -0.25 near the bottom
     }
