@@ -24,7 +24,7 @@ ctest's cli_docs fails when this file differs from the help of the built tool. -
 
 Every command and flag of `convmtx`, as `convmtx <command> --help` prints it. Worked examples with
 real output are in [inspect.md](inspect.md) (build, inspect, spy, explain, overlap),
-[explore.md](explore.md) (explore), [solvers.md](solvers.md) (solve) and
+[explore.md](explore.md) (explore, spreadsheet), [solvers.md](solvers.md) (solve) and
 [validation.md](validation.md) (adjoint-test).
 """
 

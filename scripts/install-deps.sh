@@ -12,6 +12,7 @@ pkgs=(
   python3-setuptools python3-wheel python3-build python3-venv python3-pip
   python3-nbclient python3-nbformat python3-ipykernel python3-matplotlib
   chromium chromium-driver python3-selenium libreoffice-calc-nogui nodejs
+  doxygen
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -201,6 +201,10 @@ Axes& Axes::ylim(double lo, double hi) {
     yhi_ = hi;
     return *this;
 }
+Axes& Axes::yreverse(bool on) {
+    yreverse_ = on;
+    return *this;
+}
 Axes& Axes::xscale(Scale s) {
     xscale_ = s;
     return *this;
@@ -364,7 +368,8 @@ struct Renderer {
         if (plot.w < 10 || plot.h < 10) return;  // too small a cell: leave it blank
 
         const Map X = make_map(xlo, xhi, ax.xscale_, plot.x, plot.w, false);
-        const Map Y = make_map(ylo, yhi, ax.yscale_, plot.bottom(), plot.h, true);
+        const Map Y = ax.yreverse_ ? make_map(ylo, yhi, ax.yscale_, plot.y, plot.h, false)
+                                   : make_map(ylo, yhi, ax.yscale_, plot.bottom(), plot.h, true);
         const Ticks xt = ticks(xlo, xhi, ax.xscale_, std::max(2.0, plot.w / 90));
 
         // Heat maps, then grid lines, series and notes, clipped to the plot area.
@@ -468,10 +473,11 @@ struct Renderer {
             }
         }
         cairo_surface_mark_dirty(img);
-        const double x0 = X(hm.extent.x0), x1 = X(hm.extent.x1), y1 = Y(hm.extent.y1), y0 = Y(hm.extent.y0);
+        const double x0 = X(hm.extent.x0), x1 = X(hm.extent.x1);
+        const double top = std::min(Y(hm.extent.y0), Y(hm.extent.y1)), bottom = std::max(Y(hm.extent.y0), Y(hm.extent.y1));
         cairo_save(cr);
-        cairo_translate(cr, x0, y1);
-        cairo_scale(cr, (x1 - x0) / w, (y0 - y1) / h);
+        cairo_translate(cr, x0, top);
+        cairo_scale(cr, (x1 - x0) / w, (bottom - top) / h);
         cairo_set_source_surface(cr, img, 0, 0);
         cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
         cairo_rectangle(cr, 0, 0, w, h);

@@ -162,3 +162,30 @@ BOOST_AUTO_TEST_CASE(tick_labels_have_the_step_s_decimals) {
     fig.axes().legend(false).plot({0, 100}, {0, 1}).xlim(0, 100).ylim(0, 1);
     BOOST_TEST(count(fig.svg(), "<use xlink:href=\"#glyph") == 26u);
 }
+
+BOOST_AUTO_TEST_CASE(reversed_y_axis_puts_small_values_at_the_top) {
+    // A 2 x 1 heat map (row 0 = 0, row 1 = 1) over y in [-0.5, 1.5] and a red marker at y = -0.25:
+    // with yreverse the marker lies at the top, in row 0's cell; row 0 stays the top cell either way.
+    const fs::path dir = temp_dir();
+    for (bool reversed : {false, true}) {
+        figure::Figure fig(300, 300);
+        fig.axes().yreverse(reversed).heat_map({0, 1}, 2, 1, {-0.5, 0.5, -0.5, 1.5}, {figure::Colormap::viridis, "v"});
+        fig.axes().scatter({0}, {-0.25}, {figure::cycle_color(3), 0, 3, ""});
+        const fs::path path = dir / (reversed ? "rev.png" : "fwd.png");
+        fig.save(path.string());
+        RgbImage img = read_rgb_png(path.string());
+        for (index_t y = 0; y < img.height; ++y)  // keep the left half: the plot area without the colour bar
+            for (index_t x = 150; x < img.width; ++x) img.set(x, y, {255, 255, 255});
+        const Hits row0 = find(img, to_rgb(figure::colormap_color(figure::Colormap::viridis, 0)));
+        const Hits row1 = find(img, to_rgb(figure::colormap_color(figure::Colormap::viridis, 1)));
+        const Hits marker = find(img, to_rgb(figure::cycle_color(3)));
+        BOOST_TEST(row0.count > 1000);
+        BOOST_TEST(row1.count > 1000);
+        BOOST_TEST(marker.count > 5);
+        BOOST_TEST(row0.ymax < row1.ymin + 2);  // row 0 on top in both orientations
+        const index_t my = (marker.ymin + marker.ymax) / 2;
+        if (reversed) BOOST_TEST((my > row0.ymin && my < row0.ymax));   // y = -0.25 inside the top cell
+        else BOOST_TEST((my > row1.ymin && my < row1.ymax));            // y = -0.25 near the bottom
+    }
+    fs::remove_all(dir);
+}

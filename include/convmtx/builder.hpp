@@ -24,6 +24,7 @@
 
 namespace convmtx {
 
+/// How conv_matrix and conv_transpose_matrix build: zero entries and the memory limit.
 struct BuildOptions {
     /// Drop entries whose value is exactly zero. By default zero kernel taps
     /// stay as structural entries, so the pattern is the convolution's own.
@@ -43,6 +44,7 @@ double physical_memory_bytes();
 template <class Scalar, int Order = Eigen::RowMajor, class StorageIndex = int>
 Eigen::SparseMatrix<Scalar, Order, StorageIndex> conv_matrix(const ConvGeometry& geometry, span<const Scalar> weight,
                                                              const BuildOptions& options = {});
+/// conv_matrix of the ConvGeometry of `spec`.
 template <class Scalar, int Order = Eigen::RowMajor, class StorageIndex = int>
 Eigen::SparseMatrix<Scalar, Order, StorageIndex> conv_matrix(const ConvSpec& spec, span<const Scalar> weight,
                                                              const BuildOptions& options = {}) {
@@ -55,6 +57,7 @@ template <class Scalar, int Order = Eigen::RowMajor, class StorageIndex = int>
 Eigen::SparseMatrix<Scalar, Order, StorageIndex> conv_transpose_matrix(const ConvGeometry& geometry,
                                                                        span<const Scalar> weight,
                                                                        const BuildOptions& options = {});
+/// conv_transpose_matrix of the ConvGeometry of `spec`.
 template <class Scalar, int Order = Eigen::RowMajor, class StorageIndex = int>
 Eigen::SparseMatrix<Scalar, Order, StorageIndex> conv_transpose_matrix(const ConvSpec& spec, span<const Scalar> weight,
                                                                        const BuildOptions& options = {}) {
@@ -72,9 +75,11 @@ Eigen::SparseMatrix<Scalar, Order, StorageIndex> operator_matrix(const ConvSpec&
 /// Sparsity pattern alone, in compressed row form (outer has rows+1 entries).
 template <class StorageIndex = std::int64_t>
 struct SparsityPattern {
-    index_t rows = 0, cols = 0;
-    std::vector<StorageIndex> outer;
-    std::vector<StorageIndex> inner;
+    index_t rows = 0;                 ///< rows of the matrix
+    index_t cols = 0;                 ///< columns of the matrix
+    std::vector<StorageIndex> outer;  ///< rows + 1 offsets into inner
+    std::vector<StorageIndex> inner;  ///< column of each entry, sorted within a row
+    /// Stored entries: inner.size().
     index_t nnz() const { return static_cast<index_t>(inner.size()); }
 };
 
@@ -92,8 +97,9 @@ std::vector<index_t> tap_map(const ConvSpec& spec, bool transpose = false, doubl
 /// flat weight index whose tap adds into it: entry e sums weight[taps[offsets[e]] .. taps[offsets[e+1]]).
 struct TapLists {
     std::vector<index_t> offsets;  ///< nnz + 1
-    std::vector<index_t> taps;
+    std::vector<index_t> taps;     ///< flat weight indices, entry by entry
 };
+/// The TapLists of W (transpose = false) or T; memory_limit as in BuildOptions.
 TapLists tap_lists(const ConvSpec& spec, bool transpose = false, double memory_limit = 0);
 
 /// Bytes a build of W or T takes at its peak, as checked against BuildOptions::memory_limit: the

@@ -1,6 +1,13 @@
 // convmtx: convolutions as explicit sparse matrices. Include this header.
 #pragma once
 
+/// \namespace convmtx
+/// Convolutions and transposed convolutions as explicit sparse matrices: the configuration
+/// (ConvSpec) and its geometry, W and T = W^T, operators and direct kernels, kernel validation,
+/// solvers, files and pictures.
+/// \namespace convmtx::figure
+/// Figures with labelled axes, ticks, legends and colour bars, written as PNG or SVG.
+
 #include "convmtx/builder.hpp"
 #include "convmtx/checkerboard.hpp"
 #include "convmtx/csr.hpp"

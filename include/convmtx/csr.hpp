@@ -17,11 +17,12 @@ using CsrMatrix = Eigen::SparseMatrix<double, Eigen::RowMajor, std::int64_t>;
 
 /// A matrix in plain CSR arrays; `single` keeps float32 values float32 in an npz.
 struct CsrArrays {
-    index_t rows = 0, cols = 0;
+    index_t rows = 0;                   ///< rows of the matrix
+    index_t cols = 0;                   ///< columns of the matrix
     std::vector<std::int64_t> indptr;   ///< rows + 1 offsets
     std::vector<std::int64_t> indices;  ///< column of each entry, sorted within a row
-    std::vector<double> data;
-    bool single = false;
+    std::vector<double> data;           ///< value of each entry
+    bool single = false;                ///< the values are float32 (written as float32 in an npz)
 };
 
 /// The CSR arrays of any Eigen sparse matrix (converted to row-major).

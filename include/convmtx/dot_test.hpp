@@ -21,6 +21,7 @@
 
 namespace convmtx {
 
+/// One trial of the dot test: <A x, y> against <x, A^H y> for random x and y.
 struct DotTrial {
     std::complex<double> forward;  ///< <Ax, y>
     std::complex<double> adjoint;  ///< <x, A^H y>
@@ -31,13 +32,15 @@ struct DotTrial {
     std::string nonfinite;
 };
 
+/// The dot test's verdict: |<A x, y> - <x, A^H y>| / scale <= rtol over every trial.
 struct DotTestReport {
-    std::vector<DotTrial> trials;
+    std::vector<DotTrial> trials;  ///< every trial, in order
     double error = 0;  ///< largest error over the trials (infinity when a trial was not finite)
-    double rtol = 0;
-    bool passed = false;
+    double rtol = 0;     ///< the tolerance the errors were compared with
+    bool passed = false; ///< every trial finite and within rtol
     /// "trial 2: <what was not finite>" for the first trial with a NaN or infinite value; empty otherwise.
     std::string failure;
+    /// One line: PASSED or FAILED, the largest error, the tolerance and the number of trials.
     std::string str() const {
         std::ostringstream os;
         os.precision(6);

@@ -34,7 +34,7 @@ public:
 
 /// File contents (or bytes) that break their format's rules: a declared size that the bytes
 /// present cannot hold, an index out of range, an unknown dtype. The message names the file
-/// or member, the value and the rule; bytes taken from the file are escaped (\xNN).
+/// or member, the value and the rule; bytes taken from the file are escaped (`\\xNN`).
 class format_error : public io_error {
 public:
     using io_error::io_error;
@@ -47,10 +47,11 @@ std::string format_bytes(double bytes);
 /// The message names the estimate, the limit and what to do instead.
 class memory_limit_error : public std::runtime_error {
 public:
+    /// The error with its message and the two numbers it compares.
     memory_limit_error(const std::string& message, double estimated, double limit)
         : std::runtime_error(message), estimated_bytes(estimated), limit_bytes(limit) {}
-    double estimated_bytes;
-    double limit_bytes;
+    double estimated_bytes;  ///< the memory the problem would take, in bytes
+    double limit_bytes;      ///< the limit it exceeds, in bytes
 };
 
 }  // namespace convmtx

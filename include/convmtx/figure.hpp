@@ -24,7 +24,10 @@ namespace convmtx::figure {
 
 /// An RGBA colour, each component in [0, 1].
 struct Color {
-    double r = 0, g = 0, b = 0, a = 1;
+    double r = 0;  ///< red
+    double g = 0;  ///< green
+    double b = 0;  ///< blue
+    double a = 1;  ///< opacity
 };
 /// The i-th colour of the default cycle (Tableau 10, matplotlib's default), repeating after ten.
 Color cycle_color(int i);
@@ -35,29 +38,34 @@ enum class Colormap { viridis, magma, gray };
 /// The colour at t in [0, 1] (clamped; NaN gives light gray).
 Color colormap_color(Colormap map, double t);
 
+/// An axis' scale.
 enum class Scale { linear, log };
 
 /// How a series is drawn: a line of `width` pixels (0: none) and round markers of radius `marker`
 /// pixels (0: none); `label` is its legend entry ("": not in the legend).
 struct SeriesStyle {
-    Color color = {0.122, 0.467, 0.706, 1};
-    double width = 1.5;
-    double marker = 0;
-    std::string label;
+    Color color = {0.122, 0.467, 0.706, 1};  ///< line and marker colour
+    double width = 1.5;                      ///< line width in pixels (0: no line)
+    double marker = 0;                       ///< marker radius in pixels (0: no markers)
+    std::string label;                       ///< legend entry ("": none)
 };
 
 /// The rectangle [x0, x1] x [y0, y1] of data coordinates a heat map covers.
 struct Extent {
-    double x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+    double x0 = 0;  ///< left edge
+    double x1 = 1;  ///< right edge
+    double y0 = 0;  ///< bottom edge
+    double y1 = 1;  ///< top edge
 };
 
+/// How a heat map is drawn: its colour map and colour bar, and the values at the map's ends.
 struct HeatMapStyle {
-    Colormap colormap = Colormap::viridis;
+    Colormap colormap = Colormap::viridis;  ///< the colour map
     std::string colorbar_label;  ///< the colour bar's label
-    bool colorbar = true;
+    bool colorbar = true;        ///< draw the colour bar
     /// The values mapped to the ends of the colour map; NaN: the data's smallest and largest.
     double vmin = std::numeric_limits<double>::quiet_NaN();
-    double vmax = std::numeric_limits<double>::quiet_NaN();
+    double vmax = std::numeric_limits<double>::quiet_NaN();  ///< the value at the top of the colour map
 };
 
 class Axes;
@@ -68,16 +76,25 @@ struct Renderer;
 /// One panel: its plot area, axes, ticks, labels and content.
 class Axes {
 public:
+    /// The panel's title, above the plot area.
     Axes& title(std::string text);
+    /// The label under the x axis.
     Axes& xlabel(std::string text);
+    /// The label left of the y axis.
     Axes& ylabel(std::string text);
     /// Fixed axis limits (lo < hi); by default the data's range, 4% wider for plots, exact for heat maps.
     Axes& xlim(double lo, double hi);
+    /// Fixed y limits, as xlim.
     Axes& ylim(double lo, double hi);
     /// A logarithmic axis ignores values <= 0.
     Axes& xscale(Scale s);
+    /// The y axis' scale, as xscale.
     Axes& yscale(Scale s);
+    /// Grid lines at the major ticks (on by default).
     Axes& grid(bool on);
+    /// The y axis grows downwards (on: like a matrix's row index or an image's rows), off by default.
+    /// A heat map keeps its row 0 at the top of the plot either way: at y0 when on, at y1 when off.
+    Axes& yreverse(bool on);
     /// The legend (upper right, inside the plot area) is drawn when a series has a label, unless off.
     Axes& legend(bool on);
 
@@ -86,7 +103,7 @@ public:
     Axes& plot(std::vector<double> x, std::vector<double> y, SeriesStyle style = {});
     /// Markers only (radius style.marker, 3 pixels when 0).
     Axes& scatter(std::vector<double> x, std::vector<double> y, SeriesStyle style = {});
-    /// `rows` x `cols` values in C order over `extent`, row 0 at the top (y1) like an image, with
+    /// `rows` x `cols` values in C order over `extent`, row 0 at the top like an image (see yreverse), with
     /// a colour bar on the right. Non-finite values are light gray. shape_error unless the sizes agree.
     Axes& heat_map(std::vector<double> values, index_t rows, index_t cols, Extent extent, HeatMapStyle style = {});
     /// Text at data coordinates (x, y), its left end there.
@@ -113,7 +130,7 @@ private:
     bool xfixed_ = false, yfixed_ = false;
     double xlo_ = 0, xhi_ = 1, ylo_ = 0, yhi_ = 1;
     Scale xscale_ = Scale::linear, yscale_ = Scale::linear;
-    bool grid_ = true, legend_ = true;
+    bool grid_ = true, legend_ = true, yreverse_ = false;
     std::vector<Series> series_;
     std::vector<HeatMap> heat_maps_;
     std::vector<Note> notes_;
@@ -127,16 +144,20 @@ public:
     Figure(double width, double height, int rows = 1, int cols = 1);
     /// The panel at (row, col); config_error outside the grid.
     Axes& axes(int row = 0, int col = 0);
+    /// The figure's title, above every panel.
     Figure& title(std::string text);
 
-    /// The encoded figure.
+    /// The encoded figure as PNG bytes.
     std::string png() const;
+    /// The encoded figure as SVG text.
     std::string svg() const;
     /// Writes PNG or SVG by the path's extension (.png or .svg, any case; config_error otherwise),
     /// atomically (write_file_atomic): never a partial file. io_error when it cannot be written.
     void save(const std::string& path) const;
 
+    /// Width in pixels (PNG) or points (SVG).
     double width() const { return width_; }
+    /// Height in pixels (PNG) or points (SVG).
     double height() const { return height_; }
 
 private:

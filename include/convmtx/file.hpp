@@ -56,11 +56,13 @@ public:
 /// path cannot be opened or is not a regular file.
 class InputFile : public ByteSource {
 public:
+    /// Opens `path`; io_error when it cannot be opened or is not a regular file.
     explicit InputFile(const std::string& path);
     ~InputFile() override;
     InputFile(const InputFile&) = delete;
     InputFile& operator=(const InputFile&) = delete;
 
+    /// The path as given.
     const std::string& path() const { return path_; }
     /// The path, quoted and escaped for messages ('W.mtx').
     std::string name() const override;
@@ -94,7 +96,9 @@ std::string read_file(const std::string& path, std::uint64_t max_bytes);
 class ByteSink {
 public:
     virtual ~ByteSink() = default;
+    /// Appends n bytes at the current position (overwriting after a seek back); io_error on failure.
     virtual void write(const void* data, size_t n) = 0;
+    /// Appends the bytes of s.
     void write(std::string_view s) { write(s.data(), s.size()); }
     /// The current write position (the bytes written so far unless seek moved it back).
     virtual std::uint64_t tell() const = 0;
@@ -107,7 +111,7 @@ public:
 /// A ByteSink into memory: `bytes` holds what was written.
 class StringSink : public ByteSink {
 public:
-    std::string bytes;
+    std::string bytes;  ///< everything written so far
     using ByteSink::write;
     void write(const void* data, size_t n) override;
     std::uint64_t tell() const override { return pos_; }
@@ -123,6 +127,8 @@ private:
 /// and leaves the destination untouched.
 class AtomicWriter : public ByteSink {
 public:
+    /// Starts writing `path`: a temporary file next to it, or `path` itself when it is a FIFO, a device
+    /// or "-" (standard output). io_error when it cannot be created.
     explicit AtomicWriter(const std::string& path);
     ~AtomicWriter() override;
     AtomicWriter(const AtomicWriter&) = delete;

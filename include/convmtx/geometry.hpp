@@ -36,17 +36,24 @@ index_t pad_fold(index_t p, index_t n, PaddingMode mode);
 ///   position a meets targets[g] through taps[tap_offsets[g] .. tap_offsets[g+1]),
 ///   for g in [offsets[a], offsets[a+1]).
 struct TapTable {
-    std::vector<index_t> offsets{0};
-    std::vector<index_t> targets;
-    std::vector<index_t> tap_offsets{0};
-    std::vector<index_t> taps;
+    std::vector<index_t> offsets{0};      ///< positions + 1 offsets into targets
+    std::vector<index_t> targets;         ///< the positions met, per group g
+    std::vector<index_t> tap_offsets{0};  ///< groups + 1 offsets into taps
+    std::vector<index_t> taps;            ///< the taps of each group
 
+    /// Positions on this side of the dimension.
     index_t positions() const { return static_cast<index_t>(offsets.size()) - 1; }
+    /// The first group of position a.
     index_t begin(index_t a) const { return offsets[static_cast<size_t>(a)]; }
+    /// One past the last group of position a.
     index_t end(index_t a) const { return offsets[static_cast<size_t>(a + 1)]; }
+    /// Number of positions a meets.
     index_t groups(index_t a) const { return end(a) - begin(a); }
+    /// Groups of every position together.
     index_t total_groups() const { return offsets.back(); }
+    /// The position group g meets.
     index_t target(index_t g) const { return targets[static_cast<size_t>(g)]; }
+    /// Number of taps of group g (1 unless a padding mode folded several).
     index_t tap_count(index_t g) const { return tap_offsets[static_cast<size_t>(g + 1)] - tap_offsets[static_cast<size_t>(g)]; }
     /// The first tap of group g (its only tap unless a padding mode folded several).
     index_t first_tap(index_t g) const { return taps[static_cast<size_t>(tap_offsets[static_cast<size_t>(g)])]; }
@@ -54,18 +61,23 @@ struct TapTable {
 
 /// One (output q, tap t) pair that reads an input position, with the padded position p it reads.
 struct TapHit {
-    index_t output = 0;
-    index_t tap = 0;
-    index_t padded = 0;
+    index_t output = 0;  ///< the output position q
+    index_t tap = 0;     ///< the tap t
+    index_t padded = 0;  ///< the padded position q*s - p_lo + t*d
 };
 
 /// One spatial dimension of a convolution: input length n (W's columns), output length
 /// m = floor((n + p_lo + p_hi - d(k-1) - 1) / s) + 1 (W's rows), kernel k, stride s,
 /// dilation d, padding p_lo/p_hi and the padding mode.
 struct DimGeometry {
-    index_t input_size = 1, output_size = 1, kernel_size = 1, stride = 1, dilation = 1;
-    index_t padding_lo = 0, padding_hi = 0;
-    PaddingMode padding_mode = PaddingMode::zeros;
+    index_t input_size = 1;   ///< n
+    index_t output_size = 1;  ///< m
+    index_t kernel_size = 1;  ///< k
+    index_t stride = 1;       ///< s
+    index_t dilation = 1;     ///< d
+    index_t padding_lo = 0;   ///< p_lo, before the data
+    index_t padding_hi = 0;   ///< p_hi, after the data
+    PaddingMode padding_mode = PaddingMode::zeros;  ///< what a padded position outside [0, n) reads
 
     /// p = q*s - p_lo + t*d: the position tap t of output q reads before the padding fold.
     index_t padded_position(index_t q, index_t t) const { return q * stride - padding_lo + t * dilation; }
@@ -97,11 +109,14 @@ public:
     /// Validates the spec (config_error naming the parameter, dimension, value and rule).
     explicit ConvGeometry(const ConvSpec& spec);
 
+    /// The configuration this geometry evaluates.
     const ConvSpec& spec() const;
+    /// Number of spatial dimensions (1, 2 or 3).
     int rank() const;
     /// Spatial dimension j in [0, rank()), of the convolution W.
     const DimGeometry& dim(int j) const;
 
+    /// Channel groups G.
     index_t groups() const;
     index_t conv_in_channels() const;   ///< C_in of W (columns): the conv's input channels
     index_t conv_out_channels() const;  ///< C_out of W (rows)
@@ -119,6 +134,7 @@ public:
 
     /// Group of output channel o: o / (C_out/G); its input channels are g*(C_in/G) + c'.
     index_t group_of_output(index_t o) const { return o / out_per_group(); }
+    /// Group of input channel c: c / (C_in/G).
     index_t group_of_input(index_t c) const { return c / in_per_group(); }
     /// Flat index into the weight (C_out, C_in/G, k...) of output channel o, c' and flat tap tf.
     index_t weight_index(index_t o, index_t c_in_group, index_t tap_flat) const {
@@ -138,7 +154,9 @@ public:
 
     /// Internal (builder): dimension j of three, leading dimensions of size 1 (k = s = d = 1, no padding).
     const DimGeometry& dim3(int j) const;
+    /// Internal (builder): output_taps of dimension j of three (one position, one tap for a leading dimension).
     const TapTable& output_taps3(int j) const;
+    /// Internal (builder): input_taps of dimension j of three.
     const TapTable& input_taps3(int j) const;
 
 private:

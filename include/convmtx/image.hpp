@@ -12,15 +12,18 @@ namespace convmtx {
 
 /// A grayscale image: height x width floats, row-major, nominal range [0, 1].
 struct Image {
-    index_t height = 0;
-    index_t width = 0;
+    index_t height = 0;         ///< rows
+    index_t width = 0;          ///< columns
     std::vector<float> pixels;  ///< pixels[r * width + c]
 
     Image() = default;
     /// h x w pixels of `value`; config_error unless 0 <= h, w <= 2^20 and h * w <= 2^30 (raster.hpp's rule).
     Image(index_t h, index_t w, float value = 0.0f);
+    /// The pixel at row r, column c.
     float& at(index_t r, index_t c) { return pixels[static_cast<size_t>(r * width + c)]; }
+    /// The pixel at row r, column c.
     float at(index_t r, index_t c) const { return pixels[static_cast<size_t>(r * width + c)]; }
+    /// Number of pixels: height * width.
     index_t size() const { return height * width; }
 };
 

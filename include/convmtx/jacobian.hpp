@@ -40,6 +40,7 @@ using KernelFn = std::function<Batch<Scalar>(const Eigen::Ref<const Batch<Scalar
 template <class Scalar>
 using ProbeMatrix = Eigen::SparseMatrix<Scalar, Eigen::RowMajor, std::int64_t>;
 
+/// How to_sparse and check_kernel probe an operator: footprint margin, batches, verification.
 struct ProbeOptions {
     index_t margin = 1;       ///< footprint widening, in positions of the conv's input side (>= 0)
     index_t batch = 256;      ///< probe samples per kernel call (also capped at ~4M values per call)
@@ -48,6 +49,7 @@ struct ProbeOptions {
     std::uint64_t seed = 0;   ///< seed of the verification inputs
 };
 
+/// How a Jacobian was recovered by colored probing.
 struct ProbeStats {
     index_t probes = 0;          ///< probe inputs evaluated to recover the Jacobian (all levels)
     index_t calls = 0;           ///< operator invocations for them (probes in batches)
@@ -60,13 +62,15 @@ struct ProbeStats {
     /// (in[0, 0, 1] + in[0, 0, 4])"; empty when every result was finite.
     std::string nonfinite;
     std::vector<std::string> log;  ///< one line per level
+    /// The statistics as one readable paragraph.
     std::string str() const;
 };
 
+/// A Jacobian recovered by probing, with how it was recovered.
 template <class Scalar>
 struct Materialized {
     ProbeMatrix<Scalar> matrix;  ///< rows = data (output) size, columns = model (input) size
-    ProbeStats stats;
+    ProbeStats stats;            ///< probes, calls and verification
 };
 
 /// The explicit matrix of `op` by unit probes e_j applied in batches (no pattern needed):

@@ -16,6 +16,7 @@
 
 namespace convmtx {
 
+/// A block of samples: one flattened sample per column.
 template <class Scalar>
 using Batch = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 
@@ -25,6 +26,7 @@ using Batch = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 template <class Scalar>
 void conv_direct(const ConvSpec& spec, span<const Scalar> weight, const Eigen::Ref<const Batch<Scalar>>& x,
                  Eigen::Ref<Batch<Scalar>> y, span<const Scalar> bias = {});
+/// Allocating form of conv_direct: the output block as a new Batch.
 template <class Scalar>
 Batch<Scalar> conv_direct(const ConvSpec& spec, span<const Scalar> weight, const Eigen::Ref<const Batch<Scalar>>& x,
                           span<const Scalar> bias = {});
@@ -34,6 +36,7 @@ Batch<Scalar> conv_direct(const ConvSpec& spec, span<const Scalar> weight, const
 template <class Scalar>
 void conv_transpose_scatter(const ConvSpec& spec, span<const Scalar> weight, const Eigen::Ref<const Batch<Scalar>>& y,
                             Eigen::Ref<Batch<Scalar>> out, span<const Scalar> bias = {});
+/// Allocating form of conv_transpose_scatter: the output block as a new Batch.
 template <class Scalar>
 Batch<Scalar> conv_transpose_scatter(const ConvSpec& spec, span<const Scalar> weight,
                                      const Eigen::Ref<const Batch<Scalar>>& y, span<const Scalar> bias = {});
@@ -44,6 +47,7 @@ Batch<Scalar> conv_transpose_scatter(const ConvSpec& spec, span<const Scalar> we
 template <class Scalar>
 void conv_transpose_gather(const ConvSpec& spec, span<const Scalar> weight, const Eigen::Ref<const Batch<Scalar>>& y,
                            Eigen::Ref<Batch<Scalar>> out, span<const Scalar> bias = {});
+/// Allocating form of conv_transpose_gather: the output block as a new Batch.
 template <class Scalar>
 Batch<Scalar> conv_transpose_gather(const ConvSpec& spec, span<const Scalar> weight,
                                     const Eigen::Ref<const Batch<Scalar>>& y, span<const Scalar> bias = {});

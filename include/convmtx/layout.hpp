@@ -14,8 +14,11 @@
 
 namespace convmtx {
 
+/// Weight layouts: PyTorch's conv (C_out, C_in/G, k...) and transposed (C_in, C_out/G, k...), Keras' conv
+/// (k..., C_in/G, C_out) and transposed (k..., C_out, C_in).
 enum class WeightLayout { torch_conv, torch_transposed, keras_conv, keras_transposed };
 
+/// "torch_conv", "torch_transposed", "keras_conv" or "keras_transposed".
 std::string to_string(WeightLayout layout);
 /// Parses "torch_conv", "torch_transposed" (alias "mxnet_transposed"), "keras_conv", "keras_transposed".
 WeightLayout parse_weight_layout(const std::string& name);

@@ -20,8 +20,8 @@ namespace convmtx {
 
 /// An n-d array read from a .npy file, converted to double, in C order.
 struct NpyArray {
-    Shape shape;
-    std::vector<double> data;
+    Shape shape;               ///< the array's shape
+    std::vector<double> data;  ///< the values in C order
     std::string dtype;  ///< the file's descr, e.g. "<f4"
 };
 

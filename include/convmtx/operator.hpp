@@ -22,16 +22,21 @@
 
 namespace convmtx {
 
+/// A linear operator A from the model space (model_shape(), A's columns) to the data space
+/// (data_shape(), A's rows) with its adjoint A^T; subclasses implement apply_impl and apply_adjoint_impl.
 template <class Scalar>
 class LinearOperator : public std::enable_shared_from_this<LinearOperator<Scalar>> {
 public:
     using Block = Batch<Scalar>;  ///< one flattened sample per column
     virtual ~LinearOperator() = default;
 
+    /// Shape of one sample of the model space (x).
     const Shape& model_shape() const { return model_; }
+    /// Shape of one sample of the data space (y).
     const Shape& data_shape() const { return data_; }
     index_t model_size() const { return model_size_; }  ///< columns of A
     index_t data_size() const { return data_size_; }    ///< rows of A
+    /// The name used in messages ("W", "matrix", "function", ...; "^T" appended by transpose()).
     const std::string& name() const { return name_; }
 
     /// y = A x for every column of x: x is model_size() x N, y data_size() x N (caller-owned, not
@@ -51,6 +56,7 @@ public:
         apply(x, y);
         return y;
     }
+    /// Allocating form of the adjoint: A^T y as a new block.
     Block apply_adjoint(const Eigen::Ref<const Block>& y) const {
         Block x(model_size_, y.cols());
         apply_adjoint(y, x);
@@ -62,6 +68,8 @@ public:
     virtual std::shared_ptr<const LinearOperator> transpose() const;
 
 protected:
+    /// An operator between the given spaces; shape_error when a shape has a negative size or its
+    /// product does not fit 64 bits.
     LinearOperator(Shape model_shape, Shape data_shape, std::string name)
         : model_(std::move(model_shape)), data_(std::move(data_shape)), name_(std::move(name)) {
         model_size_ = numel(model_, "model_shape");
@@ -110,7 +118,8 @@ private:
 template <class Scalar>
 class TransposedOperator final : public LinearOperator<Scalar> {
 public:
-    using Block = typename LinearOperator<Scalar>::Block;
+    using Block = typename LinearOperator<Scalar>::Block;  ///< one flattened sample per column
+    /// Owning: A^T of a shared operator, which it keeps alive.
     explicit TransposedOperator(std::shared_ptr<const LinearOperator<Scalar>> op)
         : LinearOperator<Scalar>(op->data_shape(), op->model_shape(), op->name() + "^T"), owner_(op), op_(op.get()) {}
     /// Non-owning: `op` must outlive this operator.
@@ -141,8 +150,10 @@ std::shared_ptr<const LinearOperator<Scalar>> LinearOperator<Scalar>::transpose(
 template <class Scalar, int Order = Eigen::RowMajor, class StorageIndex = int>
 class SparseOperator final : public LinearOperator<Scalar> {
 public:
-    using Block = typename LinearOperator<Scalar>::Block;
-    using Matrix = Eigen::SparseMatrix<Scalar, Order, StorageIndex>;
+    using Block = typename LinearOperator<Scalar>::Block;              ///< one flattened sample per column
+    using Matrix = Eigen::SparseMatrix<Scalar, Order, StorageIndex>;  ///< the stored matrix type
+    /// M as an operator from model_shape (M's columns) to data_shape (M's rows); shape_error when
+    /// the sizes differ from M's.
     SparseOperator(Matrix M, Shape model_shape, Shape data_shape, std::string name = "matrix")
         : SparseOperator(std::make_shared<const Matrix>(compressed(std::move(M))), false, std::move(model_shape),
                          std::move(data_shape), std::move(name)) {}
@@ -159,6 +170,7 @@ public:
     }
     /// The stored matrix (this operator is its transpose when is_transposed()).
     const Matrix& matrix() const { return *M_; }
+    /// True when this operator applies M^T.
     bool is_transposed() const { return transposed_; }
     std::shared_ptr<const LinearOperator<Scalar>> transpose() const override {
         return std::make_shared<SparseOperator>(M_, !transposed_, this->data_shape(), this->model_shape(),
@@ -194,11 +206,15 @@ template <class F> struct is_nullable : std::is_pointer<F> {};
 template <class R, class... A> struct is_nullable<std::function<R(A...)>> : std::true_type {};
 }  // namespace detail
 
+/// A user's pair of callables as an operator: forward(x, y) writes y = A x, adjoint(y, x) writes
+/// x = A^T y (it may be null/empty: then transpose() and apply_adjoint throw config_error).
 template <class Scalar>
 class FunctionOperator final : public LinearOperator<Scalar> {
 public:
-    using Block = typename LinearOperator<Scalar>::Block;
+    using Block = typename LinearOperator<Scalar>::Block;  ///< one flattened sample per column
+    /// The stored form of forward and adjoint: (input block, output block to fill).
     using Fn = std::function<void(const Eigen::Ref<const Block>&, Eigen::Ref<Block>)>;
+    /// The operator from model_shape to data_shape computed by `forward`, with `adjoint`.
     template <class F, class A>
     FunctionOperator(Shape model_shape, Shape data_shape, F forward, A adjoint, std::string name = "function")
         : LinearOperator<Scalar>(std::move(model_shape), std::move(data_shape), std::move(name)),
@@ -249,6 +265,7 @@ private:
 ///   scatter: conv_transpose_scatter (transposed only)
 ///   gather:  conv_transpose_gather (transposed only)
 enum class ApplyMethod { matrix, direct, scatter, gather };
+/// "matrix", "direct", "scatter" or "gather".
 std::string to_string(ApplyMethod m);
 /// Parses "matrix", "direct", "scatter", "gather"; config_error otherwise.
 ApplyMethod parse_apply_method(const std::string& name);
@@ -262,8 +279,8 @@ ApplyMethod parse_apply_method(const std::string& name);
 template <class Scalar>
 class ConvOperator final : public LinearOperator<Scalar> {
 public:
-    using Block = typename LinearOperator<Scalar>::Block;
-    using Matrix = Eigen::SparseMatrix<Scalar, Eigen::RowMajor, std::int64_t>;
+    using Block = typename LinearOperator<Scalar>::Block;                     ///< one flattened sample per column
+    using Matrix = Eigen::SparseMatrix<Scalar, Eigen::RowMajor, std::int64_t>;  ///< the type of matrix()
 
     /// `weight` holds spec.weight_numel() values (shape_error otherwise); `bias` none or out_channels
     /// (added by apply only, so the operator is affine: the adjoint ignores it). Throws config_error
@@ -276,11 +293,11 @@ public:
         : ConvOperator(spec, copy_checked(weight, spec.weight_numel(), "weight"), method,
                        copy_checked(bias, bias.empty() ? 0 : spec.out_channels, "bias"), build) {}
 
-    const ConvSpec& spec() const { return state_->spec; }
-    const std::vector<Scalar>& weight() const { return state_->weight; }
-    const std::vector<Scalar>& bias() const { return state_->bias; }
-    ApplyMethod method() const { return state_->method; }
-    bool is_adjoint() const { return adjoint_; }
+    const ConvSpec& spec() const { return state_->spec; }                 ///< the operation
+    const std::vector<Scalar>& weight() const { return state_->weight; }  ///< its weights
+    const std::vector<Scalar>& bias() const { return state_->bias; }      ///< its bias (empty: none)
+    ApplyMethod method() const { return state_->method; }                 ///< how apply computes
+    bool is_adjoint() const { return adjoint_; }                          ///< this operator is M^T
     /// The operation's own matrix M (W of a conv, T of a transposed conv), built on first use and
     /// shared with transposes; this operator is M^T when is_adjoint().
     const Matrix& matrix() const;

@@ -24,6 +24,7 @@ void encode_pgm(const Raster& raster, ByteSink& out);
 void write_pgm_file(const std::string& path, const Raster& raster);
 /// Decodes a P2 or P5 file (or any ByteSource) into a gray Raster (bits 8 when maxval <= 255, else 16).
 Raster read_pgm_file(const ByteSource& file);
+/// Decodes the PGM file at `path` (see InputFile).
 Raster read_pgm_file(const std::string& path);
 /// Decodes the bytes of a PGM file, with the same rules; `what` names the source in errors.
 Raster parse_pgm(const std::string& bytes, const std::string& what = "PGM data");

@@ -31,6 +31,7 @@ void encode_png(const Raster& raster, ByteSink& out);
 void write_png_file(const std::string& path, const Raster& raster);
 /// Decodes a PNG file (a regular file, read through InputFile) or any ByteSource.
 Raster read_png_file(const ByteSource& file, PngRead mode = PngRead::gray_or_rgb);
+/// Decodes the PNG file at `path` (see InputFile).
 Raster read_png_file(const std::string& path, PngRead mode = PngRead::gray_or_rgb);
 /// Decodes the bytes of a PNG file, with the same rules; `what` names the source in errors.
 Raster parse_png(const std::string& bytes, const std::string& what = "PNG data", PngRead mode = PngRead::gray_or_rgb);

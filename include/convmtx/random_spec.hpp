@@ -16,8 +16,8 @@ enum class SpecDirection { conv, transposed, either };
 
 /// An inclusive range of integers [min, max].
 struct IndexRange {
-    index_t min = 0;
-    index_t max = 0;
+    index_t min = 0;  ///< smallest value
+    index_t max = 0;  ///< largest value
 };
 
 /// The ranges random_spec draws from, all inclusive. The defaults are those the C++ test
@@ -25,7 +25,7 @@ struct IndexRange {
 /// stride 1-3, dilation 1-2, padding 0-3 on each side, input size 1-11 (1-d), 1-7 (2-d),
 /// 1-5 (3-d), every padding mode for a conv.
 struct RandomSpecOptions {
-    SpecDirection direction = SpecDirection::either;
+    SpecDirection direction = SpecDirection::either;  ///< conv, transposed or either
     IndexRange rank{1, 3};                       ///< within [1, 3]
     IndexRange groups{1, 3};                     ///< >= 1
     IndexRange channels_per_group{1, 2};         ///< in_channels = G * U, out_channels = G * U' (both drawn)

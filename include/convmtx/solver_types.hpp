@@ -17,6 +17,7 @@
 
 namespace convmtx {
 
+/// A dense column vector (a flattened model or data sample).
 template <class Scalar>
 using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
 
@@ -57,14 +58,18 @@ enum class Regularizer { tikhonov, gradient };
 /// blurred camera image the L-curve undersmooths below the blurred image's PSNR).
 enum class LambdaRule { automatic, discrepancy, gcv, lcurve };
 
+/// "tikhonov" or "gradient".
 std::string to_string(Regularizer r);
+/// "auto", "discrepancy", "gcv" or "lcurve".
 std::string to_string(LambdaRule r);
 /// Parses "tikhonov"/"gradient" and "auto"/"discrepancy"/"gcv"/"lcurve"; config_error otherwise.
 Regularizer parse_regularizer(const std::string& name);
+/// Parses "auto", "discrepancy", "gcv" or "lcurve"; config_error otherwise.
 LambdaRule parse_lambda_rule(const std::string& name);
 
+/// How choose_lambda picks the regularization weight: the rule, the noise level and the search.
 struct LambdaOptions {
-    LambdaRule rule = LambdaRule::automatic;
+    LambdaRule rule = LambdaRule::automatic;  ///< discrepancy with a known noise level, else GCV (Tikhonov) or the L-curve
     double noise_sigma = -1;     ///< standard deviation of the noise in each entry of b; <= 0: unknown
     double tau = 1.0;            ///< discrepancy principle: ||A x - b|| = tau * noise_sigma * sqrt(m)
     /// Tikhonov: at most this many Golub-Kahan steps; starting at 40, doubled while the chosen
@@ -80,11 +85,14 @@ struct LambdaOptions {
 
 /// The chosen weight and the curve it was chosen from (for plots and reports).
 struct LambdaChoice {
-    double lambda = 0;
-    Regularizer regularizer = Regularizer::tikhonov;
+    double lambda = 0;                                ///< the chosen weight
+    Regularizer regularizer = Regularizer::tikhonov;  ///< the regularizer it weights
     LambdaRule rule = LambdaRule::automatic;  ///< the rule actually applied (never automatic)
     double target = 0;  ///< discrepancy: the residual norm aimed at, tau * sigma * sqrt(m)
-    std::vector<double> lambdas, residual_norms, penalty_norms, criterion;  ///< examined points
+    std::vector<double> lambdas;         ///< the weights examined
+    std::vector<double> residual_norms;  ///< ||A x - b|| at each
+    std::vector<double> penalty_norms;   ///< ||x|| or ||D x|| at each
+    std::vector<double> criterion;       ///< the rule's criterion at each (GCV value, curvature or residual)
     std::string note;   ///< e.g. "the target is below every residual: the smallest lambda was taken"
     /// "lambda=0.0832 (discrepancy: ||Ax-b|| = 1.28 = 1*0.01*sqrt(16384))"
     std::string str() const;
@@ -92,6 +100,7 @@ struct LambdaChoice {
 
 // ---- the iterative solvers ----
 
+/// Options of lsqr, cgls and landweber: regularization, stopping rules, callbacks, Landweber's step and bounds.
 struct SolverOptions {
     double damp = 0;             ///< Tikhonov weight lambda: adds damp^2 ||x||^2
     double gradient_weight = 0;  ///< mu: adds mu^2 ||D x||^2
@@ -102,8 +111,8 @@ struct SolverOptions {
     /// or gradient_weight); the choice is reported in SolveResult::lambda_choice, its progress
     /// through lambda.callback.
     bool auto_lambda = false;
-    Regularizer regularizer = Regularizer::tikhonov;
-    LambdaOptions lambda;
+    Regularizer regularizer = Regularizer::tikhonov;  ///< the weight auto_lambda chooses: damp (tikhonov) or gradient_weight
+    LambdaOptions lambda;                             ///< how auto_lambda chooses it
     double atol = 1e-6;    ///< scipy's atol: stop when ||A^T r|| <= atol ||A|| ||r||  (istop 2)
     double btol = 1e-6;    ///< scipy's btol: stop when ||r|| <= btol ||b|| + atol ||A|| ||x||  (istop 1)
     double conlim = 1e8;   ///< LSQR: stop when cond(A) estimate >= conlim (istop 3); 0: no limit
@@ -114,7 +123,7 @@ struct SolverOptions {
     /// Landweber only: bounds lower <= x <= upper enforced by projection after every step
     /// (projected Landweber), e.g. [0, 1] for images; infinite = unconstrained.
     double lower = -std::numeric_limits<double>::infinity();
-    double upper = std::numeric_limits<double>::infinity();
+    double upper = std::numeric_limits<double>::infinity();  ///< upper bound (see lower)
     /// Landweber only: Nesterov/FISTA momentum, y = x_k + (t_{k-1} - 1)/t_k (x_k - x_{k-1}),
     /// the step taken from y (error O(1/k^2) instead of O(1/k) in the objective).
     bool accelerate = false;
@@ -124,16 +133,17 @@ struct SolverOptions {
 constexpr int istop_callback = 8;   ///< the IterationCallback returned false
 constexpr int istop_nonfinite = 9;  ///< the operator returned NaN or Inf; x is the last finite iterate
 
+/// The solution of an iterative or direct solver with scipy's diagnostics.
 template <class Scalar>
 struct SolveResult {
-    Vector<Scalar> x;
-    std::string method;
+    Vector<Scalar> x;    ///< the solution
+    std::string method;  ///< "lsqr", "cgls", "landweber", "spqr" or "cholmod"
     /// scipy's codes: 0 x = 0 is exact, 1 ||r|| small (atol, btol), 2 least-squares solution
     /// (atol), 3 cond(A) > conlim, 4-6 the same at machine precision, 7 iteration limit;
     /// convmtx adds 8 = stopped by the callback and 9 = the operator returned a non-finite
     /// value while computing iterate iterations + 1 (x is then the iterate x_iterations).
     int istop = 0;
-    index_t iterations = 0;
+    index_t iterations = 0;  ///< iterations done
     double r1norm = 0;  ///< scipy's r1norm: ||b - A x|| (LSQR's recurrence estimate)
     double r2norm = 0;  ///< sqrt(r1norm^2 + damp^2 ||x||^2)
     double anorm = 0;   ///< estimate of ||A|| (LSQR: Frobenius of the bidiagonal; others: see the solver)
@@ -142,12 +152,12 @@ struct SolveResult {
     double xnorm = 0;   ///< ||x||
     double residual_norm = 0;  ///< ||b - A x|| recomputed from x after the solve
     double penalty_norm = 0;   ///< ||x|| (Tikhonov) or ||D x|| (mu > 0)
-    double damp = 0;
-    double gradient_weight = 0;
+    double damp = 0;             ///< the Tikhonov weight used
+    double gradient_weight = 0;  ///< the gradient weight used
     std::optional<LambdaChoice> lambda_choice;  ///< set when the weight was chosen automatically
     std::vector<double> residual_history;         ///< residual_norm of x_0 = 0, x_1, ..., x_iterations
     std::vector<double> normal_residual_history;  ///< normal_residual of the same iterates
-    double seconds = 0;
+    double seconds = 0;          ///< wall-clock time of the solve
     double estimated_bytes = 0;  ///< direct solvers: the memory estimate checked against the limit
     std::string note;            ///< direct solvers: the factorization used
     /// scipy's message for istop, e.g. "The least-squares solution is good enough, given atol";

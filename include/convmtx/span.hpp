@@ -14,13 +14,15 @@
 
 namespace convmtx {
 
+/// A view of `size` contiguous values of type T starting at `data`; it does not own them.
 template <class T>
 class span {
 public:
-    using element_type = T;
-    using value_type = std::remove_cv_t<T>;
+    using element_type = T;                   ///< the viewed type (const for read-only views)
+    using value_type = std::remove_cv_t<T>;   ///< T without const
 
     constexpr span() noexcept = default;
+    /// The `size` values starting at `data`.
     constexpr span(T* data, std::size_t size) noexcept : data_(data), size_(size) {}
     /// Any contiguous container with data() and size() (std::vector, std::array), viewed for the
     /// duration of the call it is passed to. Eigen objects convert explicitly, span(v.data(), v.size()),
@@ -31,14 +33,21 @@ public:
                            std::is_convertible_v<decltype(std::declval<C&>().data()), T*> &&
                            std::is_integral_v<decltype(std::declval<C&>().size())>>>
     constexpr span(C&& c) noexcept : data_(c.data()), size_(static_cast<std::size_t>(c.size())) {}
+    /// A span of U as a span of T (e.g. span<double> as span<const double>).
     template <class U, class = std::enable_if_t<std::is_convertible_v<U (*)[], T (*)[]>>>
     constexpr span(const span<U>& other) noexcept : data_(other.data()), size_(other.size()) {}
 
+    /// The first value.
     constexpr T* data() const noexcept { return data_; }
+    /// Number of values.
     constexpr std::size_t size() const noexcept { return size_; }
+    /// True when size() is 0.
     constexpr bool empty() const noexcept { return size_ == 0; }
+    /// Value i (not checked; i < size()).
     constexpr T& operator[](std::size_t i) const { return data_[i]; }
+    /// Iterator to the first value.
     constexpr T* begin() const noexcept { return data_; }
+    /// Iterator past the last value.
     constexpr T* end() const noexcept { return data_ + size_; }
 
 private:

@@ -14,9 +14,11 @@
 
 namespace convmtx {
 
+/// Sizes, indices and counts: 64-bit signed.
 using index_t = std::int64_t;
 /// Per-spatial-dimension values (kernel, stride, ...) or a full tensor shape.
 using Dims = std::vector<index_t>;
+/// A full tensor shape, e.g. (channels, spatial...) or a weight's (C_out, C_in/G, k...).
 using Shape = std::vector<index_t>;
 
 /// How the forward convolution reads outside the input: zeros, or F.pad's
@@ -27,28 +29,35 @@ enum class PaddingMode { zeros, circular, reflect, replicate };
 /// or MXNet's (symmetric pad, adj, and Deconvolution's target_shape).
 enum class Convention { torch, keras, mxnet };
 
+/// "zeros", "circular", "reflect" or "replicate".
 std::string to_string(PaddingMode mode);
+/// "torch", "keras" or "mxnet".
 std::string to_string(Convention convention);
+/// Writes to_string(mode).
 std::ostream& operator<<(std::ostream& os, PaddingMode mode);
 /// Parses "torch", "keras" or "mxnet"; throws config_error otherwise.
 Convention parse_convention(const std::string& name);
 /// Parses "zeros", "circular", "reflect" or "replicate"; throws config_error otherwise.
 PaddingMode parse_padding_mode(const std::string& name);
+/// The values joined by `sep`, e.g. "3, 3".
 std::string to_string(const Dims& dims, const char* sep = ", ");
 
 /// Padding as given by a user: explicit per-dimension lo/hi (one value is
 /// broadcast to every dimension), or the keywords 'same' / 'valid'.
 struct Padding {
+    /// Explicit sides, or a keyword resolved by make_conv / make_conv_transpose.
     enum class Kind { explicit_sides, same, valid };
-    Kind kind = Kind::explicit_sides;
-    Dims lo{0};
-    Dims hi{0};
+    Kind kind = Kind::explicit_sides;  ///< which of the three
+    Dims lo{0};                        ///< explicit: padding before the data, per dimension
+    Dims hi{0};                        ///< explicit: padding after the data, per dimension
 
     /// Symmetric padding p (PyTorch int or tuple): lo = hi = p.
     static Padding symmetric(Dims p);
     /// Per-side padding: lo[j] at the start, hi[j] at the end of dimension j.
     static Padding sides(Dims lo, Dims hi);
+    /// 'same': the output keeps the input's size (PyTorch: stride 1; Keras: m = ceil(n/s)).
     static Padding same();
+    /// 'valid': no padding.
     static Padding valid();
 };
 
@@ -71,19 +80,20 @@ index_t conv_transpose_output_length(index_t m, index_t k, index_t s, index_t d,
 /// PyTorch's (C_out, C_in/G, k...) for a conv and PyTorch's and MXNet's
 /// (C_in, C_out/G, k...) for a transposed conv.
 struct ConvSpec {
-    bool transposed = false;
+    bool transposed = false;   ///< a transposed convolution (T = W^T) rather than a convolution (W)
     index_t in_channels = 1;   ///< of this operation's input
     index_t out_channels = 1;  ///< of this operation's output
-    index_t groups = 1;
+    index_t groups = 1;        ///< channel groups G; both channel counts are multiples of G
     Dims input_size;           ///< spatial size of this operation's input
-    Dims kernel_size;
-    Dims stride;
-    Dims dilation;
+    Dims kernel_size;          ///< k per spatial dimension
+    Dims stride;               ///< s per spatial dimension
+    Dims dilation;             ///< d per spatial dimension
     Dims padding_lo;           ///< zeros (or padding_mode values) before each dimension
     Dims padding_hi;           ///< and after it
     Dims output_padding;       ///< transposed only; zeros for a conv
-    PaddingMode padding_mode = PaddingMode::zeros;
+    PaddingMode padding_mode = PaddingMode::zeros;  ///< conv only: what a padded position outside the input reads
 
+    /// Number of spatial dimensions (1, 2 or 3).
     int rank() const { return static_cast<int>(kernel_size.size()); }
     /// Spatial output size: conv m_j = floor((n_j + pl_j + ph_j - d_j(k_j-1) - 1)/s_j) + 1,
     /// transposed n_j = (m_j-1)s_j - pl_j - ph_j + d_j(k_j-1) + output_padding_j + 1.
@@ -91,14 +101,16 @@ struct ConvSpec {
     Shape input_shape() const;   ///< (in_channels, input_size...)
     Shape output_shape() const;  ///< (out_channels, output_size()...)
     Shape weight_shape() const;  ///< (conv_out_channels, conv_in_channels/G, kernel_size...)
-    index_t input_numel() const;
-    index_t output_numel() const;
-    index_t weight_numel() const;
+    index_t input_numel() const;   ///< elements of input_shape()
+    index_t output_numel() const;  ///< elements of output_shape()
+    index_t weight_numel() const;  ///< elements of weight_shape()
     /// W's columns: the conv's input (a conv's input, a transposed conv's output).
     Dims conv_input_size() const { return transposed ? output_size() : input_size; }
+    /// W's column channels: the conv's input channels.
     index_t conv_in_channels() const { return transposed ? out_channels : in_channels; }
     /// W's rows: the conv's output (a conv's output, a transposed conv's input).
     Dims conv_output_size() const { return transposed ? input_size : output_size(); }
+    /// W's row channels: the conv's output channels.
     index_t conv_out_channels() const { return transposed ? in_channels : out_channels; }
 
     /// Throws config_error naming the parameter, dimension, value and rule.
@@ -119,25 +131,25 @@ struct ConvSpec {
 
 /// Arguments of torch.nn.functional.conv{1,2,3}d beyond the tensors.
 struct ConvOptions {
-    Dims stride{1};
-    Padding padding{};
-    Dims dilation{1};
-    index_t groups = 1;
-    PaddingMode padding_mode = PaddingMode::zeros;
-    Convention convention = Convention::torch;
+    Dims stride{1};                                 ///< s (one value: every dimension)
+    Padding padding{};                              ///< symmetric, per side, 'same' or 'valid'
+    Dims dilation{1};                               ///< d (one value: every dimension)
+    index_t groups = 1;                             ///< channel groups G
+    PaddingMode padding_mode = PaddingMode::zeros;  ///< zeros, circular, reflect or replicate
+    Convention convention = Convention::torch;      ///< PyTorch's or Keras' meaning of 'same'
 };
 
 /// Arguments of torch.nn.functional.conv_transpose{1,2,3}d, plus PyTorch's
 /// output_size, the Keras meanings of 'same'/'valid'/output_padding and MXNet's
 /// Deconvolution (padding = its symmetric pad, output_padding = its adj, target_shape).
 struct ConvTransposeOptions {
-    Dims stride{1};
-    Padding padding{};
-    std::optional<Dims> output_padding{};
-    index_t groups = 1;
-    Dims dilation{1};
-    std::optional<Dims> output_size{};
-    Convention convention = Convention::torch;
+    Dims stride{1};                             ///< s (one value: every dimension)
+    Padding padding{};                          ///< symmetric, per side, 'same' or 'valid'
+    std::optional<Dims> output_padding{};       ///< a; unset: 0 (PyTorch) or derived (Keras, output_size)
+    index_t groups = 1;                         ///< channel groups G
+    Dims dilation{1};                           ///< d (one value: every dimension)
+    std::optional<Dims> output_size{};          ///< PyTorch's output_size: the wanted spatial size (derives a)
+    Convention convention = Convention::torch;  ///< PyTorch's, Keras' or MXNet's meaning of 'same', 'valid', output_padding
     /// MXNet's target_shape (spatial output size; Convention::mxnet only; all zeros = not given):
     /// total = s(m-1) + d(k-1) + 1 - target, adj = total mod 2, pad = ceil(total/2).
     std::optional<Dims> target_shape{};

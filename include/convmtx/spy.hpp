@@ -35,19 +35,22 @@ std::string hex_color(Rgb c);
 /// Heat scale for t in [0, 1]: linear through (255,255,204) (254,178,76) (240,59,32) (128,0,38) at t = 0, 1/3, 2/3, 1.
 Rgb heat_color(double t);
 
+/// How spy_picture draws: size, entry cells or density, channel-block outlines.
 struct SpyOptions {
     index_t max_pixels = 1200;  ///< larger matrices are drawn in density mode
     index_t cell = 0;           ///< pixels per entry in entry mode; 0: min(24, max_pixels / max(rows, cols))
     bool density = false;       ///< force density mode
     index_t row_block = 0;      ///< outline every row_block rows (0: none)
-    index_t col_block = 0;
+    index_t col_block = 0;      ///< outline every col_block columns (0: none)
 };
 
+/// A drawn spy picture with how it was drawn.
 struct SpyPicture {
-    RgbImage image;
-    bool density = false;
+    RgbImage image;                                   ///< the picture
+    bool density = false;                             ///< drawn in density mode
     index_t cell = 0;                                 ///< entry mode: pixels per entry
-    index_t rows_per_pixel = 1, cols_per_pixel = 1;   ///< density mode
+    index_t rows_per_pixel = 1;                       ///< density mode: rows per pixel
+    index_t cols_per_pixel = 1;                       ///< density mode: columns per pixel
     index_t max_count = 0;                            ///< density mode: entries in the fullest pixel
 };
 

@@ -19,13 +19,16 @@ struct StructureReport {
     bool determined = true;        ///< false when tap values could not be inferred (no entry of a single tap, no weights)
     std::string description;       ///< describe_structure(spec, matrix_is_transpose)
     std::string violation;         ///< first violating entry, "" when ok
-    index_t violation_row = -1, violation_col = -1;  ///< in the checked matrix (W or T as given)
-    double expected = 0, actual = 0;
+    index_t violation_row = -1;    ///< row of the first violation in the checked matrix (W or T as given)
+    index_t violation_col = -1;    ///< its column
+    double expected = 0;           ///< the value the structure gives there
+    double actual = 0;             ///< the value stored there
     index_t checked_entries = 0;   ///< stored plus expected entries compared
     bool weights_checked = false;  ///< the tap values were compared with `weight`
     bool weights_ok = false;       ///< M equals, entry by entry, the matrix `weight` builds
     std::string weight_violation;  ///< first entry that differs from it (and the first differing tap)
-    index_t weight_violation_row = -1, weight_violation_col = -1;
+    index_t weight_violation_row = -1;  ///< row of that entry
+    index_t weight_violation_col = -1;  ///< column of that entry
 };
 
 /// Verifies entry by entry that M (W, or T when matrix_is_transpose) has the structure of `spec`:

@@ -24,6 +24,7 @@ double default_memory_limit();
 /// Parses "512M", "2G", "1.5GiB", "100000" (bytes; K/M/G/T are powers of 1024); config_error otherwise.
 double parse_memory_size(const std::string& text);
 
+/// Options of solve_spqr and solve_cholmod: regularization and the memory limit.
 struct DirectOptions {
     double damp = 0;             ///< Tikhonov weight: adds damp^2 ||x||^2
     double gradient_weight = 0;  ///< mu: adds mu^2 ||D x||^2
@@ -132,6 +133,8 @@ SolveResult<Scalar> solve_spqr(const LinearOperator<Scalar>& A, const Vector<Sca
                                                             b.template cast<double>(),
                                                             detail::with_shape(o, A.model_shape())));
 }
+/// solve_cholmod on an operator holding an explicit matrix (SparseOperator); the gradient grid
+/// defaults to A.model_shape(). Matrix-free operators: config_error suggesting LSQR.
 template <class Scalar>
 SolveResult<Scalar> solve_cholmod(const LinearOperator<Scalar>& A, const Vector<Scalar>& b,
                                   const DirectOptions& o = {}) {

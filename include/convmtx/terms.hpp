@@ -12,7 +12,7 @@ namespace convmtx {
 /// One product w[weight]·x[input] of the sum that gives y[output].
 struct Term {
     Shape weight_index;      ///< (C_conv_out, C_conv_in/G, k...) multi-index into the weight
-    index_t weight_flat = 0;
+    index_t weight_flat = 0;  ///< flat (C-order) index into the weight
     Shape input_index;       ///< the operation's input element (channel, spatial...)
     index_t input_flat = 0;  ///< column of the operation's matrix (W for a conv, T transposed)
     Shape output_index;      ///< the operation's output element
@@ -32,6 +32,7 @@ std::vector<Term> input_terms(const ConvSpec& spec, index_t input_flat);
 
 /// C-order multi-index of `flat` in `shape`, and back; throw std::out_of_range naming `what`.
 Shape unravel_index(index_t flat, const Shape& shape, const std::string& what = "index");
+/// The flat C-order index of `index` in `shape`; std::out_of_range naming `what` outside it.
 index_t ravel_index(const Shape& index, const Shape& shape, const std::string& what = "index");
 /// "name[a,b,c]".
 std::string index_text(const std::string& name, const Shape& index);

@@ -18,6 +18,7 @@
 
 namespace convmtx {
 
+/// How check_kernel compares a kernel with the library's matrix.
 struct CheckOptions {
     ProbeOptions probe;     ///< Jacobian recovery
     int random_inputs = 3;  ///< random inputs compared with M x before probing
@@ -29,10 +30,13 @@ struct CheckOptions {
 /// One entry where the kernel's Jacobian J and the reference matrix M differ
 /// (M = W for a conv, T for a transposed conv; row = output, col = input).
 struct EntryDiff {
+    /// An entry of M absent from J, an entry of J absent from M, or both present with different values.
     enum class Kind { missing, extra, wrong_weight };
-    Kind kind = Kind::wrong_weight;
-    index_t row = 0, col = 0;
-    double expected = 0, actual = 0;
+    Kind kind = Kind::wrong_weight;  ///< which of the three
+    index_t row = 0;                 ///< the output element
+    index_t col = 0;                 ///< the input element
+    double expected = 0;             ///< M's value (0 when absent)
+    double actual = 0;               ///< J's value (0 when absent)
     index_t tap = -1;  ///< flat weight index of M's entry (-1: none, or several folded by padding)
 };
 
@@ -43,27 +47,36 @@ struct BugFinding {
     index_t remaining = 0;  ///< entries where the bug model still differs from J (0: exact)
 };
 
+/// check_kernel's verdict: the comparison of a kernel's Jacobian with M, the bugs that explain the
+/// differences, and the adjoint's checks.
 struct KernelReport {
-    bool passed = false;
+    bool passed = false;       ///< the Jacobian equals M (and the adjoint checks passed)
     std::string spec;          ///< spec.describe()
-    index_t rows = 0, cols = 0;
+    index_t rows = 0;          ///< rows of M: the operation's output size
+    index_t cols = 0;          ///< columns of M: the operation's input size
     double random_error = 0;   ///< max over rows of |kernel(x) - M x| / (|M| |x| + |kernel(x)|), random x
     double zero_response = 0;  ///< max |kernel(0)| (nonzero: not linear, e.g. a bias)
     ProbeStats probe;          ///< Jacobian recovery
-    index_t nnz_reference = 0, nnz_kernel = 0;
-    index_t missing = 0, extra = 0, wrong_weight = 0;
-    double max_entry_error = 0;
+    index_t nnz_reference = 0;  ///< entries of M
+    index_t nnz_kernel = 0;     ///< entries of J
+    index_t missing = 0;        ///< entries of M absent from J
+    index_t extra = 0;          ///< entries of J absent from M
+    index_t wrong_weight = 0;   ///< entries in both with different values
+    double max_entry_error = 0; ///< largest |J - M| over the entries, relative to max|w|
     std::vector<EntryDiff> diffs;  ///< every differing entry (row-major order), capped at 100000
-    std::vector<index_t> wrong_rows, wrong_cols, wrong_taps;  ///< distinct, sorted
+    std::vector<index_t> wrong_rows;  ///< rows with a differing entry, distinct and sorted
+    std::vector<index_t> wrong_cols;  ///< columns with a differing entry, distinct and sorted
+    std::vector<index_t> wrong_taps;  ///< weight indices of the differing entries, distinct and sorted
     std::vector<BugFinding> findings;                          ///< best explanation first
     std::vector<std::string> lines;                            ///< the readable diagnosis
-    // Adjoint, when one was given.
-    bool has_adjoint = false;
-    bool adjoint_passed = true;
+    bool has_adjoint = false;       ///< an adjoint kernel was given and checked
+    bool adjoint_passed = true;     ///< its dot test and Jacobian passed (true without one)
     DotTestReport dot;              ///< dot test of (forward, adjoint)
     index_t adjoint_mismatches = 0; ///< entries where the adjoint's Jacobian differs from M^T
-    std::vector<std::string> adjoint_lines;
+    std::vector<std::string> adjoint_lines;  ///< the adjoint's readable diagnosis
+    /// Probe inputs evaluated to recover the Jacobian.
     index_t probes() const { return probe.probes; }
+    /// The whole report as text (lines, then adjoint_lines).
     std::string str() const;
 };
 

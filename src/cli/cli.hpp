@@ -67,6 +67,7 @@ void setup_demo(CLI::App& app);
 void setup_build(CLI::App& app);
 void setup_inspect(CLI::App& app);
 void setup_spy(CLI::App& app);
+void setup_spreadsheet(CLI::App& app);
 void setup_explain(CLI::App& app);
 void setup_overlap(CLI::App& app);
 void setup_spectrum(CLI::App& app);

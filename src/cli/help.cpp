@@ -172,6 +172,7 @@ void setup_app(CLI::App& app) {
     setup_overlap(app);
     setup_spectrum(app);
     setup_explore(app);
+    setup_spreadsheet(app);
     setup_solve(app);
     setup_adjoint_test(app);
     setup_help(app);

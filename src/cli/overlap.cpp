@@ -1,5 +1,6 @@
 // convmtx overlap: how many (input, tap) pairs reach each output element of a
 // transposed conv (the checkerboard of https://distill.pub/2016/deconv-checkerboard/).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -8,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "convmtx/checkerboard.hpp"
+#include "convmtx/figure.hpp"
 #include "convmtx/inspect.hpp"
-#include "convmtx/png.hpp"
 #include "inspect_common.hpp"
 
 namespace convmtx::cli {
@@ -56,11 +57,30 @@ void run_overlap(const OverlapFlags& f) {
         const index_t cell = f.cell ? *f.cell : std::clamp<index_t>(600 / std::max<index_t>(std::max(h, w), 1), 1, 32);
         // 3-D: the middle slice along the first dimension.
         const index_t mid = slices / 2;
-        std::vector<index_t> plane(rep.counts.begin() + mid * h * w, rep.counts.begin() + (mid + 1) * h * w);
-        write_rgb_png(out, heat_map(plane, h, w, cell));
-        png_note = "wrote " + out + ": " + std::to_string(w * cell) + " x " + std::to_string(h * cell) + " pixels, " +
-                   std::to_string(cell) + " px per output element" + (r == 3 ? ", slice " + std::to_string(mid) + " of dimension 0" : "") +
-                   " (heat scale from the smallest count, pale yellow, to the largest, dark red)";
+        std::vector<double> plane(rep.counts.begin() + mid * h * w, rep.counts.begin() + (mid + 1) * h * w);
+        const auto range = std::minmax_element(plane.begin(), plane.end());
+        const double lo = *range.first, hi = *range.second;
+        figure::HeatMapStyle style{figure::Colormap::viridis, "(input, tap) pairs per output", true, lo, hi};
+        // The plot area is about cell pixels per element; margins for the title, the labels and the colour bar.
+        const double width = std::clamp<double>(static_cast<double>(w * cell) + 190, 320, 16384);
+        const double height = std::clamp<double>(static_cast<double>(h * cell) + 110, r == 1 ? 180 : 320, 16384);
+        figure::Figure fig(width, height);
+        std::ostringstream title;
+        title << (p.spec.transposed ? "transposed conv" : "W^T of the conv") << " overlap"
+              << (r == 3 ? ", slice " + std::to_string(mid) + " of dim 0" : "") << ": interior max/min = "
+              << rep.interior_max << "/" << rep.interior_min << (rep.even ? " (even)" : " (uneven)");
+        figure::Axes& ax = fig.axes().title(title.str()).xlabel("output position, last dimension").grid(false).yreverse(true);
+        if (r > 1) ax.ylabel(r == 3 ? "output position, dimension 1" : "output position, dimension 0");
+        ax.heat_map(std::move(plane), h, w,
+                    {-0.5, static_cast<double>(w) - 0.5, -0.5, static_cast<double>(h) - 0.5}, style);
+        fig.save(out);
+        png_note = "wrote " + out + ": " + std::to_string(static_cast<index_t>(width)) + " x " +
+                   std::to_string(static_cast<index_t>(height)) + (has_extension(out, ".svg") ? " points" : " pixels") +
+                   ", about " + std::to_string(cell) + " per output element" +
+                   (r == 3 ? ", slice " + std::to_string(mid) + " of dimension 0" : "") +
+                   "; colour = (input, tap) pairs per output, colour bar from the smallest count (" +
+                   std::to_string(static_cast<index_t>(lo)) + ", dark) to the largest (" +
+                   std::to_string(static_cast<index_t>(hi)) + ", yellow)";
     }
 
     if (f.json) {
@@ -176,9 +196,11 @@ void setup_overlap(CLI::App& app) {
         "-o overlap.png\n"
         "  convmtx overlap --input 64x32x32 --kernel 4x4 --stride 2 --padding 1 --transposed --weights up.npy");
     auto f = std::make_shared<OverlapFlags>();
-    cmd->add_option("-o,--output", f->output, "also write the counts as a PNG heat map (pale: few, dark red: many)")
+    cmd->add_option("-o,--output", f->output,
+                    "also write the counts as a heat map with axes and a colour bar from the smallest count to the "
+                    "largest: PNG or SVG by the extension")
         ->option_text("FILE")
-        ->check(file_extension({".png"}))
+        ->check(file_extension({".png", ".svg"}))
         ->check(writable_file());
     cmd->add_option("--cell", f->cell, "pixels per output element in the heat map (default: fit about 600 pixels)")
         ->option_text("PX")

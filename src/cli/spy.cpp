@@ -1,12 +1,16 @@
-// convmtx spy: the sparsity pattern of W (or T, or a matrix file) as a PNG,
-// entries colored by kernel tap, channel blocks outlined; density for large matrices.
+// convmtx spy: the sparsity pattern of W (or T, or a matrix file) as a figure with axes (row =
+// output index, column = input index), a colour bar (kernel tap, value, or entries per block),
+// channel-block outlines, and an optional region; PNG or SVG by the extension.
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <iostream>
 #include <optional>
+#include <sstream>
 
 #include "convmtx/errors.hpp"
+#include "convmtx/figure.hpp"
 #include "convmtx/inspect.hpp"
-#include "convmtx/png.hpp"
 #include "inspect_common.hpp"
 
 namespace convmtx::cli {
@@ -16,37 +20,63 @@ namespace {
 struct SpyFlags {
     SubjectFlags subject;
     std::string output;
+    std::string region;
     index_t size = 1200;
     index_t cell = 0;
     bool density = false, no_outline = false;
 };
 
-/// Pixels of the picture of a rows x cols matrix (spy.hpp's rules); usage_error when --cell makes a side
-/// longer than 32768 pixels. Checked before anything is built.
-double picture_pixels(const SpyOptions& opt, index_t rows, index_t cols) {
-    const index_t big = std::max<index_t>({rows, cols, 1});
-    if (opt.density || big > opt.max_pixels) {
-        const double side = static_cast<double>(std::min(big, opt.max_pixels));
-        return side * side;
-    }
-    const index_t cell = opt.cell > 0 ? opt.cell : std::clamp<index_t>(opt.max_pixels / big, 1, 24);
-    if (big > (index_t{1} << 15) / cell)
-        throw usage_error("--cell " + std::to_string(cell) + ": the picture of a " + std::to_string(rows) + " x " +
-                          std::to_string(cols) + " matrix would be wider than 32768 pixels");
-    const double pixels = static_cast<double>(rows * cell) * static_cast<double>(cols * cell);
-    if (3 * pixels > memory_limit())
-        throw memory_limit_error("--cell " + std::to_string(cell) + ": the picture's " + format_bytes(3 * pixels) +
+/// The rows r0..r1-1 and columns c0..c1-1 of --region R0:R1,C0:C1 (whole matrix when empty).
+struct Region {
+    index_t r0 = 0, r1 = 0, c0 = 0, c1 = 0;
+};
+
+Region parse_region(const std::string& text, index_t rows, index_t cols) {
+    if (text.empty()) return {0, rows, 0, cols};
+    const std::string rule = " (R0:R1,C0:C1 with 0 <= R0 < R1 <= " + std::to_string(rows) + " rows and 0 <= C0 < C1 <= " +
+                             std::to_string(cols) + " columns)";
+    index_t v[4] = {0, 0, 0, 0};
+    char colon1 = 0, comma = 0, colon2 = 0;
+    std::istringstream is(text);
+    is >> v[0] >> colon1 >> v[1] >> comma >> v[2] >> colon2 >> v[3];
+    if (!is || colon1 != ':' || comma != ',' || colon2 != ':' || is.peek() != std::char_traits<char>::eof())
+        throw usage_error("--region " + text + ": not of the form R0:R1,C0:C1" + rule);
+    if (!(0 <= v[0] && v[0] < v[1] && v[1] <= rows && 0 <= v[2] && v[2] < v[3] && v[3] <= cols))
+        throw usage_error("--region " + text + ": outside the matrix" + rule);
+    return {v[0], v[1], v[2], v[3]};
+}
+
+/// How a region of nr x nc entries is drawn: as density when forced or larger than --size (bin x bin
+/// entries per cell), else one cell of `cell` pixels per entry; gh x gw cells.
+struct Layout {
+    bool density = false;
+    index_t bin = 1, gh = 0, gw = 0, cell = 1;
+};
+
+/// The layout of `reg`, checked before anything is built: usage_error when a side would be wider than
+/// 16000 pixels, memory_limit_error when the picture's pixels exceed the memory limit.
+Layout picture_layout(const SpyFlags& f, const Region& reg) {
+    Layout L;
+    const index_t nr = reg.r1 - reg.r0, nc = reg.c1 - reg.c0;
+    L.density = f.density || std::max(nr, nc) > f.size;
+    L.bin = L.density ? (std::max(nr, nc) + f.size - 1) / f.size : 1;
+    L.gh = (nr + L.bin - 1) / L.bin;
+    L.gw = (nc + L.bin - 1) / L.bin;
+    L.cell = L.density ? 1 : f.cell > 0 ? f.cell : std::clamp<index_t>(f.size / std::max<index_t>({L.gh, L.gw, 1}), 1, 24);
+    if (std::max(L.gh, L.gw) > 16000 / L.cell)
+        throw usage_error("--cell " + std::to_string(L.cell) + ": the picture of " + std::to_string(L.gh) + " x " +
+                          std::to_string(L.gw) + " cells would be wider than 16000 pixels");
+    const double pixels = static_cast<double>(L.gh * L.cell + 120) * static_cast<double>(L.gw * L.cell + 230);
+    if (4 * pixels > memory_limit())
+        throw memory_limit_error("--cell " + std::to_string(L.cell) + ": the picture's " + format_bytes(4 * pixels) +
                                      " exceed the memory limit " + format_bytes(memory_limit()),
-                                 3 * pixels, memory_limit());
-    return pixels;
+                                 4 * pixels, memory_limit());
+    begin_work(pixels);
+    return L;
 }
 
 void run_spy(const SpyFlags& f) {
     const std::string& out = f.output;
-    SpyOptions opt;
-    opt.max_pixels = f.size;
-    opt.cell = f.cell;
-    opt.density = f.density;
     // A configuration drawn as density needs only the pattern: no values, no taps (less memory).
     Subject s;
     std::optional<SparsityPattern<std::int64_t>> pattern;
@@ -55,28 +85,28 @@ void run_spy(const SpyFlags& f) {
         s.transpose = f.subject.transpose(s.problem->spec.transposed);
         const ConvGeometry g(s.problem->spec);
         const index_t rows = s.transpose ? g.cols() : g.rows(), cols = s.transpose ? g.rows() : g.cols();
+        const Layout L = picture_layout(f, parse_region(f.region, rows, cols));
         begin_work(g.table_bytes() / 24);  // the tap tables that count the entries
-        begin_work(static_cast<double>(g.structural_nnz()) + picture_pixels(opt, rows, cols));
-        if (opt.density || std::max(g.rows(), g.cols()) > opt.max_pixels)
+        begin_work(static_cast<double>(g.structural_nnz()));
+        if (L.density)
             pattern = matrix_pattern<std::int64_t>(s.problem->spec, s.transpose);
         else s.M = build_matrix(*s.problem, s.transpose);
     } else {
         s = load_subject(f.subject);
-        begin_work(picture_pixels(opt, s.M.rows(), s.M.cols()));
     }
     const index_t n_rows = pattern ? pattern->rows : s.M.rows(), n_cols = pattern ? pattern->cols : s.M.cols();
     const index_t n_entries = pattern ? pattern->nnz() : s.M.nonZeros();
+    const Region reg = parse_region(f.region, n_rows, n_cols);
+    const Layout layout = picture_layout(f, reg);
+    const bool density = layout.density;
+
+    // Colour: the kernel tap (a configuration whose pattern is the file's), else the value; density: entries per block.
     std::vector<index_t> taps;
     index_t K = 0;
-    std::string coloring = "by sign (no configuration)";
-    if (s.problem) {
+    std::string coloring = "value";
+    if (s.problem && !density) {
         const ConvSpec& sp = s.problem->spec;
-        const ConvGeometry g(sp);
-        if (!f.no_outline) {
-            opt.row_block = s.transpose ? g.input_volume() : g.output_volume();
-            opt.col_block = s.transpose ? g.output_volume() : g.input_volume();
-        }
-        K = g.kernel_volume();
+        K = ConvGeometry(sp).kernel_volume();
         bool same_pattern = true;
         if (s.from_file) {
             const auto pat = matrix_pattern<std::int64_t>(sp, s.transpose);
@@ -84,71 +114,161 @@ void run_spy(const SpyFlags& f) {
                            std::equal(pat.outer.begin(), pat.outer.end(), s.M.outerIndexPtr()) &&
                            std::equal(pat.inner.begin(), pat.inner.end(), s.M.innerIndexPtr());
         }
-        const bool density = opt.density || std::max(n_rows, n_cols) > opt.max_pixels;
-        if (same_pattern && !density) {
+        if (same_pattern) {
             taps = tap_map(sp, s.transpose);
-            coloring = "by kernel tap";
-        } else if (!same_pattern) {
-            coloring = "by sign (the file's pattern differs from the configuration's)";
+            coloring = "tap";
+        } else {
+            coloring = "value (the file's pattern differs from the configuration's)";
         }
     }
-    const SpyPicture pic =
-        pattern ? spy_picture(pattern->rows, pattern->cols, pattern->outer.data(), pattern->inner.data(), nullptr, opt)
-                : spy_picture(s.M, opt, taps.empty() ? nullptr : &taps, K);
-    write_rgb_png(out, pic.image);
-    std::cout << "wrote " << out << ": " << pic.image.width << " x " << pic.image.height << " pixels, " << s.name() << " "
-              << n_rows << " x " << n_cols << ", " << n_entries << " entries\n";
-    if (pic.density) {
-        std::cout << "density: each pixel covers " << pic.rows_per_pixel << " rows x " << pic.cols_per_pixel
-                  << " columns; color = heat scale of log(1 + entries) / log(1 + " << pic.max_count
-                  << ") (white: none, pale yellow: few, dark red: " << pic.max_count << ")\n";
+    const index_t bin = layout.bin, gh = layout.gh, gw = layout.gw, cell = layout.cell;
+
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    std::vector<double> grid(static_cast<size_t>(gh * gw), density ? 0.0 : nan);
+    index_t drawn = 0, folded = 0;
+    double vmax_abs = 0;
+    auto visit = [&](index_t r, index_t c, index_t k, double value) {
+        if (c < reg.c0 || c >= reg.c1) return;
+        ++drawn;
+        double& g = grid[static_cast<size_t>(((r - reg.r0) / bin) * gw + (c - reg.c0) / bin)];
+        if (density) g += 1;
+        else if (!taps.empty()) {
+            const index_t t = taps[static_cast<size_t>(k)];
+            folded += t < 0;
+            g = t < 0 ? static_cast<double>(K) : static_cast<double>(t % K);
+        } else {
+            g = value;
+            vmax_abs = std::max(vmax_abs, std::abs(value));
+        }
+    };
+    if (pattern) {
+        for (index_t r = reg.r0; r < reg.r1; ++r)
+            for (auto k = pattern->outer[static_cast<size_t>(r)]; k < pattern->outer[static_cast<size_t>(r + 1)]; ++k)
+                visit(r, pattern->inner[static_cast<size_t>(k)], k, 1.0);
     } else {
-        std::cout << "entries: " << pic.cell << " x " << pic.cell << " pixels each, entry (r, c) at x = " << pic.cell
-                  << "c, y = " << pic.cell << "r; colored " << coloring << "\n";
+        for (index_t r = reg.r0; r < reg.r1; ++r)
+            for (auto k = s.M.outerIndexPtr()[r]; k < s.M.outerIndexPtr()[r + 1]; ++k)
+                visit(r, s.M.innerIndexPtr()[k], k, s.M.valuePtr()[k]);
+    }
+    double max_count = 0;
+    if (density)
+        for (auto& g : grid) {
+            max_count = std::max(max_count, g);
+            if (g == 0) g = nan;
+        }
+
+    figure::HeatMapStyle style;
+    style.colormap = figure::Colormap::viridis;
+    if (density) {
+        style.colorbar_label = "stored entries per block of " + std::to_string(bin) + " x " + std::to_string(bin);
+        style.vmin = 1;
+        style.vmax = std::max(max_count, 2.0);
+    } else if (!taps.empty()) {
+        style.colorbar_label = folded ? "kernel tap t (flat spatial index; " + std::to_string(K) + ": folded taps)"
+                                      : "kernel tap t (flat spatial index)";
+        style.vmin = 0;
+        style.vmax = static_cast<double>(folded ? K : std::max<index_t>(K - 1, 1));
+    } else {
+        style.colormap = figure::Colormap::magma;
+        style.colorbar_label = "entry value";
+        style.vmin = -std::max(vmax_abs, 1e-300);
+        style.vmax = std::max(vmax_abs, 1e-300);
+    }
+    const double width = std::clamp<double>(static_cast<double>(gw * cell) + 230, 360, 16384);
+    const double height = std::clamp<double>(static_cast<double>(gh * cell) + 120, 240, 16384);
+    figure::Figure fig(width, height);
+    std::string row_label = "row", col_label = "column";
+    index_t row_block = 0, col_block = 0;
+    if (s.problem) {
+        const ConvGeometry g(s.problem->spec);
+        row_block = s.transpose ? g.input_volume() : g.output_volume();
+        col_block = s.transpose ? g.output_volume() : g.input_volume();
+        const bool conv_rows = !s.transpose;
+        row_label = std::string("row = ") + (conv_rows ? "conv output" : "conv input") + " index = channel x " +
+                    std::to_string(row_block) + " + position";
+        col_label = std::string("column = ") + (conv_rows ? "conv input" : "conv output") + " index = channel x " +
+                    std::to_string(col_block) + " + position";
+    }
+    std::ostringstream title;
+    title << s.name() << " " << n_rows << " x " << n_cols << ", " << n_entries << " entries";
+    if (!f.region.empty()) title << "; rows " << reg.r0 << "-" << reg.r1 - 1 << ", columns " << reg.c0 << "-" << reg.c1 - 1;
+    const double x0 = static_cast<double>(reg.c0) - 0.5, y0 = static_cast<double>(reg.r0) - 0.5;
+    figure::Axes& ax = fig.axes().title(title.str()).xlabel(col_label).ylabel(row_label).grid(false).yreverse(true).legend(false);
+    ax.xlim(x0, x0 + static_cast<double>(gw * bin)).ylim(y0, y0 + static_cast<double>(gh * bin));
+    ax.heat_map(std::move(grid), gh, gw,
+                {x0, x0 + static_cast<double>(gw * bin), y0, y0 + static_cast<double>(gh * bin)}, style);
+    // Grey lines between the channel blocks (at most 256 of each).
+    index_t outlines = 0;
+    const figure::SeriesStyle grey{{0.55, 0.55, 0.55, 1}, 1, 0, ""};
+    if (!f.no_outline && row_block > 0 && col_block > 0) {
+        if ((reg.r1 - reg.r0) / row_block < 256)
+            for (index_t b = (reg.r0 / row_block + 1) * row_block; b < reg.r1; b += row_block, ++outlines)
+                ax.plot({x0, x0 + static_cast<double>(gw * bin)}, {static_cast<double>(b) - 0.5, static_cast<double>(b) - 0.5}, grey);
+        if ((reg.c1 - reg.c0) / col_block < 256)
+            for (index_t b = (reg.c0 / col_block + 1) * col_block; b < reg.c1; b += col_block, ++outlines)
+                ax.plot({static_cast<double>(b) - 0.5, static_cast<double>(b) - 0.5}, {y0, y0 + static_cast<double>(gh * bin)}, grey);
+    }
+    fig.save(out);
+
+    std::cout << "wrote " << out << ": " << static_cast<index_t>(width) << " x " << static_cast<index_t>(height)
+              << (has_extension(out, ".svg") ? " points, " : " pixels, ") << s.name() << " " << n_rows << " x " << n_cols
+              << ", " << n_entries << " entries\n";
+    if (!f.region.empty())
+        std::cout << "region: rows " << reg.r0 << " to " << reg.r1 - 1 << ", columns " << reg.c0 << " to " << reg.c1 - 1
+                  << " (" << drawn << " entries); the axes keep the matrix's indices\n";
+    if (density) {
+        std::cout << "density: each cell of the picture counts the entries of a block of " << bin << " x " << bin
+                  << " (rows x columns); colour bar from 1 to " << static_cast<index_t>(max_count)
+                  << " entries, gray: none\n";
+    } else {
+        std::cout << "entries: " << cell << " x " << cell << " pixels each, gray where there is none; colour = "
+                  << coloring << " (colour bar on the right)\n";
         if (!taps.empty()) {
             const ConvSpec& sp = s.problem->spec;
             Shape kshape(sp.kernel_size.begin(), sp.kernel_size.end());
-            std::cout << "tap colors:";
-            for (index_t t = 0; t < std::min<index_t>(K, 12); ++t)
-                std::cout << (t % 4 == 0 ? "\n  " : "  ") << index_text("tap", unravel_index(t, kshape)) << " "
-                          << hex_color(tap_color(t));
-            if (K > 12) std::cout << "\n  (taps 12 and up repeat the palette: tap t has the color of t mod 12)";
-            bool folded = false;
-            for (auto t : taps) folded |= t < 0;
-            if (folded) std::cout << "\n  black: entries where the padding mode folds several taps together";
-            std::cout << "\n";
+            std::cout << "taps: t = 0 .. " << K - 1 << " is the flat spatial index of";
+            for (index_t t = 0; t < std::min<index_t>(K, 6); ++t)
+                std::cout << (t ? ", " : " ") << index_text("tap", unravel_index(t, kshape));
+            std::cout << (K > 6 ? ", ..." : "") << "\n";
+            if (folded) std::cout << "folded: " << folded << " entries where the padding mode folds several taps (colour " << K << ")\n";
         }
     }
-    if ((opt.row_block && opt.row_block < n_rows) || (opt.col_block && opt.col_block < n_cols))
-        std::cout << "outlines: gray lines between the channel blocks (" << opt.row_block << " rows x " << opt.col_block
-                  << " columns each)\n";
+    if (outlines)
+        std::cout << "outlines: " << outlines << " gray lines between the channel blocks (" << row_block << " rows x "
+                  << col_block << " columns each)\n";
 }
 
 }  // namespace
 
 void setup_spy(CLI::App& app) {
     CLI::App* cmd = add_command(
-        app, "spy", "the sparsity pattern of W as a PNG, entries colored by kernel tap",
-        "Draws the sparsity pattern of W (or T, or a .mtx/.npz file) as a PNG. Each entry is a square colored by its "
-        "kernel tap (12-color palette, tap t = flat spatial tap index, black where a padding mode folds taps; by sign "
-        "for a matrix file without configuration); channel blocks are outlined in gray. Matrices larger than --size "
-        "are drawn as density: each pixel counts the entries of a block of rows and columns (heat scale, "
-        "logarithmic).\n"
-        "  convmtx spy --input 1x4x4 --kernel 3x3 --stride 2 --padding 1 -o W.png");
+        app, "spy", "the sparsity pattern of W as a picture with axes, colour bar and channel blocks",
+        "Draws the sparsity pattern of W (or T, or a .mtx/.npz file) as a PNG or SVG (by the extension) with axes: "
+        "row = the output index of the matrix (channel x block + position), column = its input index. Each entry is "
+        "a cell coloured by its kernel tap (the flat spatial index t, colour bar on the right; the highest colour "
+        "where a padding mode folds taps together), or by its value for a matrix file without configuration; gray "
+        "cells have no entry. Gray lines separate the channel blocks. Matrices with more rows or columns than --size "
+        "are drawn as density: each cell counts the entries of a square block. --region R0:R1,C0:C1 draws rows "
+        "R0..R1-1 and columns C0..C1-1 of a large W, keeping its indices on the axes.\n"
+        "  convmtx spy --input 1x4x4 --kernel 3x3 --stride 2 --padding 1 -o W.png\n"
+        "  convmtx spy --input 1x256x256 --kernel 3x3 --padding 1 --region 0:600,0:600 -o corner.svg");
     auto f = std::make_shared<SpyFlags>();
-    cmd->add_option("-o,--output", f->output, "the PNG file to write")
+    cmd->add_option("-o,--output", f->output, "the picture to write: PNG or SVG by the extension")
         ->option_text("FILE")
         ->required()
-        ->check(file_extension({".png"}))
+        ->check(file_extension({".png", ".svg"}))
         ->check(writable_file());
-    cmd->add_option("--size", f->size, "largest picture side in pixels (default 1200); larger matrices are drawn as density")
-        ->option_text("PX")
-        ->check(integer_in(16, 1 << 15));
+    cmd->add_option("--region", f->region, "draw rows R0..R1-1 and columns C0..C1-1 only (e.g. 0:100,0:300)")
+        ->option_text("R0:R1,C0:C1");
+    cmd->add_option("--size", f->size,
+                    "largest number of cells per side (default 1200); a larger matrix or region is drawn as density")
+        ->option_text("N")
+        ->check(integer_in(16, 1 << 14));
     cmd->add_option("--cell", f->cell,
-                    "pixels per entry when entries are drawn (default: size / largest matrix side, at most 24)")
+                    "pixels per entry when entries are drawn (default: size / largest side, at most 24)")
         ->option_text("PX")
-        ->check(integer_in(1, 1 << 15));
-    cmd->add_flag("--density", f->density, "draw density (entries per pixel) even for a small matrix");
+        ->check(integer_in(1, 1 << 14));
+    cmd->add_flag("--density", f->density, "draw density (entries per block) even for a small matrix");
     cmd->add_flag("--no-outline", f->no_outline, "do not outline the channel blocks");
     f->subject.add_to(*cmd, true);
     cmd->callback([f] { run_spy(*f); });

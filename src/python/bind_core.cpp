@@ -262,13 +262,18 @@ char scalar_kind(const py::array& a, const char* name) {
 
 void bind_core(py::module_& m) {
     // Every validation error of the core is a ValueError carrying the C++ message.
-    py::register_exception<config_error>(m, "ConfigError", PyExc_ValueError);
-    py::register_exception<shape_error>(m, "ShapeError", PyExc_ValueError);
-    py::register_exception<index_overflow_error>(m, "IndexOverflowError", PyExc_ValueError);
+    py::register_exception<config_error>(m, "ConfigError", PyExc_ValueError).attr("__doc__") =
+        "A configuration breaks a rule (a ValueError): the message names the parameter, its value and the rule.";
+    py::register_exception<shape_error>(m, "ShapeError", PyExc_ValueError).attr("__doc__") =
+        "An array's shape or size does not match the configuration (a ValueError); the message gives both.";
+    py::register_exception<index_overflow_error>(m, "IndexOverflowError", PyExc_ValueError).attr("__doc__") =
+        "A matrix has more entries or a larger side than its index type holds (a ValueError): use int64 indices.";
     // Files: one that cannot be opened, read or written is an OSError; one whose contents break its
     // format's rules a ValueError (registered after io_error, its base, so that it is tried first).
-    py::register_exception<io_error>(m, "FileError", PyExc_OSError);
-    py::register_exception<format_error>(m, "FormatError", PyExc_ValueError);
+    py::register_exception<io_error>(m, "FileError", PyExc_OSError).attr("__doc__") =
+        "A file cannot be opened, read or written (an OSError); the message names the file and the reason.";
+    py::register_exception<format_error>(m, "FormatError", PyExc_ValueError).attr("__doc__") =
+        "A file's contents break its format's rules (a ValueError); the message names the file and the rule.";
     // Allocations no estimate foresaw: a MemoryError saying so, not the C++ library's "std::bad_alloc"
     // or "cannot create std::vector larger than max_size()".
     py::register_exception_translator([](std::exception_ptr p) {
@@ -285,19 +290,20 @@ void bind_core(py::module_& m) {
 
     py::class_<ConvSpec>(m, "ConvSpec",
                          "Geometry of one convolution (transposed=False) or transposed convolution, validated.")
-        .def_readonly("transposed", &ConvSpec::transposed)
-        .def_readonly("in_channels", &ConvSpec::in_channels)
-        .def_readonly("out_channels", &ConvSpec::out_channels)
-        .def_readonly("groups", &ConvSpec::groups)
+        .def_readonly("transposed", &ConvSpec::transposed, "True for a transposed convolution, False for a convolution")
+        .def_readonly("in_channels", &ConvSpec::in_channels, "channels of the operation's input")
+        .def_readonly("out_channels", &ConvSpec::out_channels, "channels of the operation's output")
+        .def_readonly("groups", &ConvSpec::groups, "channel groups G: both channel counts are multiples of G")
         .def_readonly("input_size", &ConvSpec::input_size, "spatial size of the operation's input")
-        .def_readonly("kernel_size", &ConvSpec::kernel_size)
-        .def_readonly("stride", &ConvSpec::stride)
-        .def_readonly("dilation", &ConvSpec::dilation)
-        .def_readonly("padding_lo", &ConvSpec::padding_lo)
-        .def_readonly("padding_hi", &ConvSpec::padding_hi)
-        .def_readonly("output_padding", &ConvSpec::output_padding)
-        .def_property_readonly("padding_mode", [](const ConvSpec& s) { return to_string(s.padding_mode); })
-        .def_property_readonly("rank", &ConvSpec::rank)
+        .def_readonly("kernel_size", &ConvSpec::kernel_size, "kernel size k per spatial dimension")
+        .def_readonly("stride", &ConvSpec::stride, "stride s per spatial dimension")
+        .def_readonly("dilation", &ConvSpec::dilation, "dilation d per spatial dimension")
+        .def_readonly("padding_lo", &ConvSpec::padding_lo, "padding before the data per spatial dimension")
+        .def_readonly("padding_hi", &ConvSpec::padding_hi, "padding after the data per spatial dimension")
+        .def_readonly("output_padding", &ConvSpec::output_padding, "transposed only: positions added at the high end per dimension")
+        .def_property_readonly("padding_mode", [](const ConvSpec& s) { return to_string(s.padding_mode); },
+                               "'zeros', 'circular', 'reflect' or 'replicate' (conv only; F.pad then an unpadded conv)")
+        .def_property_readonly("rank", &ConvSpec::rank, "number of spatial dimensions (1, 2 or 3)")
         .def_property_readonly("output_size", &ConvSpec::output_size, "spatial size of the operation's output")
         .def_property_readonly("input_shape", &ConvSpec::input_shape, "(in_channels, input_size...)")
         .def_property_readonly("output_shape", &ConvSpec::output_shape, "(out_channels, output_size...)")
@@ -305,12 +311,12 @@ void bind_core(py::module_& m) {
                                "(conv_out_channels, conv_in_channels/groups, kernel_size...): PyTorch's layout")
         .def_property_readonly("conv_input_size", &ConvSpec::conv_input_size, "spatial size of W's columns (the conv's input)")
         .def_property_readonly("conv_output_size", &ConvSpec::conv_output_size, "spatial size of W's rows (the conv's output)")
-        .def_property_readonly("input_numel", &ConvSpec::input_numel)
-        .def_property_readonly("output_numel", &ConvSpec::output_numel)
+        .def_property_readonly("input_numel", &ConvSpec::input_numel, "elements of one input sample: prod(input_shape)")
+        .def_property_readonly("output_numel", &ConvSpec::output_numel, "elements of one output sample: prod(output_shape)")
         .def("adjoint", &ConvSpec::adjoint, "the adjoint operation as a spec")
         .def("structural_nnz", [](const ConvSpec& s) { return structural_nnz(s); },
              "number of entries of W (exact unless zero entries are dropped)")
-        .def("describe", &ConvSpec::describe)
+        .def("describe", &ConvSpec::describe, "one line with every parameter, e.g. for messages and reports")
         .def("__repr__", [](const ConvSpec& s) { return "<convmtx.ConvSpec " + s.describe() + ">"; });
 
     m.def(

@@ -148,6 +148,9 @@ py::array_t<float> image_to(const Image& im) {
 
 void bind_solvers(py::module_& m) {
     static py::exception<memory_limit_error> mem_exc(m, "MemoryLimitError", PyExc_MemoryError);
+    mem_exc.attr("__doc__") =
+        "A problem whose estimated memory exceeds the limit (a MemoryError), refused before anything is allocated;\n"
+        "estimated_bytes and limit_bytes give the numbers.";
     py::register_exception_translator([](std::exception_ptr p) {
         try {
             if (p) std::rethrow_exception(p);

@@ -99,7 +99,7 @@ def test_version_is_the_projects():
 
 def test_help_command_and_help_flag_agree_for_every_command():
     names = commands()
-    assert {"demo", "build", "inspect", "spy", "explain", "overlap", "spectrum", "explore", "solve", "adjoint-test",
+    assert {"demo", "build", "inspect", "spy", "explain", "overlap", "spectrum", "explore", "spreadsheet", "solve", "adjoint-test",
             "help"} == set(names)
     for name in names:
         a, b, c = run("help", name), run(name, "--help"), run(name, "-h")
@@ -117,7 +117,7 @@ def test_help_build_lists_its_options_and_every_configuration_key():
     assert {"input", "kernel", "stride", "padding", "padding_lo", "padding_hi", "output_padding", "output_size",
             "dilation", "groups", "out_channels", "transposed", "padding_mode", "convention", "pad", "adj",
             "target_shape", "weights", "weight_layout"} == set(keys)
-    for command in ("build", "inspect", "spy", "explain", "overlap", "explore", "adjoint-test"):
+    for command in ("build", "inspect", "spy", "explain", "overlap", "explore", "spreadsheet", "adjoint-test"):
         text = ok("help", command)
         for key in keys:
             assert "--" + key.replace("_", "-") in text, (command, key)

@@ -27,12 +27,6 @@ CLI = os.environ.get("CONVMTX_CLI") or os.path.join(HERE, "..", "..", "build", "
 
 pytestmark = needs(find_tool(CLI), f"convmtx CLI not found at {CLI} (set CONVMTX_CLI)")
 
-# The documented tap palette (include/convmtx/png.hpp, docs/inspect.md).
-PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
-           (227, 119, 194), (188, 189, 34), (23, 190, 207), (0, 0, 128), (128, 128, 0), (0, 128, 128)]
-WHITE = (255, 255, 255)
-
-
 def run(*args, check=True):
     p = subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=120)
     if check and p.returncode != 0:
@@ -272,47 +266,97 @@ def test_inspect_toeplitz_fails_without_weights_for_a_perturbed_entry(tmp_path):
 # ---------------------------------------------------------------- spy
 
 
-@pytest.mark.parametrize("name", ["conv2d_s2_p1", "conv2d_channels", "tconv2d_outpad", "conv3d"])
-def test_spy_png_has_the_stated_size_and_tap_colors(torch, tmp_path, name):
-    cfg = CONFIGS[name]
-    out = run("spy", *flags(cfg, "arange"), "--cell", "5", "-o", tmp_path / "W.png").stdout
-    w, h = map(int, re.search(r"(\d+) x (\d+) pixels", out).groups())
-    cell = int(re.search(r"entries: (\d+) x \d+ pixels each", out).group(1))
-    width, height, px = decode_png(tmp_path / "W.png")
-    assert (width, height) == (w, h)
-    M = operator_matrix(torch, cfg, arange_weight(cfg))
-    assert cell == 5 and (width, height) == (M.shape[1] * cell, M.shape[0] * cell)
-    K = int(np.prod(cfg["kernel"]))
-    # With arange weights a stored entry's value is its weight index (zeros padding: one tap per entry),
-    # so its tap is value mod K. Entry 0 (weight 0) is stored too: its color is the palette's first.
+def svg_heat_map(path):
+    """The heat map of a figure written as SVG: Cairo embeds it as a PNG at one pixel per cell
+    (data:image/png;base64,...). Returns (width, height, pixels[y][x])."""
+    import base64
+
+    svg = open(path, encoding="utf-8").read()
+    images = re.findall(r'data:image/png;base64,([A-Za-z0-9+/=\s]+)"', svg)
+    assert len(images) == 1, f"{len(images)} embedded images"
+    png = path.with_suffix(".heat.png")
+    png.write_bytes(base64.b64decode("".join(images[0].split())))
+    return decode_png(png)
+
+
+def check_tap_classes(px, M, K):
+    """Entries of the same tap share a colour and different taps differ; the cells without a stored entry share one
+    colour that no tap has. M (PyTorch's, weights 0, 1, 2, ...) is 0 both where nothing is stored and at the stored
+    entries of weight 0 (tap 0 of the first channel pair): those may have tap 0's colour."""
+    from collections import Counter
+
+    tap_colour, zeros = {}, Counter()
     for r in range(M.shape[0]):
         for c in range(M.shape[1]):
-            got = px[r * cell + cell // 2][c * cell + cell // 2]
-            v = M[r, c]
+            v, got = M[r, c], tuple(px[r][c][:3])
             if v != 0:
-                assert got == PALETTE[int(v) % K % 12], (r, c, v)
+                assert tap_colour.setdefault(int(v) % K, got) == got, (r, c, v)
             else:
-                assert got in (WHITE, PALETTE[0]), (r, c)
+                zeros[got] += 1
+    assert len(set(tap_colour.values())) == len(tap_colour)
+    empty = zeros.most_common(1)[0][0]
+    assert empty not in tap_colour.values()
+    others = set(zeros) - {empty}
+    assert len(others) <= 1 and (not others or 0 not in tap_colour or others == {tap_colour[0]}), others
+
+
+@pytest.mark.parametrize("name", ["conv2d_s2_p1", "conv2d_channels", "tconv2d_outpad", "conv3d"])
+def test_spy_draws_every_entry_in_its_tap_colour(torch, tmp_path, name):
+    cfg = CONFIGS[name]
+    M = operator_matrix(torch, cfg, arange_weight(cfg))
+    K = int(np.prod(cfg["kernel"]))
+    out = run("spy", *flags(cfg, "arange"), "--cell", "5", "-o", tmp_path / "W.png").stdout
+    w, h = map(int, re.search(r"(\d+) x (\d+) pixels", out).groups())
+    assert decode_png(tmp_path / "W.png")[:2] == (w, h) == (max(M.shape[1] * 5 + 230, 360), max(M.shape[0] * 5 + 120, 240))
+    assert f"taps: t = 0 .. {K - 1}" in out
+    out = run("spy", *flags(cfg, "arange"), "-o", tmp_path / "W.svg").stdout
+    assert re.search(r"W\.svg: \d+ x \d+ points", out)
+    width, height, px = svg_heat_map(tmp_path / "W.svg")
+    assert (width, height) == (M.shape[1], M.shape[0])
+    check_tap_classes(px, M, K)
+
+
+def test_spy_region_keeps_the_indices(torch, tmp_path):
+    cfg = CONFIGS["conv2d_channels"]
+    M = operator_matrix(torch, cfg, arange_weight(cfg))
+    r0, r1, c0, c1 = 3, min(M.shape[0], 20), 5, min(M.shape[1], 40)
+    out = run("spy", *flags(cfg, "arange"), "--region", f"{r0}:{r1},{c0}:{c1}", "-o", tmp_path / "R.svg").stdout
+    assert f"region: rows {r0} to {r1 - 1}, columns {c0} to {c1 - 1} (" in out
+    width, height, px = svg_heat_map(tmp_path / "R.svg")
+    assert (width, height) == (c1 - c0, r1 - r0)
+    check_tap_classes(px, M[r0:r1, c0:c1], int(np.prod(cfg["kernel"])))
+
+
+@pytest.mark.parametrize("region", ["0:0,0:4", "0:4", "4:2,0:4", "0:999,0:4", "a:b,c:d", "0:4,0:4x"])
+def test_spy_bad_region_is_a_usage_error(tmp_path, region):
+    p = run("spy", "--input", "1x4x4", "--kernel", "3x3", "--region", region, "-o", tmp_path / "R.png", check=False)
+    assert p.returncode == 2 and p.stdout == ""
+    assert f"--region {region}" in p.stderr and "R0:R1,C0:C1" in p.stderr
+    assert not (tmp_path / "R.png").exists()
 
 
 def test_spy_density_for_large_matrices(tmp_path):
     out = run("spy", "--input", "1x300x300", "--kernel", "3x3", "--padding", "1", "--size", "200",
-              "-o", tmp_path / "D.png").stdout
-    assert "density: each pixel covers 450 rows x 450 columns" in out
-    width, height, px = decode_png(tmp_path / "D.png")
+              "-o", tmp_path / "D.svg").stdout
+    assert "density: each cell of the picture counts the entries of a block of 450 x 450" in out
+    width, height, px = svg_heat_map(tmp_path / "D.svg")
     assert (width, height) == (200, 200)
-    # W is banded around the diagonal: diagonal pixels are colored, far corners white.
-    assert all(px[i][i] != WHITE for i in range(200))
-    assert px[0][199] == WHITE and px[199][0] == WHITE
+    # W is banded around the diagonal: diagonal cells are coloured, far corners have the empty colour.
+    empty = tuple(px[0][199][:3])
+    assert all(tuple(px[i][i][:3]) != empty for i in range(200))
+    assert tuple(px[199][0][:3]) == empty
 
 
-def test_spy_matrix_file_colors_by_sign(tmp_path):
+def test_spy_matrix_file_colours_by_value(tmp_path):
     S = scipy.sparse.csr_matrix(np.array([[1.0, 0, -2], [0, 3, 0]]))
     scipy.io.mmwrite(str(tmp_path / "S.mtx"), S)
-    run("spy", "--matrix", tmp_path / "S.mtx", "--cell", "5", "-o", tmp_path / "S.png")
-    width, height, px = decode_png(tmp_path / "S.png")
-    assert (width, height) == (15, 10)
-    assert px[2][2] == (31, 119, 180) and px[2][12] == (214, 39, 40) and px[2][7] == WHITE and px[7][7] == (31, 119, 180)
+    out = run("spy", "--matrix", tmp_path / "S.mtx", "-o", tmp_path / "S.svg").stdout
+    assert "colour = value" in out
+    width, height, px = svg_heat_map(tmp_path / "S.svg")
+    assert (width, height) == (3, 2)
+    c = {(r, k): tuple(px[r][k][:3]) for r in range(2) for k in range(3)}
+    assert c[0, 1] == c[1, 0] == c[1, 2]                               # no entry
+    assert len({c[0, 0], c[0, 2], c[1, 1], c[0, 1]}) == 4              # 1, -2, 3 and empty all differ
 
 
 # ---------------------------------------------------------------- explain
@@ -386,9 +430,28 @@ def test_overlap_heat_map_for_a_large_output(tmp_path):
     assert "interior tile" in out
     w, h = map(int, re.search(r"o\.png: (\d+) x (\d+) pixels", out).groups())
     width, height, px = decode_png(tmp_path / "o.png")
-    assert (width, height) == (w, h) == (128 * 4, 128 * 4)
-    # Interior counts alternate 9, 6, 6, 4 (k=5, s=2: 3 or 2 taps per dimension): the 9s are the darkest.
-    assert px[40 * 4][40 * 4] != px[40 * 4][41 * 4]
+    assert (width, height) == (w, h) == (128 * 4 + 190, 128 * 4 + 110)
+    # The colour bar runs from the smallest count to the largest (k=5, s=2: 1 to 9 with the borders).
+    rep = json.loads(run("overlap", "--input", "8x64x64", "--kernel", "5x5", "--stride", "2", "--padding", "2",
+                         "--output-padding", "1", "--transposed", "--json").stdout)
+    lo, hi = min(rep["counts"]), max(rep["counts"])
+    assert f"from the smallest count ({lo}, dark) to the largest ({hi}, yellow)" in out
+    # Interior counts alternate 9, 6 / 6, 4 (k=5, s=2: 3 or 2 taps per dimension): a window in the middle of the
+    # plot holds the three colours, two of them alternating along a row.
+    colours = {tuple(px[y][x]) for y in range(height // 2, height // 2 + 12) for x in range(width // 4, width // 2)}
+    assert len(colours) == 3
+    assert len({tuple(px[height // 2][x]) for x in range(width // 4, width // 2)}) == 2
+
+
+def test_overlap_svg_has_axes_labels_and_colour_bar(tmp_path):
+    out = run("overlap", "--input", "1x4x4", "--kernel", "3x3", "--stride", "2", "--transposed",
+              "-o", tmp_path / "o.svg").stdout
+    w, h = map(int, re.search(r"o\.svg: (\d+) x (\d+) points", out).groups())
+    svg = (tmp_path / "o.svg").read_text()
+    assert svg.lstrip().startswith("<?xml") and f'width="{w}pt"' in svg and f'height="{h}pt"' in svg
+    # Cairo writes text as glyphs: the SVG holds one glyph use per character; the labels are in the PNG test of
+    # the figure module. Here: a picture was drawn (an embedded image for the heat map) and the size is stated.
+    assert "<image" in svg
 
 
 # ---------------------------------------------------------------- every command: --help and bad flags
@@ -418,7 +481,7 @@ def test_help_and_bad_flag(command):
     (["build", "--input", "1x4x4", "--kernel", "3x3", "-o", "W.txt"], "must end in .mtx"),
     (["build", "--input", "1x4x4", "--kernel", "3x3"], "--output"),
     (["inspect", "--input", "1x4x4", "--kernel", "3x3", "--which", "Q"], "--which"),
-    (["spy", "--input", "1x4x4", "--kernel", "3x3", "-o", "W.jpg"], "must end in .png"),
+    (["spy", "--input", "1x4x4", "--kernel", "3x3", "-o", "W.jpg"], "must end in .png or .svg"),
     (["explain", "--input", "1x4x4", "--kernel", "3x3", "--at", "0,5,0"], "--at"),
     (["explain", "--input", "1x4x4", "--kernel", "3x3"], "--at"),
     (["overlap", "--kernel", "3x3"], "--input"),

@@ -1,7 +1,9 @@
 """Executes every notebooks/*.ipynb from scratch with nbclient (Jupyter's executor) and a python3 kernel.
 
-The notebooks assert their own numbers (against the printed values of the public documents, PyTorch and independent numpy
-code), so a notebook that runs to the end is a notebook whose numbers are right. The kernel inherits this
+The notebooks assert their own numbers (against the values the public documents print, PyTorch and independent
+numpy code), so a notebook that runs to the end is a notebook whose numbers are right. The committed notebooks
+carry the outputs of scripts/run-notebooks.py (so that a code host renders them): test_committed_outputs checks
+that every code cell was executed, in order, without an error. The kernel inherits this
 process's environment: PYTHONPATH (set by ctest to <build>/python) makes it import the build tree's convmtx,
 and MPLBACKEND=Agg keeps matplotlib off any display. Skipped (with the reason) only when nbclient, nbformat
 or a python3 kernel is not installed; failed then when CONVMTX_REQUIRE_ALL=1.
@@ -21,7 +23,8 @@ CELL_TIMEOUT = 120  # seconds per cell; the notebooks take a few seconds each
 # Figures each notebook must render (PNG outputs): the pictures are part of what the notebooks teach.
 MIN_IMAGES = {
     "01_transposed_convolution_as_a_matrix.ipynb": 2,
-    "02_deblurring_and_super_resolution.ipynb": 2,
+    "02_inspecting_W.ipynb": 4,
+    "03_deblurring_and_super_resolution.ipynb": 2,
 }
 
 
@@ -40,6 +43,22 @@ def _client_or_skip():
 def test_notebooks_exist():
     names = [os.path.basename(p) for p in NOTEBOOKS]
     assert "01_transposed_convolution_as_a_matrix.ipynb" in names, names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[os.path.basename(p) for p in NOTEBOOKS])
+def test_committed_outputs(path):
+    """The committed notebook was executed by scripts/run-notebooks.py: counts 1, 2, 3, ... on every code cell,
+    no error output, its figures present, a first markdown cell that links its public sources."""
+    nbformat = require_module("nbformat", "nbformat is not installed (Debian: python3-nbformat)")
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), \
+        f"{os.path.basename(path)} is not committed with its outputs: run scripts/run-notebooks.py {path}"
+    outputs = [o for c in code for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= MIN_IMAGES.get(os.path.basename(path), 0)
+    assert not any("execution" in c.metadata for c in nb.cells), "timestamps: run scripts/run-notebooks.py"
+    assert nb.cells[0].cell_type == "markdown" and "https://" in nb.cells[0].source
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[os.path.basename(p) for p in NOTEBOOKS])

@@ -22,6 +22,7 @@ from .weights import convert_weight, from_keras_conv, from_keras_conv_transpose,
 from ._core import __version__  # CMakeLists.txt project(VERSION): one source for every version
 
 # Other modules of the package: one import line each below.
+from . import plot  # matplotlib is imported when a plot function is called
 from .spreadsheet import to_spreadsheet
 from .spmv import spmv
 from .validate import check_kernel, dot_test, to_sparse
