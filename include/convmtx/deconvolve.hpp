@@ -14,6 +14,7 @@
 
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,9 @@ struct DeconvolveResult {
     std::vector<double> residual_history;  ///< ||W x_k - b|| (primal-dual: at the extrapolated point)
     double residual_norm = 0;   ///< ||W x - b|| of the result
     double seconds = 0;
+    /// primal-dual: the bound of ||[W; D]|| behind its steps (||W|| certified by convmtx::spectrum
+    /// for the configuration, ||D||^2 <= 8), and how it was obtained.
+    std::optional<NormBound> step_norm;
 };
 
 /// Restores x from b = W x + noise (b: height x width, row-major). Errors: shape_error (b's size),
