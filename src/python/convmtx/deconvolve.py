@@ -31,7 +31,8 @@ class DeconvolveResult:
     or 'discrepancy (noise estimated by MAD)'), noise (sigma used by the rule), target (the residual
     norm aimed at), lambda_trials (solves made by the search), method, iterations, converged,
     stop_reason (why the iteration stopped), history (||W x_k - b|| per iteration), residual_norm
-    (of the result) and seconds."""
+    (of the result), seconds and step_norm (primal-dual: the NormBound of ||[W; D]|| behind its
+    steps, with sigma_max, upper, method and certified; None for the other methods)."""
 
     def __init__(self, d):
         self.__dict__.update(d)

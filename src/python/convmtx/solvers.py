@@ -30,6 +30,7 @@ __all__ = ["lsqr", "cgls", "landweber", "solve_spqr", "solve_cholmod", "estimate
 
 MemoryLimitError = _core.MemoryLimitError
 LambdaChoice = _core.LambdaChoice
+NormBound = _core.NormBound
 IterationInfo = _core.IterationInfo
 ProgressInfo = _core.ProgressInfo
 
@@ -45,7 +46,9 @@ class SolveResult:
     itn + 1: x is the last finite iterate); residual_norm = ||b - A x|| recomputed; penalty_norm =
     ||x|| or ||D x||; damp, gradient_weight: the weights used; lambda_choice: the LambdaChoice when
     a weight was "auto"; residual_history / normal_residual_history: per iteration (index 0: x = 0);
-    seconds; method; estimated_bytes and note (direct solvers).
+    seconds; method; estimated_bytes and note (direct solvers); step_norm: landweber's NormBound
+    (sigma_max of the operator iterated on, the upper bound its step 1 / (upper^2 + damp^2) used,
+    method, certified), None for the other solvers and for a given step.
     """
 
     def __init__(self, d):
