@@ -14,11 +14,13 @@
 
 namespace convmtx {
 
-/// ||A||_2 of an operator. A ConvOperator or SparseOperator: spectrum's operator_norm with
-/// certify (upper = the smallest guaranteed bound: the exact FFT value plus its rounding margin
-/// for a block-circulant W, the circular embedding of a zeros-padded W, the Schur test
-/// sqrt(||A||_1 ||A||_inf)); any other operator: the dense SVD when A has at most 2^18 entries
-/// (certified), else Lanczos' sigma_1 with upper = sigma_1 + 2 r + 10 tol sigma_1 (r its residual
+/// ||A||_2 of an operator, sigma_max and an upper bound `upper` for step sizes.
+/// ConvOperator, SparseOperator: spectrum's operator_norm with certify; upper = the smallest
+/// guaranteed bound (the FFT value plus its rounding margin for a block-circulant W, the dense
+/// value plus its margin, the circular embedding of a zeros-padded W, the Schur test
+/// sqrt(||A||_1 ||A||_inf)), unless it exceeds the Lanczos bound below by more than 10%: then
+/// that one, not certified. Any other operator: the dense SVD of its products when A has at most
+/// 2^18 entries (certified), else the Lanczos bound sigma_1 + 2 r + 10 tol sigma_1 (r its residual
 /// bound, tol its accuracy; not certified: Lanczos could in principle miss the top value).
 /// want_sigma_min adds sigma_p when the FFT gives every value (block-circulant W).
 /// A non-finite value from A gives sigma_max = upper = NaN (detail says so), never an exception.

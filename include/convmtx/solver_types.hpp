@@ -54,7 +54,9 @@ using ProgressCallback = std::function<void(const ProgressInfo&)>;
 /// sigma_max = ||A||_2 of the operator a step size or a lambda range was derived from, and how it
 /// was obtained (norm_bound.hpp): exact (fft, dense), Lanczos, a closed form, or given by the caller.
 struct NormBound {
-    double sigma_max = std::numeric_limits<double>::quiet_NaN();  ///< sigma_1 as computed (NaN: the operator returned a non-finite value)
+    /// sigma_1 as computed (for a stacked [A; w B]: the bound, as no sigma_1 of the stack is
+    /// computed; NaN: the operator returned a non-finite value).
+    double sigma_max = std::numeric_limits<double>::quiet_NaN();
     /// The value the step sizes use, >= sigma_max: a guaranteed upper bound of ||A||_2 when
     /// certified, otherwise the Lanczos value plus a margin from its residual.
     double upper = std::numeric_limits<double>::quiet_NaN();
