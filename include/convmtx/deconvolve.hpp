@@ -65,6 +65,9 @@ struct DeconvolveResult {
     double noise = 0;           ///< sigma used by the rule (given or estimated); 0 when lambda was given
     double target = 0;          ///< tau sigma sqrt(m) aimed at
     index_t lambda_trials = 0;  ///< solves made while searching lambda
+    /// Non-empty when the discrepancy target was unreachable (the model does not fit b): what was
+    /// done instead (see deconvolve.cpp's discrepancy_search) and what to check.
+    std::string lambda_note;
     std::string method;         ///< the solver actually used
     index_t iterations = 0;     ///< of the final solve
     bool converged = true;

@@ -78,6 +78,7 @@ py::dict run(const py::array& b_in, const F64& psf_in, const std::string& bounda
     d["noise"] = r.noise;
     d["target"] = r.target;
     d["lambda_trials"] = r.lambda_trials;
+    d["lambda_note"] = r.lambda_note;
     d["method"] = r.method;
     d["iterations"] = r.iterations;
     d["converged"] = r.converged;

@@ -29,7 +29,8 @@ _METHODS = (None, "fft", "pcgls", "cgls", "lsqr", "primal-dual")
 class DeconvolveResult:
     """What deconvolve did: lam (the weight used), lambda_rule ('given', 'discrepancy (noise given)'
     or 'discrepancy (noise estimated by MAD)'), noise (sigma used by the rule), target (the residual
-    norm aimed at), lambda_trials (solves made by the search), method, iterations, converged,
+    norm aimed at), lambda_trials (solves made by the search), lambda_note ('' or, when the target
+    was unreachable because the model does not fit b, what was done instead), method, iterations, converged,
     stop_reason (why the iteration stopped), history (||W x_k - b|| per iteration), residual_norm
     (of the result), seconds and step_norm (primal-dual: the NormBound of ||[W; D]|| behind its
     steps, with sigma_max, upper, method and certified; None for the other methods)."""
