@@ -238,8 +238,8 @@ BOOST_AUTO_TEST_CASE(norm_bound_is_an_upper_bound_of_the_largest_singular_value)
     BOOST_TEST(g.method == "lanczos");
     BOOST_TEST(!g.certified);
     BOOST_TEST(g.upper >= sb);
-    BOOST_TEST(g.upper <= sb * (1 + (is_double ? 1e-5 : 1e-3)));
-    BOOST_TEST(std::abs(g.sigma_max - sb) <= (is_double ? 1e-6 : 1e-3) * sb);
+    BOOST_TEST(g.upper <= sb * 1.005);
+    BOOST_TEST(std::abs(g.sigma_max - sb) <= 1e-3 * sb);
     // The forward differences: the closed form 2 sqrt(r) bounds the dense SVD's sigma_1 (and is
     // within 5% of it on a 1 x 16 x 16 grid); [A; w D] by sqrt(||A||^2 + w^2 ||D||^2).
     const Dense D = Dense(gradient_matrix<double>({1, 16, 16}).cast<double>());

