@@ -257,8 +257,14 @@ DeconvolveResult<Scalar> deconvolve(const Vector<Scalar>& b, index_t h, index_t 
         };
         if (!tv) {
             // The periodic problem's discrepancy lambda, exact for periodic and a start otherwise.
-            PeriodicDeconvolver P(psf, h, w, quad);
-            lambda = P.discrepancy_lambda(P.transform(bd.data()), res.target);
+            // The periodic problem needs the PSF to fit the image; a larger PSF (zeros, reflect or
+            // replicate boundary) starts the search from the noise level instead.
+            if (psf.height <= h && psf.width <= w) {
+                PeriodicDeconvolver P(psf, h, w, quad);
+                lambda = P.discrepancy_lambda(P.transform(bd.data()), res.target);
+            } else {
+                lambda = sigma;
+            }
             if (!periodic) {
                 choice = discrepancy_search(
                     [&](double lam) {
