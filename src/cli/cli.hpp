@@ -90,8 +90,9 @@ void setup_help(CLI::App& app, bool config_topic = true);
 // Shared by convmtx and convmtx-mpi (help.cpp):
 /// The help format (usage lines with the app's name), options given once, "-h, --help".
 void use_tool_conventions(CLI::App& app);
-/// After every command is set up: a switch (a flag without value) given twice is refused like an option.
-void switches_once(CLI::App& app);
+/// The message for a switch (a flag without value) given twice in the command `args` name, or "":
+/// refused like an option given twice.
+std::string repeated_switch(const CLI::App& app, const std::vector<std::string>& args);
 /// The message for an argument CLI11 would misread ("--name=" with nothing after '=', "-o=FILE"), or "".
 std::string malformed_argument(const std::vector<std::string>& args);
 /// An option's names as one label: "-o/--output", "--size".

@@ -156,11 +156,23 @@ void use_tool_conventions(CLI::App& app) {
     app.set_help_flag("-h,--help", "show this help");
 }
 
-void switches_once(CLI::App& app) {
-    for (CLI::App* sub : app.get_subcommands({}))
-        for (CLI::Option* opt : sub->get_options())
-            if (opt->get_type_size() == 0 && opt != sub->get_help_ptr() && opt != sub->get_version_ptr())
-                opt->multi_option_policy(CLI::MultiOptionPolicy::Throw);
+std::string repeated_switch(const CLI::App& app, const std::vector<std::string>& args) {
+    // CLI11 counts a repeated flag instead of refusing it: switches are counted here, before parsing,
+    // in the command the first argument names.
+    const CLI::App* where = &app;
+    for (const CLI::App* sub : app.get_subcommands({}))
+        if (!args.empty() && sub->get_name() == args.front()) where = sub;
+    for (const CLI::Option* opt : where->get_options()) {
+        if (opt->get_type_size() != 0 || opt->get_positional()) continue;
+        int count = 0;
+        for (const std::string& arg : args) {
+            if (arg == "--") break;
+            for (const auto& l : opt->get_lnames()) count += arg == "--" + l;
+            for (const auto& sn : opt->get_snames()) count += arg == "-" + sn;
+        }
+        if (count > 1) return option_label(opt) + " is given more than once (a switch is given once)";
+    }
+    return "";
 }
 
 std::string malformed_argument(const std::vector<std::string>& args) {

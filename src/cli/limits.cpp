@@ -5,6 +5,9 @@
 #include "convmtx/errors.hpp"
 #include "convmtx/geometry.hpp"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -72,6 +75,14 @@ void check_memory(double bytes, const std::string& what, const std::string& advi
                                  bytes, memory_limit());
 }
 
-double memory_limit() { return g_limits.memory_limit > 0 ? g_limits.memory_limit : physical_memory_bytes(); }
+double memory_limit() {
+    if (g_limits.memory_limit > 0) return g_limits.memory_limit;
+    // The physical memory, or the process's address-space limit (ulimit -v, prlimit --as) when lower.
+    double limit = physical_memory_bytes();
+    struct rlimit rl {};
+    if (::getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        limit = std::min(limit, static_cast<double>(rl.rlim_cur));
+    return limit;
+}
 
 }  // namespace convmtx::cli

@@ -66,7 +66,9 @@ void setup_app(CLI::App& app) {
     app.footer(
         "'convmtx <command> --help' or 'convmtx help <command>' shows a command's options; 'convmtx help config' the "
         "configuration keys of --config JSON files. Options take their value as '--name value' or '--name=value', "
-        "'-o FILE' or '-oFILE' (not '-o=FILE'); an option given twice is an error. Exit status: 0 success, 1 a check that failed, 2 a usage error (one line on stderr).");
+        "'-o FILE' or '-oFILE' (not '-o=FILE'); an option or switch given twice is an error. A command whose work is estimated above 60 s (set CONVMTX_MAX_SECONDS "
+        "for another limit) or whose memory is above the machine's (or ulimit -v) is refused before it starts. A command "
+        "writes all its output files or none. Exit status: 0 success, 1 a check that failed, 2 a usage error (one line on stderr).");
     use_tool_conventions(app);
     app.set_version_flag("--version", std::string("convmtx ") + CONVMTX_VERSION, "print the version");
     app.require_subcommand(0, 1);
@@ -82,7 +84,6 @@ void setup_app(CLI::App& app) {
     setup_solve(app);
     setup_adjoint_test(app);
     setup_help(app);
-    switches_once(app);
 }
 
 namespace {
@@ -102,7 +103,9 @@ int run_app(const std::vector<std::string>& args, std::ostream& err) {
         return "";
     };
     // Arguments CLI11 would misread ("--name=", "-o=FILE"): refused here.
-    if (const std::string bad = malformed_argument(args); !bad.empty()) {
+    std::string bad = malformed_argument(args);
+    if (bad.empty()) bad = repeated_switch(app, args);
+    if (!bad.empty()) {
         usage_line(err, named(), bad);
         return 2;
     }

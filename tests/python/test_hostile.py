@@ -432,7 +432,8 @@ def gray_png(path, n=32):
 
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    raw = b"".join(b"\x00" + bytes((x * 7 + y * 3) % 256 for x in range(n)) for y in range(n))
+    noisy = np.random.default_rng(n).integers(0, 40, (n, n)) + np.add.outer(np.arange(n), np.arange(n)) * 3
+    raw = b"".join(b"\x00" + bytes(int(v) % 256 for v in row) for row in noisy)
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", n, n, 8, 0, 0, 0, 0)) +
                      chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 

@@ -94,7 +94,6 @@ int main(int argc, char** argv) {
     convmtx::cli::mpi::setup_solve(app, job);
     convmtx::cli::mpi::setup_model(app, job);
     convmtx::cli::setup_help(app, false);
-    convmtx::cli::switches_once(app);
 
     // The command named by the first argument, for messages before parsing.
     std::string command;
@@ -108,6 +107,7 @@ int main(int argc, char** argv) {
     // Our arguments and PETSc's: a single-dash option is PETSc's only when PETSc knows its name;
     // "-o=FILE", one of our options with one dash (-output) and anything else are refused.
     std::string refused = convmtx::cli::malformed_argument(all);
+    if (refused.empty()) refused = convmtx::cli::repeated_switch(app, all);
     std::vector<char*> ours{argv[0]}, petsc_args{argv[0]};
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
@@ -115,11 +115,15 @@ int main(int argc, char** argv) {
             for (; i < argc; ++i) ours.push_back(argv[i]);
             break;
         }
-        if (is_petsc_option(arg) && !shorts.count(arg[1])) {
-            const std::string name = arg.substr(1, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 1);
-            if (refused.empty() && convmtx::cli::find_option_named(*named, name)) {
+        const std::string name = is_petsc_option(arg) ? arg.substr(1, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 1) : "";
+        if (!name.empty() && name.size() > 1 && convmtx::cli::find_option_named(*named, name)) {  // -output
+            if (refused.empty())
                 refused = "unknown option '" + arg + "' (did you mean '--" + name + "'? convmtx-mpi's options take two dashes)";
-            } else if (refused.empty() && !petsc_knows(name)) {
+            continue;
+        }
+        // -oFILE is ours (-o with its value attached) unless PETSc knows the whole name (-on_error_abort).
+        if (is_petsc_option(arg) && (!shorts.count(arg[1]) || petsc_knows(name))) {
+            if (refused.empty() && !petsc_knows(name)) {
                 const std::string hint = convmtx::cli::suggest_option(*named, "--" + name);
                 refused = "unknown option '" + arg + "'" + (hint.empty() ? "" : hint) +
                           ": convmtx-mpi's options take two dashes, and one-dash options are PETSc's (-ksp_..., "
