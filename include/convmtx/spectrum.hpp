@@ -188,7 +188,7 @@ struct OperatorNorm {
     std::string bound_detail;  ///< which bound gave upper_bound
     /// The method used for value, never automatic.
     SpectrumMethod method = SpectrumMethod::automatic;
-    std::string detail;
+    std::string detail;  ///< how value was found (method, sizes, restarts), one line
 };
 
 /// sigma_1 of W. certify adds the smallest of the available guaranteed bounds: the exact FFT value
@@ -227,7 +227,7 @@ struct Conditioning {
     double residual_max = 0, residual_min = 0;  ///< lanczos residuals of the two triplets
     /// The method used, never automatic (dense when p = 0).
     SpectrumMethod method = SpectrumMethod::automatic;
-    std::string detail;
+    std::string detail;  ///< how both values were found, one line
     /// At least one zero singular value (zeros > 0).
     bool rank_deficient() const { return zeros > 0; }
     /// Rank = p - zeros (a lower bound of the deficiency when !zeros_exact); nullity = cols - rank.
