@@ -164,7 +164,9 @@ private:
 /// all of them or none. A batch inside another one joins it (the outer one commits).
 class OutputBatch {
 public:
+    /// Starts a batch on this thread (or joins the one already started).
     OutputBatch();
+    /// Without commit(): removes every finished temporary file of the batch.
     ~OutputBatch();
     OutputBatch(const OutputBatch&) = delete;
     OutputBatch& operator=(const OutputBatch&) = delete;

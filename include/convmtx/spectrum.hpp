@@ -170,8 +170,8 @@ struct Spectrum {
 /// What the fft method costs on a configuration: work units (about 6e7 a second on one core) and
 /// bytes (the frequency list, the values, the frequency map), known before anything is computed.
 struct FftCost {
-    double work = 0;
-    double bytes = 0;
+    double work = 0;   ///< work units of the per-frequency blocks and their SVDs
+    double bytes = 0;  ///< bytes allocated: the frequency list, the values, the frequency map
 };
 /// The cost of the fft method on `spec` (every value when all_values, the frequency map when
 /// frequency_map), or nothing when W of `spec` is not block-circulant (fft does not apply).

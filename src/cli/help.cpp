@@ -163,7 +163,7 @@ std::string repeated_switch(const CLI::App& app, const std::vector<std::string>&
     for (const CLI::App* sub : app.get_subcommands({}))
         if (!args.empty() && sub->get_name() == args.front()) where = sub;
     for (const CLI::Option* opt : where->get_options()) {
-        if (opt->get_type_size() != 0 || opt->get_positional()) continue;
+        if (opt->get_expected_max() != 0 || opt->get_positional()) continue;  // a switch: expected(0)
         int count = 0;
         for (const std::string& arg : args) {
             if (arg == "--") break;
@@ -255,7 +255,7 @@ std::string parse_error_message(const CLI::App& app, const CLI::App* command, co
             return flag + " needs a value" + (opt && !opt->get_option_text().empty() ? " (" + opt->get_option_text() + ")" : "");
         if (opt && (what.find("At Most") != std::string::npos || what.find("at most") != std::string::npos))
             return flag + " is given more than once (" +
-                   (opt->get_type_size() == 0 ? "a switch is given once" : "each option takes one value") + ")";
+                   (opt->get_expected_max() == 0 ? "a switch is given once" : "each option takes one value") + ")";
     }
     if (dynamic_cast<const CLI::ExcludesError*>(&e)) {
         const auto at = what.find(" excludes ");

@@ -282,7 +282,6 @@ Image read_flag_image(const std::string& path, const char* flag) {
     }
 }
 
-/// The deconvolution path: --observed, or a simulation with a method of deconvolve.hpp.
 /// The phantom's size is known before it is drawn: its solve's work is checked first.
 void check_phantom_work(const SolveFlags& f, index_t kh, index_t kw, const std::string& method) {
     if (!f.observed.empty() || !f.image.empty()) return;
@@ -296,6 +295,7 @@ void check_phantom_work(const SolveFlags& f, index_t kh, index_t kw, const std::
                          std::to_string(kw) + " PSF");
 }
 
+/// The deconvolution path: --observed, or a simulation with a method of deconvolve.hpp.
 void run_deconvolve(const SolveFlags& f) {
     const bool observed = !f.observed.empty();
     const Psf psf = psf_of(f);
