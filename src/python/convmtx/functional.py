@@ -189,6 +189,10 @@ def _mxnet(convention, padding, output_padding, pad, adj, target_shape):
             raise ValueError(f"adj={adj!r} and output_padding={output_padding!r} name the same thing: give one of them")
         output_padding = adj
     target = None if target_shape is None else _ints(target_shape, "target_shape")
+    if target is not None and any(v < 1 for v in target):
+        # MXNet stores "unset" as zeros; here None means unset, and a given size must be a size
+        raise ValueError(f"target_shape={tuple(target)} must hold positive sizes, one per spatial dimension "
+                         f"(MXNet's zeros mean 'unset': pass target_shape=None)")
     return padding, output_padding, target
 
 
@@ -277,7 +281,8 @@ def conv_transpose_spec(input_shape, weight_shape, stride=1, padding=0, output_p
     ------
     ValueError
         A broken rule, named with the value: e.g. output_padding not below the stride (Keras),
-        target_shape larger than ``s(m-1) + d(k-1) + 1`` (MXNet), output_size out of range (PyTorch).
+        target_shape larger than ``s(m-1) + d(k-1) + 1`` (MXNet) or not positive (zeros are MXNet's "unset":
+        pass None), output_size out of range (PyTorch).
     """
     padding, output_padding, target = _mxnet(convention, padding, output_padding, pad, adj, target_shape)
     kind, lo, hi = _padding(padding)

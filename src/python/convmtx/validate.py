@@ -13,6 +13,7 @@ Reference: docs/validation.md.
 import numpy as np
 
 from . import _core
+from ._checks import real_operator, sparse_matrix
 from ._tensors import to_numpy
 from .functional import conv_spec, conv_transpose_spec
 
@@ -56,15 +57,18 @@ def _first_nonfinite(a, what):
     return f"{what} holds {a[i]} at index {tuple(int(v) for v in i)}"
 
 
-def _as_operator(A):
-    """A as an operator (scipy sparse matrices through aslinearoperator), or None for anything else
-    (a plain callable). An operator is anything with shape, matvec and rmatvec."""
+def _as_operator(A, allow_complex=False, name="A"):
+    """A as an operator (scipy sparse matrices through aslinearoperator, after checking their structure),
+    or None for anything else (a plain callable). An operator is anything with shape, matvec and rmatvec.
+    A complex matrix or operator is refused unless allow_complex (the C++ side is real)."""
     import scipy.sparse as sp
     import scipy.sparse.linalg as sla
 
     if sp.issparse(A):
-        return sla.aslinearoperator(A)
+        return sla.aslinearoperator(sparse_matrix(A, name, allow_complex=allow_complex))
     if hasattr(A, "shape") and hasattr(A, "matvec") and hasattr(A, "rmatvec"):
+        if not allow_complex:
+            real_operator(A, name)
         return A
     return None
 
@@ -141,10 +145,11 @@ def dot_test(forward, adjoint=None, in_shape=None, out_shape=None, trials=10, rt
     TypeError
         forward/adjoint not callable and forward not an operator.
     ValueError
-        A result of the wrong size, trials < 1, missing shapes.
+        A result of the wrong size, trials < 1, missing shapes; a malformed scipy.sparse matrix (indptr
+        not monotone or of the wrong length, an index out of range: naming the array and the rule).
     """
-    if adjoint is None and _as_operator(forward) is not None:
-        A = _as_operator(forward)
+    if adjoint is None and _as_operator(forward, allow_complex=True, name="forward") is not None:
+        A = _as_operator(forward, allow_complex=True, name="forward")
         model, data = _operator_shapes(A)
         in_shape = model if in_shape is None else in_shape
         out_shape = data if out_shape is None else out_shape
@@ -257,14 +262,14 @@ def check_kernel(kernel, input_shape, weight, transposed=False, *, adjoint=None,
     ------
     ValueError
         A NaN or infinite weight (naming its position); the configuration errors of `conv_spec`; a kernel
-        result of the wrong shape.
+        result of the wrong shape; a malformed or complex scipy.sparse matrix or a complex operator.
     TypeError
         kernel or adjoint not callable; a weight that is not float32/float64.
     """
     if type(kernel).__module__.startswith("torch") and hasattr(kernel, "parameters") and hasattr(kernel, "forward"):
         kernel = _torch_module(kernel)
-    elif _as_operator(kernel) is not None:
-        A = _as_operator(kernel)
+    elif _as_operator(kernel, name="kernel") is not None:
+        A = _as_operator(kernel, name="kernel")
         model, data = _operator_shapes(A)
         if adjoint is None:
             adjoint = _batched(A.rmatmat, data, model)
@@ -287,7 +292,7 @@ def _pattern(pattern, rows, cols):
         return pattern
     import scipy.sparse as sp
 
-    m = sp.csr_matrix(pattern) if not sp.issparse(pattern) else pattern.tocsr()
+    m = sp.csr_matrix(pattern) if not sp.issparse(pattern) else sparse_matrix(pattern, "pattern").tocsr()
     if m.shape != (rows, cols):
         raise ValueError(f"pattern has shape {m.shape}; the operator's matrix is ({rows}, {cols}) "
                          f"(rows = output size, columns = input size)")
@@ -327,12 +332,12 @@ def to_sparse(forward, in_shape=None, out_shape=None, pattern=None, *, batched=F
     ------
     ValueError
         forward returned a NaN or infinite value (naming the output position and the probe), a wrong shape,
-        missing shapes.
+        missing shapes; a malformed or complex scipy.sparse matrix (forward or pattern) or a complex operator.
     TypeError
         forward not callable and not an operator; a dtype other than float32/float64.
     """
-    if _as_operator(forward) is not None:
-        A = _as_operator(forward)
+    if _as_operator(forward, name="forward") is not None:
+        A = _as_operator(forward, name="forward")
         model, data = _operator_shapes(A)
         in_shape = model if in_shape is None else in_shape
         out_shape = data if out_shape is None else out_shape
