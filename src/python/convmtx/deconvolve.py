@@ -50,6 +50,9 @@ def psf(spec):
     return _core.parse_psf(spec)
 
 
+_PSF_SCALE = 1e150
+
+
 def _psf_array(p):
     if isinstance(p, str):
         return _core.parse_psf(p)
@@ -63,9 +66,9 @@ def _psf_array(p):
     finite_array(a, "psf")
     with np.errstate(over="ignore"):
         total = float(np.sum(np.abs(a)))
-    if not np.isfinite(total):
-        raise ValueError(f"psf's entries (largest |entry| {float(np.max(np.abs(a))):.3g}) sum to {total}: too large "
-                         f"for float64; scale the PSF (a PSF is normally normalised to sum 1)")
+    if not np.isfinite(total) or total > _PSF_SCALE or 0 < total < 1 / _PSF_SCALE:
+        raise ValueError(f"psf's |entries| sum to {total:.3g}: the solvers square the blur, so its scale must lie "
+                         f"within [1e-150, 1e150] for float64; normalise the PSF to sum 1 (psf / psf.sum())")
     return a
 
 
@@ -100,7 +103,10 @@ def deconvolve(b, psf, *, boundary="zeros", regularizer="tikhonov", lam="auto", 
     of the final solve; returning False stops it. progress(info: ProgressInfo) before each trial
     solve of the lambda search.
 
-    Returns (x, DeconvolveResult), x with b's shape. ValueError for a bad argument (naming it).
+    Returns (x, DeconvolveResult), x with b's shape. ValueError for a bad argument (naming it): a complex
+    b or psf, a NaN or Inf in either, a PSF whose |entries| sum outside [1e-150, 1e150], lam or noise that
+    is not a real number (a bool is refused), iter_lim not an integer in [1, 2**62], a NaN bound; and
+    ValueError instead of a result when a product overflows float64 (b, the PSF or lam too large).
     """
     b = _image(b, "b")
     if not np.all(np.isfinite(b)):

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as _sparse
 
 from . import _core
+from ._checks import strict_bool
 from ._tensors import like, to_numpy
 
 __all__ = [
@@ -437,7 +438,8 @@ def _matrix(spec, w, transpose, index_dtype, fmt, drop_zeros, memory_limit=None,
     idx = _index_dtype(index_dtype)
     fmt = _format(fmt)
     order = _order(order)
-    parts = _core.build_matrix(spec, w, bool(transpose), idx == np.dtype(np.int64), fmt == "csc", bool(drop_zeros),
+    parts = _core.build_matrix(spec, w, bool(transpose), idx == np.dtype(np.int64), fmt == "csc",
+                               strict_bool(drop_zeros, "drop_zeros"),
                                _memory_limit(memory_limit))
     # The matrix of the conv of spec (W) has rows = spec's output when spec is a conv; T = W^T of a
     # transposed spec has rows = the transposed conv's output too: rows follow the operation unless
@@ -489,7 +491,7 @@ def conv_matrix(input_shape, weight, stride=1, padding=0, dilation=1, groups=1, 
     """
     w = _weight(weight, "(C_out, C_in/groups, *kernel)")
     spec = conv_spec(input_shape, w.shape, stride, padding, dilation, groups, padding_mode, convention=convention)
-    return _matrix(spec, w, adjoint, index_dtype, format, drop_zeros, memory_limit, order)
+    return _matrix(spec, w, strict_bool(adjoint, "adjoint"), index_dtype, format, drop_zeros, memory_limit, order)
 
 
 def conv_transpose_matrix(input_shape, weight, stride=1, padding=0, output_padding=_OUTPUT_PADDING_DEFAULT, groups=1,
@@ -527,4 +529,5 @@ def conv_transpose_matrix(input_shape, weight, stride=1, padding=0, output_paddi
     w = _weight(weight, "(C_in, C_out/groups, *kernel)")
     spec = conv_transpose_spec(input_shape, w.shape, stride, padding, output_padding, groups, dilation, output_size,
                                convention=convention, pad=pad, adj=adj, target_shape=target_shape)
-    return _matrix(spec, w, not adjoint, index_dtype, format, drop_zeros, memory_limit, order)
+    return _matrix(spec, w, not strict_bool(adjoint, "adjoint"), index_dtype, format, drop_zeros, memory_limit,
+                   order)

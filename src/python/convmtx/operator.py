@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse.linalg as _sla
 
 from . import _core
+from ._checks import strict_bool
 from ._tensors import like, to_numpy
 from .functional import (_OUTPUT_PADDING_DEFAULT, _weight, conv_matrix, conv_spec, conv_transpose_matrix,
                          conv_transpose_spec)
@@ -184,6 +185,7 @@ class LinearOperator(_sla.LinearOperator):
 
 
 def _method(explicit, method):
+    explicit = strict_bool(explicit, "explicit")
     if explicit and method not in ("auto", "matrix"):
         raise ValueError(f"explicit=True holds the matrix; method={method!r} is a matrix-free kernel")
     return "matrix" if explicit else method

@@ -23,7 +23,7 @@ Reference: docs/solvers.md.
 import numpy as np
 
 from . import _core
-from ._checks import checked_output, real_number, real_operator, sparse_matrix, strict_bool, strict_int
+from ._checks import checked_output, finite_array, real_number, real_operator, sparse_matrix, strict_bool, strict_int
 from ._tensors import to_numpy
 
 __all__ = ["lsqr", "cgls", "landweber", "solve_spqr", "solve_cholmod", "estimate_cost", "choose_lambda",
@@ -332,8 +332,20 @@ def read_image(path):
 
 
 def write_image(path, image, bits=8):
-    """Writes a 2-D array (clipped to [0, 1]) as an 8- or 16-bit gray PNG, or PGM for *.pgm."""
-    _core.write_image(str(path), np.asarray(image, dtype=np.float32), int(bits))
+    """Writes a 2-D array (clipped to [0, 1]) as an 8- or 16-bit gray PNG, or PGM for *.pgm.
+
+    ValueError: a path not ending in .png or .pgm, a NaN or infinite pixel (naming it: its gray level would
+    be meaningless), a complex image, bits other than 8 or 16."""
+    if not str(path).lower().endswith((".png", ".pgm")):
+        raise ValueError(f"path={str(path)!r} must end in .png or .pgm (the formats write_image writes)")
+    bits = strict_int(bits, "bits", rule="8 or 16")
+    if bits not in (8, 16):
+        raise ValueError(f"bits={bits} must be 8 or 16")
+    a = to_numpy(image, "image")
+    if a.dtype.kind not in "fiub":
+        raise ValueError(f"image has dtype {a.dtype}; pixels must be real numbers")
+    finite_array(a, "image", "must be finite: a NaN or Inf pixel has no gray level")
+    _core.write_image(str(path), np.asarray(a, dtype=np.float32), bits)
 
 
 def shepp_logan(n=128, supersample=4):

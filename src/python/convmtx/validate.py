@@ -13,7 +13,7 @@ Reference: docs/validation.md.
 import numpy as np
 
 from . import _core
-from ._checks import real_operator, sparse_matrix
+from ._checks import real_operator, sparse_matrix, strict_bool
 from ._tensors import to_numpy
 from .functional import conv_spec, conv_transpose_spec
 
@@ -278,7 +278,7 @@ def check_kernel(kernel, input_shape, weight, transposed=False, *, adjoint=None,
     if adjoint is not None:
         _callable(adjoint, "adjoint", "a batch (N, C_out, *output) -> (N, *input_shape)")
     w = _weight(weight)
-    if transposed:
+    if strict_bool(transposed, "transposed"):
         spec = conv_transpose_spec(_shape(input_shape, "input_shape"), w.shape, **conv_args)
     else:
         spec = conv_spec(_shape(input_shape, "input_shape"), w.shape, **conv_args)
@@ -351,7 +351,7 @@ def to_sparse(forward, in_shape=None, out_shape=None, pattern=None, *, batched=F
     if dt not in (np.float32, np.float64):
         raise TypeError(f"dtype={dt} must be float32 or float64")
     data, indices, indptr, shape, stats = _core.to_sparse(forward, list(in_shape), list(out_shape),
-                                                          _pattern(pattern, rows, cols), bool(batched), dt.name,
+                                                          _pattern(pattern, rows, cols), strict_bool(batched, "batched"), dt.name,
                                                           int(margin), int(batch),
                                                           0.0 if rtol is None else float(rtol), int(seed))
     if stats.nonfinite:
@@ -361,11 +361,11 @@ def to_sparse(forward, in_shape=None, out_shape=None, pattern=None, *, batched=F
     m = sp.csr_matrix(tuple(shape), dtype=data.dtype)
     m.data, m.indices, m.indptr = data, indices, indptr
     m.has_sorted_indices = True
-    return (m, stats) if return_stats else m
+    return (m, stats) if strict_bool(return_stats, "return_stats") else m
 
 
 def probe_bound(spec, margin=1, adjoint=False):
     """The stated bound on the probes of the first coloring for a ConvSpec (zeros padding):
     C_in * prod_j min(n_j, (k_j-1)d_j + 2*margin + 1) (conv direction) or
     C_in * prod_j min(m_j, floor(((k_j-1)d_j + 2*margin)/s_j) + 1) (transposed direction)."""
-    return _core.probe_bound(spec, int(margin), bool(adjoint))
+    return _core.probe_bound(spec, int(margin), strict_bool(adjoint, "adjoint"))
