@@ -128,7 +128,7 @@ def spy(matrix, ax=None, color_by="tap", region=None, *, weight=None, outlines=T
         if M.dtype.kind == "c":
             raise ValueError(f"matrix has dtype {M.dtype}; spy colours real values")
         if color_by == "value":
-            X
+            _finite(M.data[:M.nnz], "matrix.data (CSR order)")
     rows, cols = M.shape
     region = region if region is not None else (None, None)
     if len(region) != 2:
