@@ -17,8 +17,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["strict_bool", "strict_int", "real_number", "sparse_matrix", "checked_output", "finite_array",
-           "real_operator"]
+__all__ = ["strict_bool", "strict_int", "real_number", "sparse_matrix", "checked_output", "checked_call",
+           "finite_array", "real_operator"]
 
 
 def strict_bool(value, name):
@@ -184,3 +184,18 @@ def checked_output(result, name, size, *, what="values"):
         raise ValueError(f"{name} returned {a[i]} at index {i}: the operator's output must be finite (NaN, or an "
                          f"overflow of float64)")
     return a
+
+
+def checked_call(f, name, size):
+    """f (a user's matvec or rmatvec) wrapped: its result checked by `checked_output`, and scipy's "cannot
+    reshape" (a LinearOperator whose function returns the wrong size) reworded to name f."""
+    def g(v):
+        try:
+            r = f(v)
+        except ValueError as e:
+            if "reshape" not in str(e):
+                raise
+            raise ValueError(f"{name} returned the wrong number of values for an input of {np.size(v)} "
+                             f"(scipy: {e}); the operator's shape needs {size}") from None
+        return checked_output(r, name, size)
+    return g

@@ -23,7 +23,7 @@ Reference: docs/solvers.md.
 import numpy as np
 
 from . import _core
-from ._checks import checked_output, finite_array, real_number, real_operator, sparse_matrix, strict_bool, strict_int
+from ._checks import checked_call, checked_output, finite_array, real_number, real_operator, sparse_matrix, strict_bool, strict_int
 from ._tensors import to_numpy
 
 __all__ = ["lsqr", "cgls", "landweber", "solve_spqr", "solve_cholmod", "estimate_cost", "choose_lambda",
@@ -119,7 +119,7 @@ def _operator(A, b):
 
 def _as_fn(f, name, size):
     """f checked: `size` real finite values (ValueError naming f otherwise: the solver never sees a NaN)."""
-    return lambda v: checked_output(f(v), name, size)
+    return checked_call(f, name, size)
 
 
 def _grid(shape, cols):

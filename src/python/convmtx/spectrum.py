@@ -20,7 +20,7 @@ import numbers
 import numpy as np
 
 from . import _core
-from ._checks import checked_output, real_operator, sparse_matrix, strict_bool, strict_int
+from ._checks import checked_call, real_operator, sparse_matrix, strict_bool, strict_int
 from ._checks import finite_array
 from ._tensors import to_numpy
 from .functional import _weight, conv_spec, conv_transpose_spec
@@ -57,17 +57,7 @@ def _subject(A, weight, transposed, conv_args):
             triple = (M.indptr.astype(np.int64), M.indices.astype(np.int64), M.data.astype(np.float64))
             return _rescaled(dict(spec=None, weight=np.zeros(0), matrix=triple, matvec=None, rmatvec=None, rows=rows, cols=cols))
 
-        def fn(f, name, size):
-            def g(v):
-                try:
-                    r = f(v)
-                except ValueError as e:
-                    if "reshape" not in str(e):
-                        raise
-                    raise ValueError(f"{name} returned the wrong number of values for an input of {np.size(v)} "
-                                     f"(scipy: {e}); the operator's shape needs {size}") from None
-                return checked_output(r, name, size)
-            return g
+        fn = checked_call
 
         return dict(spec=None, weight=np.zeros(0), matrix=None, matvec=fn(A.matvec, "A.matvec", rows),
                     rmatvec=fn(A.rmatvec, "A.rmatvec", cols), rows=rows, cols=cols)
