@@ -950,3 +950,38 @@ def test_converters_and_writers_refuse_non_finite_data(tmp_path):
         convmtx.plot.spy(sp.csr_matrix(np.array([[np.nan, 1.0]])), color_by="value")
     with pytest.raises(ValueError, match=r"weight\[0,0,0,0\] = nan"):
         convmtx.plot.spy(convmtx.conv_spec((1, 4, 4), (1, 1, 3, 3)), weight=np.full((1, 1, 3, 3), np.nan))
+
+
+@pytest.mark.parametrize("call, name", [
+    ("convmtx.check_kernel(lambda x: x, (1, 8, 8), w, margin=B)", "margin"),
+    ("convmtx.check_kernel(lambda x: x, (1, 8, 8), w, batch=B)", "batch"),
+    ("convmtx.check_kernel(lambda x: x, (1, 8, 8), w, seed=B)", "seed"),
+    ("convmtx.check_kernel(lambda x: x, (1, 8, 8), w, random_inputs=B)", "random_inputs"),
+    ("convmtx.check_kernel(lambda x: x, (1, 8, 8), w, max_listed=B)", "max_listed"),
+    ("convmtx.to_sparse(lambda x: x, (4,), (4,), margin=B)", "margin"),
+    ("convmtx.to_sparse(lambda x: x, (4,), (4,), batch=B)", "batch"),
+    ("convmtx.to_sparse(lambda x: x, (4,), (4,), seed=B)", "seed"),
+    ("convmtx.to_sparse(lambda x: x, (B,), (4,))", "in_shape"),
+    ("convmtx.validate.probe_bound(spec, margin=B)", "margin"),
+    ("convmtx.dot_test(lambda x: x, lambda y: y, (4,), (4,), trials=B)", "trials"),
+    ("convmtx.dot_test(lambda x: x, lambda y: y, (4,), (4,), trials=True)", "trials"),
+    ("convmtx.shepp_logan(B)", "n"),
+    ("convmtx.shepp_logan(8, B)", "supersample"),
+    ("convmtx.shepp_logan(8.0)", "n"),
+    ("convmtx.gaussian_kernel(B, 1.0)", "size"),
+    ("convmtx.lsqr((lambda x: x, lambda y: y, B), np.ones(4))", r"A\[2\]"),
+    ("convmtx.output_terms(spec, B)", "output_flat"),
+    ("convmtx.input_terms(spec, B)", "input_flat"),
+    ("convmtx.input_terms(spec, True)", "input_flat"),
+    ("convmtx.gradient_matrix((B, 4))", "shape"),
+])
+def test_huge_or_mistyped_integers_name_their_parameter(call, name):
+    """F21: 10**30 as an integer argument gave pybind11's 'incompatible function arguments' (or, for dot_test's
+    trials, an endless loop); every integer parameter is checked in Python, naming it."""
+    import convmtx  # noqa: F401 - used by eval
+
+    B = 10**30  # noqa: F841 - used by eval
+    w = np.ones((1, 1, 3, 3))  # noqa: F841
+    spec = convmtx.conv_spec((1, 8, 8), (1, 1, 3, 3))  # noqa: F841
+    with pytest.raises(ValueError, match=rf"^{name}"):
+        eval(call)

@@ -105,7 +105,7 @@ def _operator(A, b):
         mv, rmv = A[0], A[1]
         rows = len(b)
         if len(A) == 3:
-            cols = strict_int(A[2], "A[2] (the number of columns)", 1)
+            cols = strict_int(A[2], "A[2] (the number of columns)", 1, 2 ** 62)
         else:
             cols = int(checked_output(rmv(np.zeros(rows)), "A[1] (rmatvec)", None).size)
         return None, _as_fn(mv, "A[0] (matvec)", rows), _as_fn(rmv, "A[1] (rmatvec)", cols), rows, cols
@@ -318,7 +318,7 @@ def gradient_matrix(shape):
     """The forward-difference matrix D on a grid (H, W) or (C, n1, ...) as scipy.sparse.csr_matrix."""
     import scipy.sparse as sp
 
-    s = [int(v) for v in shape]
+    s = [strict_int(v, "shape", 1, 2 ** 62, "a tuple of integers in [1, 2**62]") for v in shape]
     if len(s) < 2 or (len(s) == 2 and s[0] != 1):
         s = [1] + s
     data, indices, indptr, shp = _core.gradient_matrix(s)
@@ -349,13 +349,15 @@ def write_image(path, image, bits=8):
 
 
 def shepp_logan(n=128, supersample=4):
-    """The modified Shepp-Logan phantom, n x n float32, each pixel the mean of supersample^2 samples."""
-    return _core.shepp_logan(int(n), int(supersample))
+    """The modified Shepp-Logan phantom, n x n float32, each pixel the mean of supersample^2 samples.
+    ValueError for n or supersample not an integer >= 1 (a float or bool is refused)."""
+    return _core.shepp_logan(strict_int(n, "n", 1, 2 ** 62), strict_int(supersample, "supersample", 1, 2 ** 62))
 
 
 def gaussian_kernel(size, sigma):
     """A size x size Gaussian with standard deviation sigma, normalized to sum 1."""
-    return _core.gaussian_kernel(int(size), float(sigma))
+    return _core.gaussian_kernel(strict_int(size, "size", 1, 2 ** 62),
+                                 real_number(sigma, "sigma", "a finite number > 0"))
 
 
 def psnr(a, ref, peak=1.0):

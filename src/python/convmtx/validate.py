@@ -13,11 +13,13 @@ Reference: docs/validation.md.
 import numpy as np
 
 from . import _core
-from ._checks import real_operator, sparse_matrix, strict_bool
+from ._checks import real_operator, sparse_matrix, strict_bool, strict_int
 from ._tensors import to_numpy
 from .functional import conv_spec, conv_transpose_spec
 
 __all__ = ["dot_test", "check_kernel", "to_sparse", "DotTestReport", "probe_bound"]
+
+_BIG = 2 ** 62  # the largest count or size a 64-bit index of the C++ side takes with room to spare
 
 
 class DotTestReport:
@@ -112,6 +114,8 @@ def _shape(shape, name):
         raise TypeError(f"{name}={shape!r} must be a tuple of ints") from None
     if not s or any(v < 1 for v in s):
         raise ValueError(f"{name}={s} must be a non-empty tuple of positive sizes")
+    if any(v > _BIG for v in s):
+        raise ValueError(f"{name}={s}: a size above 2**62 does not fit the library's 64-bit indices")
     return s
 
 
@@ -160,8 +164,8 @@ def dot_test(forward, adjoint=None, in_shape=None, out_shape=None, trials=10, rt
     _callable(forward, "forward", "an array of in_shape -> an array of out_shape")
     _callable(adjoint, "adjoint", "an array of out_shape -> an array of in_shape")
     in_shape, out_shape = _shape(in_shape, "in_shape"), _shape(out_shape, "out_shape")
-    if int(trials) < 1:
-        raise ValueError(f"trials={trials} must be >= 1")
+    trials = strict_int(trials, "trials", 1, 10**6)
+    seed = strict_int(seed, "seed", 0, 2**63 - 1)
     rng = np.random.default_rng(seed)
     complex_ = False
     results = []
@@ -283,8 +287,9 @@ def check_kernel(kernel, input_shape, weight, transposed=False, *, adjoint=None,
     else:
         spec = conv_spec(_shape(input_shape, "input_shape"), w.shape, **conv_args)
     rtol = 0.0 if rtol is None else float(rtol)
-    return _core.check_kernel(kernel, spec, w, adjoint, int(margin), int(batch), int(random_inputs), rtol,
-                              int(seed), int(max_listed))
+    return _core.check_kernel(kernel, spec, w, adjoint, strict_int(margin, "margin", 0, _BIG),
+                              strict_int(batch, "batch", 1, _BIG), strict_int(random_inputs, "random_inputs", 0, _BIG),
+                              rtol, strict_int(seed, "seed", 0, _BIG), strict_int(max_listed, "max_listed", 0, _BIG))
 
 
 def _pattern(pattern, rows, cols):
@@ -352,8 +357,10 @@ def to_sparse(forward, in_shape=None, out_shape=None, pattern=None, *, batched=F
         raise TypeError(f"dtype={dt} must be float32 or float64")
     data, indices, indptr, shape, stats = _core.to_sparse(forward, list(in_shape), list(out_shape),
                                                           _pattern(pattern, rows, cols), strict_bool(batched, "batched"), dt.name,
-                                                          int(margin), int(batch),
-                                                          0.0 if rtol is None else float(rtol), int(seed))
+                                                          strict_int(margin, "margin", 0, _BIG),
+                                                          strict_int(batch, "batch", 1, _BIG),
+                                                          0.0 if rtol is None else float(rtol),
+                                                          strict_int(seed, "seed", 0, _BIG))
     if stats.nonfinite:
         raise ValueError(stats.nonfinite)
     import scipy.sparse as sp
@@ -368,4 +375,4 @@ def probe_bound(spec, margin=1, adjoint=False):
     """The stated bound on the probes of the first coloring for a ConvSpec (zeros padding):
     C_in * prod_j min(n_j, (k_j-1)d_j + 2*margin + 1) (conv direction) or
     C_in * prod_j min(m_j, floor(((k_j-1)d_j + 2*margin)/s_j) + 1) (transposed direction)."""
-    return _core.probe_bound(spec, int(margin), strict_bool(adjoint, "adjoint"))
+    return _core.probe_bound(spec, strict_int(margin, "margin", 0, _BIG), strict_bool(adjoint, "adjoint"))
