@@ -238,7 +238,14 @@ def lsqr(A, b, damp=0.0, atol=1e-6, btol=1e-6, conlim=1e8, iter_lim=None, *, gra
     by default) and istop codes as scipy.sparse.linalg.lsqr. callback(info) is called after every
     iteration with an IterationInfo (iteration, iteration_limit, residual_norm, normal_residual,
     solution_norm, seconds); returning False stops (istop 8). lambda_callback(info) receives a
-    ProgressInfo before each step of an "auto" weight's search. ValueError for a NaN or Inf in b."""
+    ProgressInfo before each step of an "auto" weight's search.
+
+    ValueError: a NaN or Inf in b; a complex A, b or operator (the solvers are real); a malformed scipy
+    matrix (indptr/indices, naming the array and the rule); an operator function that returns a NaN or
+    Inf, complex values or the wrong number of values (naming A.matvec / A.rmatvec / A[0] / A[1]); a
+    product that overflows float64 (istop 9: raised, naming the largest |b| and |A|, instead of returning a
+    result); iter_lim not an integer in [1, 2**62]; noise, tau, step not finite numbers > 0; damp,
+    gradient_weight, atol, btol not numbers >= 0 (a bool is refused); bounds with NaN or lower > upper."""
     return _iterative("lsqr", A, b, damp, atol, btol, conlim, iter_lim, gradient_weight, shape, rule, noise, tau,
                       callback, lambda_callback)
 
@@ -246,7 +253,8 @@ def lsqr(A, b, damp=0.0, atol=1e-6, btol=1e-6, conlim=1e8, iter_lim=None, *, gra
 def cgls(A, b, damp=0.0, atol=1e-6, btol=1e-6, iter_lim=None, *, gradient_weight=0.0, shape=None, rule="auto",
          noise=None, tau=1.0, callback=None, lambda_callback=None):
     """CGLS: conjugate gradients on (A^T A + damp^2 I) x = A^T b with LSQR's tests 1 and 2 (istop 1, 2,
-    4, 5, 7, 8, 9); anorm is max ||A p|| / ||p|| over the search directions. Callbacks as lsqr."""
+    4, 5, 7, 8); anorm is max ||A p|| / ||p|| over the search directions. Callbacks and ValueErrors as
+    lsqr (an overflow, istop 9, raises)."""
     return _iterative("cgls", A, b, damp, atol, btol, 0.0, iter_lim, gradient_weight, shape, rule, noise, tau,
                       callback, lambda_callback)
 
@@ -256,7 +264,10 @@ def landweber(A, b, damp=0.0, atol=1e-6, btol=1e-6, iter_lim=None, *, step=None,
               lambda_callback=None):
     """Landweber x <- P(x + step (A^T (b - A x) - damp^2 x)); step defaults to 1 / (||A||^2 + damp^2) with
     ||A||^2 from the power method; bounds=(lo, hi) projects every iterate (projected Landweber);
-    accelerate=True adds Nesterov/FISTA momentum. iter_lim defaults to 2n: set it. Callbacks as lsqr."""
+    accelerate=True adds Nesterov/FISTA momentum. iter_lim defaults to 2n: set it. Callbacks as lsqr.
+
+    ValueError as lsqr, and: step not a finite number > 0, or step >= 2 / (||A||^2 + damp^2) with ||A||^2
+    bounded below by 30 power-method products (Landweber diverges there); accelerate not a bool."""
     return _iterative("landweber", A, b, damp, atol, btol, 0.0, iter_lim, gradient_weight, shape, rule, noise, tau,
                       callback, lambda_callback, step, bounds, accelerate)
 

@@ -156,7 +156,15 @@ def spectrum(input_shape, weight=None, *, transposed=False, k=None, which="large
     (lanczos: a bound of each value's error), method, detail, rows, cols, count (min(rows, cols)),
     complete, zero_threshold, zeros, restarts, products, frequency_shape and frequency_max (fft with
     frequency_map=True: each frequency's largest singular value, C order). Arguments as svdvals;
-    callback(stage, done, total) reports progress of long runs."""
+    callback(stage, done, total) reports progress of long runs.
+
+    ValueError (every function of this module): a weight or matrix that is NaN, infinite, complex or
+    malformed (scipy indptr/indices, naming the array and the rule); a complex LinearOperator; an operator
+    whose matvec/rmatvec returns NaN, Inf, complex values or the wrong number of values (naming A.matvec or
+    A.rmatvec); a singular value beyond float64's range (weights or entries whose magnitude lies outside
+    1e-100..1e100 are rescaled first, singular values being linear in them, so only a result past 1.8e308
+    is refused); k not an integer in [1, 2**62]; a bool parameter that is not True/False. An all-zero
+    weight gives singular values 0 exactly (and cond inf), by every method."""
     sub = _subject(input_shape, weight, transposed, conv_args)
     r = _call(_core.spectrum, sub, ("values", "residuals", "zero_threshold", "frequency_max"), k=_k(k), which=str(which), method=str(method), tol=_tol(tol),
                        memory_limit=_limit(memory_limit), frequency_map=strict_bool(frequency_map, "frequency_map"),
@@ -212,7 +220,8 @@ def reshaped_weight_norm(weight, dim=0):
     """sigma_1 of the weight as a (shape[dim], numel / shape[dim]) matrix: what
     torch.nn.utils.spectral_norm estimates by power iteration and divides the weight by (dim=0 for a
     conv weight, dim=1 for a transposed conv's, its defaults). It ignores the input size, stride and
-    padding, so it is not ||W||_2 (compare opnorm)."""
+    padding, so it is not ||W||_2 (compare opnorm). ValueError: an empty, complex, NaN or infinite weight;
+    dim not an int in [-ndim, ndim - 1] (the message gives the value passed); a norm past float64's range."""
     w = to_numpy(weight, "weight")
     if w.dtype.kind not in "fiu" or w.ndim < 1:
         raise ValueError(f"weight must be a real numeric array with at least one axis, got dtype {w.dtype} and "
@@ -251,7 +260,9 @@ def checkerboard(weight, stride, dilation=1, padding=0, groups=1):
     ((max - min) / max |level| per channel), spread (the largest: 0 exactly when checkerboard-free),
     worst_channel, free, verdict (text). weight is (C_in, C_out/groups, *k), PyTorch's
     ConvTranspose layout; padding is the low padding per dimension. With all-ones weights the
-    verdict equals the structural one of the overlap command."""
+    verdict equals the structural one of the overlap command. ValueError: stride, dilation, padding or groups
+    not ints (or beyond 2**62); a level that overflows float64 (a NaN or Inf level is never reported as a
+    verdict)."""
     w = _weight(weight, "(C_in, C_out/groups, *kernel)")
     r = _core.checkerboard(np.ascontiguousarray(w, dtype=np.float64).ravel(), list(w.shape), _dims(stride, "stride"),
                            _dims(dilation, "dilation"), _dims(padding, "padding"), int(_dims(groups, "groups")[0]))

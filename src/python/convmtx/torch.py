@@ -56,6 +56,12 @@ class ConvMatrixFunction(_torch.autograd.Function):
     ``(cols,)``; A a scipy.sparse matrix, a dense array or a LinearOperator (convmtx.LinearOperator's
     shapes shape the result). Returns ``(N, *data_shape)`` (or ``(N, rows)``, or ``(rows,)`` for a flat
     sample) in x's dtype. A is constant: it gets no gradient. Passes ``torch.autograd.gradcheck``.
+    An empty batch ``(0, cols)`` gives ``(0, rows)``.
+
+    Raises ValueError for x that is not a float32/float64 tensor, holds NaN or Inf, or has the wrong number
+    of values per sample (naming A's columns); A that is a malformed scipy matrix (the validation of every
+    entry point: indptr/indices, naming the array and the rule), complex, or not 2-D; an operator whose
+    matmat/rmatmat returns the wrong shape, complex values or NaN/Inf.
     """
 
     @staticmethod
