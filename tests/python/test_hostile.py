@@ -985,3 +985,27 @@ def test_huge_or_mistyped_integers_name_their_parameter(call, name):
     spec = convmtx.conv_spec((1, 8, 8), (1, 1, 3, 3))  # noqa: F841
     with pytest.raises(ValueError, match=rf"^{name}"):
         eval(call)
+
+
+def test_an_empty_batch_through_every_kernel_gives_an_empty_result():
+    """F28's kind: conv / conv_transpose of a (0, C, H, W) batch with a direct kernel died with SIGFPE (the
+    matrix method returned the empty result); run in a child so that a signal fails the test."""
+    out = _python_results("""
+        import numpy as np, convmtx
+        w = np.ones((1, 1, 3, 3))
+        x = np.ones((0, 1, 8, 8))
+        for name, f in {"conv_matrix": lambda: convmtx.conv(x, w),
+                        "conv_direct": lambda: convmtx.conv(x, w, method="direct"),
+                        "conv_bias": lambda: convmtx.conv(x, w, bias=np.ones(1), method="direct"),
+                        "convT_matrix": lambda: convmtx.conv_transpose(x, w),
+                        "convT_scatter": lambda: convmtx.conv_transpose(x, w, method="scatter"),
+                        "convT_gather": lambda: convmtx.conv_transpose(x, w, method="gather")}.items():
+            print(f"{name}: {f().shape}")
+        try:
+            convmtx.conv(x, w, method="bogus")
+        except ValueError as e:
+            print(f"bogus: {e}")
+    """)
+    assert out["conv_matrix"] == out["conv_direct"] == out["conv_bias"] == "(0, 1, 6, 6)"
+    assert out["convT_matrix"] == out["convT_scatter"] == out["convT_gather"] == "(0, 1, 10, 10)"
+    assert "method='bogus'" in out["bogus"]

@@ -302,6 +302,10 @@ def conv_transpose_spec(input_shape, weight_shape, stride=1, padding=0, output_p
 def _run(spec, w, x, batched, bias, method):
     b = _bias(bias, w, spec.out_channels)
     n = x.shape[0]
+    if n == 0:  # an empty batch: the empty result; the C++ kernels never see a block of no samples (one
+        # zero sample checks the method and bias as any call would)
+        _core.apply(spec, w, np.zeros((1, spec.input_numel), dtype=x.dtype), b, str(method))
+        return np.zeros((0,) + tuple(spec.output_shape), dtype=w.dtype)
     y = _core.apply(spec, w, x.reshape(n, spec.input_numel), b, str(method))
     y = y.reshape((n,) + tuple(spec.output_shape))
     return y if batched else y[0]
