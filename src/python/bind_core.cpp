@@ -231,11 +231,12 @@ void bind_taps(py::module_& m) {
          "The products weight * x that sum to output element output_flat (flat C-order index into the\n"
          "operation's output sample (C_out, *output_size)): a list of Term. Summing wf[term.weight_flat] per\n"
          "term.input_flat (wf = weight.ravel()) gives row output_flat of W, or of T for a transposed conv.\n"
-         "ValueError when output_flat is outside [0, output_numel)."},
+         "ValueError when output_flat is not an int (a bool is refused) or is outside [0, output_numel)."},
         {"input_terms", &input_terms, "input_flat",
          "Every product weight * x[input_flat] the input element input_flat (flat C-order index into the\n"
          "operation's input sample (C_in, *input_size)) contributes to: a column of the operation's matrix, as a\n"
-         "list of Term. ValueError when input_flat is outside [0, input_numel)."}};
+         "list of Term. ValueError when input_flat is not an int (a bool is refused) or is outside\n"
+         "[0, input_numel)."}};
     for (const auto& t : terms) {
         const auto fn = t.fn;
         const std::string arg = t.arg;
