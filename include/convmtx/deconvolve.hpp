@@ -4,7 +4,7 @@
 // given or chosen by the discrepancy principle, and a solver:
 //   fft          periodic boundary, quadratic penalty, no bounds: exact (fft_deconv.hpp)
 //   pcgls        quadratic penalty, no bounds: CGLS with Strang's circulant preconditioner
-//   cgls, lsqr   quadratic penalty, no bounds: unpreconditioned, on [W; lambda L]
+//   cgls, lsqr, lsmr  quadratic penalty, no bounds: unpreconditioned, on [W; lambda L]
 //   primal-dual  any penalty, bounds allowed: Chambolle-Pock (primal_dual.hpp)
 // method "" picks primal-dual for TV or bounds, fft for periodic, pcgls for zeros and cgls for
 // reflect and replicate (whose blur Strang's circulant approximates worse than the identity does).
@@ -49,9 +49,9 @@ struct DeconvolveOptions {
     double tau = 1.0;    ///< discrepancy safety factor (>= 0.5)
     double lower = -std::numeric_limits<double>::infinity();  ///< bounds on every pixel
     double upper = std::numeric_limits<double>::infinity();
-    std::string method;  ///< "", fft, pcgls, cgls, lsqr, primal-dual
+    std::string method;  ///< "", fft, pcgls, cgls, lsqr, lsmr, primal-dual
     index_t iter_lim = -1;  ///< < 0: 2n for the least-squares solvers, 500 for primal-dual
-    double tol = -1;        ///< < 0: 1e-6 (rtol of pcgls/cgls; atol = btol of lsqr), 1e-4 (primal-dual)
+    double tol = -1;        ///< < 0: 1e-6 (rtol of pcgls/cgls; atol = btol of lsqr/lsmr), 1e-4 (primal-dual)
     IterationCallback callback{};  ///< iterations of the final solve
     ProgressCallback progress{};   ///< trial solves of the lambda search (task "deconvolve")
 };

@@ -23,7 +23,7 @@ __all__ = ["deconvolve", "DeconvolveResult", "psf", "blur", "ssim", "estimate_no
 
 _BOUNDARIES = ("zeros", "periodic", "circular", "reflect", "replicate")
 _REGULARIZERS = ("tikhonov", "gradient", "tv", "tv-anisotropic")
-_METHODS = (None, "fft", "pcgls", "cgls", "lsqr", "primal-dual")
+_METHODS = (None, "fft", "pcgls", "cgls", "lsqr", "lsmr", "primal-dual")
 
 
 class DeconvolveResult:
@@ -79,7 +79,7 @@ def deconvolve(b, psf, *, boundary="zeros", regularizer="tikhonov", lam="auto", 
     'tv' | 'tv-anisotropic'. lam: weight >= 0 or 'auto' (discrepancy principle). noise: the noise
     standard deviation of b, or None to estimate it. bounds: (lower, upper) for every pixel (None
     for either end: unbounded), or None. method: None (primal-dual for TV or bounds, fft for
-    periodic, pcgls otherwise), 'fft', 'pcgls', 'cgls', 'lsqr' or 'primal-dual'. iter_lim: None for
+    periodic, pcgls otherwise), 'fft', 'pcgls', 'cgls', 'lsqr', 'lsmr' or 'primal-dual'. iter_lim: None for
     the default (500 primal-dual, 2n otherwise). callback(info: IterationInfo) after each iteration
     of the final solve; returning False stops it. progress(info: ProgressInfo) before each trial
     solve of the lambda search.
