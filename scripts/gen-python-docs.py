@@ -36,6 +36,13 @@ SECTIONS = [
     ("Entries and their taps (C++ core)", "convmtx._core"),
     ("Kernel validation", "convmtx.validate"),
     ("Solvers and images", "convmtx.solvers"),
+    ("Deconvolution", "convmtx.deconvolve"),
+    ("Singular values, norms and checkerboards", "convmtx.spectrum"),
+    ("Operators", "convmtx.operator"),
+    ("Sparse products", "convmtx.spmv"),
+    ("PyTorch modules", "convmtx.modules"),
+    ("Keras", "convmtx.keras"),
+    ("Package-level functions", "convmtx"),
     ("Spreadsheets", "convmtx.spreadsheet"),
     ("Plotting: convmtx.plot", "convmtx.plot"),
 ]

@@ -208,9 +208,16 @@ void ConvSpec::validate() const {
             fail(dim_name("dilation", j) + "*(" + dim_name("kernel_size", j) + "-1)+1 = " + std::to_string(dilation[j]) +
                  "*" + std::to_string(kernel_size[j] - 1) + "+1 does not fit a 64-bit integer");
         const __int128 extent = static_cast<__int128>(transposed ? 0 : input_size[j]) + padding_lo[j] + padding_hi[j];
-        if (extent > std::numeric_limits<index_t>::max() / 4)
-            fail(dim_name("padding", j) + "=" + std::to_string(padding_lo[j]) + ":" + std::to_string(padding_hi[j]) +
-                 ": the padded extent input + padding_lo + padding_hi must stay below 2^61");
+        if (extent > std::numeric_limits<index_t>::max() / 4) {
+            // Blame what makes the extent large: the input size alone, or the padding added to it.
+            const bool input_alone = !transposed && input_size[j] > std::numeric_limits<index_t>::max() / 8;
+            fail(input_alone ? dim_name("input_size", j) + "=" + std::to_string(input_size[j]) +
+                                   ": the padded extent input + padding_lo + padding_hi must stay below 2^61"
+                             : dim_name("padding", j) + "=" + std::to_string(padding_lo[j]) + ":" +
+                                   std::to_string(padding_hi[j]) + " with " + dim_name("input_size", j) + "=" +
+                                   std::to_string(transposed ? 0 : input_size[j]) +
+                                   ": the padded extent input + padding_lo + padding_hi must stay below 2^61");
+        }
         if (static_cast<__int128>(input_size[j]) * stride[j] > std::numeric_limits<index_t>::max() / 4)
             fail(dim_name("input_size", j) + "*" + dim_name("stride", j) + " = " + std::to_string(input_size[j]) + "*" +
                  std::to_string(stride[j]) + " must stay below 2^61");

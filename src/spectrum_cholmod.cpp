@@ -8,6 +8,7 @@
 
 #include <cholmod.h>
 
+#include "convmtx/detail/cholmod_common.hpp"
 #include "convmtx/detail/lanczos.hpp"
 
 #include "convmtx/errors.hpp"
@@ -20,16 +21,7 @@ using detail::largest_eigenpairs;
 
 namespace {
 
-struct Common {
-    cholmod_common c;
-    Common() {
-        cholmod_l_start(&c);
-        c.print = 0;  // errors are reported through exceptions
-    }
-    ~Common() { cholmod_l_finish(&c); }
-    Common(const Common&) = delete;
-    Common& operator=(const Common&) = delete;
-};
+using Common = detail::CholmodCommon;
 
 struct Factor {
     cholmod_factor* L = nullptr;

@@ -13,6 +13,7 @@
 #include <memory>
 #include <sstream>
 
+#include "convmtx/detail/cholmod_common.hpp"
 #include "convmtx/detail/solver_common.hpp"
 
 namespace convmtx {
@@ -52,16 +53,7 @@ namespace {
 
 using Clock = SolverClock;
 
-struct Common {
-    cholmod_common c;
-    Common() {
-        cholmod_l_start(&c);
-        c.print = 0;  // errors are reported through exceptions
-    }
-    ~Common() { cholmod_l_finish(&c); }
-    Common(const Common&) = delete;
-    Common& operator=(const Common&) = delete;
-};
+using Common = detail::CholmodCommon;
 
 cholmod_sparse view(SparseD& M, int stype) {
     M.makeCompressed();

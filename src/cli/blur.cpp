@@ -76,4 +76,42 @@ Kernel read_kernel(const std::string& path, const char* flag) {
     return k;
 }
 
+DegradeOptions add_degrade_flags(CLI::App& cmd, DegradeFlags& f, const std::string& noise_help,
+                                 const std::string& stride_help, const std::string& output_help) {
+    DegradeOptions o{};
+    o.image = cmd.add_option("--image", f.image, "PNG or PGM image to degrade (default: the Shepp-Logan phantom)")
+                  ->option_text("FILE")
+                  ->check(readable_file());
+    o.size = cmd.add_option("--size", f.size, "phantom size N x N (default 128)")
+                 ->option_text("N")
+                 ->check(integer_in(8, 16384))
+                 ->excludes(o.image);
+    cmd.add_option("--downscale", f.downscale, "downscale the image by F x F block means first (e.g. 4: 512 -> 128)")
+        ->option_text("F")
+        ->check(integer_in(1, 65536));
+    o.blur = cmd.add_option("--blur", f.blur, "the blur: gaussian:SIZE:SIGMA or box:SIZE (default gaussian:9:2.0)")
+                 ->option_text("SPEC")
+                 ->check(parsed_by([](const std::string& t) { parse_blur(t); }));
+    o.kernel = cmd.add_option("--kernel", f.kernel, "blur kernel from a .npy file, shape (kh, kw) or (1, 1, kh, kw); replaces --blur")
+                   ->option_text("FILE")
+                   ->check(readable_file())
+                   ->check(file_extension({".npy"}))
+                   ->excludes(o.blur);
+    o.stride = cmd.add_option("--stride", f.stride, stride_help)->option_text("S")->check(integer_in(1, 1024));
+    o.noise = cmd.add_option("--noise", f.noise, noise_help)->option_text("SIGMA")->check(number_in(0.0));
+    o.seed = cmd.add_option("--seed", f.seed, "noise seed (default 0)")->option_text("N")->check(integer_in(0));
+    const std::pair<const char*, std::string> images[] = {
+        {"-o,--output", output_help},
+        {"--degraded", "write the degraded image b"},
+        {"--adjoint", "write the transposed-convolution estimate W^T b"},
+        {"--montage", "write truth | degraded | W^T b | solution side by side, labelled with PSNR and SSIM"}};
+    std::string* targets[] = {&f.output, &f.degraded, &f.adjoint, &f.montage};
+    for (size_t i = 0; i < 4; ++i)
+        o.montage = cmd.add_option(images[i].first, *targets[i], images[i].second)
+                        ->option_text("FILE")
+                        ->check(file_extension({".png", ".pgm"}))
+                        ->check(writable_file());
+    return o;
+}
+
 }  // namespace convmtx::cli

@@ -1,6 +1,7 @@
 #include "config_flags.hpp"
 
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -139,6 +140,19 @@ std::string shown(const json& j) {
     return detail::printable(j.dump(-1, ' ', false, json::error_handler_t::replace), 200);
 }
 
+/// The key of a name that PyTorch or Keras gives the same parameter (kernel_size, strides,
+/// dilation_rate, filters, input_shape...), or "" for any other name.
+std::string framework_name(const std::string& name) {
+    static const std::map<std::string, std::string> names = {
+        {"kernel_size", "kernel"},   {"kernel_shape", "kernel"},      {"strides", "stride"},
+        {"dilation_rate", "dilation"}, {"filters", "out_channels"},   {"input_shape", "input"},
+        {"input_size", "input"},     {"in_shape", "input"},           {"padding_left", "padding_lo"},
+        {"padding_right", "padding_hi"}, {"weight", "weights"},      {"data_format", "weight_layout"},
+        {"transpose", "transposed"}};
+    const auto it = names.find(name);
+    return it == names.end() ? std::string() : it->second;
+}
+
 /// Nesting deeper than this is refused while parsing (no configuration value is nested more than twice).
 constexpr int kMaxJsonDepth = 16;
 
@@ -241,7 +255,7 @@ Values parse_config(const std::string& text, const std::string& where) {
     for (auto it = j.begin(); it != j.end(); ++it) {
         const Key* key = find_key(it.key());
         if (!key) {
-            const std::string near = closest(it.key(), key_names());
+            const std::string near = framework_name(it.key()).empty() ? closest(it.key(), key_names()) : framework_name(it.key());
             throw usage_error(where + ": unknown key " + shown(json(it.key())) +
                               (near.empty() ? " (see convmtx help config)" : " (did you mean \"" + near + "\"?)"));
         }
@@ -489,9 +503,23 @@ bool ConfigFlags::given() const { return flags_.count("input") || !config_file_.
 Problem ConfigFlags::problem() const {
     Values v;
     if (!config_file_.empty()) v = read_config(config_file_);
-    // A padding flag replaces every padding key of the file.
-    if (flags_.count("padding") || flags_.count("padding_lo") || flags_.count("padding_hi"))
+    // --padding replaces every padding key of the file; --padding-lo or --padding-hi replaces that side
+    // only, the other side keeping the file's value (its "padding" split into its two sides).
+    if (flags_.count("padding")) {
         for (const char* k : {"padding", "padding_lo", "padding_hi"}) v.erase(k);
+    } else if (flags_.count("padding_lo") || flags_.count("padding_hi")) {
+        if (const Value* p = get(v, "padding")) {
+            if (p->padding.kind != Padding::Kind::explicit_sides)
+                throw usage_error(flag_of(flags_.count("padding_lo") ? "padding_lo" : "padding_hi") +
+                                  " cannot set one side of " + p->source + ": give --padding instead");
+            Value lo = *p, hi = *p;
+            lo.dims = p->padding.lo;
+            hi.dims = p->padding.hi;
+            v.erase("padding");
+            v["padding_lo"] = lo;
+            v["padding_hi"] = hi;
+        }
+    }
     for (const auto& [name, text] : flags_) {
         const Key& key = *find_key(name);
         Value x = parse_text(key, text);
@@ -506,9 +534,10 @@ std::string config_reference() {
     os << "usage: convmtx <command> --config FILE.json [flags]\n\n"
           "The configuration of a convolution, as flags or as a JSON object in a file. A key is its flag's name\n"
           "with '_' for '-' (--output-padding: \"output_padding\"), one spelling only; flags given with --config\n"
-          "override the file's keys. Values are typed strictly: integers are JSON integers (1.5 and \"2\" are\n"
-          "refused), booleans JSON booleans (not 0 or \"false\"); a dimension list is an integer, a list of\n"
-          "integers or a string as on the command line (\"1x4x4\"). Unknown and repeated keys are errors. The\n"
+          "override the file's keys. Values are typed strictly: the integer keys (groups, out_channels) are JSON\n"
+          "integers (1.5 and \"2\" are refused), booleans JSON booleans (not 0 or \"false\"); a dimension\n"
+          "key (input, kernel, stride, padding...) is an integer, a list of integers or a string as on the command\n"
+          "line (\"2\", \"1x4x4\", \"same\"). Unknown and repeated keys are errors. The\n"
           "geometry is checked by the library (make_conv / make_conv_transpose, ConvSpec::validate).\n"
           "  {\"input\": [1, 4, 4], \"kernel\": [3, 3], \"stride\": 2, \"padding_lo\": [1, 0], \"padding_hi\": [2, 1],\n"
           "   \"transposed\": false, \"weights\": \"arange\"}\n\nkeys:\n";

@@ -51,4 +51,20 @@ CLI::Validator writable_file();
 /// refused without blocking, with the same message as every reader's; file.hpp).
 CLI::Validator readable_file();
 
+/// A check that runs `parse` on the text: its value_error or a library config_error (any
+/// std::invalid_argument) is the message.
+template <class Parse>
+CLI::Validator parsed_by(Parse parse) {
+    return CLI::Validator(
+        [parse](std::string& text) -> std::string {
+            try {
+                parse(text);
+            } catch (const std::invalid_argument& e) {
+                return e.what();
+            }
+            return {};
+        },
+        "");
+}
+
 }  // namespace convmtx::cli

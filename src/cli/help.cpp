@@ -158,9 +158,9 @@ void setup_app(CLI::App& app) {
     app.footer(
         "'convmtx <command> --help' or 'convmtx help <command>' shows a command's options; 'convmtx help config' the "
         "configuration keys of --config JSON files. Options take their value as '--name value' or '--name=value', "
-        "'-o FILE' or '-oFILE'. Exit status: 0 success, 1 a check that failed, 2 a usage error (one line on stderr).");
+        "'-o FILE' or '-oFILE' (not '-o=FILE'); an option given twice is an error. Exit status: 0 success, 1 a check that failed, 2 a usage error (one line on stderr).");
     app.formatter(std::make_shared<HelpFormatter>());
-    app.option_defaults()->group("options")->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)->disable_flag_override();
+    app.option_defaults()->group("options")->multi_option_policy(CLI::MultiOptionPolicy::Throw)->disable_flag_override();
     app.set_help_flag("-h,--help", "show this help");
     app.set_version_flag("--version", std::string("convmtx ") + CONVMTX_VERSION, "print the version");
     app.require_subcommand(0, 1);
@@ -226,6 +226,8 @@ std::string parse_error_message(const CLI::App& app, const CLI::App* command, co
         if (what.find("flag override") != std::string::npos) return flag + " is a switch and takes no value";
         if (what.find("missing") != std::string::npos)
             return flag + " needs a value" + (opt && !opt->get_option_text().empty() ? " (" + opt->get_option_text() + ")" : "");
+        if (opt && (what.find("At Most") != std::string::npos || what.find("at most") != std::string::npos))
+            return flag + " is given more than once (each option takes one value)";
     }
     if (dynamic_cast<const CLI::ExcludesError*>(&e)) {
         const auto at = what.find(" excludes ");

@@ -2,6 +2,7 @@
 // contract: 0 success (help and --version included), 1 a check that failed, 2 bad input, usage or
 // I/O, with exactly one line on stderr ("convmtx <command>: <message>").
 #include <algorithm>
+#include <cctype>
 #include <exception>
 #include <iostream>
 #include <new>
@@ -59,14 +60,23 @@ int run_app(const std::vector<std::string>& args, std::ostream& err) {
         return selected.empty() ? nullptr : selected.front();
     };
     auto command_name = [&] { return command() ? command()->get_name() : std::string(); };
+    // The command named by the first argument, before parsing ("" when it names none).
+    auto named = [&]() -> std::string {
+        for (const CLI::App* sub : app.get_subcommands({}))
+            if (!args.empty() && sub->get_name() == args.front()) return sub->get_name();
+        return "";
+    };
     // CLI11 reads "--name=" as "--name" and takes the next argument as its value: refused here.
     for (const std::string& arg : args) {
         if (arg == "--") break;
         if (arg.size() > 3 && arg.rfind("--", 0) == 0 && arg.find('=') == arg.size() - 1) {
-            std::string named;
-            for (const CLI::App* sub : app.get_subcommands({}))
-                if (sub->get_name() == args.front()) named = sub->get_name();
-            usage_line(err, named, arg.substr(0, arg.size() - 1) + ": empty value after '='");
+            usage_line(err, named(), arg.substr(0, arg.size() - 1) + ": empty value after '='");
+            return 2;
+        }
+        // "-o=FILE" would give the value "=FILE": a short option is written -oFILE or -o FILE.
+        if (arg.size() > 2 && arg[0] == '-' && std::isalpha(static_cast<unsigned char>(arg[1])) && arg[2] == '=') {
+            usage_line(err, named(), arg + ": a short option takes its value as " + arg.substr(0, 2) + arg.substr(3) +
+                                       " or " + arg.substr(0, 2) + " " + arg.substr(3) + ", without '='");
             return 2;
         }
     }

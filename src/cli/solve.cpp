@@ -39,15 +39,7 @@ std::string fmt(const char* f, double v) {
     return buf;
 }
 
-struct SolveFlags {
-    std::string image;
-    index_t size = 128;
-    std::optional<index_t> downscale;
-    std::string blur = "gaussian:9:2.0";
-    std::string kernel;
-    index_t stride = 1;
-    double noise = 0.01;
-    index_t seed = 0;
+struct SolveFlags : DegradeFlags {
     std::string observed, psf, truth;
     std::string boundary = "zeros";
     bool noise_given = false;
@@ -62,7 +54,6 @@ struct SolveFlags {
     double atol = 1e-6, btol = 1e-6;
     bool matrix_free = false;
     std::string memory_limit;
-    std::string output, degraded, adjoint, montage;
 };
 
 /// "LO:HI" with finite LO <= HI ("none": unbounded).
@@ -74,21 +65,6 @@ std::pair<double, double> parse_bounds(const std::string& text) {
     const double hi = parse_number(text.substr(colon + 1), -std::numeric_limits<double>::max());
     if (!(lo <= hi)) throw value_error("'" + text + "' needs LO <= HI");
     return {lo, hi};
-}
-
-/// A CLI11 check that runs `parse` (a value_error or a library config_error is the message).
-template <class Parse>
-CLI::Validator parsed_by(Parse parse) {
-    return CLI::Validator(
-        [parse](std::string& text) -> std::string {
-            try {
-                parse(text);
-            } catch (const std::invalid_argument& e) {
-                return e.what();
-            }
-            return {};
-        },
-        "");
 }
 
 void run_solve(const SolveFlags& f);
@@ -178,40 +154,16 @@ void setup_solve(CLI::App& app) {
                     "what the blur sees outside the image: zeros (default), periodic, reflect or replicate")
         ->option_text("B")
         ->check(CLI::IsMember({"zeros", "periodic", "circular", "reflect", "replicate"}));
-    auto* img = cmd->add_option("--image", f->image, "PNG or PGM image to degrade (default: the Shepp-Logan phantom)")
-                    ->option_text("FILE")
-                    ->check(readable_file())
-                    ->excludes(observed);
-    cmd->add_option("--size", f->size, "phantom size N x N (default 128)")
-        ->option_text("N")
-        ->check(integer_in(8, 16384))
-        ->excludes(img)
-        ->excludes(observed);
-    cmd->add_option("--downscale", f->downscale, "downscale the image by F x F block means first (e.g. 4: 512 -> 128)")
-        ->option_text("F")
-        ->check(integer_in(1, 65536));
-    auto* blur = cmd->add_option("--blur", f->blur, "the blur: gaussian:SIZE:SIGMA or box:SIZE (default gaussian:9:2.0)")
-                     ->option_text("SPEC")
-                     ->check(parsed_by([](const std::string& t) { parse_blur(t); }))
-                     ->excludes(observed)
-                     ->excludes(psf);
-    cmd->add_option("--kernel", f->kernel, "blur kernel from a .npy file, shape (kh, kw) or (1, 1, kh, kw); replaces --blur")
-        ->option_text("FILE")
-        ->check(readable_file())
-        ->check(file_extension({".npy"}))
-        ->excludes(blur)
-        ->excludes(observed)
-        ->excludes(psf);
-    cmd->add_option("--stride", f->stride, "stride of the forward conv (2: 2x super-resolution; default 1; least-squares methods)")
-        ->option_text("S")
-        ->check(integer_in(1, 1024))
-        ->excludes(observed);
-    auto* noise = cmd->add_option("--noise", f->noise,
-                                  "standard deviation of the Gaussian noise added to W x (default 0.01; images in "
-                                  "[0, 1]); with --observed the known noise level of b (default: estimated)")
-                      ->option_text("SIGMA")
-                      ->check(number_in(0.0));
-    cmd->add_option("--seed", f->seed, "noise seed (default 0)")->option_text("N")->check(integer_in(0))->excludes(observed);
+    const DegradeOptions d = add_degrade_flags(
+        *cmd, *f,
+        "standard deviation of the Gaussian noise added to W x (default 0.01; images in [0, 1]); with --observed the "
+        "known noise level of b (default: estimated)",
+        "stride of the forward conv (2: 2x super-resolution; default 1; least-squares methods)",
+        "write the solution (PNG, or PGM for *.pgm)");
+    for (CLI::Option* o : {d.image, d.size, d.blur, d.kernel, d.stride, d.seed}) o->excludes(observed);
+    d.blur->excludes(psf);
+    d.kernel->excludes(psf);
+    CLI::Option* noise = d.noise;
     cmd->add_option("--lambda", f->lambda,
                     "regularization weight >= 0, or auto (default): the discrepancy principle with the known noise "
                     "(least-squares methods: GCV when --noise 0)")
@@ -253,17 +205,6 @@ void setup_solve(CLI::App& app) {
         ->option_text("SIZE")
         ->check(parsed_by([](const std::string& t) { parse_memory_size(t); }));
     cmd->add_flag("-q,--quiet", f->quiet, "no progress line (otherwise drawn on a terminal once a solve takes 0.5 s)");
-    const std::pair<const char*, const char*> images[] = {
-        {"-o,--output", "write the solution (PNG, or PGM for *.pgm)"},
-        {"--degraded", "write the degraded image b"},
-        {"--adjoint", "write the transposed-convolution estimate W^T b"},
-        {"--montage", "write truth | degraded | W^T b | solution side by side, labelled with PSNR and SSIM"}};
-    std::string* targets[] = {&f->output, &f->degraded, &f->adjoint, &f->montage};
-    for (size_t i = 0; i < 4; ++i)
-        cmd->add_option(images[i].first, *targets[i], images[i].second)
-            ->option_text("FILE")
-            ->check(file_extension({".png", ".pgm"}))
-            ->check(writable_file());
     cmd->callback([f, cmd, noise] {
         f->noise_given = noise->count() > 0;
         if (!f->observed.empty() && f->psf.empty())

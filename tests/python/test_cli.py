@@ -153,10 +153,18 @@ def test_option_equals_value_and_attached_short_option(tmp_path):
     np.testing.assert_array_equal(scipy.io.mmread(str(tmp_path / "c.mtx")).toarray(), spaced)
 
 
-def test_later_flags_override_earlier_ones(tmp_path):
-    once = built(tmp_path, "--input", "1x5x5", "--kernel", "3x3", "--stride", "2", name="a.mtx")
-    twice = built(tmp_path, "--input", "1x5x5", "--kernel", "3x3", "--stride", "1", "--stride", "2", name="b.mtx")
-    np.testing.assert_array_equal(once, twice)
+def test_a_repeated_option_is_refused(tmp_path):
+    line = usage_error("build", "--input", "1x5x5", "--kernel", "3x3", "--stride", "1", "--stride", "2", "-o",
+                       tmp_path / "W.mtx")
+    assert line == "convmtx build: --stride is given more than once (each option takes one value)", line
+    assert not (tmp_path / "W.mtx").exists()
+
+
+@pytest.mark.parametrize("arg", ["-o=W.mtx", "-o="])
+def test_a_short_option_with_equals_is_refused(tmp_path, arg):
+    line = usage_error("build", "--input", "1x4x4", "--kernel", "3x3", arg, cwd=tmp_path)
+    assert line.startswith(f"convmtx build: {arg}: a short option takes its value as -o"), line
+    assert not os.listdir(tmp_path)
 
 
 @pytest.mark.parametrize("args, expected", [
@@ -315,6 +323,9 @@ def write_json(path, text):
     ('{"input": [1, 4, 4], "kernel": [3, 3], "output-padding": 0}',
      ['unknown key "output-padding"', 'did you mean "output_padding"']),
     ('{"input": [1, 4, 4], "kernel": [3, 3], "pad_lo": [1, 1]}', ['unknown key "pad_lo"', 'did you mean "padding_lo"']),
+    ('{"input": [1, 4, 4], "kernel_size": [3, 3]}', ['unknown key "kernel_size"', 'did you mean "kernel"']),
+    ('{"input_size": [1, 4, 4], "kernel": [3, 3]}', ['unknown key "input_size"', 'did you mean "input"']),
+    ('{"input": [1, 4, 4], "kernel": [3, 3], "dilation_rate": 2}', ['unknown key "dilation_rate"', 'did you mean "dilation"']),
     ('{"input": [1, 4, 4], "kernel": [3, 3], "stride": 2, "stride": 1}', ['key "stride" is given more than once']),
     ('{"input": [1, 4, 4], "kernel": [3, 3], "padding": [[1, 0], [0, 2]]}', ['"padding_lo"', '"padding_hi"']),
     ('{"input": [1, 4, 4], "kernel": [3, 3], "padding": 1, "padding_lo": [1, 1]}', ["exclude each other"]),
@@ -351,6 +362,15 @@ def test_config_json_keys_give_the_torch_matrix_and_flags_override(torch, tmp_pa
     # a flag overrides the file's key; a padding flag replaces the file's padding_lo/padding_hi
     over = built(tmp_path, "--config", cfg, "--stride", "1", "--padding", "1", name="O.mtx")
     np.testing.assert_allclose(over, torch_matrix(torch, (3, 5, 6), w, padding=1), rtol=0, atol=1e-12)
+    # --padding-lo replaces the file's padding_lo only: its padding_hi stays
+    side = built(tmp_path, "--config", cfg, "--padding-lo", "0x1", name="S.mtx")
+    np.testing.assert_allclose(side, torch_matrix(torch, (3, 5, 6), w, stride=(2, 1), pad_lo=(0, 1), pad_hi=(0, 2)),
+                               rtol=0, atol=1e-12)
+    # ... and splits a file's symmetric "padding" into its two sides
+    sym = write_json(tmp_path / "s.json", json.dumps({"input": [3, 5, 6], "kernel": "2x3", "padding": [1, 2],
+                                                       "out_channels": 2, "weights": str(tmp_path / "w.npy")}))
+    np.testing.assert_allclose(built(tmp_path, "--config", sym, "--padding-hi", "0", name="H.mtx"),
+                               torch_matrix(torch, (3, 5, 6), w, pad_lo=(1, 2), pad_hi=(0, 0)), rtol=0, atol=1e-12)
 
 
 # ---------------------------------------------------------------- shapes from the weights file

@@ -22,20 +22,11 @@ namespace convmtx::cli::mpi {
 
 namespace {
 
-struct SolveFlags {
-    std::string image;
-    index_t size = 128;
-    std::optional<index_t> downscale;
-    std::string blur = "gaussian:9:2.0";
-    std::string kernel;
-    index_t stride = 1;
-    double noise = 0.01;
-    index_t seed = 0;
+struct SolveFlags : DegradeFlags {
     std::string lambda = "0.01";
     std::string method = "lsqr";
     std::optional<index_t> iters;
     double atol = 1e-6, btol = 1e-6;
-    std::string output, degraded, adjoint, montage;
 };
 
 std::string fmt(const char* f, double v) {
@@ -187,21 +178,6 @@ void run_solve(const SolveFlags& f, const Job& job) {
     if (failed) checks_failed();
 }
 
-/// A CLI11 check that runs `parse` (its value_error is the message).
-template <class Parse>
-CLI::Validator parsed_by(Parse parse) {
-    return CLI::Validator(
-        [parse](std::string& text) -> std::string {
-            try {
-                parse(text);
-            } catch (const std::invalid_argument& e) {
-                return e.what();
-            }
-            return {};
-        },
-        "");
-}
-
 }  // namespace
 
 void setup_solve(CLI::App& app, const Job& job) {
@@ -212,31 +188,10 @@ void setup_solve(CLI::App& app, const Job& job) {
         "-ksp_max_it, -log_view) apply after the flags. Example:\n"
         "  mpirun -np 2 convmtx-mpi solve --size 128 --lambda 0.02 -o x.png -ksp_monitor");
     auto f = std::make_shared<SolveFlags>();
-    auto* img = cmd->add_option("--image", f->image, "PNG or PGM image to degrade (default: the Shepp-Logan phantom)")
-                    ->option_text("FILE")
-                    ->check(readable_file());
-    cmd->add_option("--size", f->size, "phantom size N x N (default 128)")
-        ->option_text("N")
-        ->check(integer_in(8, 16384))
-        ->excludes(img);
-    cmd->add_option("--downscale", f->downscale, "downscale the image by F x F block means first")
-        ->option_text("F")
-        ->check(integer_in(1, 65536));
-    auto* blur = cmd->add_option("--blur", f->blur, "the blur: gaussian:SIZE:SIGMA or box:SIZE (default gaussian:9:2.0)")
-                     ->option_text("SPEC")
-                     ->check(parsed_by([](const std::string& t) { parse_blur(t); }));
-    cmd->add_option("--kernel", f->kernel, "blur kernel from a .npy file, shape (kh, kw) or (1, 1, kh, kw); replaces --blur")
-        ->option_text("FILE")
-        ->check(readable_file())
-        ->check(file_extension({".npy"}))
-        ->excludes(blur);
-    cmd->add_option("--stride", f->stride, "stride of the forward conv (2: 2x super-resolution; default 1)")
-        ->option_text("S")
-        ->check(integer_in(1, 1024));
-    cmd->add_option("--noise", f->noise, "standard deviation of the Gaussian noise added to W x (default 0.01)")
-        ->option_text("SIGMA")
-        ->check(number_in(0.0));
-    cmd->add_option("--seed", f->seed, "noise seed (default 0)")->option_text("N")->check(integer_in(0));
+    add_degrade_flags(*cmd, *f, "standard deviation of the Gaussian noise added to W x (default 0.01)",
+                      "stride of the forward conv (2: 2x super-resolution; default 1)",
+                      "write the solution (PNG, or PGM for *.pgm), from process 0")
+        .montage->description("write original | degraded | W^T b | solution side by side");
     cmd->add_option("--lambda", f->lambda, "regularization weight >= 0 (default 0.01): adds lambda^2 ||x||^2")
         ->option_text("VALUE")
         ->check(parsed_by([](const std::string& t) {
@@ -250,17 +205,6 @@ void setup_solve(CLI::App& app, const Job& job) {
         ->option_text("TOL")
         ->check(number_in(0.0));
     cmd->add_option("--btol", f->btol, "tolerance (default 1e-6); see --atol")->option_text("TOL")->check(number_in(0.0));
-    const std::pair<const char*, const char*> images[] = {
-        {"-o,--output", "write the solution (PNG, or PGM for *.pgm), from process 0"},
-        {"--degraded", "write the degraded image b"},
-        {"--adjoint", "write the transposed-convolution estimate W^T b"},
-        {"--montage", "write original | degraded | W^T b | solution side by side"}};
-    std::string* targets[] = {&f->output, &f->degraded, &f->adjoint, &f->montage};
-    for (size_t i = 0; i < 4; ++i)
-        cmd->add_option(images[i].first, *targets[i], images[i].second)
-            ->option_text("FILE")
-            ->check(file_extension({".png", ".pgm"}))
-            ->check(writable_file());
     cmd->callback([f, &job] { run_solve(*f, job); });
 }
 

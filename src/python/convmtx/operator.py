@@ -89,6 +89,7 @@ class LinearOperator(_sla.LinearOperator):
 
     @property
     def method(self):
+        """How products are computed: 'matrix' (the explicit W), 'direct', 'scatter' or 'gather'."""
         return self._op[0].method
 
     def _run(self, X, adjoint):
