@@ -1,10 +1,12 @@
-// The deconvolution driver: forward model, lambda by the discrepancy principle, solver.
+// The deconvolution driver: forward model, lambda by the discrepancy principle (for TV corrected
+// by the degrees of freedom of the fit), solver.
 #include "convmtx/deconvolve.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <functional>
 #include <optional>
+#include <random>
 
 #include "convmtx/choose_lambda.hpp"
 #include "convmtx/cgls.hpp"
@@ -201,11 +203,12 @@ DeconvolveResult<Scalar> deconvolve(const Vector<Scalar>& b, index_t h, index_t 
         res.lambda_rule = "given";
     } else {
         double sigma = o.noise;
+        const std::string rule = tv ? "discrepancy with degrees of freedom" : "discrepancy";
         if (sigma > 0) {
-            res.lambda_rule = "discrepancy (noise given)";
+            res.lambda_rule = rule + " (noise given)";
         } else {
             sigma = estimate_noise_sigma(bd.data(), h, w);
-            res.lambda_rule = "discrepancy (noise estimated by MAD)";
+            res.lambda_rule = rule + " (noise estimated by MAD)";
             if (!(sigma > 0))
                 throw config_error("deconvolve: the noise level estimated from b is " + num(sigma) +
                                    " (a noiseless or flat image); give lambda or the noise level");
@@ -230,19 +233,45 @@ DeconvolveResult<Scalar> deconvolve(const Vector<Scalar>& b, index_t h, index_t 
                     lambda, 1.5, res.target, 12, res.lambda_trials);
             }
         } else {
-            // Trial solves warm-started from the previous one (x and both duals).
-            std::optional<PrimalDualResult<Scalar>> warm;
+            // TV: ||W x - b||^2 + sigma^2 df(lambda) = (tau sigma)^2 m, df = div_b (W x_lambda(b))
+            // by the Monte-Carlo finite difference delta^T (W x(b + eps delta) - W x(b)) / eps
+            // with a fixed Rademacher delta and eps = sigma / 2. Two trial solves per lambda, each
+            // warm-started from its own previous one (x and both duals); the perturbed one runs
+            // as many iterations as the other, so that both are converged alike.
+            std::optional<PrimalDualResult<Scalar>> warm, warm_perturbed;
             PrimalDualOptions trial = po;
             trial.iter_lim = std::min<index_t>(iter_lim, 200);
             trial.tol = 1e-3;
+            const double eps = sigma / 2;
+            Vector<Scalar> delta(n);
+            std::mt19937_64 rng(1);
+            for (index_t i = 0; i < n; ++i) delta(i) = (rng() >> 63) ? Scalar(1) : Scalar(-1);
+            const Vector<Scalar> b_perturbed = b + static_cast<Scalar>(eps) * delta;
+            std::vector<std::pair<double, double>> dfs;  // (lambda, df) of every trial
+            index_t perturbed_solves = 0;
             lambda = discrepancy_search(
                 [&](double lam) {
                     report(lam);
                     trial.lambda = lam;
                     warm = primal_dual<Scalar>(*A, b, D.get(), trial, warm ? &*warm : nullptr);
-                    return warm->residual_norm;
+                    PrimalDualOptions same = trial;
+                    same.iter_lim = std::max<index_t>(1, warm->iterations);
+                    same.tol = 0;
+                    warm_perturbed = primal_dual<Scalar>(*A, b_perturbed, D.get(), same,
+                                                         warm_perturbed ? &*warm_perturbed : nullptr);
+                    ++perturbed_solves;
+                    const Vector<Scalar> change = A->apply(warm_perturbed->x) - A->apply(warm->x);
+                    const double df = static_cast<double>(delta.dot(change)) / eps;
+                    dfs.emplace_back(lam, df);
+                    const double r = warm->residual_norm;
+                    return std::sqrt(std::max(0.0, r * r + sigma * sigma * df));
                 },
                 sigma / 4, 2.0, res.target, 10, res.lambda_trials);
+            res.lambda_trials += perturbed_solves;
+            const auto nearest = std::min_element(dfs.begin(), dfs.end(), [&](const auto& p, const auto& q) {
+                return std::fabs(std::log(p.first / lambda)) < std::fabs(std::log(q.first / lambda));
+            });
+            res.degrees_of_freedom = nearest->second;
         }
     }
     res.lambda = lambda;

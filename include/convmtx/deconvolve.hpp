@@ -9,7 +9,12 @@
 // method "" picks primal-dual for TV or bounds, fft for periodic, pcgls for zeros and cgls for
 // reflect and replicate (whose blur Strang's circulant approximates worse than the identity does).
 // The discrepancy principle (Morozov): lambda such that ||W x_lambda - b|| = tau sigma sqrt(m),
-// m = number of pixels, sigma the noise level given or estimated by estimate_noise_sigma.
+// m = number of pixels, sigma the noise level given or estimated by estimate_noise_sigma. For TV
+// it is corrected by the degrees of freedom of the fit, df(lambda) = div_b (W x_lambda(b)) (the
+// trace of the influence matrix for a linear fit): ||W x_lambda - b||^2 + sigma^2 df = (tau sigma)^2 m,
+// since E||W x_lambda - b||^2 = sigma^2 (m - df) for a fit without bias (Stein 1981; df by the
+// Monte-Carlo divergence of Ramani, Blu & Unser 2008); the plain rule oversmooths TV (measured:
+// the 128 x 128 phantom 23.9 dB, corrected 25.8 dB; camera 25.4, corrected 25.9).
 #pragma once
 
 #include <limits>
@@ -60,10 +65,13 @@ template <class Scalar>
 struct DeconvolveResult {
     Vector<Scalar> x;           ///< the restored image, row-major height x width
     double lambda = 0;
-    std::string lambda_rule;    ///< "given", "discrepancy (noise given)", "discrepancy (noise estimated by MAD)"
+    /// "given", "discrepancy (noise given)", "discrepancy (noise estimated by MAD)"; for TV
+    /// "discrepancy with degrees of freedom (noise given)" or "... (noise estimated by MAD)"
+    std::string lambda_rule;
     double noise = 0;           ///< sigma used by the rule (given or estimated); 0 when lambda was given
-    double target = 0;          ///< tau sigma sqrt(m) aimed at
-    index_t lambda_trials = 0;  ///< solves made while searching lambda
+    double target = 0;          ///< tau sigma sqrt(m) aimed at (TV: by sqrt(||W x - b||^2 + sigma^2 df))
+    double degrees_of_freedom = 0;  ///< TV with lambda chosen: df at the trial nearest the chosen lambda; else 0
+    index_t lambda_trials = 0;  ///< solves made while searching lambda (TV: two per lambda examined)
     std::string method;         ///< the solver actually used
     index_t iterations = 0;     ///< of the final solve
     bool converged = true;

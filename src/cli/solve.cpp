@@ -326,7 +326,11 @@ void run_deconvolve(const SolveFlags& f) {
     if (auto* sp = dynamic_cast<const SparseOperator<double>*>(A.get()))
         std::cout << ", " << sp->matrix().nonZeros() << " stored entries";
     std::cout << "\nlambda=" << fmt("%.4g", res.lambda) << " (" << to_string(o.regularizer) << ", " << res.lambda_rule;
-    if (res.lambda_rule != "given")
+    if (res.lambda_rule != "given" && is_tv(o.regularizer))
+        std::cout << ": ||W x - b||^2 + sigma^2 df = (tau sigma)^2 m with sigma = " << fmt("%.4g", res.noise)
+                  << ", df = " << fmt("%.0f", res.degrees_of_freedom) << ", m = " << H * Wd << ", tau = "
+                  << fmt("%.3g", o.tau) << "; " << res.lambda_trials << " trial solves";
+    else if (res.lambda_rule != "given")
         std::cout << ": ||W x - b|| = " << fmt("%.4g", res.target) << " = " << fmt("%.3g", o.tau) << "*"
                   << fmt("%.4g", res.noise) << "*sqrt(" << H * Wd << "), " << res.lambda_trials << " trial solves";
     std::cout << ")\n";

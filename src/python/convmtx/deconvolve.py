@@ -28,8 +28,10 @@ _METHODS = (None, "fft", "pcgls", "cgls", "lsqr", "lsmr", "primal-dual")
 
 class DeconvolveResult:
     """What deconvolve did: lam (the weight used), lambda_rule ('given', 'discrepancy (noise given)'
-    or 'discrepancy (noise estimated by MAD)'), noise (sigma used by the rule), target (the residual
-    norm aimed at), lambda_trials (solves made by the search), method, iterations, converged,
+    or 'discrepancy (noise estimated by MAD)'; for TV 'discrepancy with degrees of freedom (...)':
+    ||W x - b||^2 + noise^2 df = (tau noise)^2 m), noise (sigma used by the rule), target (tau
+    noise sqrt(m)), degrees_of_freedom (TV with lam='auto': the Monte-Carlo estimate of df at the
+    chosen lam; else 0), lambda_trials (solves made by the search), method, iterations, converged,
     stop_reason (why the iteration stopped), history (||W x_k - b|| per iteration), residual_norm
     (of the result) and seconds."""
 
