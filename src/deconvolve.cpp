@@ -58,16 +58,37 @@ std::string num(double v) {
     return buf;
 }
 
+/// The outcome of discrepancy_search: the lambda, and whether the target was reachable.
+struct DiscrepancyChoice {
+    double lambda = 0;
+    bool reached = true;
+    double floor = 0;      ///< unreachable: the smallest residual seen (at the smallest lambda tried)
+    double effective = 0;  ///< unreachable: the residual aimed at instead, sqrt(floor^2 + target^2)
+};
+
+/// Log-linear interpolation of the lambda whose residual is `target` between two trials.
+double interpolate_lambda(double lo, double rlo, double hi, double rhi, double target) {
+    const double f = rhi > rlo ? (target - rlo) / (rhi - rlo) : 0.5;
+    return std::exp(std::log(lo) + std::clamp(f, 0.0, 1.0) * (std::log(hi) - std::log(lo)));
+}
+
 /// The lambda whose trial residual equals target: from lambda0, steps by `factor` until the
 /// target is bracketed, then bisection on log lambda until the residual is within 0.5% of it
 /// or `max_trials` solves were made (the last bracket's log-linear interpolation is returned).
-double discrepancy_search(const std::function<double(double)>& residual, double lambda0, double factor,
-                          double target, index_t max_trials, index_t& trials) {
+/// When even the smallest lambda tried leaves a residual above target, b holds more than noise
+/// that the model cannot fit (a wrong boundary condition or PSF): shrinking lambda further only
+/// amplifies noise, so the misfit floor r_f (that residual) is treated as bias and the lambda whose
+/// residual is sqrt(r_f^2 + target^2) is interpolated from the trials (reached = false).
+DiscrepancyChoice discrepancy_search(const std::function<double(double)>& residual, double lambda0, double factor,
+                                     double target, index_t max_trials, index_t& trials) {
+    DiscrepancyChoice c;
     double lo = lambda0, hi = lambda0;
     double r = residual(lambda0);
     ++trials;
-    if (std::fabs(r / target - 1) < 5e-3) return lambda0;
+    c.lambda = lambda0;
+    if (std::fabs(r / target - 1) < 5e-3) return c;
     double rlo = r, rhi = r;
+    std::vector<std::pair<double, double>> tried{{lambda0, r}};  // (lambda, residual), lambda decreasing
     if (r < target) {
         while (rhi < target && trials < max_trials) {
             lo = hi, rlo = rhi;
@@ -75,26 +96,45 @@ double discrepancy_search(const std::function<double(double)>& residual, double 
             rhi = residual(hi);
             ++trials;
         }
-        if (rhi < target) return hi;
+        if (rhi < target) {
+            c.lambda = hi;
+            return c;
+        }
     } else {
         while (rlo > target && trials < max_trials) {
             hi = lo, rhi = rlo;
             lo /= factor;
             rlo = residual(lo);
             ++trials;
+            tried.emplace_back(lo, rlo);
         }
-        if (rlo > target) return lo;
+        if (rlo > target) {
+            c.reached = false;
+            c.floor = rlo;
+            c.effective = std::sqrt(rlo * rlo + target * target);
+            c.lambda = tried.front().first;
+            for (size_t k = 1; k < tried.size(); ++k)
+                if (tried[k].second <= c.effective) {
+                    c.lambda = interpolate_lambda(tried[k].first, tried[k].second, tried[k - 1].first,
+                                                  tried[k - 1].second, c.effective);
+                    break;
+                }
+            return c;
+        }
     }
     while (trials < max_trials) {
         const double mid = std::sqrt(lo * hi);
         const double rm = residual(mid);
         ++trials;
-        if (std::fabs(rm / target - 1) < 5e-3) return mid;
+        if (std::fabs(rm / target - 1) < 5e-3) {
+            c.lambda = mid;
+            return c;
+        }
         if (rm < target) lo = mid, rlo = rm;
         else hi = mid, rhi = rm;
     }
-    const double f = rhi > rlo ? (target - rlo) / (rhi - rlo) : 0.5;
-    return std::exp(std::log(lo) + std::clamp(f, 0.0, 1.0) * (std::log(hi) - std::log(lo)));
+    c.lambda = interpolate_lambda(lo, rlo, hi, rhi, target);
+    return c;
 }
 
 template <class Scalar>
@@ -215,6 +255,7 @@ DeconvolveResult<Scalar> deconvolve(const Vector<Scalar>& b, index_t h, index_t 
         }
         res.noise = sigma;
         res.target = o.tau * sigma * std::sqrt(static_cast<double>(n));
+        DiscrepancyChoice choice;
         auto report = [&](double lam) {
             detail::report_progress(o.progress, "deconvolve", "lambda trial (" + to_string(o.regularizer) + ")",
                                     res.lambda_trials + 1, 0, t0, lam);
@@ -224,13 +265,14 @@ DeconvolveResult<Scalar> deconvolve(const Vector<Scalar>& b, index_t h, index_t 
             PeriodicDeconvolver P(psf, h, w, quad);
             lambda = P.discrepancy_lambda(P.transform(bd.data()), res.target);
             if (!periodic) {
-                lambda = discrepancy_search(
+                choice = discrepancy_search(
                     [&](double lam) {
                         report(lam);
                         auto r = solve_quadratic(lam, strang_fits ? "pcgls" : "cgls", std::min<index_t>(iter_lim, 200), {});
                         return static_cast<double>((b - A->apply(r.x)).norm());
                     },
                     lambda, 1.5, res.target, 12, res.lambda_trials);
+                lambda = choice.lambda;
             }
         } else {
             // TV: ||W x - b||^2 + sigma^2 df(lambda) = (tau sigma)^2 m, df = div_b (W x_lambda(b))
@@ -249,7 +291,7 @@ DeconvolveResult<Scalar> deconvolve(const Vector<Scalar>& b, index_t h, index_t 
             const Vector<Scalar> b_perturbed = b + static_cast<Scalar>(eps) * delta;
             std::vector<std::pair<double, double>> dfs;  // (lambda, df) of every trial
             index_t perturbed_solves = 0;
-            lambda = discrepancy_search(
+            choice = discrepancy_search(
                 [&](double lam) {
                     report(lam);
                     trial.lambda = lam;
@@ -267,12 +309,20 @@ DeconvolveResult<Scalar> deconvolve(const Vector<Scalar>& b, index_t h, index_t 
                     return std::sqrt(std::max(0.0, r * r + sigma * sigma * df));
                 },
                 sigma / 4, 2.0, res.target, 10, res.lambda_trials);
+            lambda = choice.lambda;
             res.lambda_trials += perturbed_solves;
             const auto nearest = std::min_element(dfs.begin(), dfs.end(), [&](const auto& p, const auto& q) {
                 return std::fabs(std::log(p.first / lambda)) < std::fabs(std::log(q.first / lambda));
             });
             res.degrees_of_freedom = nearest->second;
         }
+        if (!choice.reached)
+            res.lambda_note = "the discrepancy target " + num(res.target) + " was not reached: " +
+                              (tv ? "sqrt(||W x - b||^2 + sigma^2 df)" : "||W x - b||") + " >= " +
+                              num(choice.floor) + " even at the smallest lambda tried, so b holds more than noise " +
+                              "that the model cannot fit (check the PSF and --boundary: replicate or reflect for a " +
+                              "photograph); lambda aims at sqrt(" + num(choice.floor) + "^2 + target^2) = " +
+                              num(choice.effective) + " instead";
     }
     res.lambda = lambda;
 

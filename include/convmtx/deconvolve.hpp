@@ -73,6 +73,9 @@ struct DeconvolveResult {
     double target = 0;          ///< tau sigma sqrt(m) aimed at (TV: by sqrt(||W x - b||^2 + sigma^2 df))
     double degrees_of_freedom = 0;  ///< TV with lambda chosen: df at the trial nearest the chosen lambda; else 0
     index_t lambda_trials = 0;  ///< solves made while searching lambda (TV: two per lambda examined)
+    /// Non-empty when the discrepancy target was unreachable (the model does not fit b): what was
+    /// done instead (see deconvolve.cpp's discrepancy_search) and what to check.
+    std::string lambda_note;
     std::string method;         ///< the solver actually used
     index_t iterations = 0;     ///< of the final solve
     bool converged = true;

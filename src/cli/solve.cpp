@@ -334,6 +334,7 @@ void run_deconvolve(const SolveFlags& f) {
         std::cout << ": ||W x - b|| = " << fmt("%.4g", res.target) << " = " << fmt("%.3g", o.tau) << "*"
                   << fmt("%.4g", res.noise) << "*sqrt(" << H * Wd << "), " << res.lambda_trials << " trial solves";
     std::cout << ")\n";
+    if (!res.lambda_note.empty()) std::cout << "warning: " << res.lambda_note << "\n";
     std::cout << res.method << ": " << res.iterations << " iterations, " << fmt("%.2f", res.seconds) << " s, "
               << res.stop_reason << "; bounds ";
     if (std::isfinite(o.lower) || std::isfinite(o.upper)) std::cout << "[" << o.lower << ", " << o.upper << "]\n";

@@ -79,6 +79,7 @@ py::dict run(const py::array& b_in, const F64& psf_in, const std::string& bounda
     d["target"] = r.target;
     d["degrees_of_freedom"] = r.degrees_of_freedom;
     d["lambda_trials"] = r.lambda_trials;
+    d["lambda_note"] = r.lambda_note;
     d["method"] = r.method;
     d["iterations"] = r.iterations;
     d["converged"] = r.converged;

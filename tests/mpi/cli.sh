@@ -20,7 +20,7 @@ for which in W T; do
 done
 echo "build: W and T gathered from 2 processes equal convmtx build's"
 
-flags=(--size 64 --lambda 0.05 --atol 1e-13 --btol 1e-13 --iters 5000)
+flags=(--size 64 --lambda 0.05 --method lsqr --atol 1e-13 --btol 1e-13 --iters 5000)
 for extra in "" "--stride 2 --blur box:3"; do
   # shellcheck disable=SC2086
   "$cli" solve "${flags[@]}" $extra -o "$tmp/serial.pgm" > "$tmp/serial.txt"

@@ -94,11 +94,14 @@ def test_result_history_lambda_and_stop_reason(rng):
         convmtx.psnr(np.clip(b, 0, 1).astype(np.float32), truth.astype(np.float32)) + 3
     _, res = convmtx.deconvolve(b, psf, regularizer="tv", lam=0.01, callback=lambda info: info.iteration < 5)
     assert res.stop_reason == "stopped by the callback" and res.iterations == 5 and not res.converged
-    # The noise estimate (no noise given) is close to the truth on a blurred image.
-    assert convmtx.estimate_noise(b) == pytest.approx(0.02, rel=0.15)
-    _, res = convmtx.deconvolve(b, psf)
-    assert res.lambda_rule == "discrepancy (noise estimated by MAD)" and res.noise == pytest.approx(0.02, rel=0.15)
-    _, res = convmtx.deconvolve(b, psf, regularizer="tv")
+    # The noise estimate (no noise given) is close to the truth on a blurred image: on 64 x 64 pixels the
+    # MAD estimate is within 0.9-1.2 of sigma for every seed tried (on 32 x 32 it spreads over 0.93-1.24).
+    b64 = convmtx.blur(smooth_image(64, 64), psf) + 0.02 * rng.standard_normal((64, 64))
+    assert convmtx.estimate_noise(b64) == pytest.approx(0.02, rel=0.2)
+    _, res = convmtx.deconvolve(b64, psf, iter_lim=50)
+    assert res.lambda_rule == "discrepancy (noise estimated by MAD)" and res.noise == pytest.approx(0.02, rel=0.2)
+    assert res.noise == convmtx.estimate_noise(b64)
+    _, res = convmtx.deconvolve(b64, psf, regularizer="tv", iter_lim=50)
     assert res.lambda_rule == "discrepancy with degrees of freedom (noise estimated by MAD)"
 
 

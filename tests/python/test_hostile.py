@@ -77,14 +77,14 @@ def test_int64_max_padding_of_a_transposed_conv(tmp_path):
 @needs_cli
 def test_spy_cell_that_overflows_the_picture(tmp_path):
     """`spy --input 1x4x4 --kernel 1x1 --cell 1152921504606846977` crashed; any --cell whose picture would be
-    wider than 32768 pixels is refused before anything is built."""
+    wider than 16000 pixels is refused before anything is built."""
     refused(["spy", "--input", "1x4x4", "--kernel", "1x1", "--cell", "1152921504606846977", "-o", "s.png"], tmp_path,
-            "--cell", "1152921504606846977", "[1, 32768]")
+            "--cell", "1152921504606846977", "[1, 16384]")
     refused(["spy", "--input", "1x4x4", "--kernel", "1x1", "--cell", "4096", "-o", "s.png"], tmp_path,
-            "--cell 4096", "16 x 16 matrix", "wider than 32768 pixels")
+            "--cell 4096", "16 x 16 cells", "wider than 16000 pixels")
     # The same for a matrix file: the picture is checked before drawing.
     assert run(["build", "--input", "1x4x4", "--kernel", "1x1", "-o", "W.mtx"], tmp_path).returncode == 0
-    refused(["spy", "--matrix", "W.mtx", "--cell", "4096", "-o", "s.png"], tmp_path, "wider than 32768 pixels")
+    refused(["spy", "--matrix", "W.mtx", "--cell", "4096", "-o", "s.png"], tmp_path, "wider than 16000 pixels")
 
 
 @needs_cli
@@ -153,12 +153,13 @@ def keep_files_small():
 @needs_cli
 def test_a_failed_image_write_of_solve_keeps_the_old_file(tmp_path):
     """solve's images were opened directly: a failed write destroyed the previous file."""
-    (tmp_path / "x.png").write_bytes(b"old image")
-    p = run(["solve", "--size", "512", "--blur", "box:3", "--lambda", "0.1", "--iters", "1", "-o", "x.png"], tmp_path,
+    (tmp_path / "x.pgm").write_bytes(b"old image")
+    # A 512 x 512 PGM holds 256 KiB of pixels: over the 64 KiB file-size limit whatever the solution is.
+    p = run(["solve", "--size", "512", "--blur", "box:3", "--lambda", "0.1", "--iters", "1", "-o", "x.pgm"], tmp_path,
             preexec_fn=keep_files_small)
-    assert p.returncode == 2 and "cannot write 'x.png': File too large" in p.stderr, p.stderr
-    assert (tmp_path / "x.png").read_bytes() == b"old image"
-    assert os.listdir(tmp_path) == ["x.png"]
+    assert p.returncode == 2 and "cannot write 'x.pgm': File too large" in p.stderr, p.stderr
+    assert (tmp_path / "x.pgm").read_bytes() == b"old image"
+    assert os.listdir(tmp_path) == ["x.pgm"]
 
 
 @needs_cli

@@ -183,8 +183,10 @@ void run_solve(const SolveFlags& f, const Job& job) {
 void setup_solve(CLI::App& app, const Job& job) {
     CLI::App* cmd = add_command(
         app, "solve", "convmtx solve's deblurring / super-resolution with W across the processes (PETSc KSP)",
-        "The flags are convmtx solve's, less the automatic lambda, landweber and the direct solvers; the results "
-        "equal convmtx solve's for the same flags and tight tolerances. PETSc options (-ksp_monitor, -ksp_rtol, "
+        "The least-squares problem of convmtx solve --method lsqr (Tikhonov damping, zeros boundaries) with its "
+        "flags, less the automatic lambda, landweber, the direct solvers and the deconvolution methods (total "
+        "variation, bounds, --observed); the results equal convmtx solve --method lsqr's (or cgls's) for the same "
+        "flags and tight tolerances. PETSc options (-ksp_monitor, -ksp_rtol, "
         "-ksp_max_it, -log_view) apply after the flags. Example:\n"
         "  mpirun -np 2 convmtx-mpi solve --size 128 --lambda 0.02 -o x.png -ksp_monitor");
     auto f = std::make_shared<SolveFlags>();

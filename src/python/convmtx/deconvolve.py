@@ -31,7 +31,9 @@ class DeconvolveResult:
     or 'discrepancy (noise estimated by MAD)'; for TV 'discrepancy with degrees of freedom (...)':
     ||W x - b||^2 + noise^2 df = (tau noise)^2 m), noise (sigma used by the rule), target (tau
     noise sqrt(m)), degrees_of_freedom (TV with lam='auto': the Monte-Carlo estimate of df at the
-    chosen lam; else 0), lambda_trials (solves made by the search), method, iterations, converged,
+    chosen lam; else 0), lambda_trials (solves made by the search), lambda_note ('' or, when the
+    target was unreachable because the model does not fit b, what was done instead), method,
+    iterations, converged,
     stop_reason (why the iteration stopped), history (||W x_k - b|| per iteration), residual_norm
     (of the result) and seconds."""
 
