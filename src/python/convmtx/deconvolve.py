@@ -33,9 +33,8 @@ class DeconvolveResult:
     noise sqrt(m)), degrees_of_freedom (TV with lam='auto': the Monte-Carlo estimate of df at the
     chosen lam; else 0), lambda_trials (solves made by the search), lambda_note ('' or, when the
     target was unreachable because the model does not fit b, what was done instead), method,
-    iterations, converged,
-    stop_reason (why the iteration stopped), history (||W x_k - b|| per iteration), residual_norm
-    (of the result) and seconds."""
+    iterations, converged, stop_reason (why the iteration stopped), history (||W x_k - b|| per
+    iteration), residual_norm (of the result) and seconds."""
 
     def __init__(self, d):
         self.__dict__.update(d)
