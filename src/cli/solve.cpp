@@ -124,14 +124,14 @@ void setup_solve(CLI::App& app) {
     CLI::App* cmd = add_command(
         app, "solve",
         "deblurring / super-resolution: deconvolve your image with a PSF (TV, Tikhonov, gradient; bounds; "
-        "FFT, preconditioned CGLS, primal-dual, LSQR, Landweber, SPQR, CHOLMOD) vs W^T b",
+        "FFT, preconditioned CGLS, primal-dual, LSQR, LSMR, Landweber, SPQR, CHOLMOD) vs W^T b",
         "With --observed FILE --psf SPEC deconvolves your blurred image b (not blurred again) by "
         "min 1/2 ||W x - b||^2 + R(x) with lower <= x <= upper, W the convolution with the PSF and the chosen "
         "--boundary, R total variation (default) or a quadratic penalty, lambda by the discrepancy principle with "
         "the noise level given (--noise) or estimated from b; --truth adds PSNR and SSIM. Without --observed it "
         "forward-models b = W x + noise from --image (default: the 128x128 Shepp-Logan phantom) and compares the "
-        "degraded b, the transposed-convolution estimate W^T b and the solution. The methods lsqr, cgls, landweber, "
-        "spqr and cholmod run the least-squares problem min ||W x - b||^2 + lambda^2 ||L x||^2 with zeros "
+        "degraded b, the transposed-convolution estimate W^T b and the solution. The methods lsqr, lsmr, cgls, "
+        "landweber, spqr and cholmod run the least-squares problem min ||W x - b||^2 + lambda^2 ||L x||^2 with zeros "
         "boundaries (and --stride for super-resolution).\n"
         "  convmtx solve --observed b.png --psf gaussian:9:2.0 --truth x.png --montage m.png\n"
         "  convmtx solve --image camera.png --downscale 4 --stride 2 --method lsqr --montage sr.png");
@@ -185,9 +185,10 @@ void setup_solve(CLI::App& app) {
                     "auto (default: primal-dual for tv or bounds, fft for periodic, pcgls for zeros, cgls for reflect "
                     "and replicate; lsqr with --stride > 1), fft, pcgls "
                     "(CGLS with a circulant preconditioner), primal-dual (Chambolle-Pock), or the least-squares "
-                    "methods lsqr, cgls, landweber, spqr, cholmod")
+                    "methods lsqr, lsmr (monotone ||W^T r||: fewer iterations to the atol test on ill-conditioned "
+                    "blurs), cgls, landweber, spqr, cholmod")
         ->option_text("M")
-        ->check(CLI::IsMember({"auto", "fft", "pcgls", "primal-dual", "lsqr", "cgls", "landweber", "spqr", "cholmod"}));
+        ->check(CLI::IsMember({"auto", "fft", "pcgls", "primal-dual", "lsqr", "lsmr", "cgls", "landweber", "spqr", "cholmod"}));
     cmd->add_option("--iters", f->iters, "iteration limit (default: 500 for primal-dual and landweber, 2n otherwise)")
         ->option_text("N")
         ->check(integer_in(1));
@@ -218,7 +219,7 @@ void setup_solve(CLI::App& app) {
 namespace {
 
 bool legacy_method(const std::string& m) {
-    return m == "lsqr" || m == "cgls" || m == "landweber" || m == "spqr" || m == "cholmod";
+    return m == "lsqr" || m == "lsmr" || m == "cgls" || m == "landweber" || m == "spqr" || m == "cholmod";
 }
 
 Psf psf_of(const SolveFlags& f) {
@@ -406,7 +407,11 @@ void run_deconvolve(const SolveFlags& f) {
     if (auto* sp = dynamic_cast<const SparseOperator<double>*>(A.get()))
         std::cout << ", " << sp->matrix().nonZeros() << " stored entries";
     std::cout << "\nlambda=" << fmt("%.4g", res.lambda) << " (" << to_string(o.regularizer) << ", " << res.lambda_rule;
-    if (res.lambda_rule != "given")
+    if (res.lambda_rule != "given" && is_tv(o.regularizer))
+        std::cout << ": ||W x - b||^2 + sigma^2 df = (tau sigma)^2 m with sigma = " << fmt("%.4g", res.noise)
+                  << ", df = " << fmt("%.0f", res.degrees_of_freedom) << ", m = " << H * Wd << ", tau = "
+                  << fmt("%.3g", o.tau) << "; " << res.lambda_trials << " trial solves";
+    else if (res.lambda_rule != "given")
         std::cout << ": ||W x - b|| = " << fmt("%.4g", res.target) << " = " << fmt("%.3g", o.tau) << "*"
                   << fmt("%.4g", res.noise) << "*sqrt(" << H * Wd << "), " << res.lambda_trials << " trial solves";
     std::cout << ")\n";
@@ -470,11 +475,11 @@ void run_solve(const SolveFlags& flags) {
         return;
     }
     if (!f.observed.empty() && (f.method == "landweber" || f.method == "spqr" || f.method == "cholmod"))
-        throw usage_error("--method " + f.method + " runs on simulated data only; with --observed use auto, fft, pcgls, cgls, lsqr or primal-dual");
-    if (f.stride != 1) throw usage_error("--stride " + std::to_string(f.stride) + " needs a least-squares --method (lsqr, cgls, landweber, spqr, cholmod)");
+        throw usage_error("--method " + f.method + " runs on simulated data only; with --observed use auto, fft, pcgls, cgls, lsqr, lsmr or primal-dual");
+    if (f.stride != 1) throw usage_error("--stride " + std::to_string(f.stride) + " needs a least-squares --method (lsqr, lsmr, cgls, landweber, spqr, cholmod)");
     if (f.accelerate || f.matrix_free || !f.memory_limit.empty())
         throw usage_error(std::string(f.accelerate ? "--accelerate" : f.matrix_free ? "--matrix-free" : "--memory-limit") +
-                          " applies to the least-squares methods (lsqr, cgls, landweber, spqr, cholmod)");
+                          " applies to the least-squares methods (lsqr, lsmr, cgls, landweber, spqr, cholmod)");
     run_deconvolve(f);
 }
 
@@ -571,6 +576,7 @@ void run_legacy(const SolveFlags& f) {
     so.accelerate = f.accelerate;
     if (f.iters) so.iter_lim = *f.iters;
     else if (method == "landweber") so.iter_lim = 500;
+    else if (method == "lsmr") so.iter_lim = 2 * A->model_size();  // --iters' documented default (lsmr's own: n)
     const std::string& lam = f.lambda;
     std::optional<LambdaChoice> choice;
     double lambda = 0;
@@ -603,6 +609,8 @@ void run_legacy(const SolveFlags& f) {
 #endif
     } else if (method == "lsqr") {
         res = lsqr<double>(*A, b, so);
+    } else if (method == "lsmr") {
+        res = lsmr<double>(*A, b, so);
     } else if (method == "cgls") {
         res = cgls<double>(*A, b, so);
     } else {

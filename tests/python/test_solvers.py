@@ -350,8 +350,9 @@ def test_cli_solve_without_arguments(tmp_path):
                          capture_output=True, text=True, check=True).stdout
     p = psnr_lines(out)
     assert set(p) == {"degraded b", "transposed conv W^T b", "solution"}, out
-    # TV with bounds [0, 1] and the discrepancy principle: 19.30 -> 23.55 dB (docs/solvers.md).
-    assert p["solution"] > p["degraded b"] + 4.0 > p["transposed conv W^T b"]
+    # TV with bounds [0, 1] and the discrepancy principle corrected by the degrees of freedom:
+    # 19.30 -> 25.45 dB (docs/solvers.md; issue 13 asks for at least +5 dB).
+    assert p["solution"] > p["degraded b"] + 5.0 > p["transposed conv W^T b"]
     assert "discrepancy" in out and "SSIM" in out
     assert convmtx.read_image(tmp_path / "x.png").shape == (128, 128)
     h, w = convmtx.read_image(tmp_path / "m.png").shape  # four labelled panels

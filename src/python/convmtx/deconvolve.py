@@ -25,16 +25,18 @@ __all__ = ["deconvolve", "DeconvolveResult", "psf", "blur", "ssim", "estimate_no
 
 _BOUNDARIES = ("zeros", "periodic", "circular", "reflect", "replicate")
 _REGULARIZERS = ("tikhonov", "gradient", "tv", "tv-anisotropic")
-_METHODS = (None, "fft", "pcgls", "cgls", "lsqr", "primal-dual")
+_METHODS = (None, "fft", "pcgls", "cgls", "lsqr", "lsmr", "primal-dual")
 
 
 class DeconvolveResult:
     """What deconvolve did: lam (the weight used), lambda_rule ('given', 'discrepancy (noise given)'
-    or 'discrepancy (noise estimated by MAD)'), noise (sigma used by the rule), target (the residual
-    norm aimed at), lambda_trials (solves made by the search), lambda_note ('' or, when the target
-    was unreachable because the model does not fit b, what was done instead), method, iterations, converged,
-    stop_reason (why the iteration stopped), history (||W x_k - b|| per iteration), residual_norm
-    (of the result) and seconds."""
+    or 'discrepancy (noise estimated by MAD)'; for TV 'discrepancy with degrees of freedom (...)':
+    ||W x - b||^2 + noise^2 df = (tau noise)^2 m), noise (sigma used by the rule), target (tau
+    noise sqrt(m)), degrees_of_freedom (TV with lam='auto': the Monte-Carlo estimate of df at the
+    chosen lam; else 0), lambda_trials (solves made by the search), lambda_note ('' or, when the
+    target was unreachable because the model does not fit b, what was done instead), method,
+    iterations, converged, stop_reason (why the iteration stopped), history (||W x_k - b|| per
+    iteration), residual_norm (of the result) and seconds."""
 
     def __init__(self, d):
         self.__dict__.update(d)
@@ -98,7 +100,7 @@ def deconvolve(b, psf, *, boundary="zeros", regularizer="tikhonov", lam="auto", 
     'tv' | 'tv-anisotropic'. lam: weight >= 0 or 'auto' (discrepancy principle). noise: the noise
     standard deviation of b, or None to estimate it. bounds: (lower, upper) for every pixel (None
     for either end: unbounded), or None. method: None (primal-dual for TV or bounds, fft for
-    periodic, pcgls otherwise), 'fft', 'pcgls', 'cgls', 'lsqr' or 'primal-dual'. iter_lim: None for
+    periodic, pcgls otherwise), 'fft', 'pcgls', 'cgls', 'lsqr', 'lsmr' or 'primal-dual'. iter_lim: None for
     the default (500 primal-dual, 2n otherwise). callback(info: IterationInfo) after each iteration
     of the final solve; returning False stops it. progress(info: ProgressInfo) before each trial
     solve of the lambda search.

@@ -26,7 +26,7 @@ from . import _core
 from ._checks import checked_call, checked_output, finite_array, real_number, real_operator, sparse_matrix, strict_bool, strict_int
 from ._tensors import to_numpy
 
-__all__ = ["lsqr", "cgls", "landweber", "solve_spqr", "solve_cholmod", "estimate_cost", "choose_lambda",
+__all__ = ["lsqr", "lsmr", "cgls", "landweber", "solve_spqr", "solve_cholmod", "estimate_cost", "choose_lambda",
            "SolveResult", "MemoryLimitError", "IterationInfo", "ProgressInfo", "read_image", "write_image", "shepp_logan", "gaussian_kernel",
            "psnr", "gradient_matrix"]
 
@@ -42,7 +42,9 @@ class SolveResult:
     """Result of a solver.
 
     x, istop, itn, r1norm, r2norm, anorm, acond, arnorm, xnorm: as scipy.sparse.linalg.lsqr returns
-    them (the result also unpacks like scipy's tuple, with var = None); reason: scipy's message for
+    them (the result also unpacks like scipy's tuple, with var = None; a result of lsmr unpacks like
+    scipy.sparse.linalg.lsmr's (x, istop, itn, normr, normar, norma, conda, normx) with normr =
+    r2norm, normar = arnorm, norma = anorm, conda = acond); reason: scipy's message for
     istop (8 = stopped by the callback, 9 = the operator returned NaN or Inf while computing iterate
     itn + 1: x is the last finite iterate); residual_norm = ||b - A x|| recomputed; penalty_norm =
     ||x|| or ||D x||; damp, gradient_weight: the weights used; lambda_choice: the LambdaChoice when
@@ -54,11 +56,13 @@ class SolveResult:
         self.__dict__.update(d)
 
     def __iter__(self):
+        if self.method == "lsmr":
+            return iter((self.x, self.istop, self.itn, self.r2norm, self.arnorm, self.anorm, self.acond, self.xnorm))
         return iter((self.x, self.istop, self.itn, self.r1norm, self.r2norm, self.anorm, self.acond, self.arnorm,
                      self.xnorm, None))
 
     def __len__(self):
-        return 10
+        return 8 if self.method == "lsmr" else 10
 
     def __getitem__(self, i):
         return tuple(self)[i]
@@ -247,6 +251,77 @@ def lsqr(A, b, damp=0.0, atol=1e-6, btol=1e-6, conlim=1e8, iter_lim=None, *, gra
     result); iter_lim not an integer in [1, 2**62]; noise, tau, step not finite numbers > 0; damp,
     gradient_weight, atol, btol not numbers >= 0 (a bool is refused); bounds with NaN or lower > upper."""
     return _iterative("lsqr", A, b, damp, atol, btol, conlim, iter_lim, gradient_weight, shape, rule, noise, tau,
+                      callback, lambda_callback)
+
+
+def lsmr(A, b, damp=0.0, atol=1e-6, btol=1e-6, conlim=1e8, maxiter=None, *, gradient_weight=0.0, shape=None,
+         rule="auto", noise=None, tau=1.0, callback=None, lambda_callback=None):
+    """LSMR of Fong & Saunders (2011), as scipy.sparse.linalg.lsmr computes it.
+
+    The Golub-Kahan bidiagonalization of LSQR with MINRES applied to the normal equations:
+    ``||A^T r_k||`` decreases monotonically, so on ill-conditioned problems the atol test (istop 2)
+    is usually met in fewer iterations than by LSQR. Same recurrences, stopping tests and istop
+    codes as ``scipy.sparse.linalg.lsmr``.
+
+    Parameters
+    ----------
+    A : scipy.sparse matrix, 2-D array, LinearOperator or (matvec, rmatvec[, n])
+        The m x n operator (see the module's docstring).
+    b : array_like, shape (m,)
+        The right-hand side; a NaN or Inf is a ValueError naming its index.
+    damp : float or "auto", default 0
+        Tikhonov weight: minimizes ``||A x - b||^2 + damp^2 ||x||^2``; "auto" chooses it first
+        (discrepancy principle with ``noise``, otherwise GCV or ``rule``).
+    atol, btol : float, default 1e-6
+        Stop when ``||A^T r|| <= atol ||A|| ||r||`` (istop 2) or ``||r|| <= btol ||b|| + atol ||A|| ||x||``
+        (istop 1), with r the residual of the damped system.
+    conlim : float, default 1e8
+        Stop when the estimate of cond(A) reaches conlim (istop 3); 0 for no limit.
+    maxiter : int, optional
+        Iteration limit (istop 7); default min(m, n) as scipy's lsmr (m counts the rows of
+        ``gradient_weight D`` too).
+    gradient_weight : float or "auto", default 0
+        mu: adds ``mu^2 ||D x||^2``, D the forward differences on the grid ``shape``.
+    shape : tuple of int, optional
+        The grid of x for D, (H, W) or (C, H, ...); default one 1-D signal.
+    rule : {"auto", "discrepancy", "gcv", "lcurve"}, default "auto"
+        How an "auto" weight is chosen.
+    noise : float, optional
+        Standard deviation of the noise in each entry of b (for the discrepancy principle).
+    tau : float, default 1
+        Discrepancy safety factor: ``||A x - b|| = tau noise sqrt(m)``.
+    callback : callable, optional
+        ``callback(info)`` after every iteration with an IterationInfo (iteration,
+        iteration_limit, residual_norm, normal_residual, solution_norm, seconds); returning
+        False stops (istop 8).
+    lambda_callback : callable, optional
+        Receives a ProgressInfo before each step of an "auto" weight's search.
+
+    Returns
+    -------
+    SolveResult
+        x, istop, itn; r2norm = scipy's normr (``||[b; 0] - [A; damp I] x||``), r1norm =
+        ``||b - A x||``, arnorm = normar, anorm = normA, acond = condA, xnorm = ||x||; unpacks as
+        scipy's ``(x, istop, itn, normr, normar, norma, conda, normx)``; histories, reason,
+        lambda_choice as for lsqr.
+
+    Raises
+    ------
+    ValueError
+        A NaN or Inf in b, b's length not A's row count, a negative or non-finite weight or
+        tolerance, a negative maxiter.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse.linalg as sla, convmtx
+    >>> A = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]]); b = np.array([1.0, 2.0, 2.0])
+    >>> r = convmtx.lsmr(A, b, damp=0.1)
+    >>> bool(np.allclose(r.x, sla.lsmr(A, b, damp=0.1)[0]))
+    True
+    """
+    if maxiter is not None and not int(maxiter) >= 0:
+        raise ValueError(f"maxiter={maxiter!r} must be >= 0, or None for min(m, n)")
+    return _iterative("lsmr", A, b, damp, atol, btol, conlim, maxiter, gradient_weight, shape, rule, noise, tau,
                       callback, lambda_callback)
 
 
