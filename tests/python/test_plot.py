@@ -216,15 +216,15 @@ def test_montage_titles_metrics_and_size():
     assert ssim == pytest.approx(convmtx.ssim(noisy, ref), abs=1e-9)
     psnr = 10 * np.log10(1.0 / np.mean((noisy - ref) ** 2))
     assert axes[1].get_title().splitlines()[1] == f"{psnr:.2f} dB / SSIM {ssim:.3f}"
+    assert all(a.get_xlabel() == "x (pixels)" for a in axes)
+    assert colorbar(axes[-1]).ax.get_ylabel() == "intensity"
+    w, h = png_size(render(fig))
+    assert (w, h) == (round((3 * 3.0 + 1.0) * 50), round((3.0 + 0.6) * 50))
     # A reference outside [0, 1]: L = its range, for PSNR and SSIM alike.
     fig = plot.montage([4 * ref, 4 * noisy], reference=4 * ref)
     L = float(4 * ref.max() - 4 * ref.min())
     expected = f"{10 * np.log10(L * L / np.mean((4 * noisy - 4 * ref) ** 2)):.2f} dB / SSIM {convmtx.ssim(4 * noisy, 4 * ref, L):.3f}"
     assert fig.axes[1].get_title().splitlines()[1] == expected
-    assert all(a.get_xlabel() == "x (pixels)" for a in axes)
-    assert colorbar(axes[-1]).ax.get_ylabel() == "intensity"
-    w, h = png_size(render(fig))
-    assert (w, h) == (round((3 * 3.0 + 1.0) * 50), round((3.0 + 0.6) * 50))
 
 
 @pytest.mark.parametrize("args, message", [
@@ -238,18 +238,15 @@ def test_montage_errors(args, message):
 
 
 def _clipped_texts(fig):
-    """The visible texts of a figure (titles, labels, tick labels, legend, colour bar) that reach outside it."""
+    """Where the drawn artists (titles, labels, tick labels in view, legend, colour bar) reach outside the
+    figure: matplotlib's own tight bounding box (what bbox_inches="tight" would keep) against the figure's."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    box = fig.bbox
-    bad = []
-    for t in fig.findobj(matplotlib.text.Text):
-        if not t.get_visible() or not t.get_text().strip() or t.get_gid() in ("count", "tap-label"):
-            continue
-        e = t.get_window_extent(renderer)
-        if e.x0 < box.x0 - 1 or e.y0 < box.y0 - 1 or e.x1 > box.x1 + 1 or e.y1 > box.y1 + 1:
-            bad.append((t.get_text(), tuple(np.round(e.extents, 1))))
-    return bad
+    tight = fig.get_tightbbox(renderer)  # inches
+    w, h = fig.get_size_inches()
+    eps = 1.0 / fig.dpi
+    outside = tight.x0 < -eps or tight.y0 < -eps or tight.x1 > w + eps or tight.y1 > h + eps
+    return [tuple(np.round(tight.extents, 2))] if outside else []
 
 
 def _overlapping_title(ax):

@@ -75,10 +75,8 @@ def _channel_ticks(ax, which, lo, hi, block, channels, label):
     if channels > 1 and blocks:
         centres = [(max(c * block, lo) + min((c + 1) * block, hi)) / 2 - 0.5 for c in blocks]
         sec = ax.secondary_xaxis("bottom") if which == "x" else ax.secondary_yaxis("right")
-        sec.set_ticks(centres)
-        sec.set_ticklabels([f"c{c}" for c in blocks])
+        (sec.xaxis if which == "x" else sec.yaxis).set_ticks(centres, [f"c{c}" for c in blocks])
         sec.tick_params(length=0)
-        sec.set_label("channels")
         sec.set_gid(f"channel-{which}")
         return sec
     return None
@@ -185,7 +183,7 @@ def spy(matrix, ax=None, color_by="tap", region=None, *, weight=None, outlines=T
         if handles:
             # Below the plot (the column ticks are on top): inside the figure at any size.
             ax.legend(handles=handles, title=title, loc="upper center", bbox_to_anchor=(0.5, -0.04),
-                      ncol=min(len(handles), 5), fontsize="small", title_fontsize="small")
+                      ncol=min(len(handles), 5 if color_by == "tap" else 3), fontsize="small", title_fontsize="small")
     if spec is not None:
         in_vol, out_vol = spec.input_numel // spec.in_channels, spec.output_numel // spec.out_channels
         if outlines:
