@@ -41,13 +41,18 @@ std::shared_ptr<LinearOperator<Scalar>> blur_operator(const Psf& psf, index_t he
 template <class Scalar>
 std::shared_ptr<LinearOperator<Scalar>> difference_operator(index_t height, index_t width, PaddingMode boundary);
 
+/// The settings of deconvolve: the boundary, the penalty and its weight or how to choose it,
+/// the bounds and the solver.
 struct DeconvolveOptions {
+    /// The scene outside the image (blur_operator): zeros, circular, reflect or replicate.
     PaddingMode boundary = PaddingMode::zeros;
+    /// The penalty R (primal_dual.hpp).
     Prior regularizer = Prior::tikhonov;
     double lambda = -1;  ///< < 0: chosen by the discrepancy principle
     double noise = -1;   ///< noise standard deviation per pixel; <= 0: estimated from b
     double tau = 1.0;    ///< discrepancy safety factor (>= 0.5)
     double lower = -std::numeric_limits<double>::infinity();  ///< bounds on every pixel
+    /// Upper bound on every pixel (+infinity: none); lower <= upper, else config_error.
     double upper = std::numeric_limits<double>::infinity();
     std::string method;  ///< "", fft, pcgls, cgls, lsqr, primal-dual
     index_t iter_lim = -1;  ///< < 0: 2n for the least-squares solvers, 500 for primal-dual
@@ -57,8 +62,10 @@ struct DeconvolveOptions {
 };
 
 template <class Scalar>
+/// What deconvolve returns: the restored image, lambda and how it was chosen, and the final solve.
 struct DeconvolveResult {
     Vector<Scalar> x;           ///< the restored image, row-major height x width
+    /// The weight of the penalty in the final solve (given or chosen).
     double lambda = 0;
     std::string lambda_rule;    ///< "given", "discrepancy (noise given)", "discrepancy (noise estimated by MAD)"
     double noise = 0;           ///< sigma used by the rule (given or estimated); 0 when lambda was given
@@ -69,10 +76,13 @@ struct DeconvolveResult {
     std::string lambda_note;
     std::string method;         ///< the solver actually used
     index_t iterations = 0;     ///< of the final solve
+    /// The final solve met its tolerance (always true for fft, an exact solve).
     bool converged = true;
+    /// Why the final solve stopped, e.g. "exact solve by the FFT".
     std::string stop_reason;
     std::vector<double> residual_history;  ///< ||W x_k - b|| (primal-dual: at the extrapolated point)
     double residual_norm = 0;   ///< ||W x - b|| of the result
+    /// Wall-clock time of the whole call, lambda search included.
     double seconds = 0;
 };
 

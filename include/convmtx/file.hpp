@@ -78,6 +78,7 @@ private:
 /// Bytes in memory read as a ByteSource; `bytes` must outlive it. `name` is used as given in messages.
 class MemoryInput : public ByteSource {
 public:
+    /// Reads `bytes` (viewed, not copied), named `name` in messages.
     MemoryInput(std::string_view bytes, std::string name) : bytes_(bytes), name_(std::move(name)) {}
     std::string name() const override { return name_; }
     std::uint64_t size() const override { return bytes_.size(); }
