@@ -226,7 +226,8 @@ void run_spy(const SpyFlags& f) {
                   << " (rows x columns); colour bar from 1 to " << static_cast<index_t>(max_count)
                   << " entries, gray: none\n";
     } else {
-        std::cout << "entries: " << cell << " x " << cell << " pixels each, gray where there is none; colour = "
+        std::cout << "entries: " << cell << " x " << cell << (has_extension(out, ".svg") ? " points" : " pixels")
+                  << " each, gray where there is none; colour = "
                   << coloring << " (colour bar on the right)\n";
         if (!taps.empty()) {
             const ConvSpec& sp = s.problem->spec;
