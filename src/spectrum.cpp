@@ -262,6 +262,15 @@ std::string runs_text(index_t runs) {
     return runs > 1 ? " in " + std::to_string(runs) + " runs (the later ones deflated, for repeated values)" : "";
 }
 
+/// Whether the normal operator maps the random vector v to exactly 0: then W = 0 (with probability 1),
+/// and Lanczos, which would find no Krylov space to converge in, is not run.
+template <class Op>
+bool zero_operator(const Op& op, const Eigen::VectorXd& v) {
+    Eigen::VectorXd y(v.size());
+    op.perform_op(v.data(), y.data());
+    return y.cwiseAbs().maxCoeff() == 0;
+}
+
 /// The k largest singular values by Lanczos on the normal operator.
 template <class S>
 LanczosOut lanczos_largest(const LinearOperator<S>& A, index_t k, const SpectrumOptions& o, double tol) {
@@ -270,6 +279,13 @@ LanczosOut lanczos_largest(const LinearOperator<S>& A, index_t k, const Spectrum
     LanczosOut out;
     NormalOp<S> op(A, columns, 0, out.products, o.progress);
     const index_t ncv = krylov_size(o, k, n);
+    if (zero_operator(op, start_vector(n, o.seed))) {  // W = 0: every singular value is 0 exactly
+        out.values.assign(static_cast<size_t>(k), 0.0);
+        out.residuals.assign(static_cast<size_t>(k), 0.0);
+        out.sigma1 = 0;
+        out.detail = std::string("W^T W v = 0 for a random v: W = 0, every singular value is 0");
+        return out;
+    }
     const detail::EigenRun r = detail::largest_eigenpairs(op, k, ncv, o.max_restarts, tol, start_vector(n, o.seed), op_noise<S>());
     out.restarts = r.restarts;
     if (static_cast<index_t>(r.theta.size()) < k)
@@ -297,6 +313,12 @@ LanczosOut lanczos_smallest(const LinearOperator<S>& A, index_t k, const Spectru
         const LanczosOut top = lanczos_largest(A, 1, quick, 1e-6);
         out.products += top.products;
         sigma1 = top.values.front();
+    }
+    if (sigma1 == 0) {  // W = 0 (lanczos_largest found so): the smallest values are 0 too
+        out.values.assign(static_cast<size_t>(k), 0.0);
+        out.residuals.assign(static_cast<size_t>(k), 0.0);
+        out.detail = std::string("W = 0: every singular value is 0");
+        return out;
     }
     out.sigma1 = sigma1;
     const double lam_max = sigma1 * sigma1;
@@ -576,6 +598,10 @@ Conditioning run_condition(const Subject<S>& sub, const SpectrumOptions& o_in) {
         threshold = zero_threshold(m, rows, cols, c.sigma_max);
         c.zeros = c.sigma_min <= threshold ? 1 : 0;
         c.zeros_exact = c.zeros == 0;
+        if (c.sigma_max == 0) {  // W = 0: every one of the p values is 0, exactly
+            c.zeros = p;
+            c.zeros_exact = true;
+        }
         c.detail = "largest: " + top.detail + "; smallest: " + bottom.detail;
     }
     if (c.zeros > 0) c.sigma_min = 0;

@@ -66,6 +66,14 @@ def to_torch_sparse(M):
     ------
     TypeError
         M is neither; ImportError without PyTorch.
+    ValueError
+        A malformed matrix (indptr not monotone or of the wrong length, an index out of range; naming the
+        array and the rule), a dtype other than float32/float64 (complex, integer), a NaN or infinite entry.
+
+    Notes
+    -----
+    ``Ts @ x`` with a CSR tensor needs a PyTorch built with MKL (Debian's is not); on every build,
+    ``torch.sparse.mm(Ts.to_sparse_coo(), X)`` computes the product (docs/python.md).
     """
     from .torch import to_torch_sparse as f
 

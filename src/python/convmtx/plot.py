@@ -17,10 +17,17 @@ import numpy as np
 
 from . import _core
 from . import functional as _f
+from ._checks import finite_array
+from ._checks import sparse_matrix as _sparse_matrix
 
 __all__ = ["spy", "overlap", "kernel_footprint", "montage", "overlap_counts"]
 
 _MAX_CELLS = 1 << 24  # a spy picture is drawn cell by cell: beyond this, pick a region
+
+
+def _finite(a, name):
+    """ValueError naming the first NaN or infinite value of a: a picture of it would be meaningless."""
+    finite_array(a, name, "must be finite: a NaN or Inf has no colour")
 
 
 def _plt():
@@ -101,7 +108,8 @@ def spy(matrix, ax=None, color_by="tap", region=None, *, weight=None, outlines=T
     A new figure (no ax given) is 6.4 x 4.8 inches, 6.4 x 9.6 for a region more than 3 times taller than
     wide, with a constrained layout that keeps the title and the legend (below the plot) inside it.
     Returns the Axes. ValueError for an unknown color_by, a bad region, a color_by that needs a
-    configuration, or a region of more than 2**24 cells.
+    configuration, or a region of more than 2**24 cells; a NaN or infinite weight or (color_by='value')
+    matrix value; a malformed scipy.sparse matrix (naming the array and the rule) or a complex one.
     """
     import scipy.sparse as sp
 
@@ -115,14 +123,21 @@ def spy(matrix, ax=None, color_by="tap", region=None, *, weight=None, outlines=T
         if weight is None:
             weight = np.arange(1, int(np.prod(spec.weight_shape)) + 1, dtype=np.float64).reshape(spec.weight_shape)
         weight = np.asarray(weight, dtype=np.float64)
+        _finite(weight, "weight")
         if tuple(weight.shape) != tuple(spec.weight_shape):
             raise ValueError(f"weight has shape {tuple(weight.shape)}; the configuration's weight_shape is "
                              f"{tuple(spec.weight_shape)}")
         M = _operation_matrix(spec, weight)
     else:
+        if sp.issparse(matrix):
+            _sparse_matrix(matrix, "matrix")
         M = sp.csr_matrix(matrix)
         if M.ndim != 2:
             raise ValueError(f"matrix has {M.ndim} dimensions; expected 2")
+        if M.dtype.kind == "c":
+            raise ValueError(f"matrix has dtype {M.dtype}; spy colours real values")
+        if color_by == "value":
+            _finite(M.data[:M.nnz], "matrix.data (CSR order)")
     rows, cols = M.shape
     region = region if region is not None else (None, None)
     if len(region) != 2:
@@ -380,7 +395,8 @@ def montage(images, titles=None, reference=None, *, cols=None, vmin=None, vmax=N
     than 11 x 11 get PSNR only. cols: panels per row (default all in one row up to 4). vmin, vmax: the
     grey scale (default the reference's range, or all images' range). Returns the Figure.
     ValueError for an empty list, a non-2-D image, a title count that differs, or a shape mismatch
-    with the reference.
+    with the reference; a NaN or infinite pixel (naming the image and the pixel); vmin not below vmax,
+    or either not a finite number.
     """
     from .deconvolve import ssim as _ssim
     from .solvers import psnr
@@ -392,6 +408,7 @@ def montage(images, titles=None, reference=None, *, cols=None, vmin=None, vmax=N
     for i, im in enumerate(images):
         if im.ndim != 2:
             raise ValueError(f"images[{i}] has shape {im.shape}; expected a 2-D image")
+        _finite(im, f"images[{i}]")
     if titles is None:
         titles = [f"image {i}" for i in range(len(images))]
     titles = list(titles)
@@ -399,6 +416,7 @@ def montage(images, titles=None, reference=None, *, cols=None, vmin=None, vmax=N
         raise ValueError(f"{len(titles)} titles for {len(images)} images")
     if reference is not None:
         reference = np.asarray(reference, dtype=np.float64)
+        _finite(reference, "reference")
         if data_range is None:
             in_unit = reference.min() >= 0 and reference.max() <= 1
             data_range = 1.0 if in_unit else float(reference.max() - reference.min()) or 1.0
@@ -412,6 +430,12 @@ def montage(images, titles=None, reference=None, *, cols=None, vmin=None, vmax=N
             if min(im.shape) >= 11:
                 quality += f" / SSIM {_ssim(im, reference, data_range):.3f}"
             titles[i] = f"{titles[i]}\n{quality}"
+    for name, v in (("vmin", vmin), ("vmax", vmax)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating))
+                              or not np.isfinite(v)):
+            raise ValueError(f"{name}={v!r} must be a finite number or None")
+    if vmin is not None and vmax is not None and not vmin < vmax:
+        raise ValueError(f"vmin={vmin!r} must be below vmax={vmax!r}: the grey scale runs from vmin to vmax")
     lo_src = [reference] if reference is not None else images
     vmin = float(min(im.min() for im in lo_src)) if vmin is None else vmin
     vmax = float(max(im.max() for im in lo_src)) if vmax is None else vmax
