@@ -33,6 +33,7 @@ std::string explain_output_shape(const ConvSpec& spec, const Shape& got) {
         return s;
     };
     auto dims_text = [](const Dims& v) {
+        if (std::all_of(v.begin(), v.end(), [&](index_t x) { return x == v.front(); })) return std::to_string(v.front());
         std::string t;
         for (size_t j = 0; j < v.size(); ++j) t += (j ? "," : "") + std::to_string(v[j]);
         return v.size() == 1 ? t : "(" + t + ")";

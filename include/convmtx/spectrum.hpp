@@ -33,6 +33,7 @@
 #include <iosfwd>
 #include <limits>
 #include <stdexcept>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -165,6 +166,16 @@ struct Spectrum {
     /// Values at or below zero_threshold.
     index_t zeros() const;
 };
+
+/// What the fft method costs on a configuration: work units (about 6e7 a second on one core) and
+/// bytes (the frequency list, the values, the frequency map), known before anything is computed.
+struct FftCost {
+    double work = 0;   ///< work units of the per-frequency blocks and their SVDs
+    double bytes = 0;  ///< bytes allocated: the frequency list, the values, the frequency map
+};
+/// The cost of the fft method on `spec` (every value when all_values, the frequency map when
+/// frequency_map), or nothing when W of `spec` is not block-circulant (fft does not apply).
+std::optional<FftCost> fft_spectrum_cost(const ConvSpec& spec, bool all_values, bool frequency_map);
 
 /// Singular values of W (a conv) or W^T (a transposed conv) of `spec` with `weight`
 /// (spec.weight_numel() values, PyTorch's layout; computed in double).

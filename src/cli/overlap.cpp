@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "convmtx/checkerboard.hpp"
+#include "convmtx/errors.hpp"
 #include "convmtx/figure.hpp"
 #include "convmtx/inspect.hpp"
 #include "convmtx/kernels.hpp"
@@ -63,7 +64,15 @@ void run_overlap(const OverlapFlags& f) {
     const OverlapReport rep = overlap(p.spec);
     // With --weights: the levels of the all-ones response per output channel and phase (checkerboard.hpp).
     std::optional<CheckerboardReport> levels;
-    if (p.weights_given) levels = checkerboard<double>(p.spec, span<const double>(p.weight));
+    if (p.weights_given) {
+        try {
+            levels = checkerboard<double>(p.spec, span<const double>(p.weight));
+        } catch (const config_error& e) {  // levels beyond a double: the flag that gave the weights
+            const std::string m = e.what();
+            if (m.rfind("weights: ", 0) == 0) throw usage_error("--weights " + p.weight_source + ": " + m.substr(9));
+            throw;
+        }
+    }
     const int r = static_cast<int>(rep.shape.size());
     const index_t h = r == 1 ? 1 : rep.shape[static_cast<size_t>(r - 2)], w = rep.shape.back();
     const index_t slices = r == 3 ? rep.shape[0] : 1;

@@ -15,7 +15,9 @@
 
 #include "cli.hpp"
 #include "config_flags.hpp"
+#include "convmtx/errors.hpp"
 #include "convmtx/figure.hpp"
+#include "convmtx/builder.hpp"
 #include "convmtx/spectrum.hpp"
 #include "flag_values.hpp"
 #if CONVMTX_WITH_SUITESPARSE
@@ -124,9 +126,24 @@ void draw(const std::string& path, const ConvSpec& spec, const Spectrum& s, bool
     fig.save(path);
 }
 
+void run_spectrum_of(const SpectrumFlags& f, std::string& weight_source);
+
+/// The library's "weights: ..." refusals (singular values beyond a double) name the flag.
 void run_spectrum(const SpectrumFlags& f) {
+    std::string source;
+    try {
+        run_spectrum_of(f, source);
+    } catch (const config_error& e) {
+        const std::string m = e.what();
+        if (m.rfind("weights: ", 0) == 0) throw usage_error("--weights " + source + ": " + m.substr(9));
+        throw;
+    }
+}
+
+void run_spectrum_of(const SpectrumFlags& f, std::string& weight_source) {
     if (!f.config.given()) throw usage_error("give a configuration (--input and --kernel, or --config FILE)");
     const Problem p = f.config.problem();
+    weight_source = p.weight_source;
     ProgressLine line;
     SpectrumOptions o;
     o.method = parse_spectrum_method(f.method);
@@ -141,6 +158,18 @@ void run_spectrum(const SpectrumFlags& f) {
     if (f.k && *f.k > count)
         throw usage_error("--k " + std::to_string(*f.k) + " is larger than the number of singular values, min(rows, cols) = " +
                           std::to_string(count));
+
+    o.memory_limit = std::min(memory_limit(), 0.5 * physical_memory_bytes());
+    // The fft path's work and memory, estimated before anything is computed: sigma_max/sigma_min
+    // (every value), then --k and --plot (every value again, the frequency map).
+    if (o.method == SpectrumMethod::fft || o.method == SpectrumMethod::automatic) {
+        if (const auto cost = fft_spectrum_cost(p.spec, true, !f.plot.empty())) {
+            const double runs = 1 + (f.k ? 1 : 0) + (f.plot.empty() ? 0 : 1);
+            const std::string what = "the fft method on " + p.spec.describe();
+            check_memory(cost->bytes, what, "use fewer frequencies (a smaller input) or --method lanczos --k K");
+            check_time(runs * cost->work, 6e7, what, "use fewer channels or a smaller input, or --method lanczos --k K");
+        }
+    }
 
     // sigma_max and sigma_min by the chosen method (k and which do not apply to them).
     SpectrumOptions co = o;

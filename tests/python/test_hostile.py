@@ -263,11 +263,21 @@ def run_python(code, limit_bytes=None, timeout=300):
 
 
 def peak_rss_bytes(args, cwd):
-    """Runs the CLI in a child process; returns (exit status, its peak resident memory in bytes)."""
-    p = subprocess.Popen([CLI, *map(str, args)], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    return p.returncode, usage.ru_maxrss * 1024
+    """Runs the CLI in a grandchild process; returns (exit status, its peak resident memory in bytes).
+    A small launcher forks it: Linux carries the memory high-water mark of the process that calls exec
+    into the new program's ru_maxrss, so a CLI started straight from this (large) test process would
+    report at least this process's own size."""
+    launcher = ("import os, sys\n"
+                "pid = os.fork()\n"
+                "if pid == 0:\n"
+                "    fd = os.open(os.devnull, os.O_WRONLY); os.dup2(fd, 1); os.dup2(fd, 2)\n"
+                "    os.execv(sys.argv[1], sys.argv[1:])\n"
+                "_, status, usage = os.wait4(pid, 0)\n"
+                "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024)\n")
+    p = subprocess.run([sys.executable, "-c", launcher, CLI, *map(str, args)], cwd=cwd, capture_output=True,
+                       text=True, check=True)
+    status, rss = p.stdout.split()
+    return int(status), int(rss)
 
 
 @needs_cli
@@ -277,7 +287,6 @@ def test_a_cli_build_peaks_within_its_estimate(tmp_path, dtype, scalar_bytes):
     The estimate the CLI checks before allocating is the build (values and int64 indices of every entry,
     the row index) plus the CSR arrays of the file (16 bytes per entry, 8 per row); the peak memory the
     build adds to the process (over the same command on a tiny input) must stay within 1.2 times it."""
-    os.symlink("/dev/null", tmp_path / "W.npz")  # a device: written directly, nothing on disk
     c, n, k = 4, 256, 3
     status, base = peak_rss_bytes(["build", "--input", f"{c}x8x8", "--kernel", f"{k}x{k}", "--out-channels", c,
                                    "--padding", "same", "--dtype", dtype, "-o", "W.npz"], tmp_path)
@@ -326,7 +335,7 @@ def test_write_image_is_atomic(tmp_path):
     assert "refused: cannot write" in p.stdout and "File too large" in p.stdout, p.stdout
     assert old.read_bytes() == b"old contents"
     assert os.listdir(tmp_path) == ["x.png"]
-    # A FIFO destination is written directly (a reader gets the PNG), a symbolic link to a file keeps
+    # A FIFO destination is refused without being opened (F34), a symbolic link to a file keeps
     # being a link to the new file.
     image = np.linspace(0, 1, 12).reshape(3, 4)
     os.symlink(tmp_path / "target.png", tmp_path / "link.png")
@@ -336,9 +345,8 @@ def test_write_image_is_atomic(tmp_path):
     assert np.abs(convmtx.read_image(tmp_path / "target.png") - image).max() <= 0.5 / 255 + 1e-7
     fifo = tmp_path / "f.png"
     os.mkfifo(fifo)
-    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
-    convmtx.write_image(fifo, image)
-    assert reader.communicate(timeout=60)[0] == (tmp_path / "target.png").read_bytes()
+    with pytest.raises(OSError, match="is a FIFO, not a regular file"):
+        convmtx.write_image(fifo, image)
 
 
 def test_write_image_killed_mid_write_leaves_no_temporary_file(tmp_path):
@@ -380,10 +388,9 @@ def test_read_image_refuses_broken_files_with_value_error(tmp_path):
 def test_to_spreadsheet_goes_through_the_atomic_writer(tmp_path):
     require_module("openpyxl", "to_spreadsheet needs openpyxl (python3-openpyxl)")
     import convmtx
-    os.mkfifo(tmp_path / "s.xlsx")  # written directly, not replaced by a regular file
-    reader = subprocess.Popen(["cat", str(tmp_path / "s.xlsx")], stdout=subprocess.PIPE)
-    convmtx.to_spreadsheet(tmp_path / "s.xlsx", (1, 3, 3), np.ones((1, 1, 2, 2)))
-    assert reader.communicate(timeout=60)[0][:2] == b"PK"
+    os.mkfifo(tmp_path / "s.xlsx")  # refused without being opened (F34), left as it is
+    with pytest.raises(OSError, match="is a FIFO, not a regular file"):
+        convmtx.to_spreadsheet(tmp_path / "s.xlsx", (1, 3, 3), np.ones((1, 1, 2, 2)))
     assert os.path.exists(tmp_path / "s.xlsx") and not os.path.isfile(tmp_path / "s.xlsx")
     with pytest.raises(OSError, match=r"no-such-dir"):
         convmtx.to_spreadsheet(tmp_path / "no-such-dir" / "s.xlsx", (1, 3, 3), np.ones((1, 1, 2, 2)))
@@ -438,6 +445,303 @@ def test_overlap_picture_size_is_capped_before_drawing(tmp_path):
     # At the default cell (1 pixel for a large output) the picture is drawn; the text alone needs no cap.
     p = run(["overlap", "--input", "1x64x64", "--kernel", "3x3", "--stride", "2", "--transposed", "-o", "ok.png"], tmp_path)
     assert p.returncode == 0 and (tmp_path / "ok.png").exists(), p.stderr
+
+
+# ---------------------------------------------------------------- break_hostile.md / break_newuser.md (wt-cfix)
+
+
+def gray_png(path, n=32):
+    """An n x n 8-bit grey PNG (a smooth ramp)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    noisy = np.random.default_rng(n).integers(0, 40, (n, n)) + np.add.outer(np.arange(n), np.arange(n)) * 3
+    raw = b"".join(b"\x00" + bytes(int(v) % 256 for v in row) for row in noisy)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", n, n, 8, 0, 0, 0, 0)) +
+                     chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+@needs_cli
+@pytest.mark.parametrize("args, name", [
+    (["build", "--input", "1x4x4", "--kernel", "3x3", "-o", "{}"], "f.mtx"),
+    (["spy", "--input", "1x4x4", "--kernel", "3x3", "-o", "{}"], "f.png"),
+    (["spy", "--input", "1x4x4", "--kernel", "3x3", "-o", "{}"], "f.svg"),
+    (["explore", "--input", "1x4x4", "--kernel", "3x3", "-o", "{}"], "f.html"),
+    (["spectrum", "--input", "1x8x8", "--kernel", "3x3", "--plot", "{}"], "f.png"),
+    (["overlap", "--input", "1x4x4", "--kernel", "4x4", "--stride", "2", "--transposed", "-o", "{}"], "f.png"),
+    (["spreadsheet", "--input", "1x4x4", "--kernel", "3x3", "-o", "{}"], "f.xlsx"),
+    (["solve", "--size", "16", "--lambda", "0.1", "--iters", "2", "-o", "{}"], "f.png"),
+    (["solve", "--size", "16", "--lambda", "0.1", "--iters", "2", "--montage", "{}"], "f.png"),
+])
+@pytest.mark.parametrize("kind", ["fifo", "device", "socket"])
+def test_outputs_that_are_not_regular_files_are_refused_without_blocking(tmp_path, args, name, kind):
+    """F34: every writer blocked forever on an existing FIFO output; a FIFO, a device or a socket is refused."""
+    import socket
+    path = tmp_path / name
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        os.symlink("/dev/null", path)
+    else:
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(str(path))
+        s.close()
+    what = {"fifo": "a FIFO", "device": "a character device (through a symbolic link)", "socket": "a socket"}[kind]
+    t0 = time.time()
+    refused([a.replace("{}", name) for a in args], tmp_path, name, what, "not a regular file",
+            "outputs are written only to regular files")
+    assert time.time() - t0 < 20
+
+
+def test_python_writers_refuse_a_fifo_without_blocking(tmp_path):
+    """F34, library side: write_image and to_spreadsheet go through the atomic writer, which refuses a FIFO."""
+    p = run_python(f"""
+        import os, numpy as np, convmtx
+        os.mkfifo({str(tmp_path / 'f.png')!r})
+        try:
+            convmtx.write_image({str(tmp_path / 'f.png')!r}, np.ones((4, 4)))
+        except OSError as e:
+            print("refused:", e)
+    """, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "refused:" in p.stdout and "is a FIFO, not a regular file" in p.stdout, p.stdout
+
+
+@needs_cli
+def test_solve_with_several_outputs_writes_all_or_none(tmp_path):
+    """F37: a failed write of a later output left the earlier ones; now the command writes every file or none."""
+    (tmp_path / "x.pgm").write_bytes(b"old x")
+    # -o x.pgm (64x64: 4 KiB) fits the file-size limit, --montage does not: nothing may be left.
+    p = run(["solve", "--size", "64", "--lambda", "0.1", "--iters", "2", "-o", "x.pgm", "--degraded", "d.pgm",
+             "--montage", "m.png"], tmp_path, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (16 << 10, 16 << 10))
+             or signal.signal(signal.SIGXFSZ, signal.SIG_IGN))
+    assert p.returncode == 2 and "cannot write 'm.png'" in p.stderr, (p.returncode, p.stderr)
+    assert len(p.stderr.splitlines()) == 1
+    assert sorted(os.listdir(tmp_path)) == ["x.pgm"], os.listdir(tmp_path)
+    assert (tmp_path / "x.pgm").read_bytes() == b"old x"
+    # Without the limit all three are written.
+    p = run(["solve", "--size", "64", "--lambda", "0.1", "--iters", "2", "-o", "x.pgm", "--degraded", "d.pgm",
+             "--montage", "m.png"], tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert sorted(os.listdir(tmp_path)) == ["d.pgm", "m.png", "x.pgm"]
+
+
+@needs_cli
+def test_spectrum_fft_work_and_memory_are_estimated_before_computing(tmp_path):
+    """F6/F7: the fft path ran for minutes (128 channels) or until out of memory (1e10 frequencies)."""
+    t0 = time.time()
+    refused(["spectrum", "--input", "512x64x64", "--kernel", "3x3", "--padding", "1", "--padding-mode", "circular"],
+            tmp_path, "the fft method on", "of work (estimate)", "more than the limit", "CONVMTX_MAX_SECONDS")
+    refused(["spectrum", "--input", "1x100000x100000", "--kernel", "3x3", "--padding", "1", "--padding-mode", "circular"],
+            tmp_path, "the fft method on", "needs", "more than the memory limit")
+    assert time.time() - t0 < 20
+    # A small circular configuration still runs.
+    p = run(["spectrum", "--input", "4x8x8", "--kernel", "3x3", "--padding", "1", "--padding-mode", "circular"], tmp_path)
+    assert p.returncode == 0 and "method: fft" in p.stdout, p.stderr
+
+
+@needs_cli
+def test_solve_work_is_estimated_before_solving(tmp_path):
+    """F40: --size 16384 and a 64x64 kernel on a 64x64 image ran for minutes."""
+    np.save(tmp_path / "big.npy", np.ones((64, 64)) / 4096)
+    t0 = time.time()
+    refused(["solve", "--size", "16384", "-o", "x.png"], tmp_path, "16384x16384 pixels", "of work (estimate)")
+    refused(["solve", "--size", "64", "--kernel", "big.npy", "-o", "x.png"], tmp_path, "64x64 PSF", "of work (estimate)")
+    refused(["solve", "--size", "4096", "--method", "lsqr", "-o", "x.png"], tmp_path, "4096x4096", "(estimate)")
+    assert time.time() - t0 < 20
+
+
+def huge_weights(path, value, shape=(1, 1, 3, 3)):
+    np.save(path, np.full(shape, value))
+
+
+@needs_cli
+def test_spectrum_with_huge_finite_weights_scales_or_refuses(tmp_path):
+    """F5: 1e160 weights gave nan (Lanczos), 1e308 inf and a false nullity; now scaled (sigma(cW) = |c| sigma(W))."""
+    import json
+    huge_weights(tmp_path / "w1.npy", 1.0)
+    huge_weights(tmp_path / "w160.npy", 1e160)
+    huge_weights(tmp_path / "w308.npy", 1e308)
+    cfg = ["spectrum", "--input", "1x8x8", "--kernel", "3x3", "--padding", "1", "--json"]
+    for method in ("lanczos", "dense"):
+        one = json.loads(run([*cfg, "--weights", "w1.npy", "--method", method], tmp_path).stdout)
+        p = run([*cfg, "--weights", "w160.npy", "--method", method], tmp_path)
+        assert p.returncode == 0, p.stderr
+        big = json.loads(p.stdout)
+        assert big["sigma_max"] == pytest.approx(1e160 * one["sigma_max"], rel=1e-9)
+        assert big["nullity"] == one["nullity"] and big["rank_deficient"] == one["rank_deficient"]
+        refused([*cfg, "--weights", "w308.npy", "--method", method], tmp_path, "--weights w308.npy",
+                "larger than the largest double")
+    refused(["spectrum", "--input", "1x8x8", "--kernel", "3x3", "--padding", "1", "--weights", "w308.npy", "--k", "3",
+             "--plot", "p.png"], tmp_path, "--weights w308.npy")
+
+
+@needs_cli
+@pytest.mark.parametrize("method", ["auto", "lanczos", "dense"])
+def test_spectrum_of_all_zero_weights_is_exactly_zero(tmp_path, method):
+    """F20: a zero weight on a mid-size input: Lanczos 'converged on 0 values'; W = 0 has sigma = 0, cond = inf."""
+    import json
+    np.save(tmp_path / "z.npy", np.zeros((1, 1, 3, 3)))
+    n = "16" if method == "dense" else "64"
+    p = run(["spectrum", "--input", f"1x{n}x{n}", "--kernel", "3x3", "--padding", "1", "--weights", "z.npy", "--method",
+             method, "--json"], tmp_path)
+    assert p.returncode == 0, p.stderr
+    j = json.loads(p.stdout)
+    assert j["sigma_max"] == 0 and j["sigma_min"] == 0 and j["condition"] is None and j["rank_deficient"]
+    assert j["nullity"] == int(n) ** 2
+
+
+@needs_cli
+def test_overlap_with_huge_weights_scales_or_refuses(tmp_path):
+    """F14: 1e308 weights gave levels -nan and 'checkerboard-free'."""
+    import json
+    huge_weights(tmp_path / "w.npy", 1e308, (1, 1, 4, 4))
+    huge_weights(tmp_path / "w100.npy", 1e100, (1, 1, 4, 4))
+    args = ["overlap", "--input", "1x4x4", "--kernel", "4x4", "--stride", "2", "--transposed"]
+    refused([*args, "--weights", "w.npy"], tmp_path, "--weights w.npy", "larger than the largest double")
+    p = run([*args, "--weights", "w100.npy", "--json"], tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "nan" not in p.stdout
+    j = json.loads(p.stdout)
+    assert "nan" not in json.dumps(j)
+
+
+@needs_cli
+def test_explore_and_spreadsheet_refuse_outputs_beyond_a_double(tmp_path):
+    """F12: explore wrote a page whose outputs were null (inf) for 1e308 weights."""
+    huge_weights(tmp_path / "w.npy", 1e308)
+    refused(["explore", "--input", "1x4x4", "--kernel", "3x3", "--weights", "w.npy", "-o", "e.html"], tmp_path,
+            "--weights w.npy", "larger than the largest double")
+    refused(["spreadsheet", "--input", "1x4x4", "--kernel", "3x3", "--weights", "w.npy", "-o", "s.xlsx"], tmp_path,
+            "--weights w.npy", "beyond the largest double")
+
+
+@needs_cli
+def test_spreadsheet_sizes_are_checked_before_building(tmp_path):
+    """F13: 1000 channels ran 15 s then out of memory instead of the formula-length refusal."""
+    t0 = time.time()
+    refused(["spreadsheet", "--input", "1000x8x8", "--kernel", "3x3", "-o", "s.xlsx"], tmp_path, "cells", "at most 1000000")
+    refused(["spreadsheet", "--input", "300x8x8", "--kernel", "3x3", "--out-channels", "1", "-o", "s.xlsx"], tmp_path,
+            "2700 terms", "8192")
+    assert time.time() - t0 < 10
+
+
+@needs_cli
+@pytest.mark.parametrize("method", ["auto", "lsqr", "cgls", "landweber", "cholmod", "spqr"])
+@pytest.mark.parametrize("psf", [np.zeros((3, 3)), np.array([[1.0, -1.0, 0.0]]), np.full((3, 3), 1e308),
+                                 np.full((3, 3), 1e-200)], ids=["zeros", "zero-sum", "huge", "tiny"])
+def test_a_psf_that_is_no_blur_is_refused_by_every_method(tmp_path, method, psf):
+    """F38/F39/F8: a zero or zero-sum PSF ran with the least-squares methods; 1e308 blamed b."""
+    np.save(tmp_path / "k.npy", psf)
+    args = ["solve", "--size", "32", "--kernel", "k.npy", "-o", "x.png"]
+    if method != "auto":
+        args += ["--method", method]
+    line = refused(args, tmp_path, "--kernel k.npy", "PSF values sum to")
+    assert "b[" not in line
+
+
+@needs_cli
+def test_non_finite_psf_after_normalisation_names_the_psf(tmp_path):
+    """F8: gaussian:9:1e-300 and a 1e308 PSF reached the solver ('internal error')."""
+    gray_png(tmp_path / "b.png")
+    np.save(tmp_path / "h.npy", np.full((3, 3), 1e308))
+    p = run(["solve", "--observed", "b.png", "--psf", "gaussian:9:1e-300", "--lambda", "0.1", "--iters", "3",
+             "-o", "s.png"], tmp_path)
+    assert p.returncode == 0, p.stderr  # the limit of a tiny sigma: the identity
+    refused(["solve", "--observed", "b.png", "--psf", "h.npy", "-o", "s.png"], tmp_path, "--psf h.npy",
+            "PSF values sum to")
+    refused(["solve", "--size", "32", "--blur", "box:1025", "-o", "s.png"], tmp_path, "--blur", "SIZE 1025",
+            "[1, 1024]")
+
+
+@needs_cli
+def test_solve_noise_and_lambda_rules(tmp_path):
+    """F9/F10: --noise 1e308 blamed an internal lambda; --lambda 1e-320 was 'not a finite number'."""
+    gray_png(tmp_path / "b.png")
+    refused(["solve", "--observed", "b.png", "--psf", "gaussian:5:1", "--noise", "1e308", "-o", "s.png"], tmp_path,
+            "--noise", "1e308", "[0, 1e+06]")
+    refused(["solve", "--size", "64", "--noise", "1e308"], tmp_path, "--noise", "1e308")
+    p = run(["solve", "--observed", "b.png", "--psf", "gaussian:5:1", "--lambda", "1e-320", "--iters", "3", "-o",
+             "s.png"], tmp_path)
+    assert p.returncode == 0, p.stderr
+    refused(["solve", "--observed", "b.png", "--psf", "gaussian:5:1", "--lambda", "1e-400", "-o", "s.png"], tmp_path,
+            "--lambda", "rounds to 0")
+
+
+@needs_cli
+def test_solve_least_squares_methods_with_observed_follow_the_help(tmp_path):
+    """F11: --method lsqr with --observed was refused for a tv regularizer the help says it does not use."""
+    gray_png(tmp_path / "b.png")
+    obs = ["solve", "--observed", "b.png", "--psf", "gaussian:5:1", "-o", "s.png"]
+    for method in ("lsqr", "cgls", "pcgls"):
+        p = run([*obs, "--method", method, "--iters", "20"], tmp_path)
+        assert p.returncode == 0, (method, p.stderr)
+        assert "tikhonov" in p.stdout and "bounds none" in p.stdout
+    refused([*obs, "--method", "lsqr", "--noise", "0"], tmp_path, "--noise 0", "discrepancy principle", "--lambda")
+    refused([*obs, "--method", "lsqr", "--rule", "gcv"], tmp_path, "--rule gcv", "without --observed")
+    refused([*obs, "--method", "lsqr", "--bounds", "0:1"], tmp_path, "--bounds 0:1", "needs --method primal-dual")
+    refused([*obs, "--method", "fft", "--boundary", "periodic", "--bounds", "0:1"], tmp_path, "--bounds 0:1")
+    refused([*obs, "--method", "lsqr", "--regularizer", "tv"], tmp_path, "--regularizer tv", "primal-dual")
+    # The simulated least-squares run: GCV when --noise 0, as the help says.
+    p = run(["solve", "--size", "32", "--method", "lsqr", "--noise", "0", "--iters", "20", "-o", "s.png"], tmp_path)
+    assert p.returncode == 0 and "gcv" in p.stdout.lower(), p.stdout + p.stderr
+
+
+@needs_cli
+def test_solve_downscaled_below_the_ssim_window_names_downscale(tmp_path):
+    """F39: a 2x2 image passed the size check, then failed inside SSIM."""
+    gray_png(tmp_path / "b.png")
+    refused(["solve", "--image", "b.png", "--downscale", "16"], tmp_path, "--downscale 16", "2x2", "11x11")
+
+
+@needs_cli
+def test_a_psf_larger_than_the_image_with_zeros_boundary(tmp_path):
+    """F45: the zeros boundary's lambda search said 'periodic boundary: the PSF must not be larger'."""
+    gray_png(tmp_path / "b.png", 16)
+    np.save(tmp_path / "big.npy", np.ones((33, 33)) / 33 ** 2)
+    p = run(["solve", "--observed", "b.png", "--psf", "big.npy", "--method", "cgls", "--iters", "10", "-o", "s.png"],
+            tmp_path)
+    assert p.returncode == 0 and "periodic" not in p.stderr, p.stderr
+    p = run_python(f"""
+        import numpy as np, convmtx
+        x, info = convmtx.deconvolve(np.random.default_rng(0).random((16, 16)), np.ones((33, 33)) / 33**2, iter_lim=10)
+        print("ok", x.shape)
+    """)
+    assert p.returncode == 0 and "ok (16, 16)" in p.stdout, p.stderr
+
+
+@needs_cli
+@pytest.mark.parametrize("args, flag", [
+    (["build", "--input", "1x4x4", "--kernel", "3x3", "--transposed", "--transposed", "-o", "t.mtx"], "--transposed"),
+    (["inspect", "--input", "1x4x4", "--kernel", "3x3", "--json", "--json"], "--json"),
+    (["spy", "--input", "1x4x4", "--kernel", "3x3", "--density", "--density", "-o", "s.png"], "--density"),
+])
+def test_switches_given_twice_are_refused_like_options(tmp_path, args, flag):
+    """F1: boolean flags given twice were accepted."""
+    refused(args, tmp_path, f"{flag} is given more than once")
+
+
+@needs_cli
+def test_duplicate_short_option_names_both_names(tmp_path):
+    """F2: '-o, is given more than once'."""
+    refused(["spy", "--input", "1x4x4", "--kernel", "3x3", "-o", "x.png", "-o", "y.png"], tmp_path,
+            "-o/--output is given more than once")
+
+
+@needs_cli
+def test_spy_messages_name_the_flag_given(tmp_path):
+    """F3: --size 16384 blamed --cell; F44: --cell was ignored in density mode; F4: --region took spaces and '+'."""
+    refused(["spy", "--input", "1x128x128", "--kernel", "3x3", "--size", "16384", "-o", "b.png"], tmp_path,
+            "--size 16384", "wider than 16000 pixels")
+    refused(["spy", "--input", "1x64x64", "--kernel", "3x3", "--padding", "1", "--region", "0:4096,0:1", "--size", "100",
+             "--cell", "1", "-o", "c.svg"], tmp_path, "--cell 1", "density")
+    refused(["spy", "--input", "1x4x4", "--kernel", "3x3", "--density", "--cell", "2", "-o", "c.svg"], tmp_path,
+            "--cell 2", "--density")
+    for region in ("0:4 ,0:4", "+1:3,0:4", " 0:4,0:4", "0:4,0:4 ", "0x1:4,0:4", "1e0:4,0:4"):
+        refused(["spy", "--input", "1x4x4", "--kernel", "3x3", "--region", region, "-o", "r.png"], tmp_path,
+                "--region", "decimal digits only")
 
 
 # ---- the second hostile report (notes/break_hostile.md), Python layer -------------------------------------
