@@ -95,8 +95,10 @@ void draw(const std::string& path, const ConvSpec& spec, const Spectrum& s, bool
     }
     auto& ax = fig.axes(0, 0);
     ax.title(s.complete ? "all singular values" : "the " + std::to_string(s.values.size()) + " computed singular values")
-        .xlabel("index i (descending)")
-        .ylabel("singular value sigma_i");
+        .xlabel("index i (descending, from 1)")
+        .ylabel("singular value sigma_i")
+        .xinteger(true)
+        .xlim(static_cast<double>(first) + 0.5, static_cast<double>(first) + static_cast<double>(s.values.size()) + 0.5);
     if (positive && s.values.front() > 0 && s.values.back() > 0 && s.values.front() / s.values.back() > 50)
         ax.yscale(figure::Scale::log);
     ax.plot(x, y, {figure::cycle_color(0), 1.5, s.values.size() <= 64 ? 3.0 : 0.0, "sigma_i (" + to_string(s.method) + ")"});
@@ -115,6 +117,9 @@ void draw(const std::string& path, const ConvSpec& spec, const Spectrum& s, bool
             .xlabel("frequency f_1 (cycles per " + std::to_string(cols) + ")")
             .ylabel("frequency f_0 (cycles per " + std::to_string(rows) + ")")
             .grid(false)
+            .xinteger(true)
+            .yinteger(true)
+            .aspect_equal(true)
             .heat_map(std::move(centred), rows, cols, {x0, x0 + static_cast<double>(cols), y0, y0 + static_cast<double>(rows)},
                       {figure::Colormap::viridis, "sigma_max of the frequency's block"});
     }
@@ -224,7 +229,8 @@ void run_spectrum_of(const SpectrumFlags& f, std::string& weight_source) {
 
     std::ostringstream os;
     os << p.spec.describe() << "\n";
-    os << "W: " << c.rows << " x " << c.cols << " (" << c.count << " singular values; a transposed conv has those of its W)\n";
+    os << (p.spec.transposed ? "T = W^T: " : "W: ") << c.rows << " x " << c.cols << " (" << c.count
+       << " singular values; a transposed conv has those of its W)\n";
     os << "sigma_max (the operator norm ||W||_2): " << num(c.sigma_max) << "\n";
     if (c.rank_deficient())
         os << "sigma_min: 0, W is rank-deficient: nullity " << c.nullity() << (c.zeros_exact ? "" : " at least") << "\n";

@@ -182,7 +182,9 @@ void run_spy(const SpyFlags& f) {
         style.colorbar_label = "stored entries per block of " + std::to_string(bin) + " x " + std::to_string(bin);
         style.vmin = 1;
         style.vmax = std::max(max_count, 2.0);
+        style.discrete = true;
     } else if (!taps.empty()) {
+        style.discrete = true;
         style.colorbar_label = folded ? "kernel tap t (flat spatial index; " + std::to_string(K) + ": folded taps)"
                                       : "kernel tap t (flat spatial index)";
         style.vmin = 0;
@@ -193,9 +195,8 @@ void run_spy(const SpyFlags& f) {
         style.vmin = -std::max(vmax_abs, 1e-300);
         style.vmax = std::max(vmax_abs, 1e-300);
     }
-    const double width = std::clamp<double>(static_cast<double>(gw * cell) + 230, 360, 16384);
-    const double height = std::clamp<double>(static_cast<double>(gh * cell) + 120, 240, 16384);
-    figure::Figure fig(width, height);
+    figure::Figure fig(std::clamp<double>(static_cast<double>(gw * cell) + 230, 360, 16384),
+                       std::clamp<double>(static_cast<double>(gh * cell) + 120, 240, 16384));
     std::string row_label = "row", col_label = "column";
     index_t row_block = 0, col_block = 0;
     if (s.problem) {
@@ -213,6 +214,7 @@ void run_spy(const SpyFlags& f) {
     if (!f.region.empty()) title << "; rows " << reg.r0 << "-" << reg.r1 - 1 << ", columns " << reg.c0 << "-" << reg.c1 - 1;
     const double x0 = static_cast<double>(reg.c0) - 0.5, y0 = static_cast<double>(reg.r0) - 0.5;
     figure::Axes& ax = fig.axes().title(title.str()).xlabel(col_label).ylabel(row_label).grid(false).yreverse(true).legend(false);
+    ax.xinteger(true).yinteger(true).aspect_equal(true);
     ax.xlim(x0, x0 + static_cast<double>(gw * bin)).ylim(y0, y0 + static_cast<double>(gh * bin));
     ax.heat_map(std::move(grid), gh, gw,
                 {x0, x0 + static_cast<double>(gw * bin), y0, y0 + static_cast<double>(gh * bin)}, style);
@@ -227,6 +229,9 @@ void run_spy(const SpyFlags& f) {
             for (index_t b = (reg.c0 / col_block + 1) * col_block; b < reg.c1; b += col_block, ++outlines)
                 ax.plot({static_cast<double>(b) - 0.5, static_cast<double>(b) - 0.5}, {y0, y0 + static_cast<double>(gh * bin)}, grey);
     }
+    // The margins are measured from the texts: the figure grows around a plot of cell pixels per entry.
+    fig.fit_plot(static_cast<double>(gw * cell), static_cast<double>(gh * cell), 360, 240);
+    const double width = fig.width(), height = fig.height();
     fig.save(out);
 
     std::cout << "wrote " << out << ": " << static_cast<index_t>(width) << " x " << static_cast<index_t>(height)
@@ -240,7 +245,8 @@ void run_spy(const SpyFlags& f) {
                   << " (rows x columns); colour bar from 1 to " << static_cast<index_t>(max_count)
                   << " entries, gray: none\n";
     } else {
-        std::cout << "entries: " << cell << " x " << cell << " pixels each, gray where there is none; colour = "
+        std::cout << "entries: " << cell << " x " << cell << (has_extension(out, ".svg") ? " points" : " pixels")
+                  << " each, gray where there is none; colour = "
                   << coloring << " (colour bar on the right)\n";
         if (!taps.empty()) {
             const ConvSpec& sp = s.problem->spec;

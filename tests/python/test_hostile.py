@@ -432,6 +432,21 @@ def test_python_refuses_hostile_arguments_with_its_own_message(call):
         assert word not in out, (call, out)
 
 
+@needs_cli
+def test_overlap_picture_size_is_capped_before_drawing(tmp_path):
+    """Hostile F43: overlap -o had no picture-size limit (an 8001 x 8001 output at --cell 64 = 512064 pixels
+    a side was attempted); now refused as spy's, before anything is computed, naming --cell."""
+    t0 = time.monotonic()
+    refused(["overlap", "--input", "1x4000x4000", "--kernel", "3x3", "--stride", "2", "--transposed", "--cell", "64",
+             "-o", "ov.png"], tmp_path, "--cell 64", "8001 x 8001 output elements", "wider than 16000 pixels")
+    assert time.monotonic() - t0 < 10
+    refused(["overlap", "--input", "1x200x200", "--kernel", "3x3", "--stride", "2", "--transposed", "--cell", "64",
+             "-o", "ov.svg"], tmp_path, "--cell 64", "401 x 401", "wider than 16000 pixels")
+    # At the default cell (1 pixel for a large output) the picture is drawn; the text alone needs no cap.
+    p = run(["overlap", "--input", "1x64x64", "--kernel", "3x3", "--stride", "2", "--transposed", "-o", "ok.png"], tmp_path)
+    assert p.returncode == 0 and (tmp_path / "ok.png").exists(), p.stderr
+
+
 # ---------------------------------------------------------------- break_hostile.md / break_newuser.md (wt-cfix)
 
 
