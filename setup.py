@@ -3,7 +3,7 @@
 The version is CMakeLists.txt's project(convmtx VERSION x.y.z): the same number `convmtx --version`,
 convmtx.__version__ and the CMake package report. CMake is configured with the Python module only
 (no tests, CLI or benchmarks) for the interpreter that runs the build, in CONVMTX_CMAKE_BUILD_DIR
-(default: <build_temp>/cmake); CMAKE_ARGS adds options (e.g. -DCONVMTX_WITH_SUITESPARSE=OFF).
+(default: <build_temp>/cmake, under build-pip/); CMAKE_ARGS adds options (e.g. -DCONVMTX_WITH_SUITESPARSE=OFF).
 """
 
 import os
@@ -53,5 +53,6 @@ class CMakeBuild(build_ext):
         shutil.copyfile(built[0], target)
 
 
+# setuptools' own build tree goes to build-pip/, not build/ (the CMake presets' build directory).
 setup(version=project_version(), ext_modules=[Extension("convmtx._core", sources=[])],
-      cmdclass={"build_ext": CMakeBuild})
+      cmdclass={"build_ext": CMakeBuild}, options={"build": {"build_base": "build-pip"}})

@@ -31,7 +31,7 @@ TYPES = {
     "spec": "ConvSpec", "output_flat": "int", "input_flat": "int", "transpose": "bool", "path": "Any",
     "from_layout": "str", "to_layout": "str", "size": "int", "sigma": "float", "n": "int", "supersample": "int",
     "peak": "float", "bits": "int", "shape": "Any", "damp": "Any", "atol": "float", "btol": "float",
-    "conlim": "float", "iter_lim": "Optional[int]", "noise": "Optional[float]", "tau": "float", "rule": "str",
+    "conlim": "float", "iter_lim": "Optional[int]", "maxiter": "Optional[int]", "noise": "Optional[float]", "tau": "float", "rule": "str",
     "regularizer": "str", "callback": "Optional[Callable[..., Any]]", "batched": "bool", "dtype": "Any",
     "margin": "int", "batch": "int", "return_stats": "bool", "pattern": "Any", "random_inputs": "int",
     "max_listed": "int",

@@ -88,6 +88,14 @@ CheckerboardReport checkerboard(span<const Scalar> weight, const Shape& shape, c
         phase[static_cast<size_t>(t)] = ph;
     }
 
+    // The sums are taken of the weights divided by a power of two near the largest (exact), so
+    // that they never overflow on the way; the levels are scaled back at the end, and a level
+    // beyond the largest double is refused.
+    double wmax = 0;
+    for (size_t i = 0; i < weight.size(); ++i) wmax = std::max(wmax, std::abs(static_cast<double>(weight[i])));
+    int e = 0;
+    if (wmax > 0) std::frexp(wmax, &e);
+
     CheckerboardReport rep;
     rep.stride = s;
     rep.channels = channels;
@@ -101,7 +109,7 @@ CheckerboardReport checkerboard(span<const Scalar> weight, const Shape& shape, c
             const index_t oc = g * cout_g + o;
             for (index_t t = 0; t < K; ++t) {
                 const auto slot = static_cast<size_t>(oc * P + phase[static_cast<size_t>(t)]);
-                const double v = static_cast<double>(weight[static_cast<size_t>((c * cout_g + o) * K + t)]);
+                const double v = std::ldexp(static_cast<double>(weight[static_cast<size_t>((c * cout_g + o) * K + t)]), -e);
                 double& sum = rep.levels[slot];
                 const double next = sum + v;
                 comp[slot] += std::abs(sum) >= std::abs(v) ? (sum - next) + v : (v - next) + sum;
@@ -133,6 +141,16 @@ CheckerboardReport checkerboard(span<const Scalar> weight, const Shape& shape, c
     rep.worst_channel = static_cast<index_t>(worst - rep.channel_spread.begin());
     rep.spread = *worst;
     rep.free = rep.spread == 0;
+    for (size_t i = 0; i < rep.levels.size(); ++i) {
+        rep.levels[i] = std::ldexp(rep.levels[i], e);
+        if (!std::isfinite(rep.levels[i])) {
+            std::ostringstream os;
+            os << "weights: the largest |weight| is " << wmax << ", so level " << i << " (a sum of " << terms[i]
+               << " weights) is larger than the largest double (1.8e308) and cannot be given; the levels of c*w are "
+                  "c times those of w: divide the weights by a constant";
+            throw config_error(os.str());
+        }
+    }
 
     std::ostringstream os;
     const auto wb = rep.levels.begin() + rep.worst_channel * P;

@@ -7,7 +7,10 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 
 #include <cairo-svg.h>
@@ -81,9 +84,13 @@ std::string power_of_ten(int k) {
     return s;
 }
 
-Ticks linear_ticks(double lo, double hi, double target) {
+/// Ticks at multiples of a nice step over [lo, hi]; integer: the step is an integer (1, 2, 5 x 10^e,
+/// or 25 x 10^e), for integer-valued axes.
+Ticks linear_ticks(double lo, double hi, double target, bool integer = false) {
     Ticks t;
-    const double step = nice_step(hi - lo, target);
+    double step = nice_step(hi - lo, std::max(target, 1.0));
+    if (integer && step < 1) step = 1;
+    if (integer && step != std::floor(step)) step = std::floor(step);  // 2.5 -> 2
     const double first = std::ceil(lo / step - 1e-9);
     for (double k = first; k * step <= hi + step * 1e-9; k += 1) {
         const double v = k * step;
@@ -135,6 +142,42 @@ double text_width(cairo_t* cr, const std::string& s) {
     return e.x_advance;
 }
 
+/// The line height of the current font.
+double line_height(cairo_t* cr) {
+    cairo_font_extents_t fe;
+    cairo_font_extents(cr, &fe);
+    return fe.ascent + fe.descent + 1;
+}
+
+/// When set, every text drawn is recorded here with its ink box (Figure::text_boxes).
+thread_local std::vector<TextBox>* g_boxes = nullptr;
+thread_local std::string g_role;
+/// When set, only the layout is computed (no heat maps or series drawn) and each panel's plot area
+/// (before an equal aspect shrinks it) is stored here, in panel order.
+thread_local std::vector<std::array<double, 4>>* g_plots = nullptr;
+thread_local int g_panel = -1;
+
+/// Records `s` drawn from the current point under the current transformation.
+void record(cairo_t* cr, const std::string& s) {
+    if (!g_boxes || s.empty()) return;
+    cairo_text_extents_t e;
+    cairo_text_extents(cr, s.c_str(), &e);
+    double cx, cy;
+    cairo_get_current_point(cr, &cx, &cy);
+    TextBox b{g_role, g_panel, s, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+              -std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+    for (double u : {e.x_bearing, e.x_bearing + e.width})
+        for (double v : {e.y_bearing, e.y_bearing + e.height}) {
+            double x = cx + u, y = cy + v;
+            cairo_user_to_device(cr, &x, &y);
+            b.x0 = std::min(b.x0, x);
+            b.x1 = std::max(b.x1, x);
+            b.y0 = std::min(b.y0, y);
+            b.y1 = std::max(b.y1, y);
+        }
+    g_boxes->push_back(std::move(b));
+}
+
 /// Draws `s` with its anchor at (x, y): ax = 0 left, 0.5 centre, 1 right; ay = 0 top, 0.5 middle, 1 baseline.
 void draw_text(cairo_t* cr, const std::string& s, double x, double y, double ax, double ay) {
     cairo_font_extents_t fe;
@@ -142,7 +185,90 @@ void draw_text(cairo_t* cr, const std::string& s, double x, double y, double ax,
     const double w = text_width(cr, s);
     const double dy = ay >= 1 ? 0 : ay <= 0 ? fe.ascent : fe.ascent / 2 - 1;
     cairo_move_to(cr, x - ax * w, y + dy);
+    record(cr, s);
     cairo_show_text(cr, s.c_str());
+}
+
+/// A text laid out in lines no wider than a given width, and the font size that achieves it.
+struct Lines {
+    std::vector<std::string> lines;
+    double size = 12;
+    bool bold = false;
+    double height = 0;  ///< the block's height (lines x line height); 0 when empty
+    double width = 0;   ///< the widest line
+};
+
+/// `text` at `size` wrapped at spaces to `max_width` ("\n" starts a line); when a word alone is wider,
+/// the font shrinks (to 6 at the least) until the widest line fits.
+Lines fit_text(cairo_t* cr, const std::string& text, double size, bool bold, double max_width) {
+    Lines L;
+    L.size = size;
+    L.bold = bold;
+    if (text.empty()) return L;
+    max_width = std::max(max_width, 20.0);
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        font(cr, L.size, bold);
+        L.lines.clear();
+        size_t start = 0;
+        while (start <= text.size()) {
+            const size_t nl = text.find('\n', start);
+            const std::string para = text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+            std::string line;
+            size_t i = 0;
+            while (i <= para.size()) {
+                const size_t sp = para.find(' ', i);
+                const std::string word = para.substr(i, sp == std::string::npos ? std::string::npos : sp - i);
+                const std::string candidate = line.empty() ? word : line + " " + word;
+                if (!line.empty() && text_width(cr, candidate) > max_width) {
+                    L.lines.push_back(line);
+                    line = word;
+                } else {
+                    line = candidate;
+                }
+                if (sp == std::string::npos) break;
+                i = sp + 1;
+            }
+            L.lines.push_back(line);
+            if (nl == std::string::npos) break;
+            start = nl + 1;
+        }
+        L.width = 0;
+        for (const auto& l : L.lines) L.width = std::max(L.width, text_width(cr, l));
+        if (L.width <= max_width || L.size <= 6) break;
+        L.size = std::max(6.0, std::floor(L.size * max_width / L.width * 10) / 10);
+    }
+    L.height = static_cast<double>(L.lines.size()) * line_height(cr);
+    return L;
+}
+
+/// Draws the lines horizontally, the block's top at y, each line anchored at x by ax (0 left, 0.5 centre).
+void draw_lines(cairo_t* cr, const Lines& L, double x, double y, double ax) {
+    if (L.lines.empty()) return;
+    font(cr, L.size, L.bold);
+    const double lh = line_height(cr);
+    for (size_t i = 0; i < L.lines.size(); ++i) draw_text(cr, L.lines[i], x, y + lh * static_cast<double>(i), ax, 0);
+}
+
+/// Draws the lines rotated, centred on ycenter, the block's left edge at x: reading upwards (down = false,
+/// the first line leftmost) or downwards (down = true, the first line rightmost).
+void draw_vertical_lines(cairo_t* cr, const Lines& L, double x, double ycenter, bool down) {
+    if (L.lines.empty()) return;
+    font(cr, L.size, L.bold);
+    cairo_font_extents_t fe;
+    cairo_font_extents(cr, &fe);
+    const double lh = line_height(cr);
+    const auto n = static_cast<double>(L.lines.size());
+    for (size_t i = 0; i < L.lines.size(); ++i) {
+        const auto k = static_cast<double>(i);
+        const double w = text_width(cr, L.lines[i]);
+        const double base = down ? x + (n - k) * lh - fe.ascent : x + k * lh + fe.ascent;
+        cairo_save(cr);
+        cairo_move_to(cr, base, ycenter + (down ? -w / 2 : w / 2));
+        cairo_rotate(cr, down ? M_PI / 2 : -M_PI / 2);
+        record(cr, L.lines[i]);
+        cairo_show_text(cr, L.lines[i].c_str());
+        cairo_restore(cr);
+    }
 }
 
 struct Range {
@@ -221,6 +347,18 @@ Axes& Axes::legend(bool on) {
     legend_ = on;
     return *this;
 }
+Axes& Axes::xinteger(bool on) {
+    xinteger_ = on;
+    return *this;
+}
+Axes& Axes::yinteger(bool on) {
+    yinteger_ = on;
+    return *this;
+}
+Axes& Axes::aspect_equal(bool on) {
+    aspect_equal_ = on;
+    return *this;
+}
 
 Axes& Axes::plot(std::vector<double> x, std::vector<double> y, SeriesStyle style) {
     if (x.size() != y.size())
@@ -267,15 +405,19 @@ struct Renderer {
         cairo_paint(cr);
         double top = 0;
         if (!f.title_.empty()) {
-            font(cr, kFigureTitleFont, true);
+            const Lines L = fit_text(cr, f.title_, kFigureTitleFont, true, f.width_ - 16);
             set_color(cr, {0, 0, 0, 1});
-            draw_text(cr, f.title_, f.width_ / 2, 8, 0.5, 0);
-            top = 30;
+            g_role = "figure title";
+            g_panel = -1;
+            draw_lines(cr, L, f.width_ / 2, 8, 0.5);
+            top = 8 + L.height + 6;
         }
         const double cw = f.width_ / f.cols_, ch = (f.height_ - top) / f.rows_;
         for (int r = 0; r < f.rows_; ++r)
-            for (int c = 0; c < f.cols_; ++c)
+            for (int c = 0; c < f.cols_; ++c) {
+                g_panel = r * f.cols_ + c;
                 draw_axes(f.axes_[static_cast<size_t>(r * f.cols_ + c)], cr, {c * cw, top + r * ch, cw, ch});
+            }
     }
 
     struct Map {
@@ -335,18 +477,46 @@ struct Renderer {
         }
     }
 
-    static Ticks ticks(double lo, double hi, Scale s, double target) {
-        return s == Scale::log ? log_ticks(lo, hi, target) : linear_ticks(lo, hi, target);
+    static Ticks ticks(double lo, double hi, Scale s, double target, bool integer) {
+        return s == Scale::log ? log_ticks(lo, hi, target) : linear_ticks(lo, hi, target, integer);
+    }
+
+    /// Ticks for an axis of `length` pixels whose labels need `room(label)` pixels along it: about one
+    /// per `spacing` pixels, thinned until neighbouring labels keep 6 pixels apart.
+    template <class Room>
+    static Ticks spaced_ticks(double lo, double hi, Scale s, bool integer, double length, double spacing, Room room) {
+        double target = std::max(2.0, length / spacing);
+        Ticks t;
+        for (int attempt = 0; attempt < 8; ++attempt) {
+            t = ticks(lo, hi, s, target, integer);
+            if (t.values.size() < 2) return t;
+            const double gap = length / (s == Scale::log ? std::log10(hi) - std::log10(lo) : hi - lo);
+            bool ok = true;
+            for (size_t i = 1; i < t.values.size() && ok; ++i) {
+                const double d = s == Scale::log ? std::log10(t.values[i]) - std::log10(t.values[i - 1])
+                                                 : t.values[i] - t.values[i - 1];
+                ok = d * gap >= (room(t.labels[i]) + room(t.labels[i - 1])) / 2 + 6;
+            }
+            if (ok || target <= 1) return t;
+            target = std::max(1.0, target * 0.6);
+        }
+        return t;
+    }
+
+    /// The colour bar's ticks: each integer of a discrete bar (thinned to fit), else nice values.
+    static Ticks bar_ticks(cairo_t* cr, const HeatMapStyle& st, double vmin, double vmax, double length) {
+        font(cr, kTickFont);
+        const double lh = line_height(cr);
+        // Digits' ink is about 3/5 of the line height: neighbouring labels keep 6 pixels between their ink.
+        return spaced_ticks(vmin, vmax, Scale::linear, st.discrete, length, st.discrete ? 16 : 40, [lh](const std::string&) { return lh * 0.6; });
     }
 
     static void draw_axes(const Axes& ax, cairo_t* cr, Rect cell) {
         double xlo, xhi, ylo, yhi;
         limits(ax, true, xlo, xhi);
         limits(ax, false, ylo, yhi);
-        const Ticks yt = ticks(ylo, yhi, ax.yscale_, 5);
         font(cr, kTickFont);
-        double ytw = 0;
-        for (const auto& l : yt.labels) ytw = std::max(ytw, text_width(cr, l));
+        const double tick_h = line_height(cr);
         const HeatMapStyle* bar = nullptr;
         double vmin = 0, vmax = 1;
         for (const auto& hm : ax.heat_maps_)
@@ -354,23 +524,63 @@ struct Renderer {
                 bar = &hm.style;
                 color_range(hm, vmin, vmax);
             }
-        Ticks bt;
-        double btw = 0;
-        if (bar) {
-            bt = linear_ticks(vmin, vmax, 5);
-            for (const auto& l : bt.labels) btw = std::max(btw, text_width(cr, l));
+        // The layout: margins measured from the texts, which are wrapped to the room the plot leaves
+        // them; three rounds settle the plot's size and the wraps.
+        Rect plot = cell;
+        Lines title, xlabel, ylabel, barlabel;
+        Ticks xt, yt, bt;
+        double ytw = 0, btw = 0;
+        for (int round = 0; round < 3; ++round) {
+            yt = spaced_ticks(ylo, yhi, ax.yscale_, ax.yinteger_, std::max(plot.h, 20.0), 50,
+                              [tick_h](const std::string&) { return tick_h; });
+            font(cr, kTickFont);
+            ytw = 0;
+            for (const auto& l : yt.labels) ytw = std::max(ytw, text_width(cr, l));
+            xt = spaced_ticks(xlo, xhi, ax.xscale_, ax.xinteger_, std::max(plot.w, 20.0), 90, [cr](const std::string& l) {
+                font(cr, kTickFont);
+                return text_width(cr, l);
+            });
+            font(cr, kTickFont);
+            const double last_half = xt.labels.empty() ? 0 : text_width(cr, xt.labels.back()) / 2;
+            btw = 0;
+            if (bar) {
+                bt = bar_ticks(cr, *bar, vmin, vmax, std::max(plot.h, 20.0));
+                font(cr, kTickFont);
+                for (const auto& l : bt.labels) btw = std::max(btw, text_width(cr, l));
+                barlabel = fit_text(cr, bar->colorbar_label, kLabelFont, false, std::max(plot.h, 40.0));
+            }
+            title = fit_text(cr, ax.title_, kTitleFont, true, cell.w - 8);
+            xlabel = fit_text(cr, ax.xlabel_, kLabelFont, false, std::max(plot.w, 40.0));
+            ylabel = fit_text(cr, ax.ylabel_, kLabelFont, false, std::max(plot.h, 40.0));
+            const double left = 8 + (ylabel.lines.empty() ? 0 : ylabel.height + 6) + ytw + 8;
+            const double bar_room = bar ? 10 + 14 + 6 + btw + (barlabel.lines.empty() ? 0 : 6 + barlabel.height) : 0;
+            const double right = std::max(12.0, last_half + 4) + bar_room;
+            const double topm = title.lines.empty() ? tick_h : 8 + title.height + 8;
+            const double bottom = 7 + tick_h + (xlabel.lines.empty() ? 0 : 4 + xlabel.height) + 6;
+            plot = {cell.x + left, cell.y + topm, cell.w - left - right, cell.h - topm - bottom};
         }
-        const double left = 10 + (ax.ylabel_.empty() ? 0 : 20) + ytw + 8;
-        const double right = 14 + (bar ? 10 + 14 + 6 + btw + (bar->colorbar_label.empty() ? 0 : 22) : 0);
-        const double topm = ax.title_.empty() ? 12 : 28;
-        const double bottom = 8 + 16 + (ax.xlabel_.empty() ? 0 : 20) + 6;
-        Rect plot{cell.x + left, cell.y + topm, cell.w - left - right, cell.h - topm - bottom};
+        if (g_plots) {
+            g_plots->push_back({plot.x, plot.y, plot.w, plot.h});
+            return;
+        }
         if (plot.w < 10 || plot.h < 10) return;  // too small a cell: leave it blank
+        const Rect room = plot;  // the labels are centred on the room, the plot may shrink to its aspect
+        if (ax.aspect_equal_ && ax.xscale_ == Scale::linear && ax.yscale_ == Scale::linear) {
+            const double k = std::min(plot.w / (xhi - xlo), plot.h / (yhi - ylo));
+            const double w = k * (xhi - xlo), h = k * (yhi - ylo);
+            plot = {plot.x + (plot.w - w) / 2, plot.y + (plot.h - h) / 2, w, h};
+            // The ticks for the plot's new size.
+            yt = spaced_ticks(ylo, yhi, ax.yscale_, ax.yinteger_, plot.h, 50, [tick_h](const std::string&) { return tick_h; });
+            xt = spaced_ticks(xlo, xhi, ax.xscale_, ax.xinteger_, plot.w, 90, [cr](const std::string& l) {
+                font(cr, kTickFont);
+                return text_width(cr, l);
+            });
+            if (bar) bt = bar_ticks(cr, *bar, vmin, vmax, room.h);
+        }
 
         const Map X = make_map(xlo, xhi, ax.xscale_, plot.x, plot.w, false);
         const Map Y = ax.yreverse_ ? make_map(ylo, yhi, ax.yscale_, plot.y, plot.h, false)
                                    : make_map(ylo, yhi, ax.yscale_, plot.bottom(), plot.h, true);
-        const Ticks xt = ticks(xlo, xhi, ax.xscale_, std::max(2.0, plot.w / 90));
 
         // Heat maps, then grid lines, series and notes, clipped to the plot area.
         cairo_save(cr);
@@ -386,6 +596,7 @@ struct Renderer {
         for (const auto& se : ax.series_) draw_series(cr, se, X, Y, ax.xscale_, ax.yscale_);
         font(cr, kTickFont);
         set_color(cr, {0, 0, 0, 1});
+        g_role = "note";
         for (const auto& n : ax.notes_) draw_text(cr, n.text, X(n.x), Y(n.y), 0, 0.5);
         cairo_restore(cr);
 
@@ -395,24 +606,27 @@ struct Renderer {
         cairo_rectangle(cr, std::round(plot.x) + 0.5, std::round(plot.y) + 0.5, std::round(plot.w), std::round(plot.h));
         cairo_stroke(cr);
         font(cr, kTickFont);
+        g_role = "xtick";
         for (size_t i = 0; i < xt.values.size(); ++i) {
             const double px = X(xt.values[i]);
             line(cr, px, plot.bottom(), px, plot.bottom() + 4);
-            draw_text(cr, xt.labels[i], px, plot.bottom() + 6, 0.5, 0);
+            draw_text(cr, xt.labels[i], px, plot.bottom() + 7, 0.5, 0);
         }
+        g_role = "ytick";
         for (size_t i = 0; i < yt.values.size(); ++i) {
             const double py = Y(yt.values[i]);
             line(cr, plot.x - 4, py, plot.x, py);
             draw_text(cr, yt.labels[i], plot.x - 6, py, 1, 0.5);
         }
-        font(cr, kLabelFont);
-        if (!ax.xlabel_.empty()) draw_text(cr, ax.xlabel_, plot.x + plot.w / 2, plot.bottom() + 26, 0.5, 0);
-        if (!ax.ylabel_.empty()) vertical_text(cr, ax.ylabel_, plot.x - ytw - 14, plot.y + plot.h / 2, false);
-        if (!ax.title_.empty()) {
-            font(cr, kTitleFont, true);
-            draw_text(cr, ax.title_, plot.x + plot.w / 2, cell.y + 8, 0.5, 0);
-        }
-        if (bar) draw_colorbar(cr, *bar, vmin, vmax, bt, {plot.right() + 10, plot.y, 14, plot.h});
+        g_role = "xlabel";
+        draw_lines(cr, xlabel, room.x + room.w / 2, plot.bottom() + 7 + tick_h + 4, 0.5);
+        g_role = "ylabel";
+        draw_vertical_lines(cr, ylabel, plot.x - ytw - 8 - 6 - ylabel.height, room.y + room.h / 2, false);
+        g_role = "title";
+        draw_lines(cr, title, cell.x + cell.w / 2, plot.y - 8 - title.height, 0.5);
+        // The colour bar as tall as the room (a flat image's bar keeps room for its ticks).
+        if (bar) draw_colorbar(cr, *bar, vmin, vmax, bt, barlabel, {plot.right() + 10, room.y, 14, room.h});
+        g_role = "legend";
         if (ax.legend_) draw_legend(cr, ax, plot);
     }
 
@@ -430,25 +644,26 @@ struct Renderer {
         cairo_stroke(cr);
     }
 
-    static void vertical_text(cairo_t* cr, const std::string& s, double x, double ycenter, bool down) {
-        cairo_save(cr);
-        const double w = text_width(cr, s);
-        cairo_move_to(cr, x, ycenter + (down ? -w / 2 : w / 2));
-        cairo_rotate(cr, down ? M_PI / 2 : -M_PI / 2);
-        cairo_show_text(cr, s.c_str());
-        cairo_restore(cr);
-    }
-
     static void color_range(const Axes::HeatMap& hm, double& vmin, double& vmax) {
         Range r;
         for (double v : hm.values) r.add(v, Scale::linear);
         vmin = std::isnan(hm.style.vmin) ? (r.empty() ? 0 : r.lo) : hm.style.vmin;
         vmax = std::isnan(hm.style.vmax) ? (r.empty() ? 1 : r.hi) : hm.style.vmax;
+        if (hm.style.discrete) {  // integers: the bar runs over whole values; one value is one band
+            vmin = std::floor(vmin);
+            vmax = std::max(vmin, std::ceil(vmax));
+            return;
+        }
         if (!(vmax > vmin)) {
             const double d = vmin == 0 ? 1 : std::abs(vmin) * 0.05;
             vmin -= d;
             vmax += d;
         }
+    }
+
+    /// The position in the colour map of value v on [vmin, vmax] (the middle when they are equal).
+    static double color_t(double v, double vmin, double vmax, bool) {
+        return vmax > vmin ? (v - vmin) / (vmax - vmin) : 0.5;
     }
 
     static void draw_heat_map(cairo_t* cr, const Axes::HeatMap& hm, const Map& X, const Map& Y) {
@@ -465,7 +680,7 @@ struct Renderer {
             auto* row = reinterpret_cast<std::uint32_t*>(data + r * stride);
             for (int c = 0; c < w; ++c) {
                 const double v = hm.values[static_cast<size_t>(r) * static_cast<size_t>(w) + static_cast<size_t>(c)];
-                const Color col = colormap_color(hm.style.colormap, std::isfinite(v) ? (v - vmin) / (vmax - vmin)
+                const Color col = colormap_color(hm.style.colormap, std::isfinite(v) ? color_t(v, vmin, vmax, hm.style.discrete)
                                                                                      : std::numeric_limits<double>::quiet_NaN());
                 const auto R = static_cast<std::uint32_t>(std::lround(col.r * 255)), G = static_cast<std::uint32_t>(std::lround(col.g * 255)),
                            B = static_cast<std::uint32_t>(std::lround(col.b * 255));
@@ -485,33 +700,48 @@ struct Renderer {
         cairo_restore(cr);
     }
 
-    static void draw_colorbar(cairo_t* cr, const HeatMapStyle& st, double vmin, double vmax, const Ticks& t, Rect r) {
-        cairo_pattern_t* grad = cairo_pattern_create_linear(0, r.bottom(), 0, r.y);
-        for (int i = 0; i <= 16; ++i) {
-            const double f = i / 16.0;
-            const Color c = colormap_color(st.colormap, f);
-            cairo_pattern_add_color_stop_rgb(grad, f, c.r, c.g, c.b);
+    /// The colour bar: a continuous gradient, or one band per integer for a discrete style (the bar
+    /// then runs from vmin - 1/2 to vmax + 1/2 and each tick sits at its band's centre).
+    static void draw_colorbar(cairo_t* cr, const HeatMapStyle& st, double vmin, double vmax, const Ticks& t,
+                              const Lines& label, Rect r) {
+        const double levels = vmax - vmin + 1;
+        const bool bands = st.discrete && levels <= 32;
+        const double lo = bands ? vmin - 0.5 : vmin, hi = bands ? vmax + 0.5 : vmax;
+        auto ypos = [&](double v) { return r.bottom() - (v - lo) / (hi - lo) * r.h; };
+        if (bands) {
+            for (double v = vmin; v <= vmax + 1e-9; v += 1) {
+                const Color c = colormap_color(st.colormap, color_t(v, vmin, vmax, true));
+                set_color(cr, c);
+                cairo_rectangle(cr, r.x, ypos(v + 0.5), r.w, ypos(v - 0.5) - ypos(v + 0.5));
+                cairo_fill(cr);
+            }
+        } else {
+            cairo_pattern_t* grad = cairo_pattern_create_linear(0, r.bottom(), 0, r.y);
+            for (int i = 0; i <= 16; ++i) {
+                const double f = i / 16.0;
+                const Color c = colormap_color(st.colormap, f);
+                cairo_pattern_add_color_stop_rgb(grad, f, c.r, c.g, c.b);
+            }
+            cairo_rectangle(cr, r.x, r.y, r.w, r.h);
+            cairo_set_source(cr, grad);
+            cairo_fill(cr);
+            cairo_pattern_destroy(grad);
         }
-        cairo_rectangle(cr, r.x, r.y, r.w, r.h);
-        cairo_set_source(cr, grad);
-        cairo_fill(cr);
-        cairo_pattern_destroy(grad);
         set_color(cr, {0, 0, 0, 1});
         cairo_set_line_width(cr, 1);
         cairo_rectangle(cr, std::round(r.x) + 0.5, std::round(r.y) + 0.5, std::round(r.w), std::round(r.h));
         cairo_stroke(cr);
         font(cr, kTickFont);
         double tw = 0;
+        g_role = "colorbar tick";
         for (size_t i = 0; i < t.values.size(); ++i) {
-            const double py = r.bottom() - (t.values[i] - vmin) / (vmax - vmin) * r.h;
+            const double py = ypos(t.values[i]);
             line(cr, r.right(), py, r.right() + 4, py);
             draw_text(cr, t.labels[i], r.right() + 6, py, 0, 0.5);
             tw = std::max(tw, text_width(cr, t.labels[i]));
         }
-        if (!st.colorbar_label.empty()) {
-            font(cr, kLabelFont);
-            vertical_text(cr, st.colorbar_label, r.right() + 10 + tw + 6, r.y + r.h / 2, true);
-        }
+        g_role = "colorbar label";
+        draw_vertical_lines(cr, label, r.right() + 6 + tw + 6, r.y + r.h / 2, true);
     }
 
     static void draw_series(cairo_t* cr, const Axes::Series& se, const Map& X, const Map& Y, Scale xs, Scale ys) {
@@ -659,12 +889,73 @@ std::string Figure::svg() const {
     return out;
 }
 
+std::vector<TextBox> Figure::text_boxes() const {
+    std::vector<TextBox> boxes;
+    cairo_rectangle_t extent{0, 0, width_, height_};
+    cairo_surface_t* s = cairo_recording_surface_create(CAIRO_CONTENT_COLOR, &extent);
+    std::unique_ptr<cairo_surface_t, void (*)(cairo_surface_t*)> guard(s, cairo_surface_destroy);
+    check(cairo_surface_status(s), "figure layout");
+    cairo_t* cr = cairo_create(s);
+    std::unique_ptr<cairo_t, void (*)(cairo_t*)> cguard(cr, cairo_destroy);
+    g_boxes = &boxes;
+    try {
+        detail::Renderer::draw_figure(*this, cr);
+    } catch (...) {
+        g_boxes = nullptr;
+        throw;
+    }
+    g_boxes = nullptr;
+    check(cairo_status(cr), "figure layout");
+    return boxes;
+}
+
+std::vector<std::array<double, 4>> Figure::plot_areas() const {
+    std::vector<std::array<double, 4>> plots;
+    cairo_rectangle_t extent{0, 0, width_, height_};
+    cairo_surface_t* s = cairo_recording_surface_create(CAIRO_CONTENT_COLOR, &extent);
+    std::unique_ptr<cairo_surface_t, void (*)(cairo_surface_t*)> guard(s, cairo_surface_destroy);
+    check(cairo_surface_status(s), "figure layout");
+    cairo_t* cr = cairo_create(s);
+    std::unique_ptr<cairo_t, void (*)(cairo_t*)> cguard(cr, cairo_destroy);
+    g_plots = &plots;
+    try {
+        detail::Renderer::draw_figure(*this, cr);
+    } catch (...) {
+        g_plots = nullptr;
+        throw;
+    }
+    g_plots = nullptr;
+    return plots;
+}
+
+Figure& Figure::fit_plot(double plot_width, double plot_height, double min_width, double min_height) {
+    for (int round = 0; round < 4; ++round) {
+        const auto p = plot_areas().at(0);
+        const double w = std::clamp(std::max(width_ + plot_width - p[2], min_width), 64.0, 16384.0);
+        const double h = std::clamp(std::max(height_ + plot_height - p[3], min_height), 64.0, 16384.0);
+        if (std::abs(w - width_) < 0.5 && std::abs(h - height_) < 0.5) break;
+        width_ = std::round(w);
+        height_ = std::round(h);
+    }
+    return *this;
+}
+
 void Figure::save(const std::string& path) const {
     const std::string ext = lower_extension(path);
     if (ext != ".png" && ext != ".svg")
         throw config_error("figure file '" + path + "' must end in .png or .svg (the format follows the extension)");
     const std::string bytes = ext == ".png" ? png() : svg();
     write_file_atomic(path, bytes);
+    // For tests of the programs that draw: the layout of every text, appended to a file.
+    if (const char* log = std::getenv("CONVMTX_FIGURE_TEXT_BOXES"); log && *log) {
+        std::ostringstream os;
+        char buf[160];
+        for (const auto& b : text_boxes()) {
+            std::snprintf(buf, sizeof buf, "\t%s\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t", b.role.c_str(), b.panel, b.x0, b.y0, b.x1, b.y1, width_, height_);
+            os << path << buf << b.text << "\n";
+        }
+        std::ofstream(log, std::ios::app) << os.str();
+    }
 }
 
 }  // namespace convmtx::figure

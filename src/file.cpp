@@ -286,6 +286,17 @@ void StringSink::seek(std::uint64_t offset) {
 
 // ---------------- AtomicWriter ----------------
 
+void check_output_destination(const std::string& path) {
+    if (path == "-") return;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return;
+    struct stat lst {};
+    const bool link = ::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode);
+    throw io_error("cannot write " + quoted(path) + ": it is " + file_kind(st.st_mode) +
+                   (link ? " (through a symbolic link)" : "") +
+                   ", not a regular file: outputs are written only to regular files (a new file or one to replace)");
+}
+
 struct AtomicWriter::Impl {
     std::string path;          // as given
     std::string temp;          // dir/.name.XXXX.tmp, for temporary_path()
@@ -330,12 +341,9 @@ AtomicWriter::AtomicWriter(const std::string& path) : impl_(std::make_unique<Imp
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0) {
         if (S_ISDIR(st.st_mode)) throw io_error("cannot write " + quoted(path) + ": it is a directory");
-        if (!S_ISREG(st.st_mode)) {  // FIFO, device: written directly
-            m.direct = true;
-            m.out.fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
-            if (m.out.fd < 0) throw io_error("cannot open " + quoted(path) + " for writing: " + sys_error());
-            return;
-        }
+        // A FIFO, a device or a socket is refused from its stat, never opened (opening a FIFO for
+        // writing would wait for a reader forever).
+        if (!S_ISREG(st.st_mode)) check_output_destination(path);
         struct stat lst {};
         if (::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {  // replace the file the link names
             char* real = ::realpath(path.c_str(), nullptr);
@@ -399,6 +407,70 @@ void AtomicWriter::seek(std::uint64_t offset) {
     impl_->out.seek(offset);
 }
 
+// ---------------- OutputBatch ----------------
+
+namespace {
+
+/// A finished temporary file waiting for its OutputBatch to rename it.
+struct PendingFile {
+    std::string path;  // the destination as given, for messages
+    int dirfd = -1;
+    std::string temp_name, target_name;
+    int slot = -1;
+};
+
+struct BatchState {
+    int depth = 0;
+    std::vector<PendingFile> pending;
+};
+
+thread_local BatchState t_batch;
+
+void remove_pending(std::vector<PendingFile>& pending) {
+    SignalBlock block;
+    for (PendingFile& f : pending) {
+        if (!f.temp_name.empty()) ::unlinkat(f.dirfd, f.temp_name.c_str(), 0);
+        unregister_temporary(f.slot);
+        if (f.dirfd >= 0) ::close(f.dirfd);
+    }
+    pending.clear();
+}
+
+}  // namespace
+
+OutputBatch::OutputBatch() : outer_(t_batch.depth == 0) { ++t_batch.depth; }
+
+OutputBatch::~OutputBatch() {
+    --t_batch.depth;
+    if (outer_ && !committed_) remove_pending(t_batch.pending);
+}
+
+void OutputBatch::commit() {
+    if (!outer_ || committed_) return;
+    committed_ = true;
+    std::vector<PendingFile> pending;
+    pending.swap(t_batch.pending);
+    for (size_t i = 0; i < pending.size(); ++i) {
+        PendingFile& f = pending[i];
+        {
+            SignalBlock block;
+            if (::renameat(f.dirfd, f.temp_name.c_str(), f.dirfd, f.target_name.c_str()) != 0) {
+                const std::string err = sys_error();
+                std::vector<PendingFile> rest(pending.begin() + static_cast<std::ptrdiff_t>(i), pending.end());
+                remove_pending(rest);
+                throw io_error("cannot move the finished file to " + quoted(f.path) + ": " + err);
+            }
+            unregister_temporary(f.slot);
+            f.temp_name.clear();
+        }
+        ::fsync(f.dirfd);
+        ::close(f.dirfd);
+        f.dirfd = -1;
+    }
+}
+
+size_t OutputBatch::pending() const { return t_batch.pending.size(); }
+
 void AtomicWriter::commit() {
     Impl& m = *impl_;
     if (m.done) return;
@@ -416,6 +488,14 @@ void AtomicWriter::commit() {
     const int fd = m.out.fd;
     m.out.fd = -1;
     if (::close(fd) != 0) throw io_error("cannot write " + quoted(m.path) + ": " + sys_error());
+    if (t_batch.depth > 0) {  // renamed with the batch's other files, or removed with them
+        t_batch.pending.push_back({m.path, m.dirfd, m.temp_name, m.target_name, m.slot});
+        m.dirfd = -1;
+        m.slot = -1;
+        m.temp_name.clear();
+        m.done = true;
+        return;
+    }
     {
         SignalBlock block;
         if (::renameat(m.dirfd, m.temp_name.c_str(), m.dirfd, m.target_name.c_str()) != 0)

@@ -184,6 +184,24 @@ std::vector<double> gaussian_kernel(index_t size, double sigma) {
             g[i * size + j] = v;
             z += v;
         }
+    if (!(z > 0) || !std::isfinite(z) || !(2 * sigma * sigma > 0)) {
+        // sigma so small that 2 sigma^2 or every value underflows: the limit, equal weights on the
+        // pixels nearest the centre (the common factor exp(-d_min^2 / 2 sigma^2) divided out).
+        double dmin = std::numeric_limits<double>::infinity();
+        for (index_t i = 0; i < size; ++i)
+            for (index_t j = 0; j < size; ++j) {
+                const double di = static_cast<double>(i) - c, dj = static_cast<double>(j) - c;
+                dmin = std::min(dmin, di * di + dj * dj);
+            }
+        z = 0;
+        for (index_t i = 0; i < size; ++i)
+            for (index_t j = 0; j < size; ++j) {
+                const double di = static_cast<double>(i) - c, dj = static_cast<double>(j) - c;
+                const double v = std::exp(-((di * di + dj * dj - dmin) / sigma) / sigma / 2);
+                g[i * size + j] = v;
+                z += v;
+            }
+    }
     for (auto& v : g) v /= z;
     return g;
 }

@@ -11,31 +11,7 @@ namespace convmtx {
 namespace {
 
 using detail::Estimates;
-
-/// scipy's _sym_ortho: the Givens rotation (c, s) and r with [c s; -s c] [a; b] = [r; 0].
-std::pair<double, double> sym_ortho(double a, double b, double& r) {
-    auto sign = [](double v) { return v > 0 ? 1.0 : (v < 0 ? -1.0 : 0.0); };
-    if (b == 0) {
-        r = std::abs(a);
-        return {sign(a), 0.0};
-    }
-    if (a == 0) {
-        r = std::abs(b);
-        return {0.0, sign(b)};
-    }
-    if (std::abs(b) > std::abs(a)) {
-        const double tau = a / b;
-        const double s = sign(b) / std::sqrt(1 + tau * tau);
-        const double c = s * tau;
-        r = b / s;
-        return {c, s};
-    }
-    const double tau = b / a;
-    const double c = sign(a) / std::sqrt(1 + tau * tau);
-    const double s = c * tau;
-    r = a / c;
-    return {c, s};
-}
+using detail::sym_ortho;
 
 /// x <- x + t1 w, w <- v / vscale + t2 w in one pass; returns ||w||^2 of the w it was called with.
 template <class Scalar>

@@ -1,7 +1,9 @@
 // PSF generators and parser.
 #include "convmtx/psf.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "convmtx/errors.hpp"
@@ -39,6 +41,23 @@ Psf gaussian_psf(index_t size, double sigma) {
             const double dr = static_cast<double>(r) - c, ds = static_cast<double>(s) - c;
             p.values[static_cast<size_t>(r * size + s)] = std::exp(-(dr * dr + ds * ds) / (2 * sigma * sigma));
         }
+    double z = 0;
+    for (double v : p.values) z += v;
+    if (!(z > 0) || !std::isfinite(z) || !(2 * sigma * sigma > 0)) {
+        // sigma so small that 2 sigma^2 or every value underflows: the limit, equal weights on the
+        // pixels nearest the centre (the common factor exp(-d_min^2 / 2 sigma^2) divided out).
+        double dmin = std::numeric_limits<double>::infinity();
+        for (index_t r = 0; r < size; ++r)
+            for (index_t s = 0; s < size; ++s) {
+                const double dr = static_cast<double>(r) - c, ds = static_cast<double>(s) - c;
+                dmin = std::min(dmin, dr * dr + ds * ds);
+            }
+        for (index_t r = 0; r < size; ++r)
+            for (index_t s = 0; s < size; ++s) {
+                const double dr = static_cast<double>(r) - c, ds = static_cast<double>(s) - c;
+                p.values[static_cast<size_t>(r * size + s)] = std::exp(-((dr * dr + ds * ds - dmin) / sigma) / sigma / 2);
+            }
+    }
     normalise(p);
     p.description = "gaussian " + std::to_string(size) + "x" + std::to_string(size) + " sigma=" + num(sigma);
     return p;
@@ -133,6 +152,14 @@ Psf make_psf(index_t height, index_t width, std::vector<double> values, std::str
         sum += values[i];
     }
     if (sum == 0) throw config_error("PSF values sum to 0; a blur must preserve the mean (normally sum 1)");
+    // W's norm is at most sum |values|, and the solvers work with W^T W: both must fit a double.
+    double abs_sum = 0, vmax = 0;
+    for (double v : values) vmax = std::max(vmax, std::abs(v));
+    for (double v : values) abs_sum += std::abs(v) / vmax;  // scaled: never overflows
+    if (!(std::log10(abs_sum) + std::log10(vmax) <= 150) || !(std::abs(sum) >= 1e-150))
+        throw config_error("PSF values sum to " + num(sum) + " (sum of |values| " + num(abs_sum * vmax) +
+                           "): the sum and the sum of |values| must be within [1e-150, 1e150] so that W^T W fits a "
+                           "double; a blur preserves the mean: divide the PSF by its sum (normally sum 1)");
     Psf p;
     p.height = height;
     p.width = width;

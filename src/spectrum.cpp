@@ -262,6 +262,15 @@ std::string runs_text(index_t runs) {
     return runs > 1 ? " in " + std::to_string(runs) + " runs (the later ones deflated, for repeated values)" : "";
 }
 
+/// Whether the normal operator maps the random vector v to exactly 0: then W = 0 (with probability 1),
+/// and Lanczos, which would find no Krylov space to converge in, is not run.
+template <class Op>
+bool zero_operator(const Op& op, const Eigen::VectorXd& v) {
+    Eigen::VectorXd y(v.size());
+    op.perform_op(v.data(), y.data());
+    return y.cwiseAbs().maxCoeff() == 0;
+}
+
 /// The k largest singular values by Lanczos on the normal operator.
 template <class S>
 LanczosOut lanczos_largest(const LinearOperator<S>& A, index_t k, const SpectrumOptions& o, double tol) {
@@ -270,6 +279,13 @@ LanczosOut lanczos_largest(const LinearOperator<S>& A, index_t k, const Spectrum
     LanczosOut out;
     NormalOp<S> op(A, columns, 0, out.products, o.progress);
     const index_t ncv = krylov_size(o, k, n);
+    if (zero_operator(op, start_vector(n, o.seed))) {  // W = 0: every singular value is 0 exactly
+        out.values.assign(static_cast<size_t>(k), 0.0);
+        out.residuals.assign(static_cast<size_t>(k), 0.0);
+        out.sigma1 = 0;
+        out.detail = std::string("W^T W v = 0 for a random v: W = 0, every singular value is 0");
+        return out;
+    }
     const detail::EigenRun r = detail::largest_eigenpairs(op, k, ncv, o.max_restarts, tol, start_vector(n, o.seed), op_noise<S>());
     out.restarts = r.restarts;
     if (static_cast<index_t>(r.theta.size()) < k)
@@ -297,6 +313,12 @@ LanczosOut lanczos_smallest(const LinearOperator<S>& A, index_t k, const Spectru
         const LanczosOut top = lanczos_largest(A, 1, quick, 1e-6);
         out.products += top.products;
         sigma1 = top.values.front();
+    }
+    if (sigma1 == 0) {  // W = 0 (lanczos_largest found so): the smallest values are 0 too
+        out.values.assign(static_cast<size_t>(k), 0.0);
+        out.residuals.assign(static_cast<size_t>(k), 0.0);
+        out.detail = std::string("W = 0: every singular value is 0");
+        return out;
     }
     out.sigma1 = sigma1;
     const double lam_max = sigma1 * sigma1;
@@ -371,6 +393,7 @@ struct Subject {
     const std::vector<double>* weight = nullptr;
     std::function<SparseD()> matrix;           // the operator's explicit matrix (rows: its data space)
     bool certifiable = false;                  // a ConvSpec or an explicit matrix
+    bool zero = false;                         // every weight is 0: W = 0, every singular value 0
 };
 
 double zero_threshold(SpectrumMethod m, index_t rows, index_t cols, double sigma1) {
@@ -424,8 +447,15 @@ Spectrum run_spectrum(const Subject<S>& sub, const SpectrumOptions& o) {
         s.detail = os.str();
     } else {
         const double tol = default_tol<S>(o);
-        LanczosOut l = o.which == SpectrumSide::largest ? lanczos_largest(A, o.k, o, tol)
-                                                        : lanczos_smallest(A, o.k, o, tol, sub.matrix, limit, 0.0);
+        LanczosOut l;
+        if (sub.zero) {  // W = 0: Lanczos has nothing to converge on
+            l.values.assign(static_cast<size_t>(o.k), 0.0);
+            l.residuals.assign(static_cast<size_t>(o.k), 0.0);
+            l.detail = "exact: every weight is 0, so W = 0 and every singular value is 0";
+        } else {
+            l = o.which == SpectrumSide::largest ? lanczos_largest(A, o.k, o, tol)
+                                                 : lanczos_smallest(A, o.k, o, tol, sub.matrix, limit, 0.0);
+        }
         s.method = method;
         s.values = std::move(l.values);
         s.residuals = std::move(l.residuals);
@@ -493,6 +523,9 @@ OperatorNorm run_norm(const Subject<S>& sub, const SpectrumOptions& o_in, bool c
         r.detail = "exact: LAPACK's dgesdd of the dense matrix";
         bounds.push_back({r.value * (1 + 16 * static_cast<double>(std::max(rows, cols)) * kEps),
                           "the dense SVD value plus its rounding margin"});
+    } else if (sub.zero) {
+        r.value = 0;
+        r.detail = "exact: every weight is 0, so W = 0";
     } else {
         const LanczosOut l = lanczos_largest(A, 1, o, default_tol<S>(o));
         r.value = l.values.front();
@@ -565,6 +598,11 @@ Conditioning run_condition(const Subject<S>& sub, const SpectrumOptions& o_in) {
         c.zeros = s.zeros();
         c.detail = s.detail;
         threshold = s.zero_threshold;
+    } else if (sub.zero) {
+        c.sigma_max = c.sigma_min = 0;
+        c.zeros = p;
+        c.zeros_exact = true;
+        c.detail = "exact: every weight is 0, so W = 0 and every singular value is 0";
     } else {
         const double tol = default_tol<S>(o);
         const LanczosOut top = lanczos_largest(A, 1, o, tol);
@@ -576,6 +614,10 @@ Conditioning run_condition(const Subject<S>& sub, const SpectrumOptions& o_in) {
         threshold = zero_threshold(m, rows, cols, c.sigma_max);
         c.zeros = c.sigma_min <= threshold ? 1 : 0;
         c.zeros_exact = c.zeros == 0;
+        if (c.sigma_max == 0) {  // W = 0: every one of the p values is 0, exactly
+            c.zeros = p;
+            c.zeros_exact = true;
+        }
         c.detail = "largest: " + top.detail + "; smallest: " + bottom.detail;
     }
     if (c.zeros > 0) c.sigma_min = 0;
@@ -611,18 +653,62 @@ std::shared_ptr<ConvOperator<double>> conv_operator(const ConvSpec& spec, std::v
                                                   std::vector<double>{}, b);
 }
 
+// ---- scaling: the singular values of c W are |c| times those of W ----
+// The weights are divided by a power of two near their largest magnitude (exact: only the exponent
+// changes), so that W^T W neither overflows (|w| up to the largest double) nor underflows; the
+// results are multiplied back. A result that does not fit a double is refused.
+
+void check_rescaled(double v, const char* what, double wmax) {
+    if (std::isfinite(v)) return;
+    std::ostringstream os;
+    os << "weights: the largest |weight| is " << wmax << ", so " << what
+       << " is larger than the largest double (1.8e308) and cannot be given; the singular values of c*W are |c| "
+          "times those of W: divide the weights by a constant";
+    throw config_error(os.str());
+}
+
+void rescale(Spectrum& s, double c, double wmax) {
+    for (double& v : s.values) check_rescaled(v *= c, "sigma_max", wmax);
+    for (double& v : s.residuals) v *= c;
+    for (double& v : s.frequency_max) check_rescaled(v *= c, "a frequency's sigma_max", wmax);
+    s.zero_threshold *= c;
+}
+
+void rescale(OperatorNorm& r, double c, double wmax) {
+    check_rescaled(r.value *= c, "sigma_max", wmax);
+    r.residual *= c;
+    if (!std::isnan(r.upper_bound)) check_rescaled(r.upper_bound *= c, "the bound on sigma_max", wmax);
+}
+
+void rescale(Conditioning& r, double c, double wmax) {
+    check_rescaled(r.sigma_max *= c, "sigma_max", wmax);
+    r.sigma_min *= c;
+    r.residual_max *= c;
+    r.residual_min *= c;
+}
+
 template <class Scalar, class F>
 auto with_conv(const ConvSpec& spec, span<const Scalar> weight, const SpectrumOptions& o, F&& f) {
     check_options(o);
     spec.validate();
     check_size(weight, spec.weight_numel(), "weight", "prod(" + to_string(spec.weight_shape(), "x") + ")");
-    const std::vector<double> w = finite_weight(weight);
+    std::vector<double> w = finite_weight(weight);
+    double wmax = 0;
+    for (double v : w) wmax = std::max(wmax, std::abs(v));
+    int e = 0;
+    if (wmax > 0) {
+        std::frexp(wmax, &e);  // wmax = m 2^e, m in [0.5, 1)
+        for (double& v : w) v = std::ldexp(v, -e);
+    }
     const auto op = conv_operator(spec, w, o);
     Subject<double> sub = subject_of<double>(*op);
     sub.spec = &op->spec();
     sub.weight = &w;
     sub.certifiable = true;
-    return f(sub);
+    sub.zero = wmax == 0;
+    auto r = f(sub);
+    if (e != 0) rescale(r, std::ldexp(1.0, e), wmax);
+    return r;
 }
 
 template <class Scalar, class F>
@@ -632,6 +718,7 @@ auto with_operator(const LinearOperator<Scalar>& A, const SpectrumOptions& o, F&
     std::vector<double> w;
     if (auto c = dynamic_cast<const ConvOperator<Scalar>*>(&A)) {
         w = finite_weight(span<const Scalar>(c->weight()));
+        sub.zero = std::all_of(w.begin(), w.end(), [](double v) { return v == 0; });
         sub.spec = &c->spec();
         sub.weight = &w;
         sub.certifiable = true;
@@ -671,6 +758,13 @@ SpectrumSide parse_spectrum_side(const std::string& name) {
 
 index_t Spectrum::zeros() const {
     return static_cast<index_t>(std::count_if(values.begin(), values.end(), [&](double v) { return v <= zero_threshold; }));
+}
+
+std::optional<FftCost> fft_spectrum_cost(const ConvSpec& spec, bool all_values, bool frequency_map) {
+    spec.validate();
+    const ConvGeometry G(spec);
+    if (!detail::circulant_obstacle(G).empty()) return std::nullopt;
+    return detail::fft_cost(detail::circulant_of(G), all_values, frequency_map);
 }
 
 template <class Scalar>
@@ -730,7 +824,12 @@ double reshaped_weight_norm(span<const Scalar> weight, const Shape& shape, int d
     if (dim < 0 || dim >= static_cast<int>(shape.size()))
         throw config_error("dim=" + std::to_string(dim) + " must be an axis of the weight, 0 <= dim < " +
                            std::to_string(shape.size()));
-    const std::vector<double> w = finite_weight(weight);
+    std::vector<double> w = finite_weight(weight);
+    double wmax = 0;
+    for (double v : w) wmax = std::max(wmax, std::abs(v));
+    int e = 0;
+    if (wmax > 0) std::frexp(wmax, &e);
+    for (double& v : w) v = std::ldexp(v, -e);  // exact; the norm is scaled back below
     const index_t rows = shape[static_cast<size_t>(dim)];
     if (numel == 0) return 0;
     const index_t cols = numel / rows;
@@ -743,7 +842,9 @@ double reshaped_weight_norm(span<const Scalar> weight, const Shape& shape, int d
         M(r, b * after + a) = w[static_cast<size_t>(i)];
     }
     const std::vector<double> v = dense_values(M);
-    return v.empty() ? 0 : v.front();
+    const double norm = v.empty() ? 0 : std::ldexp(v.front(), e);
+    check_rescaled(norm, "the reshaped-weight norm", wmax);
+    return norm;
 }
 
 #define CONVMTX_SPECTRUM(S)                                                                                         \

@@ -167,10 +167,36 @@ double circulant_margin(const CirculantConv& c, const double* weight) {
     return terms * kEps * abs_sum * (1 + 1e-6);
 }
 
+FftCost fft_cost(const CirculantConv& c, bool all_values, bool want_map) {
+    const double F = static_cast<double>(c.frequencies()), G = static_cast<double>(c.groups);
+    const double R = static_cast<double>(c.block_rows()), Cc = static_cast<double>(c.block_cols());
+    const double b = static_cast<double>(c.block_values()), K = static_cast<double>(c.kernel_volume());
+    const double nc = F / 2 + 1;  // the canonical frequencies
+    FftCost cost;
+    // Per canonical frequency and group: the block's entries (K taps each) and its SVD, whose Jacobi
+    // sweeps grow with the block; 60 units of bookkeeping per frequency (measured: about 6e7 units
+    // a second on one core).
+    cost.work = nc * (G * (R * Cc * (K / std::max(1.0, static_cast<double>(c.phases())) + b * std::max(1.0, b / 16))) + 60);
+    cost.bytes = 16 * nc + (all_values ? 8 * F * G * b : 0) + (want_map ? 8 * F : 0);
+    return cost;
+}
+
 BlockSpectrum circulant_singular_values(const CirculantConv& c, const double* weight, bool all_values, bool want_map,
                                         double memory_limit, const SpectrumCallback& progress) {
     const index_t F = c.frequencies(), S = c.phases(), K = c.kernel_volume(), G = c.groups;
     const index_t R = c.block_rows(), cin_g = c.in_channels / G, Cc = c.block_cols(), b = c.block_values();
+    // Memory, checked before anything of the size of the frequency grid is allocated.
+    {
+        const FftCost cost = fft_cost(c, all_values, want_map);
+        if (cost.bytes > memory_limit) {
+            std::ostringstream os;
+            os << "the FFT path needs " << format_bytes(cost.bytes) << " for " << F << " frequencies ("
+               << (all_values ? F * G * b : F) << (all_values ? " singular values" : " blocks")
+               << (want_map ? " and the frequency map" : "") << "), over the memory limit of " << format_bytes(memory_limit)
+               << "; ask for k values (lanczos) or raise memory_limit";
+            throw memory_limit_error(os.str(), cost.bytes, memory_limit);
+        }
+    }
     const TapSplit ts = split_taps(c);
 
     // The canonical frequencies: f with f <= -f; the conjugate block has the same singular values.

@@ -15,6 +15,67 @@
 
 namespace convmtx {
 
+std::string explain_output_shape(const ConvSpec& spec, const Shape& got) {
+    const int r = spec.rank();
+    if (static_cast<int>(got.size()) != r + 1) return "";
+    const Shape want = spec.output_shape();
+    const Dims pads = spec.padding_lo;
+    // The operation's output with one parameter replaced, per dimension.
+    auto out_with = [&](auto&& change) {
+        Shape s{want[0]};
+        for (size_t j = 0; j < static_cast<size_t>(r); ++j) {
+            index_t k = spec.kernel_size[j], st = spec.stride[j], d = spec.dilation[j], pl = spec.padding_lo[j],
+                    ph = spec.padding_hi[j], a = spec.output_padding[j];
+            change(st, d, pl, ph, a);
+            s.push_back(spec.transposed ? conv_transpose_output_length(spec.input_size[j], k, st, d, pl, ph, a)
+                                        : conv_output_length(spec.input_size[j], k, st, d, pl, ph));
+        }
+        return s;
+    };
+    auto dims_text = [](const Dims& v) {
+        if (std::all_of(v.begin(), v.end(), [&](index_t x) { return x == v.front(); })) return std::to_string(v.front());
+        std::string t;
+        for (size_t j = 0; j < v.size(); ++j) t += (j ? "," : "") + std::to_string(v[j]);
+        return v.size() == 1 ? t : "(" + t + ")";
+    };
+    auto shape_text = [](const Shape& v) {
+        std::string t = "(";
+        for (size_t j = 0; j < v.size(); ++j) t += (j ? ", " : "") + std::to_string(v[j]);
+        return t + (v.size() == 1 ? ",)" : ")");
+    };
+    std::vector<std::string> found;
+    const std::string head = shape_text(got) + " is the output of ";
+    const bool symmetric = spec.padding_lo == spec.padding_hi;
+    const std::string now = symmetric ? "padding=" + dims_text(spec.padding_lo)
+                                      : "padding_lo=" + dims_text(spec.padding_lo) + ", padding_hi=" + dims_text(spec.padding_hi);
+    index_t reach = 0;
+    for (int j = 0; j < r; ++j) reach = std::max(reach, spec.dilation[static_cast<size_t>(j)] * (spec.kernel_size[static_cast<size_t>(j)] - 1));
+    for (index_t p = 0; p <= reach && found.empty(); ++p) {
+        if (symmetric && std::all_of(pads.begin(), pads.end(), [&](index_t v) { return v == p; })) continue;
+        if (out_with([&](index_t&, index_t&, index_t& pl, index_t& ph, index_t&) { pl = ph = p; }) == got)
+            found.push_back(head + "padding=" + std::to_string(p) + " (the configuration has " + now + ")" +
+                            (p == 0 ? ": padding forgotten?" : ": padding off?"));
+    }
+    const bool dilated = std::any_of(spec.dilation.begin(), spec.dilation.end(), [](index_t v) { return v > 1; });
+    if (dilated && out_with([](index_t&, index_t& d, index_t&, index_t&, index_t&) { d = 1; }) == got)
+        found.push_back(head + "dilation=1 (the configuration has dilation=" + dims_text(spec.dilation) +
+                        "): dilation ignored?");
+    const bool strided = std::any_of(spec.stride.begin(), spec.stride.end(), [](index_t v) { return v > 1; });
+    if (strided && out_with([](index_t& st, index_t&, index_t&, index_t&, index_t& a) { st = 1, a = 0; }) == got)
+        found.push_back(head + "stride=1 (the configuration has stride=" + dims_text(spec.stride) + "): stride ignored?");
+    const bool op = std::any_of(spec.output_padding.begin(), spec.output_padding.end(), [](index_t v) { return v > 0; });
+    if (spec.transposed && op && out_with([](index_t&, index_t&, index_t&, index_t&, index_t& a) { a = 0; }) == got)
+        found.push_back(head + "output_padding=0 (the configuration has output_padding=" +
+                        dims_text(spec.output_padding) + "): output_padding ignored?");
+    Shape spatial(want.begin() + 1, want.end());
+    if (got[0] != want[0] && Shape(got.begin() + 1, got.end()) == spatial)
+        found.push_back(shape_text(got) + " has " + std::to_string(got[0]) + " channels where the configuration gives " +
+                        std::to_string(want[0]) + ": weight channel axes swapped, or groups wrong?");
+    std::string text;
+    for (size_t i = 0; i < found.size(); ++i) text += (i ? "; or " : "") + found[i];
+    return text;
+}
+
 namespace {
 
 using DMatrix = ProbeMatrix<double>;

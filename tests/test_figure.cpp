@@ -189,3 +189,140 @@ BOOST_AUTO_TEST_CASE(reversed_y_axis_puts_small_values_at_the_top) {
     }
     fs::remove_all(dir);
 }
+
+namespace {
+
+/// Every text of `fig` lies inside the canvas, and no two texts overlap (notes excepted: they are
+/// data, clipped to the plot area).
+void check_layout(const figure::Figure& fig, const std::string& what) {
+    const auto boxes = fig.text_boxes();
+    BOOST_TEST_INFO(what);
+    BOOST_TEST(!boxes.empty());
+    for (const auto& b : boxes) {
+        BOOST_TEST_INFO(what << ": " << b.role << " '" << b.text << "' at " << b.x0 << ", " << b.y0 << " - " << b.x1 << ", " << b.y1);
+        BOOST_TEST((b.x0 >= -0.5 && b.y0 >= -0.5 && b.x1 <= fig.width() + 0.5 && b.y1 <= fig.height() + 0.5));
+    }
+    for (size_t i = 0; i < boxes.size(); ++i)
+        for (size_t j = i + 1; j < boxes.size(); ++j) {
+            const auto &a = boxes[i], &b = boxes[j];
+            if (a.role == "note" || b.role == "note") continue;
+            const bool overlap = a.x0 < b.x1 - 0.5 && b.x0 < a.x1 - 0.5 && a.y0 < b.y1 - 0.5 && b.y0 < a.y1 - 0.5;
+            BOOST_TEST_INFO(what << ": " << a.role << " '" << a.text << "' and " << b.role << " '" << b.text << "'");
+            BOOST_TEST(!overlap);
+        }
+}
+
+std::vector<double> ramp(index_t n, double mod) {
+    std::vector<double> v(static_cast<size_t>(n));
+    for (index_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = std::fmod(static_cast<double>(i), mod);
+    return v;
+}
+
+bool all_integers(const std::vector<figure::TextBox>& boxes, const std::string& role) {
+    bool any = false;
+    for (const auto& b : boxes)
+        if (b.role == role) {
+            any = true;
+            if (b.text.find('.') != std::string::npos) return false;
+        }
+    return any;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(no_text_is_clipped_in_any_picture_kind) {
+    // spy of a 4 x 16 W (the README's example): a y label much longer than the 96-pixel plot.
+    {
+        figure::Figure fig(614, 240);
+        figure::HeatMapStyle st{figure::Colormap::viridis, "kernel tap t (flat spatial index)", true, 0, 8};
+        st.discrete = true;
+        fig.axes().title("W 4 x 16, 25 entries").xlabel("column = conv input index = channel x 16 + position")
+            .ylabel("row = conv output index = channel x 4 + position").grid(false).yreverse(true).legend(false)
+            .xinteger(true).yinteger(true).aspect_equal(true)
+            .heat_map(ramp(64, 9), 4, 16, {-0.5, 15.5, -0.5, 3.5}, st);
+        fig.fit_plot(384, 96, 360, 240);
+        check_layout(fig, "spy 4 x 16");
+        const auto boxes = fig.text_boxes();
+        BOOST_TEST(all_integers(boxes, "xtick"));
+        BOOST_TEST(all_integers(boxes, "ytick"));
+        BOOST_TEST(all_integers(boxes, "colorbar tick"));
+        const auto plot = fig.plot_areas().at(0);
+        BOOST_TEST(std::abs(plot[2] - 384) < 1);
+        BOOST_TEST(plot[3] >= 95);  // at least 240 high overall: the equal aspect keeps 24-pixel cells
+    }
+    // spectrum, one panel 560 wide: a figure title wider than the figure.
+    {
+        figure::Figure fig(560, 420);
+        fig.title("spectrum of W, conv 8x16x16 -> 8x16x16, kernel 3x3, zeros padding, and some more words here");
+        fig.axes().title("the 5 computed singular values").xlabel("index i (descending, from 1)").ylabel("singular value sigma_i")
+            .xinteger(true).xlim(0.5, 5.5).plot({1, 2, 3, 4, 5}, {9.8, 7, 5, 3, 1}, {figure::cycle_color(0), 1.5, 3, "sigma_i (lanczos)"});
+        check_layout(fig, "spectrum, one panel");
+        BOOST_TEST(all_integers(fig.text_boxes(), "xtick"));
+    }
+    // spectrum, two panels with the frequency map; overlap with the weights' panel.
+    for (int kind = 0; kind < 2; ++kind) {
+        figure::Figure fig(1000, 420, 1, 2);
+        fig.title("two panels with a long figure title: transposed conv 3x8x8 -> 2x17x17, kernel 3x3, stride 2x2");
+        fig.axes(0, 0).title("overlap counts: interior max/min = 4/1 (uneven)").xlabel("output position, last dimension")
+            .ylabel("output position, dimension 0").xinteger(true).yinteger(true).aspect_equal(true).grid(false).yreverse(true);
+        figure::HeatMapStyle counts{figure::Colormap::viridis, "(input, tap) pairs per output (structure)", true, 1, 4};
+        counts.discrete = true;
+        fig.axes(0, 0).heat_map(ramp(17 * 17, 4), 17, 17, {-0.5, 16.5, -0.5, 16.5}, counts);
+        fig.axes(0, 1).title("with the weights: response to all-ones input, channel 1; phase spread 0.834")
+            .xlabel(kind ? "frequency f_1 (cycles per 16)" : "output position, last dimension")
+            .ylabel(kind ? "frequency f_0 (cycles per 16)" : "output position, dimension 0")
+            .xinteger(true).yinteger(true).aspect_equal(true).grid(false)
+            .heat_map(ramp(16 * 16, 7.49), 16, 16, {-8.5, 7.5, -8.5, 7.5},
+                      {figure::Colormap::magma, "output value for an all-ones input (weights w.npy)"});
+        check_layout(fig, kind ? "spectrum, two panels" : "overlap with weights");
+        const auto boxes = fig.text_boxes();
+        BOOST_TEST(all_integers(boxes, "xtick"));
+        BOOST_TEST(all_integers(boxes, "ytick"));
+        std::vector<std::string> bar;
+        for (const auto& b : boxes)
+            if (b.role == "colorbar tick" && b.panel == 0) bar.push_back(b.text);
+        BOOST_TEST((bar == std::vector<std::string>{"1", "2", "3", "4"}));  // one tick per count
+    }
+    // montage: four panels with two-line titles and grey-level bars.
+    {
+        figure::Figure fig(4 * 426, 376, 1, 4);
+        for (int i = 0; i < 4; ++i)
+            fig.axes(0, i).title(i == 2 ? "W^T b 7.01 dB / SSIM 0.215\nshown x4.16: white = 0.24" : "tv 25.77 dB / SSIM 0.791")
+                .xlabel("x (pixels)").ylabel("y (pixels)").grid(false).yreverse(true).xinteger(true).yinteger(true).aspect_equal(true)
+                .heat_map(ramp(128 * 128, 1.0), 128, 128, {-0.5, 127.5, -0.5, 127.5},
+                          {figure::Colormap::gray, "grey level (0 black, 1 white)", true, 0, 1});
+        check_layout(fig, "montage");
+    }
+    // A cramped figure: the texts wrap and shrink rather than leave the canvas.
+    {
+        figure::Figure fig(200, 150);
+        fig.title("a very long figure title that cannot fit on one line of a small figure");
+        fig.axes().title("averyveryverylongsinglewordtitlethatmustshrink").xlabel("a long x label that wraps").ylabel("y")
+            .plot({0, 1000000}, {0, 1});
+        check_layout(fig, "cramped");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(integer_axes_have_integer_ticks_and_discrete_bars_one_band_per_value) {
+    // x over [-0.5, 5.5] would get ticks 0, 0.5, ..., 5.0 (or 2.5 steps) without xinteger.
+    figure::Figure fig(600, 400);
+    figure::HeatMapStyle st{figure::Colormap::viridis, "count", true, 1, 3};
+    st.discrete = true;
+    fig.axes().xinteger(true).yinteger(true).heat_map({1, 2, 3, 1, 2, 3}, 1, 6, {-0.5, 5.5, -0.5, 0.5}, st);
+    const auto boxes = fig.text_boxes();
+    std::vector<std::string> x, bar;
+    for (const auto& b : boxes) {
+        if (b.role == "xtick") x.push_back(b.text);
+        if (b.role == "colorbar tick") bar.push_back(b.text);
+    }
+    BOOST_TEST((x == std::vector<std::string>{"0", "1", "2", "3", "4", "5"}));
+    BOOST_TEST((bar == std::vector<std::string>{"1", "2", "3"}));
+    BOOST_TEST(all_integers(boxes, "ytick"));
+    // The three bands of the bar and the three cells have the colour map's 0, 1/2 and 1.
+    const std::string png = fig.png();
+    const fs::path path = temp_dir() / "discrete.png";
+    std::ofstream(path, std::ios::binary) << png;
+    const RgbImage img = read_rgb_png(path.string());
+    for (double t : {0.0, 0.5, 1.0}) BOOST_TEST(find(img, to_rgb(figure::colormap_color(figure::Colormap::viridis, t))).count > 500);
+    fs::remove_all(path.parent_path());
+}

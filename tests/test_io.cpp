@@ -761,34 +761,30 @@ BOOST_AUTO_TEST_CASE(a_failed_write_leaves_the_old_file) {
     error_of<io_error>([&] { write_file_atomic(dir.string(), "x"); }, {"is a directory"});
     fs::create_symlink("/dev/full", dir / "full.mtx");
     error_of<io_error>([&] { write_matrix_file((dir / "full.mtx").string(), identity3()); },
-                       {"full.mtx", "No space left on device"});
+                       {"full.mtx", "is a character device (through a symbolic link), not a regular file"});
 }
 
-BOOST_AUTO_TEST_CASE(special_destinations_are_written_directly) {
+BOOST_AUTO_TEST_CASE(special_destinations_are_refused_without_opening_them) {
     const fs::path dir = temp_dir() / "direct";
     fs::create_directories(dir);
     const CsrArrays a = identity3();
-    // A FIFO, read by another thread: Matrix Market streams, npz goes through a spool file.
+    // A FIFO without a reader: refused from its stat (opening it for writing would block forever).
     for (const char* name : {"f.mtx", "f.npz"}) {
         const fs::path fifo = dir / name;
         BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-        std::string got;
-        std::thread reader([&] {
-            std::ifstream in(fifo, std::ios::binary);
-            std::stringstream ss;
-            ss << in.rdbuf();
-            got = ss.str();
-        });
-        write_matrix_file(fifo.string(), a);
-        reader.join();
-        BOOST_TEST(got == (fifo.extension() == ".npz" ? npz_bytes(a) : matrix_market_text(a)));
+        error_of<io_error>([&] { write_matrix_file(fifo.string(), a); },
+                           {fifo.string(), "is a FIFO, not a regular file", "outputs are written only to regular files"});
+        error_of<io_error>([&] { check_output_destination(fifo.string()); }, {"is a FIFO"});
         BOOST_TEST(fs::is_fifo(fifo));
     }
-    // A character device stays one.
+    // A character device, through a link: refused, the device stays.
     fs::create_symlink("/dev/null", dir / "null.npz");
-    write_matrix_file((dir / "null.npz").string(), a);
+    error_of<io_error>([&] { write_matrix_file((dir / "null.npz").string(), a); },
+                       {"is a character device (through a symbolic link)"});
     BOOST_TEST(fs::is_character_file("/dev/null"));
     BOOST_TEST(names_starting("/dev", ".null").empty());
+    check_output_destination((dir / "new.mtx").string());  // missing: fine
+    check_output_destination("-");
     // "-" is standard output.
     int fds[2];
     BOOST_REQUIRE(::pipe(fds) == 0);
@@ -803,6 +799,41 @@ BOOST_AUTO_TEST_CASE(special_destinations_are_written_directly) {
     const ssize_t n = ::read(fds[0], buf, sizeof buf);
     ::close(fds[0]);
     BOOST_TEST(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0) == "to stdout\n");
+}
+
+BOOST_AUTO_TEST_CASE(an_output_batch_writes_every_file_or_none) {
+    // break_hostile F37: a command with several outputs left the earlier ones when a later write failed.
+    const fs::path dir = temp_dir() / "batch";
+    fs::create_directories(dir);
+    const std::string a = (dir / "a.txt").string(), b = (dir / "b.txt").string();
+    write_file_atomic(a, "old a");
+    {
+        OutputBatch batch;
+        write_file_atomic(a, "new a");
+        write_file_atomic(b, "new b");
+        BOOST_TEST(batch.pending() == 2u);
+        BOOST_TEST(slurp(a) == "old a");  // nothing renamed yet
+        BOOST_TEST(!fs::exists(b));
+        // a later output fails: the batch is abandoned
+        BOOST_CHECK_THROW(write_file_atomic((dir / "no" / "c.txt").string(), "c"), io_error);
+    }
+    BOOST_TEST(slurp(a) == "old a");
+    BOOST_TEST(!fs::exists(b));
+    BOOST_TEST(names_starting(dir.string(), ".").empty());  // no temporary file left
+    {
+        OutputBatch batch;
+        write_file_atomic(a, "new a");
+        {
+            OutputBatch inner;  // joins the outer batch
+            write_file_atomic(b, "new b");
+            inner.commit();
+        }
+        BOOST_TEST(!fs::exists(b));
+        batch.commit();
+    }
+    BOOST_TEST(slurp(a) == "new a");
+    BOOST_TEST(slurp(b) == "new b");
+    BOOST_TEST(names_starting(dir.string(), ".").empty());
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(streamed_writers_give_the_same_bytes, Scalar, Scalars) {

@@ -1,6 +1,7 @@
-// Inverse problems: LSQR, CGLS and Landweber against dense normal equations,
-// LSQR's istop codes, the gradient regularizer, the automatic lambda, SPQR and
-// CHOLMOD against LSQR and the memory refusal, images (PNG/PGM, phantom, PSNR),
+// Inverse problems: LSQR, LSMR, CGLS and Landweber against dense normal equations,
+// LSMR's iterates against their Krylov-space definition, LSQR's and LSMR's istop codes,
+// the gradient regularizer, the automatic lambda, SPQR and CHOLMOD against LSQR and the
+// memory refusal, images (PNG/PGM, phantom, PSNR),
 // and deblurring / super-resolution of the phantom end to end.
 #define BOOST_TEST_MODULE solvers
 #include <cstdio>
@@ -771,6 +772,218 @@ BOOST_AUTO_TEST_SUITE_END()
 
 namespace {
 
+/// The k-th iterates of LSMR and LSQR by their definitions (Fong & Saunders 2011, section 2):
+/// over the Krylov space K_k = span{g, N g, ..., N^(k-1) g}, N = A^T A + damp^2 I, g = A^T b,
+/// LSMR's x_k minimizes ||g - N x|| (MINRES on the normal equations) and LSQR's minimizes
+/// ||[b; 0] - [A; damp I] x|| (CG on them). Dense, in double, from an orthonormal basis of K_k.
+std::pair<Eigen::VectorXd, Eigen::VectorXd> krylov_iterates(const Dense& A, const Eigen::VectorXd& b, double damp,
+                                                            index_t k) {
+    const index_t n = A.cols();
+    const Dense N = A.transpose() * A + damp * damp * Dense::Identity(n, n);
+    const Eigen::VectorXd g = A.transpose() * b;
+    Dense K(n, k);
+    K.col(0) = g / g.norm();
+    for (index_t j = 1; j < k; ++j) {
+        Eigen::VectorXd v = N * K.col(j - 1);
+        for (int pass = 0; pass < 2; ++pass)  // Gram-Schmidt twice: orthogonal to rounding
+            for (index_t i = 0; i < j; ++i) v -= K.col(i).dot(v) * K.col(i);
+        K.col(j) = v / v.norm();
+    }
+    const Eigen::VectorXd y_mr = (N * K).colPivHouseholderQr().solve(g);
+    Dense S(A.rows() + n, k);
+    S << A * K, damp * K;
+    Eigen::VectorXd c = Eigen::VectorXd::Zero(A.rows() + n);
+    c.head(A.rows()) = b;
+    const Eigen::VectorXd y_cg = S.colPivHouseholderQr().solve(c);
+    return {K * y_mr, K * y_cg};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(lsmr_solver)
+
+BOOST_AUTO_TEST_CASE(lsmr_iterates_are_the_minimal_normal_residual_ones_of_the_krylov_space) {
+    const Problem p = make_problem(60);
+    const Eigen::VectorXd bd = p.b.template cast<double>();
+    for (double damp : {0.0, 0.5}) {
+        for (index_t k : {1, 2, 3, 5}) {
+            SolverOptions o;
+            o.atol = o.btol = 0;
+            o.conlim = 0;
+            o.iter_lim = k;
+            o.damp = damp;
+            const auto [mr, cg] = krylov_iterates(p.A, bd, damp, k);
+            const auto r = lsmr<Scalar>(*p.op, p.b, o);
+            BOOST_TEST_CONTEXT("damp " << damp << " k " << k) {
+                BOOST_TEST(r.istop == 7);
+                BOOST_TEST(r.iterations == k);
+                BOOST_TEST(rel_diff(r.x.template cast<double>(), mr) <= (is_double ? 1e-10 : 1e-4));
+                // The reference tells LSMR's iterate from LSQR's (which it equals only at k = n).
+                BOOST_TEST(rel_diff(lsqr<Scalar>(*p.op, p.b, o).x.template cast<double>(), cg) <= (is_double ? 1e-10 : 1e-4));
+                if (k > 1) BOOST_TEST(rel_diff(mr, cg) > 1e-3);
+                // The estimates are the norms of this x: normr of the damped system, normar, ||x||.
+                const Eigen::VectorXd x = r.x.template cast<double>();
+                const Eigen::VectorXd res = bd - p.A * x;
+                const double r2 = std::sqrt(res.squaredNorm() + damp * damp * x.squaredNorm());
+                const double ar = (p.A.transpose() * res - damp * damp * x).norm();
+                const double et = is_double ? 1e-9 : 1e-4;
+                BOOST_TEST(r.r2norm == r2, boost::test_tools::tolerance(et));
+                BOOST_TEST(r.r1norm == res.norm(), boost::test_tools::tolerance(et));
+                BOOST_TEST(r.arnorm == ar, boost::test_tools::tolerance(is_double ? 1e-7 : 1e-3));
+                BOOST_TEST(r.xnorm == x.norm(), boost::test_tools::tolerance(et));
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(lsmr_matches_dense_normal_equations) {
+    for (std::uint64_t seed : {1u, 2u, 3u}) {
+        const Problem p = make_problem(seed);
+        const Eigen::VectorXd bd = p.b.template cast<double>();
+        for (double damp : {0.0, 0.3, 2.0}) {
+            const Eigen::VectorXd ref = dense_solution(p.A, bd, damp);
+            SolverOptions o = tight();
+            o.damp = damp;
+            const auto r = lsmr<Scalar>(*p.op, p.b, o);
+            BOOST_TEST_CONTEXT("seed " << seed << " damp " << damp) {
+                BOOST_TEST(r.method == "lsmr");
+                BOOST_TEST(rel_diff(r.x.template cast<double>(), ref) <= solve_tol);
+                BOOST_TEST((r.istop >= 1 && r.istop <= 5));
+                BOOST_TEST(r.damp == damp);
+                BOOST_TEST(r.residual_history.size() == static_cast<size_t>(r.iterations + 1));
+                BOOST_TEST(r.normal_residual_history.size() == static_cast<size_t>(r.iterations + 1));
+                // acond estimates cond([A; damp I]) from below.
+                const Eigen::VectorXd sv = Eigen::JacobiSVD<Dense>(p.A).singularValues();
+                const double cond = std::sqrt((sv(0) * sv(0) + damp * damp) / (sv(sv.size() - 1) * sv(sv.size() - 1) + damp * damp));
+                BOOST_TEST(r.acond <= cond * 1.01);
+                BOOST_TEST(r.acond >= 1.0);
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(damped_lsmr_is_lsmr_on_the_stacked_matrix) {
+    // damp adds the rows damp I: the same iterates as the undamped solve of [A; damp I] x = [b; 0]
+    // (the estimates then describe the same residual), and a gradient weight adds mu D likewise.
+    const Problem p = make_problem(61);
+    const double damp = 0.7;
+    Dense S(p.A.rows() + p.A.cols(), p.A.cols());
+    S << p.A, damp * Dense::Identity(p.A.cols(), p.A.cols());
+    const SparseOperator<Scalar> Sop(Eigen::SparseMatrix<Scalar, Eigen::RowMajor>(S.cast<Scalar>().sparseView()),
+                                     p.op->model_shape(), Shape{S.rows()}, "S");
+    Vec c = Vec::Zero(S.rows());
+    c.head(p.b.size()) = p.b;
+    for (index_t k : {3, 8}) {
+        SolverOptions o;
+        o.atol = o.btol = 0;
+        o.conlim = 0;
+        o.iter_lim = k;
+        SolverOptions od = o;
+        od.damp = damp;
+        const auto rd = lsmr<Scalar>(*p.op, p.b, od), rs = lsmr<Scalar>(Sop, c, o);
+        BOOST_TEST_CONTEXT("k " << k) {
+            BOOST_TEST(rel_diff(rd.x, rs.x) <= (is_double ? 1e-12 : 1e-5));
+            BOOST_TEST(rd.r2norm == rs.r2norm, boost::test_tools::tolerance(is_double ? 1e-12 : 1e-5));
+            BOOST_TEST(rd.arnorm == rs.arnorm, boost::test_tools::tolerance(is_double ? 1e-10 : 1e-4));
+        }
+    }
+    // The gradient penalty: the dense normal equations with mu^2 D^T D.
+    const Dense D = Dense(gradient_matrix<double>({1, 9, 8}));
+    SolverOptions og = tight();
+    og.gradient_weight = 0.4;
+    og.damp = 0.1;
+    og.gradient_shape = {1, 9, 8};
+    const auto rg = lsmr<Scalar>(*p.op, p.b, og);
+    BOOST_TEST(rel_diff(rg.x.template cast<double>(), dense_solution(p.A, p.b.template cast<double>(), 0.1, &D, 0.4)) <=
+               solve_tol);
+}
+
+BOOST_AUTO_TEST_CASE(lsmr_istop_codes) {
+    const Problem p = make_problem(62);
+    SolverOptions o;
+    const auto r0 = lsmr<Scalar>(*p.op, Vec::Zero(p.op->data_size()), o);
+    BOOST_TEST(r0.istop == 0);
+    BOOST_TEST(r0.iterations == 0);
+    BOOST_TEST(r0.x.norm() == 0);
+    std::mt19937_64 rng(63);
+    const Vec xt = random_batch(rng, p.op->model_size(), 1).col(0);
+    o.atol = o.btol = is_double ? 1e-10 : 1e-5;
+    const auto r1 = lsmr<Scalar>(*p.op, Vec(p.op->apply(xt).col(0)), o);
+    BOOST_TEST(r1.istop == 1);
+    BOOST_TEST(rel_diff(r1.x, xt) <= (is_double ? 1e-7 : 1e-3));
+    const auto r2 = lsmr<Scalar>(*p.op, p.b, o);
+    BOOST_TEST(r2.istop == 2);
+    BOOST_TEST(r2.arnorm <= o.atol * r2.anorm * r2.r2norm);
+    SolverOptions oc = o;
+    oc.conlim = 1.5;
+    BOOST_TEST(lsmr<Scalar>(*p.op, p.b, oc).istop == 3);
+    // 7: the default limit is min(m, n) (scipy's lsmr), on a problem too ill-conditioned for any
+    // other test to stop it first; a given limit is kept.
+    SolverOptions ol;
+    ol.atol = ol.btol = 0;
+    ol.conlim = 0;
+    const Deblur d = make_deblur(1, 16);
+    const auto rn = lsmr<Scalar>(*d.W, d.b, ol);
+    BOOST_TEST(rn.istop == 7);
+    BOOST_TEST(rn.iterations == std::min(d.W->data_size(), d.W->model_size()));
+    ol.iter_lim = 3;
+    const auto r7 = lsmr<Scalar>(*p.op, p.b, ol);
+    BOOST_TEST(r7.istop == 7);
+    BOOST_TEST(r7.iterations == 3);
+    BOOST_TEST(r7.reason() == "The iteration limit has been reached");
+    // 8: the callback, which sees the method's name and every iteration.
+    std::vector<index_t> seen;
+    SolverOptions ocb;
+    ocb.callback = [&](const IterationInfo& info) {
+        seen.push_back(info.iteration);
+        BOOST_TEST(info.method == "lsmr");
+        return info.iteration < 2;
+    };
+    const auto r8 = lsmr<Scalar>(*p.op, p.b, ocb);
+    BOOST_TEST(r8.istop == 8);
+    BOOST_TEST(r8.iterations == 2);
+    BOOST_TEST((seen == std::vector<index_t>{1, 2}));
+    // Bad options are refused as for lsqr.
+    SolverOptions bad;
+    bad.damp = -1;
+    BOOST_CHECK_EXCEPTION(lsmr<Scalar>(*p.op, p.b, bad), config_error,
+                          [](const config_error& e) { return std::string(e.what()).find("damp=-1") != std::string::npos; });
+    BOOST_CHECK_THROW(lsmr<Scalar>(*p.op, Vec::Zero(3)), shape_error);
+    SolverOptions ob;
+    ob.lower = 0;
+    BOOST_CHECK_THROW(lsmr<Scalar>(*p.op, p.b, ob), config_error);
+}
+
+BOOST_AUTO_TEST_CASE(lsmr_needs_no_more_iterations_than_lsqr_on_an_ill_conditioned_deblurring) {
+    // 32 x 32 phantom, 9 x 9 Gaussian (sigma 2), 1% noise, small damping: cond([W; damp I]) ~ 300.
+    // LSMR's ||W^T r - damp^2 x|| decreases monotonically; LSQR's need not, so LSQR meets the
+    // atol test (istop 2) later (scipy: 112 against 93 iterations in double).
+    const Deblur d = make_deblur(1, 32);
+    SolverOptions o;
+    o.damp = 0.01;
+    o.atol = o.btol = 1e-4;
+    o.conlim = 0;
+    o.iter_lim = 2000;
+    const auto q = lsqr<Scalar>(*d.W, d.b, o), m = lsmr<Scalar>(*d.W, d.b, o);
+    BOOST_TEST_MESSAGE("deblurring 32x32, damp 0.01: lsqr " << q.iterations << " iterations (istop " << q.istop
+                                                            << "), lsmr " << m.iterations << " (istop " << m.istop << ")");
+    BOOST_TEST(q.istop == 2);
+    BOOST_TEST(m.istop == 2);
+    BOOST_TEST(m.iterations <= q.iterations);
+    const auto& h = m.normal_residual_history;
+    for (size_t i = 1; i < h.size(); ++i) BOOST_TEST(h[i] <= h[i - 1] * (1 + 1e-9), "iteration " << i);
+    bool lsqr_monotone = true;
+    for (size_t i = 1; i < q.normal_residual_history.size(); ++i)
+        lsqr_monotone = lsqr_monotone && q.normal_residual_history[i] <= q.normal_residual_history[i - 1];
+    BOOST_TEST(!lsqr_monotone);  // the problem shows the difference it is chosen for
+    // Both solve the same damped problem: their solutions agree to the tolerance's order.
+    BOOST_TEST(rel_diff(m.x, q.x) <= 0.1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -841,7 +1054,9 @@ BOOST_AUTO_TEST_CASE(iterations_allocate_nothing) {
             if (!c.bounded) {
                 const auto l = allocations_per_iteration([&](const SolverOptions& so) { return lsqr<Scalar>(*p.op, p.b, so); }, oc);
                 const auto g = allocations_per_iteration([&](const SolverOptions& so) { return cgls<Scalar>(*p.op, p.b, so); }, oc);
+                const auto mr = allocations_per_iteration([&](const SolverOptions& so) { return lsmr<Scalar>(*p.op, p.b, so); }, oc);
                 BOOST_TEST(l == want, boost::test_tools::per_element());
+                BOOST_TEST(mr == want, boost::test_tools::per_element());
                 BOOST_TEST(g == want, boost::test_tools::per_element());
             }
             SolverOptions ol = oc;
@@ -919,6 +1134,7 @@ BOOST_AUTO_TEST_CASE(a_nan_or_inf_in_b_is_refused_with_its_index) {
             // Before, cgls returned x = 0 with istop 0 ("the exact solution is x = 0") for a NaN in b.
             BOOST_CHECK_EXCEPTION(cgls<Scalar>(*p.op, b), config_error, names_it);
             BOOST_CHECK_EXCEPTION(lsqr<Scalar>(*p.op, b), config_error, names_it);
+            BOOST_CHECK_EXCEPTION(lsmr<Scalar>(*p.op, b), config_error, names_it);
             BOOST_CHECK_EXCEPTION(landweber<Scalar>(*p.op, b), config_error, names_it);
             BOOST_CHECK_EXCEPTION(choose_lambda<Scalar>(*p.op, b, Regularizer::tikhonov), config_error, names_it);
             BOOST_CHECK_EXCEPTION(solve_spqr<Scalar>(*p.op, b), config_error, names_it);
@@ -952,6 +1168,30 @@ BOOST_AUTO_TEST_CASE(an_operator_returning_nan_stops_the_solver_at_the_last_fini
             const auto r3 = lsqr<Scalar>(*p.op, p.b, o3);
             BOOST_TEST(rel_diff(r.x, r3.x) == 0.0);
             BOOST_TEST(r.r1norm == r3.r1norm);
+            // LSMR likewise: the forward product of iteration 4, then the adjoint of iteration 3
+            // (call 1 of the adjoint is the initial A^T b).
+            calls = 0;
+            const auto m = lsmr<Scalar>(*failing(p.op, false, 4, bad, &calls), p.b, o);
+            BOOST_TEST(m.istop == istop_nonfinite);
+            BOOST_TEST(m.iterations == 3);
+            BOOST_TEST(m.reason() == "The operator returned a non-finite value at iteration 4");
+            BOOST_TEST(m.residual_history.size() == 4u);
+            const auto m3 = lsmr<Scalar>(*p.op, p.b, o3);
+            BOOST_TEST(rel_diff(m.x, m3.x) == 0.0);
+            BOOST_TEST(m.r2norm == m3.r2norm);
+            BOOST_TEST(m.arnorm == m3.arnorm);
+            calls = 0;
+            const auto ma = lsmr<Scalar>(*failing(p.op, true, 3, bad, &calls), p.b, o);
+            BOOST_TEST(ma.istop == istop_nonfinite);
+            BOOST_TEST(ma.iterations == 1);
+            SolverOptions o1m = o;
+            o1m.iter_lim = 1;
+            BOOST_TEST(rel_diff(ma.x, lsmr<Scalar>(*p.op, p.b, o1m).x) == 0.0);
+            calls = 0;
+            const auto m0 = lsmr<Scalar>(*failing(p.op, true, 1, bad, &calls), p.b, o);
+            BOOST_TEST(m0.istop == istop_nonfinite);
+            BOOST_TEST(m0.iterations == 0);
+            BOOST_TEST(m0.x.norm() == 0);
             // CGLS: the adjoint of iteration 2 fails (call 1 is the initial A^T b).
             calls = 0;
             const auto c = cgls<Scalar>(*failing(p.op, true, 3, bad, &calls), p.b, o);

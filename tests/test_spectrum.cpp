@@ -511,3 +511,114 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_balanced_kernel_reports_spread_zero, Scalar, Sca
     w[5] = std::numeric_limits<Scalar>::infinity();
     BOOST_CHECK_THROW(checkerboard<Scalar>(w, Shape{2, 3, 4, 4}, Dims{2}), config_error);
 }
+
+// ---- break_hostile F5, F7, F14, F19, F20: huge, tiny and zero weights ----
+
+namespace {
+
+/// Runs f; requires an exception of type E whose message holds every needle.
+template <class E, class F>
+void error_of(F&& f, std::initializer_list<std::string> needles) {
+    try {
+        f();
+    } catch (const E& e) {
+        const std::string m = e.what();
+        for (const auto& n : needles) BOOST_TEST(m.find(n) != std::string::npos, "'" << n << "' in: " << m);
+        return;
+    } catch (const std::exception& e) {
+        BOOST_ERROR("wrong exception type: " << e.what());
+        return;
+    }
+    BOOST_ERROR("no exception");
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(huge_and_tiny_weights_are_scaled_not_overflowed) {
+    ConvOptions o;
+    o.padding = Padding::symmetric({1, 1});
+    const ConvSpec s = make_conv({1, 8, 8}, {1, 1, 3, 3}, o);
+    std::mt19937_64 rng(5);
+    std::uniform_real_distribution<double> u(0.5, 1.5);
+    std::vector<double> w(9);
+    for (double& v : w) v = u(rng);
+    for (SpectrumMethod m : {SpectrumMethod::lanczos, SpectrumMethod::dense}) {
+        SpectrumOptions so;
+        so.method = m;
+        const Conditioning one = condition_number<double>(s, w, so);
+        for (double c : {1e160, 1e-200, 0x1p1000}) {
+            std::vector<double> big(w);
+            for (double& v : big) v *= c;
+            const Conditioning r = condition_number<double>(s, big, so);
+            BOOST_TEST(r.sigma_max == c * one.sigma_max, boost::test_tools::tolerance(1e-9));
+            BOOST_TEST(r.sigma_min == c * one.sigma_min, boost::test_tools::tolerance(1e-6));
+            BOOST_TEST(r.nullity() == one.nullity());
+            BOOST_TEST(operator_norm<double>(s, big, so).value == c * one.sigma_max, boost::test_tools::tolerance(1e-9));
+            SpectrumOptions k = so;
+            k.k = 3;
+            for (double v : singular_values<double>(s, big, k).values) BOOST_TEST(std::isfinite(v));
+        }
+        std::vector<double> huge(9, 1e308);
+        error_of<config_error>([&] { condition_number<double>(s, huge, so); },
+                               {"weights: the largest |weight| is 1e+308", "larger than the largest double"});
+    }
+    error_of<config_error>([&] { reshaped_weight_norm<double>(std::vector<double>(9, 1e308), Shape{1, 1, 3, 3}); },
+                           {"larger than the largest double"});
+    BOOST_TEST(reshaped_weight_norm<double>(std::vector<double>(9, 1e300), Shape{1, 1, 3, 3}) == 3e300,
+               boost::test_tools::tolerance(1e-12));
+}
+
+BOOST_AUTO_TEST_CASE(zero_weights_have_every_singular_value_zero) {
+    ConvOptions o;
+    o.padding = Padding::symmetric({1, 1});
+    const ConvSpec s = make_conv({1, 64, 64}, {1, 1, 3, 3}, o);
+    const std::vector<double> z(9, 0.0);
+    for (SpectrumMethod m : {SpectrumMethod::automatic, SpectrumMethod::lanczos}) {
+        SpectrumOptions so;
+        so.method = m;
+        const Conditioning c = condition_number<double>(s, z, so);
+        BOOST_TEST(c.sigma_max == 0.0);
+        BOOST_TEST(c.sigma_min == 0.0);
+        BOOST_TEST(std::isinf(c.condition));
+        BOOST_TEST(c.rank_deficient());
+        BOOST_TEST(c.nullity() == 64 * 64);
+        BOOST_TEST(operator_norm<double>(s, z, so).value == 0.0);
+        SpectrumOptions k = so;
+        k.k = 2;
+        k.method = SpectrumMethod::lanczos;
+        const Spectrum v = singular_values<double>(s, z, k);
+        BOOST_TEST(v.values.size() == 2u);
+        BOOST_TEST(v.zeros() == 2);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(fft_cost_is_known_before_anything_is_allocated) {
+    ConvOptions o;
+    o.padding = Padding::symmetric({1, 1});
+    o.padding_mode = PaddingMode::circular;
+    const ConvSpec big = make_conv({1, 100000, 100000}, {1, 1, 3, 3}, o);
+    const auto cost = fft_spectrum_cost(big, true, false);
+    BOOST_REQUIRE(cost.has_value());
+    BOOST_TEST(cost->bytes > 1e10);
+    SpectrumOptions so;
+    so.method = SpectrumMethod::fft;
+    so.memory_limit = 1e9;
+    error_of<memory_limit_error>([&] { condition_number<double>(big, std::vector<double>(9, 1.0), so); },
+                                 {"the FFT path needs", "10000000000 frequencies"});
+    ConvOptions z;
+    z.padding = Padding::symmetric({1, 1});
+    BOOST_TEST(!fft_spectrum_cost(make_conv({1, 8, 8}, {1, 1, 3, 3}, z), true, false).has_value());
+    const ConvSpec wide = make_conv({128, 32, 32}, {128, 128, 3, 3}, o);
+    BOOST_TEST(fft_spectrum_cost(wide, true, false)->work > 16 * fft_spectrum_cost(make_conv({32, 32, 32}, {32, 32, 3, 3}, o), true, false)->work);
+}
+
+BOOST_AUTO_TEST_CASE(checkerboard_levels_of_huge_weights) {
+    ConvOptions o;
+    o.stride = {2, 2};
+    const ConvSpec t = make_conv_transpose({1, 4, 4}, {1, 1, 4, 4}, o);
+    const CheckerboardReport r = checkerboard<double>(t, std::vector<double>(16, 1e300));
+    for (double v : r.levels) BOOST_TEST(v == 4e300, boost::test_tools::tolerance(1e-12));
+    BOOST_TEST(r.free);
+    error_of<config_error>([&] { checkerboard<double>(t, std::vector<double>(16, 1e308)); },
+                           {"weights: the largest |weight| is 1e+308", "larger than the largest double"});
+}

@@ -20,6 +20,8 @@
 
 namespace convmtx {
 
+/// The polyphase levels L[o, phase] of a transposed conv (see the top of this header) and whether
+/// they agree per output channel: the verdict of checkerboard.
 struct CheckerboardReport {
     Dims stride;                 ///< s_j per spatial dimension: the period, and the phases per dimension
     index_t channels = 0;        ///< output channels of the transposed conv (W's input channels)

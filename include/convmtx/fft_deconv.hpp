@@ -22,11 +22,14 @@ namespace convmtx {
 /// K and L of a height x width image diagonalised once; each solve costs two FFTs.
 class PeriodicDeconvolver {
 public:
+    /// A 2-D DFT: height * width complex values, row-major.
     using Spectrum = std::vector<std::complex<double>>;
     /// config_error when the PSF is larger than the image.
     PeriodicDeconvolver(const Psf& psf, index_t height, index_t width, Regularizer regularizer);
 
+    /// The image height.
     index_t height() const { return h_; }
+    /// The image width.
     index_t width() const { return w_; }
     /// The (unnormalised) 2-D DFT of a row-major image.
     Spectrum transform(const double* image) const;

@@ -11,8 +11,13 @@
 //   fig.save("s.png");                                   // or "s.svg"
 //
 // Sizes are in pixels for PNG and points for SVG. Data outside the axes' limits is clipped.
+// The layout measures every text (Cairo's text extents) and reserves room for it: a title, axis label
+// or colour-bar label wider than its room is wrapped at spaces (an explicit "\n" starts a new line)
+// and, when a word is still too wide, drawn smaller; ticks are thinned until their labels do not
+// overlap. Figure::text_boxes() returns where every text landed, for tests.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -66,6 +71,17 @@ struct HeatMapStyle {
     /// The values mapped to the ends of the colour map; NaN: the data's smallest and largest.
     double vmin = std::numeric_limits<double>::quiet_NaN();
     double vmax = std::numeric_limits<double>::quiet_NaN();  ///< the value at the top of the colour map
+    /// The values are integers (counts, kernel taps): the colour bar has one band per integer from vmin
+    /// to vmax with a tick at each (at most 32 bands; beyond, a continuous bar with integer ticks).
+    bool discrete = false;
+};
+
+/// Where a text was drawn: its ink box in pixels (PNG) or points (SVG), from Cairo's text extents.
+struct TextBox {
+    std::string role;  ///< "figure title", "title", "xlabel", "ylabel", "xtick", "ytick", "colorbar tick", "colorbar label", "legend", "note"
+    int panel = -1;    ///< the panel (row * cols + col); -1 for the figure title
+    std::string text;  ///< the line drawn
+    double x0 = 0, y0 = 0, x1 = 0, y1 = 0;  ///< left, top, right, bottom
 };
 
 class Axes;
@@ -97,6 +113,13 @@ public:
     Axes& yreverse(bool on);
     /// The legend (upper right, inside the plot area) is drawn when a series has a label, unless off.
     Axes& legend(bool on);
+    /// Integer-valued axes (indices, pixel positions, frequencies): ticks only at integers.
+    Axes& xinteger(bool on);
+    /// Integer ticks on the y axis, as xinteger.
+    Axes& yinteger(bool on);
+    /// One data unit is as long on x as on y (images, matrices): the plot area shrinks to keep the
+    /// aspect and is centred in its room. Off by default.
+    Axes& aspect_equal(bool on);
 
     /// A series through (x[i], y[i]); a non-finite point breaks the line. shape_error unless
     /// x and y have the same length.
@@ -131,6 +154,7 @@ private:
     double xlo_ = 0, xhi_ = 1, ylo_ = 0, yhi_ = 1;
     Scale xscale_ = Scale::linear, yscale_ = Scale::linear;
     bool grid_ = true, legend_ = true, yreverse_ = false;
+    bool xinteger_ = false, yinteger_ = false, aspect_equal_ = false;
     std::vector<Series> series_;
     std::vector<HeatMap> heat_maps_;
     std::vector<Note> notes_;
@@ -151,8 +175,18 @@ public:
     std::string png() const;
     /// The encoded figure as SVG text.
     std::string svg() const;
+    /// Resizes the figure so that panel (0, 0)'s plot area is plot_width x plot_height (the margins
+    /// measured from its texts), at least min_width x min_height overall, within [64, 16384].
+    Figure& fit_plot(double plot_width, double plot_height, double min_width = 64, double min_height = 64);
+    /// Each panel's plot area (x, y, width, height) before an equal aspect shrinks it, in panel order.
+    std::vector<std::array<double, 4>> plot_areas() const;
+    /// The layout query: every text the figure draws, with its ink box (in the order drawn).
+    std::vector<TextBox> text_boxes() const;
     /// Writes PNG or SVG by the path's extension (.png or .svg, any case; config_error otherwise),
     /// atomically (write_file_atomic): never a partial file. io_error when it cannot be written.
+    /// When the environment variable CONVMTX_FIGURE_TEXT_BOXES names a file, text_boxes() is appended
+    /// to it, one tab-separated line per text (path, role, panel, x0, y0, x1, y1, width, height, text):
+    /// the tests of the programs that draw check with it that no text is clipped.
     void save(const std::string& path) const;
 
     /// Width in pixels (PNG) or points (SVG).

@@ -20,8 +20,9 @@
 //     signal would. The handlers are installed on first use and only for signals whose disposition
 //     is the default, so a host program's own handlers (Python's SIGINT) are left alone.
 //   - a destination that exists and is not a regular file (a FIFO, a character or block device
-//     such as /dev/null), or the path "-" (standard output), is written directly: there is no
-//     file to replace. Opening a FIFO for writing waits for a reader, as the shell's > does.
+//     such as /dev/null, a socket; also through a symbolic link) is refused with io_error, found
+//     by stat without opening it (check_output_destination): a FIFO is never opened for writing,
+//     so nothing waits for a reader. The path "-" is standard output, written directly.
 //   - errors (ENOSPC, EACCES, a missing directory, ...) throw io_error naming the destination and
 //     the system's reason (strerror).
 #pragma once
@@ -78,6 +79,7 @@ private:
 /// Bytes in memory read as a ByteSource; `bytes` must outlive it. `name` is used as given in messages.
 class MemoryInput : public ByteSource {
 public:
+    /// Reads `bytes` (viewed, not copied), named `name` in messages.
     MemoryInput(std::string_view bytes, std::string name) : bytes_(bytes), name_(std::move(name)) {}
     std::string name() const override { return name_; }
     std::uint64_t size() const override { return bytes_.size(); }
@@ -128,7 +130,8 @@ private:
 class AtomicWriter : public ByteSink {
 public:
     /// Starts writing `path`: a temporary file next to it, or `path` itself when it is a FIFO, a device
-    /// or "-" (standard output). io_error when it cannot be created.
+    /// or "-" (standard output); io_error when it cannot be created or `path` exists and is not a
+    /// regular file (check_output_destination).
     explicit AtomicWriter(const std::string& path);
     ~AtomicWriter() override;
     AtomicWriter(const AtomicWriter&) = delete;
@@ -153,6 +156,30 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+/// Makes every file this thread writes with AtomicWriter while the batch lives one output: each
+/// AtomicWriter::commit() finishes its temporary file (flushed, fsync'ed) but leaves it in place;
+/// OutputBatch::commit() renames them all over their destinations, in the order they were written.
+/// Destroyed without commit() (an exception, a failed write of a later file) it removes every
+/// temporary file and leaves every destination as it was: a command with several outputs writes
+/// all of them or none. A batch inside another one joins it (the outer one commits).
+class OutputBatch {
+public:
+    /// Starts a batch on this thread (or joins the one already started).
+    OutputBatch();
+    /// Without commit(): removes every finished temporary file of the batch.
+    ~OutputBatch();
+    OutputBatch(const OutputBatch&) = delete;
+    OutputBatch& operator=(const OutputBatch&) = delete;
+    /// Renames every finished file; io_error when a rename fails (the files not yet renamed are removed).
+    void commit();
+    /// The number of finished files waiting for commit().
+    size_t pending() const;
+
+private:
+    bool outer_;
+    bool committed_ = false;
+};
+
 /// A seekable scratch file that is never visible in the file system (opened with O_TMPFILE in
 /// $TMPDIR or /tmp, or unlinked as soon as it is created), for formats that must seek back while
 /// writing to a destination that cannot seek. Removed by the kernel when closed.
@@ -175,6 +202,12 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+/// Refuses (io_error, one message for every writer and the CLI's validator) an existing `path` that
+/// is not a regular file or a directory: a FIFO, a device or a socket, found by stat without
+/// opening it. A missing path, a regular file, a directory (refused by the writer itself) and "-"
+/// pass.
+void check_output_destination(const std::string& path);
 
 /// Writes `bytes` to `path` atomically (AtomicWriter).
 void write_file_atomic(const std::string& path, std::string_view bytes);

@@ -15,10 +15,12 @@ namespace convmtx {
 /// Equals skimage.metrics.structural_similarity(a, b, data_range=L, gaussian_weights=True,
 /// sigma=1.5, use_sample_covariance=False). shape_error when an image is smaller than 11 x 11.
 double ssim(const float* a, const float* b, index_t height, index_t width, double data_range = 1.0);
+/// The same for double images.
 double ssim(const double* a, const double* b, index_t height, index_t width, double data_range = 1.0);
 
 /// PSNR = 10 log10(data_range^2 / mean((a - b)^2)) dB; +inf when equal.
 double psnr_db(const float* a, const float* b, index_t n, double data_range = 1.0);
+/// The same for double images.
 double psnr_db(const double* a, const double* b, index_t n, double data_range = 1.0);
 
 }  // namespace convmtx

@@ -47,7 +47,7 @@ NormBound gradient_norm_bound(index_t rank);
 /// certified when both are.
 NormBound stacked_norm_bound(const NormBound& a, const NormBound& b, double weight);
 
-/// A norm the caller gave (e.g. PrimalDualOptions::a_norm_squared): sigma_max = upper = value, not certified.
+/// A norm the caller gave (e.g. for PrimalDualOptions::a_norm): sigma_max = upper = value, not certified.
 NormBound given_norm(double value);
 
 }  // namespace convmtx

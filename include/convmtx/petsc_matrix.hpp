@@ -21,10 +21,14 @@ namespace convmtx::petsc {
 
 /// A distributed W or T with its layout.
 struct DistributedMatrix {
+    /// The MATMPIAIJ matrix, rows and columns numbered by layout.
     OwnedMat A;
+    /// slab_layout(geometry, size of the communicator): W's rows and columns.
     SlabLayout layout;
     bool transpose = false;  ///< A is T = W^T
+    /// The layout of A's rows (W's rows, or its columns when transpose).
     const SideLayout& row_layout() const { return layout.matrix_rows(transpose); }
+    /// The layout of A's columns (W's columns, or its rows when transpose).
     const SideLayout& col_layout() const { return layout.matrix_cols(transpose); }
 };
 
@@ -43,9 +47,11 @@ index_t ghost_count(Mat A);
 /// This process's share as PETSc reports it (ownership ranges, MatGetInfo's nonzeros used of the
 /// whole local part and of its diagonal block) with its ghost count. Local, not collective.
 struct MeasuredPart {
+    /// Owned rows (MatGetOwnershipRange); cols: owned columns.
     index_t rows = 0, cols = 0;       ///< owned rows and columns
     index_t entries = 0;              ///< nonzeros used, both blocks
     index_t diagonal_entries = 0;     ///< nonzeros of the diagonal block
+    /// ghost_count(A).
     index_t ghosts = 0;
 };
 MeasuredPart measure_part(Mat A);

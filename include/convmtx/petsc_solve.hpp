@@ -28,6 +28,7 @@ DotTestReport dot_test(Mat A, int trials = 5, std::uint64_t seed = 0, double rto
 /// (of the stacked system when damp > 0).
 using KspMonitor = std::function<void(index_t iteration, double residual_norm)>;
 
+/// The settings of solve_least_squares (before PETSc's options database is applied).
 struct LeastSquaresOptions {
     std::string method = "lsqr";  ///< "lsqr" (KSPLSQR) or "cgls" (KSPCGLS); config_error otherwise
     double damp = 0;              ///< >= 0 and finite
@@ -35,16 +36,20 @@ struct LeastSquaresOptions {
     double atol = 1e-50;          ///< KSP's absolute tolerance
     index_t max_iterations = -1;  ///< -1: twice A's columns, as scipy's lsqr
     std::string options_prefix;   ///< of the KSP's options in PETSc's database
+    /// Called with every residual norm KSP monitors; empty: none.
     KspMonitor monitor{};
 };
 
+/// What solve_least_squares reports of the KSP solve.
 struct LeastSquaresResult {
     std::string method;           ///< the KSP type that ran (after the options database)
+    /// KSPGetIterationNumber.
     index_t iterations = 0;
     int reason = 0;               ///< KSPConvergedReason: > 0 converged, < 0 diverged
     std::string reason_text;      ///< PETSc's name of it, e.g. "CONVERGED_RTOL_NORMAL"
     double residual_norm = 0;     ///< ||b - A x||, recomputed from x
     double solution_norm = 0;     ///< ||x||
+    /// Wall-clock time of KSPSolve.
     double seconds = 0;
 };
 

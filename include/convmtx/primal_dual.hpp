@@ -25,16 +25,24 @@ namespace convmtx {
 
 /// The penalty R of a deconvolution.
 enum class Prior { tikhonov, gradient, tv, tv_anisotropic };
+/// "tikhonov", "gradient", "tv" or "tv-anisotropic": the names parse_prior accepts.
 std::string to_string(Prior p);
 /// Parses "tikhonov", "gradient", "tv" (isotropic) or "tv-anisotropic"; config_error otherwise.
 Prior parse_prior(const std::string& name);
+/// Whether p is a TV prior (isotropic or anisotropic).
 inline bool is_tv(Prior p) { return p == Prior::tv || p == Prior::tv_anisotropic; }
 
+/// The problem (prior, lambda, bounds) and the iteration's settings of primal_dual, which refuses
+/// an invalid one with config_error.
 struct PrimalDualOptions {
+    /// R; every prior but tikhonov needs the differences D.
     Prior prior = Prior::tv;
     double lambda = 0;  ///< the weight of R (>= 0, finite)
+    /// Lower bound of every entry of x (-infinity: none); lower <= upper.
     double lower = -std::numeric_limits<double>::infinity();
+    /// Upper bound of every entry of x (+infinity: none).
     double upper = std::numeric_limits<double>::infinity();
+    /// The most iterations made (>= 1).
     index_t iter_lim = 500;
     /// Stop when ||x_k - x_{k-1}|| <= tol ||x_k|| (after at least 2 iterations).
     double tol = 1e-4;
@@ -49,8 +57,12 @@ struct PrimalDualOptions {
 };
 
 template <class Scalar>
+/// What primal_dual returns: x, why the iteration stopped, its histories and the final dual
+/// variables.
 struct PrimalDualResult {
+    /// The solution, A.model_size() values, within the bounds.
     Vector<Scalar> x;
+    /// Iterations made.
     index_t iterations = 0;
     bool converged = false;   ///< the relative change fell below tol
     std::string stop_reason;  ///< "relative change 8.1e-05 <= tol 1e-04", "iteration limit 500", ...
@@ -58,7 +70,10 @@ struct PrimalDualResult {
     double residual_norm = 0; ///< ||A x - b|| at the returned x
     std::vector<double> residual_history;  ///< ||A xbar_k - b|| per iteration
     std::vector<double> change_history;    ///< ||x_k - x_{k-1}|| / ||x_k||
+    /// Wall-clock time of the whole call (checks, norm estimates, iterations).
     double seconds = 0;
+    /// The final y (A.data_size() values); dual_differences: the final z (D's data size, empty for
+    /// tikhonov).
     Vector<Scalar> dual_data, dual_differences;  ///< the final y and z, for a warm start
     /// The bound of ||K|| = ||[A; D]|| (||A|| for Tikhonov) behind the steps, and how it was obtained.
     NormBound step_norm;

@@ -13,7 +13,9 @@ namespace convmtx {
 
 /// A 2-D PSF: height x width values, row-major (row 0 at the top).
 struct Psf {
+    /// Rows of the kernel.
     index_t height = 0;
+    /// Columns of the kernel.
     index_t width = 0;
     std::vector<double> values;  ///< values[r * width + c]
     std::string description;     ///< e.g. "gaussian 9x9 sigma=2"

@@ -25,16 +25,21 @@ public:
     /// `channels` x `size` (spatial, slowest first) cut into `parts` slabs; config_error when parts < 1.
     SideLayout(index_t channels, const Dims& size, int parts);
 
+    /// P, the number of parts.
     int parts() const { return static_cast<int>(begin_.size()) - 1; }
+    /// C, the channels of the side.
     index_t channels() const { return channels_; }
+    /// The length of the side: C times every spatial size.
     index_t total() const { return offset_.back(); }
     /// Positions of the slowest spatial axis owned by part p: [slab_begin(p), slab_begin(p + 1)).
     index_t slab_begin(int p) const { return begin_[static_cast<size_t>(p)]; }
+    /// L_p, the positions of the slowest spatial axis owned by part p (0 when P > L_0 leaves it none).
     index_t slab_length(int p) const { return slab_begin(p + 1) - slab_begin(p); }
     /// Positions of the other spatial axes together (1 for a 1-d signal).
     index_t plane() const { return plane_; }
     /// The distributed indices of part p: [offset(p), offset(p + 1)); offset(p+1)-offset(p) = C L_p plane.
     index_t offset(int p) const { return offset_[static_cast<size_t>(p)]; }
+    /// The indices owned by part p: C L_p plane().
     index_t local_size(int p) const { return offset(p + 1) - offset(p); }
     /// The part owning position i_0 of the slowest spatial axis.
     int part_of_slab_position(index_t i0) const;
@@ -56,8 +61,11 @@ struct SlabLayout {
     SideLayout cols;  ///< W's columns: (C_in, n...)
     /// The layout of the matrix's own rows / columns: W's (transpose = false) or T's.
     const SideLayout& matrix_rows(bool transpose) const { return transpose ? cols : rows; }
+    /// The layout of the matrix's own columns: W's (transpose = false) or T's.
     const SideLayout& matrix_cols(bool transpose) const { return transpose ? rows : cols; }
 };
+/// The layouts of W's rows (C_out, m...) and columns (C_in, n...) of `geometry` cut into `parts`
+/// slabs; config_error when parts < 1.
 SlabLayout slab_layout(const ConvGeometry& geometry, int parts);
 
 /// What one part holds of W or T under slab_layout, derived from the geometry's tap tables alone.

@@ -23,13 +23,13 @@ using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
 
 // ---- callbacks ----
 
-/// The state after one iteration of LSQR, CGLS or Landweber, passed to IterationCallback.
+/// The state after one iteration of LSQR, LSMR, CGLS or Landweber, passed to IterationCallback.
 struct IterationInfo {
-    std::string method;          ///< "lsqr", "cgls" or "landweber"
+    std::string method;          ///< "lsqr", "lsmr", "cgls" or "landweber"
     index_t iteration = 0;       ///< 1, 2, ...
     index_t iteration_limit = 0; ///< the solve stops with istop 7 at this iteration
-    double residual_norm = 0;    ///< ||b - A x_k|| (LSQR: its r1norm estimate; with mu > 0: of the stacked system)
-    double normal_residual = 0;  ///< ||A^T (b - A x_k) - damp^2 x_k|| (LSQR: its arnorm estimate)
+    double residual_norm = 0;    ///< ||b - A x_k|| (LSQR, LSMR: the r1norm estimate; with mu > 0: of the stacked system)
+    double normal_residual = 0;  ///< ||A^T (b - A x_k) - damp^2 x_k|| (LSQR, LSMR: the arnorm estimate)
     double solution_norm = 0;    ///< ||x_k||
     double seconds = 0;          ///< wall time since the iterations started
 };
@@ -123,7 +123,7 @@ struct LambdaChoice {
 
 // ---- the iterative solvers ----
 
-/// Options of lsqr, cgls and landweber: regularization, stopping rules, callbacks, Landweber's step and bounds.
+/// Options of lsqr, lsmr, cgls and landweber: regularization, stopping rules, callbacks, Landweber's step and bounds.
 struct SolverOptions {
     double damp = 0;             ///< Tikhonov weight lambda: adds damp^2 ||x||^2
     double gradient_weight = 0;  ///< mu: adds mu^2 ||D x||^2
@@ -138,8 +138,8 @@ struct SolverOptions {
     LambdaOptions lambda;                             ///< how auto_lambda chooses it
     double atol = 1e-6;    ///< scipy's atol: stop when ||A^T r|| <= atol ||A|| ||r||  (istop 2)
     double btol = 1e-6;    ///< scipy's btol: stop when ||r|| <= btol ||b|| + atol ||A|| ||x||  (istop 1)
-    double conlim = 1e8;   ///< LSQR: stop when cond(A) estimate >= conlim (istop 3); 0: no limit
-    index_t iter_lim = -1; ///< -1: 2 n (scipy's default)
+    double conlim = 1e8;   ///< LSQR, LSMR: stop when cond(A) estimate >= conlim (istop 3); 0: no limit
+    index_t iter_lim = -1; ///< -1: scipy's default, 2 n (lsqr, cgls, landweber) or min(m, n) (lsmr)
     IterationCallback callback{};  ///< after every iteration of the solve (not of the lambda search's trials)
     double step = 0;        ///< Landweber tau; <= 0: 1 / (||A||^2 + damp^2), ||A|| an upper bound from norm_bound.hpp
     /// Landweber only: bounds lower <= x <= upper enforced by projection after every step
@@ -159,7 +159,7 @@ constexpr int istop_nonfinite = 9;  ///< the operator returned NaN or Inf; x is 
 template <class Scalar>
 struct SolveResult {
     Vector<Scalar> x;    ///< the solution
-    std::string method;  ///< "lsqr", "cgls", "landweber", "spqr" or "cholmod"
+    std::string method;  ///< "lsqr", "lsmr", "cgls", "landweber", "spqr" or "cholmod"
     /// scipy's codes: 0 x = 0 is exact, 1 ||r|| small (atol, btol), 2 least-squares solution
     /// (atol), 3 cond(A) > conlim, 4-6 the same at machine precision, 7 iteration limit;
     /// convmtx adds 8 = stopped by the callback and 9 = the operator returned a non-finite
@@ -168,8 +168,8 @@ struct SolveResult {
     index_t iterations = 0;  ///< iterations done
     double r1norm = 0;  ///< scipy's r1norm: ||b - A x|| (LSQR's recurrence estimate)
     double r2norm = 0;  ///< sqrt(r1norm^2 + damp^2 ||x||^2)
-    double anorm = 0;   ///< estimate of ||A|| (LSQR: Frobenius of the bidiagonal; others: see the solver)
-    double acond = 0;   ///< LSQR's estimate of cond(A); 0 for the others
+    double anorm = 0;   ///< estimate of ||A|| (LSQR, LSMR: Frobenius of the bidiagonal; others: see the solver)
+    double acond = 0;   ///< LSQR's or LSMR's estimate of cond(A); 0 for the others
     double arnorm = 0;  ///< ||A^T r - damp^2 x|| estimate
     double xnorm = 0;   ///< ||x||
     double residual_norm = 0;  ///< ||b - A x|| recomputed from x after the solve

@@ -1,5 +1,5 @@
 // Iterative least-squares solvers on the LinearOperator interface (explicit W or the
-// matrix-free kernels): LSQR, CGLS and Landweber, with Tikhonov damping, an optional
+// matrix-free kernels): LSQR, LSMR, CGLS and Landweber, with Tikhonov damping, an optional
 // finite-difference gradient regularizer and an automatic choice of the regularization weight.
 // Every solver minimizes
 //     ||A x - b||^2 + damp^2 ||x||^2 + mu^2 ||D x||^2
@@ -18,6 +18,7 @@
 #include "convmtx/fft_deconv.hpp"
 #include "convmtx/gradient_operator.hpp"
 #include "convmtx/landweber.hpp"
+#include "convmtx/lsmr.hpp"
 #include "convmtx/lsqr.hpp"
 #include "convmtx/metrics.hpp"
 #include "convmtx/noise_estimate.hpp"

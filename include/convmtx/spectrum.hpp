@@ -33,6 +33,7 @@
 #include <iosfwd>
 #include <limits>
 #include <stdexcept>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,13 +52,17 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// How singular values are computed: fft, lanczos or dense (see the top of this header);
+/// automatic lets SpectrumOptions::method pick one.
 enum class SpectrumMethod { automatic, fft, lanczos, dense };
 /// Which end of the spectrum k values are taken from.
 enum class SpectrumSide { largest, smallest };
 
 std::string to_string(SpectrumMethod method);  ///< "auto", "fft", "lanczos", "dense"
 std::string to_string(SpectrumSide side);      ///< "largest", "smallest"
+/// Writes to_string(method).
 std::ostream& operator<<(std::ostream& os, SpectrumMethod method);
+/// Writes to_string(side).
 std::ostream& operator<<(std::ostream& os, SpectrumSide side);
 /// Parses "auto", "fft", "lanczos" or "dense"; config_error naming the value otherwise.
 SpectrumMethod parse_spectrum_method(const std::string& name);
@@ -67,10 +72,14 @@ SpectrumSide parse_spectrum_side(const std::string& name);
 /// Progress of a long computation, for a caller that draws it: `done` of `total` units of `stage`
 /// ("frequencies", "operator products"; total 0 when unknown). Called from the calling thread.
 struct SpectrumProgress {
+    /// What is counted: "frequencies" (fft) or "operator products" (lanczos).
     std::string stage;
+    /// Units done so far.
     index_t done = 0;
+    /// Units in all; 0 when unknown (Lanczos' operator products).
     index_t total = 0;
 };
+/// Receives SpectrumProgress reports (SpectrumOptions::progress).
 using SpectrumCallback = std::function<void(const SpectrumProgress&)>;
 
 /// What a shift-invert solver returns: the k smallest eigenvalues of A A^T with their vectors.
@@ -79,6 +88,12 @@ struct ShiftInvertResult {
     /// Per eigenvalue, a bound of its error (the solver's residual bound plus its rounding).
     std::vector<double> errors;
     Eigen::MatrixXd vectors;          ///< A.rows() x eigenvalues.size(), orthonormal
+    /// \var restarts
+    /// Spectra's restarts of the Lanczos runs on the inverse.
+    /// \var solves
+    /// Solves with the factorization (products with the inverse of A A^T + beta I).
+    /// \var runs
+    /// Spectra runs: 1 plus the deflated ones.
     index_t restarts = 0, solves = 0, runs = 0;
     std::string detail;               ///< the factorization, e.g. "CHOLMOD supernodal Cholesky factor ..."
 };
@@ -92,12 +107,15 @@ using ShiftInvertSolver = std::function<ShiftInvertResult(const Eigen::SparseMat
                                                           index_t max_restarts, const Eigen::VectorXd& start,
                                                           double memory_limit)>;
 
+/// How singular_values, operator_norm and condition_number work: the method, how many values and
+/// from which end, Lanczos' accuracy and limits, the memory limit and a progress callback.
 struct SpectrumOptions {
     /// automatic: fft when W is block-circulant; otherwise dense when W has at most dense_limit
     /// entries or every value is asked for (k = 0); otherwise lanczos.
     SpectrumMethod method = SpectrumMethod::automatic;
     /// 0: every singular value (fft, dense); otherwise the k largest or smallest, 1 <= k <= p.
     index_t k = 0;
+    /// With k > 0: the k largest or the k smallest values.
     SpectrumSide which = SpectrumSide::largest;
     /// lanczos: relative accuracy of each value (Spectra's residual test on sigma^2); 0 picks
     /// 1e-10 for double and 1e-5 for float operators. Must be 0 or in (0, 0.1].
@@ -117,9 +135,13 @@ struct SpectrumOptions {
     double memory_limit = 0;
     /// fft: also return every frequency's largest singular value (Spectrum::frequency_max).
     bool frequency_map = false;
+    /// Called with the progress of the fft's frequencies (every 64 and at the end) and of
+    /// Lanczos' operator products (every 20); empty: no reports.
     SpectrumCallback progress;
 };
 
+/// Singular values of W or T = W^T as singular_values returns them, with how they were computed,
+/// their error bounds (lanczos) and their zero threshold.
 struct Spectrum {
     std::vector<double> values;     ///< descending (the k smallest too)
     /// lanczos: per value, a bound of its error from the residual of its eigenpair of the normal operator
@@ -129,12 +151,14 @@ struct Spectrum {
     std::vector<double> residuals;
     SpectrumMethod method = SpectrumMethod::automatic;  ///< the method used, never automatic
     std::string detail;             ///< how, e.g. "per-frequency 64 x 64 SVD at 4096 frequencies ..."
+    /// Rows of the operator (W for a conv, T = W^T for a transposed conv); cols: its columns.
     index_t rows = 0, cols = 0;     ///< of the operator: W for a conv, T = W^T for a transposed conv
     index_t count = 0;              ///< p = min(rows, cols): W's number of singular values
     bool complete = false;          ///< values holds all p values
     /// Values at or below this are zero at the method's accuracy: max(rows, cols) eps sigma_1 for fft
     /// and dense (numpy's matrix_rank), sqrt(max(rows, cols) eps) sigma_1 for lanczos through W^T W.
     double zero_threshold = 0;
+    /// lanczos: Spectra's restarts (0 for fft and dense); products: the products with W or W^T.
     index_t restarts = 0, products = 0;  ///< lanczos: Spectra's restarts, products with W or W^T
     Dims frequency_shape;                ///< fft with frequency_map: the frequency grid (m_j per dimension)
     std::vector<double> frequency_max;   ///< largest singular value of each frequency's block, C order
@@ -142,6 +166,16 @@ struct Spectrum {
     /// Values at or below zero_threshold.
     index_t zeros() const;
 };
+
+/// What the fft method costs on a configuration: work units (about 6e7 a second on one core) and
+/// bytes (the frequency list, the values, the frequency map), known before anything is computed.
+struct FftCost {
+    double work = 0;   ///< work units of the per-frequency blocks and their SVDs
+    double bytes = 0;  ///< bytes allocated: the frequency list, the values, the frequency map
+};
+/// The cost of the fft method on `spec` (every value when all_values, the frequency map when
+/// frequency_map), or nothing when W of `spec` is not block-circulant (fft does not apply).
+std::optional<FftCost> fft_spectrum_cost(const ConvSpec& spec, bool all_values, bool frequency_map);
 
 /// Singular values of W (a conv) or W^T (a transposed conv) of `spec` with `weight`
 /// (spec.weight_numel() values, PyTorch's layout; computed in double).
@@ -163,8 +197,9 @@ struct OperatorNorm {
     /// With certify: sigma_1 <= upper_bound, guaranteed (a floating-point margin included); NaN otherwise.
     double upper_bound = std::numeric_limits<double>::quiet_NaN();
     std::string bound_detail;  ///< which bound gave upper_bound
+    /// The method used for value, never automatic.
     SpectrumMethod method = SpectrumMethod::automatic;
-    std::string detail;
+    std::string detail;  ///< how value was found (method, sizes, restarts), one line
 };
 
 /// sigma_1 of W. certify adds the smallest of the available guaranteed bounds: the exact FFT value
@@ -181,26 +216,41 @@ OperatorNorm operator_norm(const LinearOperator<Scalar>& A, const SpectrumOption
 
 /// sigma_1, sigma_p and their ratio.
 struct Conditioning {
+    /// \var sigma_max
+    /// sigma_1 (0 when p = 0).
+    /// \var sigma_min
+    /// sigma_p; 0 when it is at or below the method's zero threshold (Spectrum::zero_threshold).
     double sigma_max = 0, sigma_min = 0;
     double condition = 0;   ///< sigma_max / sigma_min; infinity when sigma_min is zero (at zero_threshold)
     index_t count = 0;      ///< p = min(rows, cols)
+    /// \var rows
+    /// Rows of the operator: W for a conv, T = W^T for a transposed conv.
+    /// \var cols
+    /// Columns of the operator.
     index_t rows = 0, cols = 0;
     /// Zero singular values found: all of them for fft and dense; for lanczos among the k smallest
     /// computed (zeros_exact false when all k were zero: there may be more).
     index_t zeros = 0;
+    /// False when lanczos found sigma_p zero: only the smallest value is computed, so zeros = 1 is
+    /// a lower bound.
     bool zeros_exact = true;
+    /// lanczos: the residual of the sigma_max triplet (0 for fft and dense); residual_min: of sigma_min's.
     double residual_max = 0, residual_min = 0;  ///< lanczos residuals of the two triplets
+    /// The method used, never automatic (dense when p = 0).
     SpectrumMethod method = SpectrumMethod::automatic;
-    std::string detail;
+    std::string detail;  ///< how both values were found, one line
+    /// At least one zero singular value (zeros > 0).
     bool rank_deficient() const { return zeros > 0; }
     /// Rank = p - zeros (a lower bound of the deficiency when !zeros_exact); nullity = cols - rank.
     index_t rank() const { return count - zeros; }
+    /// cols - rank(): the dimension of the operator's null space (a lower bound when !zeros_exact).
     index_t nullity() const { return cols - rank(); }
 };
 
 /// sigma_1 and sigma_p of W (options.k and options.which are ignored).
 template <class Scalar>
 Conditioning condition_number(const ConvSpec& spec, span<const Scalar> weight, const SpectrumOptions& options = {});
+/// The same for an operator, taken as singular_values takes it (a ConvOperator through its configuration).
 template <class Scalar>
 Conditioning condition_number(const LinearOperator<Scalar>& A, const SpectrumOptions& options = {});
 

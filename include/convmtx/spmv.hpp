@@ -22,13 +22,24 @@ namespace convmtx {
 /// inner indices lie in [0, inner_size()). Sorted inner indices are not required.
 template <class Scalar, class StorageIndex>
 struct CompressedView {
+    /// \var rows
+    /// Rows of A.
+    /// \var cols
+    /// Columns of A.
     index_t rows = 0, cols = 0;
+    /// CSR (true) or CSC (false).
     bool row_major = true;
+    /// outer_size() + 1 offsets: line l's entries are [outer[l], outer[l + 1]) of inner and values.
     const StorageIndex* outer = nullptr;
+    /// nnz() inner indices: the column of each entry (CSR) or its row (CSC).
     const StorageIndex* inner = nullptr;
+    /// nnz() values, in the order of inner.
     const Scalar* values = nullptr;
+    /// The number of compressed lines: rows (CSR) or cols (CSC).
     index_t outer_size() const { return row_major ? rows : cols; }
+    /// The range of the inner indices: cols (CSR) or rows (CSC).
     index_t inner_size() const { return row_major ? cols : rows; }
+    /// Stored entries: outer[outer_size()] (0 when there are no lines).
     index_t nnz() const { return outer_size() > 0 ? static_cast<index_t>(outer[outer_size()]) : 0; }
 };
 
@@ -58,7 +69,16 @@ CompressedView<Scalar, StorageIndex> compressed_view(const Eigen::SparseMatrix<S
 /// numpy array (rows, cols) has col_stride 1.
 template <class T>
 struct DenseView {
+    /// Element (0, 0).
     T* data = nullptr;
+    /// \var rows
+    /// Values per vector.
+    /// \var cols
+    /// The number of vectors.
+    /// \var row_stride
+    /// Elements from (i, k) to (i + 1, k).
+    /// \var col_stride
+    /// Elements from (i, k) to (i, k + 1); the default 0 suits a single vector (cols = 1).
     index_t rows = 0, cols = 0, row_stride = 1, col_stride = 0;
 };
 

@@ -80,6 +80,13 @@ struct KernelReport {
     std::string str() const;
 };
 
+/// Why a kernel may have returned an output of shape `got` instead of spec.output_shape(): the
+/// single-parameter mistakes (padding p for every dimension, dilation ignored, stride ignored,
+/// output_padding ignored, channels swapped) whose output shape is `got`, as one sentence such as
+/// "(2, 14, 14) is the output of padding=0 (the configuration has padding=1): padding forgotten?";
+/// "" when none matches. Output lengths as in spec.hpp's conv_output_length.
+std::string explain_output_shape(const ConvSpec& spec, const Shape& got);
+
 /// Compares a user kernel (forward: input -> output of `spec`'s operation, on blocks of samples) with
 /// M = W (conv) or T (transposed conv) for `weight` (layout (C_conv_out, C_conv_in/G, k...)): kernel(0),
 /// random inputs, the whole Jacobian by verified colored probing, entry by entry comparison, and a

@@ -28,7 +28,9 @@ Kernel parse_blur(const std::string& spec) {
         } catch (const std::exception&) {
             throw bad();
         }
-        if (pos != s.size() || v < 1 || v > 1024) throw bad();
+        if (pos != s.size()) throw bad();
+        if (v < 1 || v > 1024)
+            throw value_error("'" + spec + "': SIZE " + s + " is not in range [1, 1024]");
         return static_cast<index_t>(v);
     };
     if (parts.size() == 3 && parts[0] == "gaussian") {
@@ -51,6 +53,14 @@ Kernel parse_blur(const std::string& spec) {
         throw bad();
     }
     return k;
+}
+
+Psf checked_psf(const Kernel& k, const std::string& flag_value) {
+    try {
+        return make_psf(k.kh, k.kw, k.w, k.describe);
+    } catch (const std::invalid_argument& e) {
+        throw usage_error(flag_value + ": " + e.what());
+    }
 }
 
 Kernel read_kernel(const std::string& path, const char* flag) {
@@ -98,7 +108,8 @@ DegradeOptions add_degrade_flags(CLI::App& cmd, DegradeFlags& f, const std::stri
                    ->check(file_extension({".npy"}))
                    ->excludes(o.blur);
     o.stride = cmd.add_option("--stride", f.stride, stride_help)->option_text("S")->check(integer_in(1, 1024));
-    o.noise = cmd.add_option("--noise", f.noise, noise_help)->option_text("SIGMA")->check(number_in(0.0));
+    // Images are in [0, 1]: a noise level beyond 1e6 only overflows b (and W^T W b).
+    o.noise = cmd.add_option("--noise", f.noise, noise_help)->option_text("SIGMA")->check(number_in(0.0, 1e6));
     o.seed = cmd.add_option("--seed", f.seed, "noise seed (default 0)")->option_text("N")->check(integer_in(0));
     const std::pair<const char*, std::string> images[] = {
         {"-o,--output", output_help},

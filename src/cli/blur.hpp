@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "convmtx/psf.hpp"
 #include "convmtx/spec.hpp"
 
 namespace convmtx::cli {
@@ -26,6 +27,10 @@ Kernel parse_blur(const std::string& spec);
 /// A kernel from a .npy file of shape (kh, kw) or (1, 1, kh, kw) with finite values; usage_error
 /// naming `flag` (--kernel, --psf) otherwise.
 Kernel read_kernel(const std::string& path, const char* flag = "--kernel");
+
+/// The kernel as a PSF, checked by make_psf's rules (finite values, a non-zero sum, sums within
+/// [1e-150, 1e150]) for every method; usage_error naming `flag_value` ("--kernel FILE", "--blur SPEC").
+Psf checked_psf(const Kernel& k, const std::string& flag_value);
 
 /// The degradation b = W x + noise of both solve commands, and the pictures they write.
 struct DegradeFlags {

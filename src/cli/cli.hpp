@@ -25,6 +25,9 @@ struct RunLimits {
     /// the arrays written to the file; 0: the physical memory. Larger is refused with
     /// memory_limit_error (status 2) before allocating.
     double memory_limit = 0;
+    /// Seconds a command may be estimated to take (check_time) before it is refused with status 2;
+    /// 0: 60 s, or the environment's CONVMTX_MAX_SECONDS.
+    double seconds_limit = 0;
 };
 
 /// Everything `convmtx ARGS...` does, with `args` the arguments after the program name; std::cout
@@ -49,6 +52,14 @@ void begin_work(double units);
 index_t begin_build_work(const ConvSpec& spec, double per_entry = 1);
 /// RunLimits::memory_limit of the current run(), or the physical memory.
 double memory_limit();
+/// The seconds a command may be estimated to take (RunLimits::seconds_limit).
+double seconds_limit();
+/// Before a long computation: `units` of work at about `units_per_second`. Over seconds_limit()
+/// it is refused (usage_error: "<what>: about N s of work (estimate), more than the limit of L s
+/// (CONVMTX_MAX_SECONDS); <advice>"); under it, begin_work(units) (the fuzz targets' work limit).
+void check_time(double units, double units_per_second, const std::string& what, const std::string& advice);
+/// Before allocating `bytes`: over memory_limit() it is refused (memory_limit_error naming `what`).
+void check_memory(double bytes, const std::string& what, const std::string& advice);
 
 /// A usage error found after parsing: printed as one line "convmtx <command>: <message>", exit status 2.
 struct usage_error : std::runtime_error {
@@ -73,8 +84,23 @@ void setup_overlap(CLI::App& app);
 void setup_spectrum(CLI::App& app);
 void setup_solve(CLI::App& app);
 void setup_explore(CLI::App& app);
-/// `convmtx help [COMMAND|config]` (help.cpp).
-void setup_help(CLI::App& app);
+/// `convmtx help [COMMAND|config]` (help.cpp); `config_topic` false for convmtx-mpi (no --config keys).
+void setup_help(CLI::App& app, bool config_topic = true);
+
+// Shared by convmtx and convmtx-mpi (help.cpp):
+/// The help format (usage lines with the app's name), options given once, "-h, --help".
+void use_tool_conventions(CLI::App& app);
+/// The message for a switch (a flag without value) given twice in the command `args` name, or "":
+/// refused like an option given twice.
+std::string repeated_switch(const CLI::App& app, const std::vector<std::string>& args);
+/// The message for an argument CLI11 would misread ("--name=" with nothing after '=', "-o=FILE"), or "".
+std::string malformed_argument(const std::vector<std::string>& args);
+/// An option's names as one label: "-o/--output", "--size".
+std::string option_label(const CLI::Option* opt);
+/// Whether `app` has an option named `name` (long or short, with or without dashes).
+bool find_option_named(const CLI::App& app, const std::string& name);
+/// " (did you mean '--output'?)" for the option of `app` nearest to `flag`, or "".
+std::string suggest_option(const CLI::App& app, const std::string& flag);
 
 /// A subcommand with the tool's conventions: summary (the command list's line), details
 /// (the help text after the summary), "-h, --help", switches that take no value.

@@ -12,6 +12,8 @@
 
 #include "cli.hpp"
 #include "config_flags.hpp"
+#include <cmath>
+
 #include "convmtx/builder.hpp"
 #include "convmtx/npy.hpp"
 #include "initializers.hpp"
@@ -38,6 +40,11 @@ nlohmann::json page_data(const Problem& p, const std::vector<double>& x, const s
     const auto W = conv_matrix<double, Eigen::RowMajor, std::int64_t>(spec, p.weight);
     Eigen::Map<const Eigen::VectorXd> xv(x.data(), static_cast<Eigen::Index>(x.size()));
     const Eigen::VectorXd y = spec.transposed ? Eigen::VectorXd(W.transpose() * xv) : Eigen::VectorXd(W * xv);
+    for (Eigen::Index i = 0; i < y.size(); ++i)
+        if (!std::isfinite(y(i)))
+            throw usage_error("--weights " + p.weight_source + " with --input-values " + x_source + ": the output y[" +
+                              std::to_string(i) + "] = " + (std::isnan(y(i)) ? "nan" : "inf") +
+                              " is larger than the largest double (1.8e308); scale the weights or the input down");
 
     nlohmann::json d;
     d["describe"] = spec.describe();

@@ -69,7 +69,12 @@ double parse_number(const std::string& text, double lo, double hi) {
     errno = 0;
     const double v = text.empty() || std::isspace(static_cast<unsigned char>(text[0])) ? 0 : std::strtod(begin, &end);
     if (text.empty() || end != begin + text.size()) throw value_error(quoted(text) + " is not a number");
-    if (!std::isfinite(v) || errno == ERANGE) throw value_error(quoted(text) + " is not a finite number");
+    if (!std::isfinite(v)) throw value_error(quoted(text) + " is not a finite number (at most about 1.8e308 in magnitude)");
+    // ERANGE with a finite result is an underflow: a subnormal number is a value, a complete
+    // underflow (to 0 from a non-zero text) is refused.
+    if (errno == ERANGE && v == 0 && text.find_first_of("123456789") < text.find_first_of("eE"))
+        throw value_error(quoted(text) + " is too small for a double: it rounds to 0 (the smallest positive double is "
+                          "about 4.9e-324)");
     if (v < lo || v > hi) throw value_error("value " + text + " " + range_rule(lo, hi));
     return v;
 }
@@ -164,6 +169,11 @@ CLI::Validator writable_file() {
             if (::access(dir.c_str(), W_OK) != 0) throw value_error(quoted(t) + ": directory '" + dir + "' is not writable");
             if (::stat(t.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
                 throw value_error(quoted(t) + " is a directory: give a file name");
+            try {
+                check_output_destination(t);  // a FIFO, device or socket: the writers' own message
+            } catch (const std::exception& e) {
+                throw value_error(e.what());
+            }
         },
         "");
 }

@@ -1,5 +1,6 @@
-// The tool's application (help format, --version, the commands), `convmtx help`, and the
-// one-line messages of CLI11's parse errors with "did you mean" suggestions.
+// The tools' conventions (help format, options given once), `convmtx help` / `convmtx-mpi help`,
+// and the one-line messages of CLI11's parse errors with "did you mean" suggestions; shared by
+// convmtx (run.cpp) and convmtx-mpi (mpi/main.cpp).
 #include <algorithm>
 #include <cctype>
 #include <iostream>
@@ -8,9 +9,6 @@
 #include "cli.hpp"
 #include "config_flags.hpp"
 
-#ifndef CONVMTX_VERSION
-#error "CONVMTX_VERSION (the project version) is defined by CMakeLists.txt"
-#endif
 
 namespace convmtx::cli {
 
@@ -77,10 +75,11 @@ public:
     std::string make_help(const CLI::App* app, std::string, CLI::AppFormatMode) const override {
         std::ostringstream out;
         const bool top = app->get_parent() == nullptr;
+        const std::string tool = top ? app->get_name() : app->get_parent()->get_name();
         if (top) {
-            out << "usage: convmtx <command> [options]\n"
-                << "       convmtx help <command>\n"
-                << "       convmtx --version\n\n"
+            out << "usage: " << tool << " <command> [options]\n"
+                << "       " << tool << " help <command>\n"
+                << "       " << tool << " --version\n\n"
                 << wrap(app->get_description(), 0, 0) << "\n\ncommands:\n";
             for (const CLI::App* sub : app->get_subcommands({}))
                 out << entry(sub->get_name(), sub->get_description(), kCommandColumn);
@@ -90,7 +89,7 @@ public:
                 if (opt->get_positional()) positionals += " [" + option_names(opt) + "]";
             std::string summary = app->get_description();
             if (!summary.empty()) summary[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(summary[0])));
-            out << "usage: convmtx " << app->get_name() << " [options]" << positionals << "\n\n"
+            out << "usage: " << tool << " " << app->get_name() << " [options]" << positionals << "\n\n"
                 << wrap(summary, 0, 0) << ".\n";
             if (!app->get_footer().empty()) out << "\n" << wrap(app->get_footer(), 0, 0) << "\n";
         }
@@ -151,42 +150,70 @@ CLI::App* add_command(CLI::App& app, const std::string& name, const std::string&
     return command;
 }
 
-void setup_app(CLI::App& app) {
-    app.description(
-        "Any convolution configuration as its explicit sparse matrix W (rows: the conv's output, columns: its input), "
-        "so that the transposed convolution W^T x can be built, inspected, applied, inverted and verified.");
-    app.footer(
-        "'convmtx <command> --help' or 'convmtx help <command>' shows a command's options; 'convmtx help config' the "
-        "configuration keys of --config JSON files. Options take their value as '--name value' or '--name=value', "
-        "'-o FILE' or '-oFILE' (not '-o=FILE'); an option given twice is an error. Exit status: 0 success, 1 a check that failed, 2 a usage error (one line on stderr).");
+void use_tool_conventions(CLI::App& app) {
     app.formatter(std::make_shared<HelpFormatter>());
     app.option_defaults()->group("options")->multi_option_policy(CLI::MultiOptionPolicy::Throw)->disable_flag_override();
     app.set_help_flag("-h,--help", "show this help");
-    app.set_version_flag("--version", std::string("convmtx ") + CONVMTX_VERSION, "print the version");
-    app.require_subcommand(0, 1);
-    setup_demo(app);
-    setup_build(app);
-    setup_inspect(app);
-    setup_spy(app);
-    setup_explain(app);
-    setup_overlap(app);
-    setup_spectrum(app);
-    setup_explore(app);
-    setup_spreadsheet(app);
-    setup_solve(app);
-    setup_adjoint_test(app);
-    setup_help(app);
 }
 
-void setup_help(CLI::App& app) {
-    CLI::App* cmd = add_command(app, "help", "a command's options (convmtx help build), or the configuration keys (convmtx help config)",
-                                "Prints the help of COMMAND, the same as 'convmtx COMMAND --help'; 'config' prints the "
-                                "configuration keys and the rules of --config JSON files; no argument prints the list of commands.");
+std::string repeated_switch(const CLI::App& app, const std::vector<std::string>& args) {
+    // CLI11 counts a repeated flag instead of refusing it: switches are counted here, before parsing,
+    // in the command the first argument names.
+    const CLI::App* where = &app;
+    for (const CLI::App* sub : app.get_subcommands({}))
+        if (!args.empty() && sub->get_name() == args.front()) where = sub;
+    for (const CLI::Option* opt : where->get_options()) {
+        if (opt->get_expected_max() != 0 || opt->get_positional()) continue;  // a switch: expected(0)
+        int count = 0;
+        for (const std::string& arg : args) {
+            if (arg == "--") break;
+            for (const auto& l : opt->get_lnames()) count += arg == "--" + l;
+            for (const auto& sn : opt->get_snames()) count += arg == "-" + sn;
+        }
+        if (count > 1) return option_label(opt) + " is given more than once (a switch is given once)";
+    }
+    return "";
+}
+
+std::string malformed_argument(const std::vector<std::string>& args) {
+    for (const std::string& arg : args) {
+        if (arg == "--") break;
+        // CLI11 reads "--name=" as "--name" and takes the next argument as its value.
+        if (arg.size() > 3 && arg.rfind("--", 0) == 0 && arg.find('=') == arg.size() - 1)
+            return arg.substr(0, arg.size() - 1) + ": empty value after '='";
+        // "-o=FILE" would give the value "=FILE": a short option is written -oFILE or -o FILE.
+        if (arg.size() > 2 && arg[0] == '-' && std::isalpha(static_cast<unsigned char>(arg[1])) && arg[2] == '=')
+            return arg + ": a short option takes its value as " + arg.substr(0, 2) + arg.substr(3) + " or " +
+                   arg.substr(0, 2) + " " + arg.substr(3) + ", without '='";
+    }
+    return "";
+}
+
+std::string option_label(const CLI::Option* opt) {
+    std::string label;
+    for (const auto& s : opt->get_snames()) label += (label.empty() ? "-" : "/-") + s;
+    for (const auto& l : opt->get_lnames()) label += (label.empty() ? "--" : "/--") + l;
+    return label.empty() ? opt->get_name(true) : label;
+}
+
+bool find_option_named(const CLI::App& app, const std::string& name) { return find_option(app, name) != nullptr; }
+
+std::string suggest_option(const CLI::App& app, const std::string& flag) { return did_you_mean(flag, option_flags(app)); }
+
+void setup_help(CLI::App& app, bool config_topic) {
+    const std::string tool = app.get_name();
+    CLI::App* cmd = add_command(
+        app, "help",
+        config_topic ? "a command's options (" + tool + " help build), or the configuration keys (" + tool + " help config)"
+                     : "a command's options (" + tool + " help build)",
+        "Prints the help of COMMAND, the same as '" + tool + " COMMAND --help'; " +
+            (config_topic ? "'config' prints the configuration keys and the rules of --config JSON files; " : "") +
+            "no argument prints the list of commands.");
     auto topic = std::make_shared<std::string>();
-    cmd->add_option("topic", *topic, "a command, or config")->option_text("COMMAND")->check(CLI::Validator(
-        [&app](std::string& t) -> std::string {
+    cmd->add_option("topic", *topic, config_topic ? "a command, or config" : "a command")->option_text("COMMAND")->check(CLI::Validator(
+        [&app, config_topic](std::string& t) -> std::string {
             std::vector<std::string> topics = command_names(app);
-            topics.push_back("config");
+            if (config_topic) topics.push_back("config");
             if (std::find(topics.begin(), topics.end(), t) != topics.end()) return {};
             return "unknown command '" + t + "'" + did_you_mean(t, topics);
         },
@@ -222,12 +249,13 @@ std::string parse_error_message(const CLI::App& app, const CLI::App* command, co
     if (dynamic_cast<const CLI::ArgumentMismatch*>(&e)) {
         const std::string head = what.substr(0, what.find_first_of(": "));
         const CLI::Option* opt = find_option(where, head);
-        const std::string flag = opt ? option_names(opt).substr(0, option_names(opt).find(' ')) : head;
+        const std::string flag = opt ? option_label(opt) : head;
         if (what.find("flag override") != std::string::npos) return flag + " is a switch and takes no value";
         if (what.find("missing") != std::string::npos)
             return flag + " needs a value" + (opt && !opt->get_option_text().empty() ? " (" + opt->get_option_text() + ")" : "");
         if (opt && (what.find("At Most") != std::string::npos || what.find("at most") != std::string::npos))
-            return flag + " is given more than once (each option takes one value)";
+            return flag + " is given more than once (" +
+                   (opt->get_expected_max() == 0 ? "a switch is given once" : "each option takes one value") + ")";
     }
     if (dynamic_cast<const CLI::ExcludesError*>(&e)) {
         const auto at = what.find(" excludes ");

@@ -31,26 +31,41 @@ Image write_montage(const std::string& path, const std::vector<MontagePanel>& pa
         write_image(path, m);
         return m;
     }
-    // Each panel as tall as its image plus room for the title and ticks; at least 256 pixels wide.
+    // Each panel: its image (at least 256 pixels on its longer side), pixel axes, a grey-level colour bar.
     index_t h = 0, w = 0;
     for (const auto& p : panels) h = std::max(h, p.image.height), w = std::max(w, p.image.width);
     const double scale = std::max(1.0, 256.0 / static_cast<double>(std::max(h, w)));
-    const double pw = static_cast<double>(w) * scale + 70, ph = static_cast<double>(h) * scale + 80;
+    const double pw = static_cast<double>(w) * scale + 170, ph = static_cast<double>(h) * scale + 120;
     const int cols = static_cast<int>(panels.size());
     figure::Figure fig(std::min(16384.0, pw * cols), std::min(16384.0, ph), 1, cols);
     for (int i = 0; i < cols; ++i) {
-        const Image& im = panels[static_cast<size_t>(i)].image;
+        const MontagePanel& p = panels[static_cast<size_t>(i)];
+        const Image& im = p.image;
         std::vector<double> v(im.pixels.begin(), im.pixels.end());
         figure::HeatMapStyle style;
         style.colormap = figure::Colormap::gray;
-        style.colorbar = false;
+        style.colorbar_label = "grey level (0 black, 1 white)";
         style.vmin = 0;
         style.vmax = 1;
+        std::string title = p.label;
+        if (p.display_max != 1) {
+            char buf[96];
+            std::snprintf(buf, sizeof buf, "\nshown x%.3g: white = %.3g", 1 / p.display_max, p.display_max);
+            title += buf;
+            style.vmax = p.display_max;
+            style.colorbar_label = "grey level (display scaled)";
+        }
         fig.axes(0, i)
-            .title(panels[static_cast<size_t>(i)].label)
+            .title(title)
+            .xlabel("x (pixels)")
+            .ylabel("y (pixels)")
             .grid(false)
+            .yreverse(true)
+            .xinteger(true)
+            .yinteger(true)
+            .aspect_equal(true)
             .heat_map(std::move(v), im.height, im.width,
-                      {0, static_cast<double>(im.width), 0, static_cast<double>(im.height)}, style);
+                      {-0.5, static_cast<double>(im.width) - 0.5, -0.5, static_cast<double>(im.height) - 0.5}, style);
     }
     fig.save(path);
     return Image(static_cast<index_t>(fig.height()), static_cast<index_t>(fig.width()));

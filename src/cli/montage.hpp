@@ -1,6 +1,8 @@
 // The --montage picture of `convmtx solve`: the images side by side, each titled with its label
-// (e.g. "tv 27.41 dB / SSIM 0.842"), drawn by the figure module (figure.hpp) as gray heat maps on
-// [0, 1]. A .pgm path gets the bare images side by side (hconcat; a PGM holds no text).
+// (e.g. "tv 27.41 dB / SSIM 0.842"), drawn by the figure module (figure.hpp) as gray heat maps with
+// row 0 at the top, pixel axes and a grey-level colour bar, on [0, 1] unless the panel says otherwise
+// (a dark image such as W^T b of a strided model is shown on [0, display_max], and its title says so).
+// A .pgm path gets the bare images side by side (hconcat; a PGM holds no text).
 #pragma once
 
 #include <string>
@@ -14,6 +16,8 @@ namespace convmtx::cli {
 struct MontagePanel {
     Image image;
     std::string label;
+    /// The grey value drawn white: 1, or less to show a dark image brighter (said in its title).
+    double display_max = 1;
 };
 
 /// "27.41 dB / SSIM 0.842" for (PSNR, SSIM).

@@ -9,8 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "convmtx/checkerboard.hpp"
+#include "convmtx/errors.hpp"
 #include "convmtx/figure.hpp"
 #include "convmtx/inspect.hpp"
+#include "convmtx/kernels.hpp"
 #include "inspect_common.hpp"
 
 namespace convmtx::cli {
@@ -39,14 +41,38 @@ struct OverlapFlags {
     bool grid = false, json = false;
 };
 
+/// The pixels per output element of the picture: --cell, or about 600 pixels per side. usage_error (before
+/// anything is computed) when a side would be wider than 16000 pixels, as spy's.
+index_t picture_cell(const OverlapFlags& f, const ConvSpec& spec) {
+    const ConvSpec t = spec.transposed ? spec : spec.adjoint();
+    const Dims n = t.output_size();
+    const int r = static_cast<int>(n.size());
+    const index_t h = r == 1 ? 1 : n[static_cast<size_t>(r - 2)], w = n.back();
+    const index_t cell = f.cell ? *f.cell : std::clamp<index_t>(600 / std::max<index_t>(std::max(h, w), 1), 1, 32);
+    if (std::max(h, w) > 16000 / cell)
+        throw usage_error("--cell " + std::to_string(cell) + ": the picture of " + std::to_string(h) + " x " +
+                          std::to_string(w) + " output elements would be wider than 16000 pixels" +
+                          (cell > 1 ? "; give a smaller --cell" : "; draw a smaller configuration"));
+    return cell;
+}
+
 void run_overlap(const OverlapFlags& f) {
     if (!f.config.given()) throw usage_error("give a configuration (--input and --kernel, or --config FILE)");
     const Problem p = f.config.problem();
+    const index_t cell = f.output.empty() ? 1 : picture_cell(f, p.spec);
     begin_work(static_cast<double>(ConvGeometry(p.spec).output_volume()));
     const OverlapReport rep = overlap(p.spec);
     // With --weights: the levels of the all-ones response per output channel and phase (checkerboard.hpp).
     std::optional<CheckerboardReport> levels;
-    if (p.weights_given) levels = checkerboard<double>(p.spec, span<const double>(p.weight));
+    if (p.weights_given) {
+        try {
+            levels = checkerboard<double>(p.spec, span<const double>(p.weight));
+        } catch (const config_error& e) {  // levels beyond a double: the flag that gave the weights
+            const std::string m = e.what();
+            if (m.rfind("weights: ", 0) == 0) throw usage_error("--weights " + p.weight_source + ": " + m.substr(9));
+            throw;
+        }
+    }
     const int r = static_cast<int>(rep.shape.size());
     const index_t h = r == 1 ? 1 : rep.shape[static_cast<size_t>(r - 2)], w = rep.shape.back();
     const index_t slices = r == 3 ? rep.shape[0] : 1;
@@ -54,33 +80,69 @@ void run_overlap(const OverlapFlags& f) {
     std::string png_note;
     if (!f.output.empty()) {
         const std::string& out = f.output;
-        const index_t cell = f.cell ? *f.cell : std::clamp<index_t>(600 / std::max<index_t>(std::max(h, w), 1), 1, 32);
         // 3-D: the middle slice along the first dimension.
         const index_t mid = slices / 2;
         std::vector<double> plane(rep.counts.begin() + mid * h * w, rep.counts.begin() + (mid + 1) * h * w);
         const auto range = std::minmax_element(plane.begin(), plane.end());
         const double lo = *range.first, hi = *range.second;
-        figure::HeatMapStyle style{figure::Colormap::viridis, "(input, tap) pairs per output", true, lo, hi};
-        // The plot area is about cell pixels per element; margins for the title, the labels and the colour bar.
-        const double width = std::clamp<double>(static_cast<double>(w * cell) + 190, 320, 16384);
-        const double height = std::clamp<double>(static_cast<double>(h * cell) + 110, r == 1 ? 180 : 320, 16384);
-        figure::Figure fig(width, height);
+        figure::HeatMapStyle style{figure::Colormap::viridis, "(input, tap) pairs per output (structure)", true, lo, hi};
+        style.discrete = true;
+        // With --weights, a second panel: the response of the worst channel to an all-ones input.
+        std::vector<double> response;
+        double rlo = 0, rhi = 0;
+        if (levels) {
+            const ConvSpec t = p.spec.transposed ? p.spec : p.spec.adjoint();
+            begin_work(static_cast<double>(t.weight_numel()) * static_cast<double>(t.input_numel()) /
+                       static_cast<double>(std::max<index_t>(1, t.in_channels)));
+            const Batch<double> ones = Batch<double>::Ones(t.input_numel(), 1);
+            const Batch<double> y = conv_transpose_scatter<double>(t, span<const double>(p.weight), ones);
+            const index_t plane_size = h * w * slices;
+            const index_t off = levels->worst_channel * plane_size + mid * h * w;
+            response.assign(y.data() + off, y.data() + off + h * w);
+            const auto rr = std::minmax_element(response.begin(), response.end());
+            rlo = *rr.first;
+            rhi = *rr.second;
+        }
+        const int panels = levels ? 2 : 1;
+        figure::Figure fig(std::clamp<double>(static_cast<double>(w * cell) + 190, 320, 16384) * panels,
+                           std::clamp<double>(static_cast<double>(h * cell) + 110, r == 1 ? 180 : 320, 16384), 1, panels);
+        const ConvSpec ts = p.spec.transposed ? p.spec : p.spec.adjoint();
         std::ostringstream title;
-        title << (p.spec.transposed ? "transposed conv" : "W^T of the conv") << " overlap"
-              << (r == 3 ? ", slice " + std::to_string(mid) + " of dim 0" : "") << ": interior max/min = "
-              << rep.interior_max << "/" << rep.interior_min << (rep.even ? " (even)" : " (uneven)");
-        figure::Axes& ax = fig.axes().title(title.str()).xlabel("output position, last dimension").grid(false).yreverse(true);
+        title << (p.spec.transposed ? "transposed conv" : "W^T of the conv") << " " << to_string(ts.input_shape(), "x")
+              << " -> " << to_string(ts.output_shape(), "x") << ", kernel " << to_string(p.spec.kernel_size, "x")
+              << ", stride " << to_string(p.spec.stride, "x") << (r == 3 ? ", slice " + std::to_string(mid) + " of dim 0" : "");
+        fig.title(title.str());
+        std::ostringstream t1;
+        t1 << "overlap counts: interior max/min = " << rep.interior_max << "/" << rep.interior_min
+           << (rep.even ? " (even)" : " (uneven)");
+        figure::Axes& ax = fig.axes(0, 0).title(t1.str()).xlabel("output position, last dimension").grid(false).yreverse(true);
+        ax.xinteger(true).yinteger(true).aspect_equal(true);
         if (r > 1) ax.ylabel(r == 3 ? "output position, dimension 1" : "output position, dimension 0");
         ax.heat_map(std::move(plane), h, w,
                     {-0.5, static_cast<double>(w) - 0.5, -0.5, static_cast<double>(h) - 0.5}, style);
+        if (levels) {
+            char buf[160];
+            std::snprintf(buf, sizeof buf, "with the weights: response to all-ones input, channel %lld; phase spread %.3g",
+                          static_cast<long long>(levels->worst_channel), levels->spread);
+            figure::HeatMapStyle rs{figure::Colormap::magma,
+                                    "output value for an all-ones input (weights " + p.weight_source + ")", true, rlo, rhi};
+            figure::Axes& bx = fig.axes(0, 1).title(buf).xlabel("output position, last dimension").grid(false).yreverse(true);
+            bx.xinteger(true).yinteger(true).aspect_equal(true);
+            if (r > 1) bx.ylabel(r == 3 ? "output position, dimension 1" : "output position, dimension 0");
+            bx.heat_map(std::move(response), h, w,
+                        {-0.5, static_cast<double>(w) - 0.5, -0.5, static_cast<double>(h) - 0.5}, rs);
+        }
         fig.save(out);
-        png_note = "wrote " + out + ": " + std::to_string(static_cast<index_t>(width)) + " x " +
-                   std::to_string(static_cast<index_t>(height)) + (has_extension(out, ".svg") ? " points" : " pixels") +
+        png_note = "wrote " + out + ": " + std::to_string(static_cast<index_t>(fig.width())) + " x " +
+                   std::to_string(static_cast<index_t>(fig.height())) + (has_extension(out, ".svg") ? " points" : " pixels") +
                    ", about " + std::to_string(cell) + " per output element" +
                    (r == 3 ? ", slice " + std::to_string(mid) + " of dimension 0" : "") +
-                   "; colour = (input, tap) pairs per output, colour bar from the smallest count (" +
+                   "; colour = (input, tap) pairs per output, one colour per count from the smallest (" +
                    std::to_string(static_cast<index_t>(lo)) + ", dark) to the largest (" +
-                   std::to_string(static_cast<index_t>(hi)) + ", yellow)";
+                   std::to_string(static_cast<index_t>(hi)) + ", yellow)" +
+                   (levels ? "; right: the response to an all-ones input with the weights, output channel " +
+                                 std::to_string(levels->worst_channel) + " (its own colour bar)"
+                           : "");
     }
 
     if (f.json) {

@@ -10,6 +10,11 @@
 
 #include "cli.hpp"
 #include "convmtx/errors.hpp"
+#include "convmtx/file.hpp"
+
+#ifndef CONVMTX_VERSION
+#error "CONVMTX_VERSION (the project version) is defined by CMakeLists.txt"
+#endif
 
 namespace convmtx::cli {
 
@@ -52,6 +57,37 @@ void usage_line(std::ostream& err, const std::string& command, const std::string
     err << line << "\n";
 }
 
+}  // namespace
+
+void setup_app(CLI::App& app) {
+    app.description(
+        "Any convolution configuration as its explicit sparse matrix W (rows: the conv's output, columns: its input), "
+        "so that the transposed convolution W^T x can be built, inspected, applied, inverted and verified.");
+    app.footer(
+        "'convmtx <command> --help' or 'convmtx help <command>' shows a command's options; 'convmtx help config' the "
+        "configuration keys of --config JSON files. Options take their value as '--name value' or '--name=value', "
+        "'-o FILE' or '-oFILE' (not '-o=FILE'); an option or switch given twice is an error. A command whose work is estimated above 60 s (set CONVMTX_MAX_SECONDS "
+        "for another limit) or whose memory is above the machine's (or ulimit -v) is refused before it starts. A command "
+        "writes all its output files or none. Exit status: 0 success, 1 a check that failed, 2 a usage error (one line on stderr).");
+    use_tool_conventions(app);
+    app.set_version_flag("--version", std::string("convmtx ") + CONVMTX_VERSION, "print the version");
+    app.require_subcommand(0, 1);
+    setup_demo(app);
+    setup_build(app);
+    setup_inspect(app);
+    setup_spy(app);
+    setup_explain(app);
+    setup_overlap(app);
+    setup_spectrum(app);
+    setup_explore(app);
+    setup_spreadsheet(app);
+    setup_solve(app);
+    setup_adjoint_test(app);
+    setup_help(app);
+}
+
+namespace {
+
 int run_app(const std::vector<std::string>& args, std::ostream& err) {
     CLI::App app{"", "convmtx"};
     setup_app(app);
@@ -66,23 +102,25 @@ int run_app(const std::vector<std::string>& args, std::ostream& err) {
             if (!args.empty() && sub->get_name() == args.front()) return sub->get_name();
         return "";
     };
-    // CLI11 reads "--name=" as "--name" and takes the next argument as its value: refused here.
-    for (const std::string& arg : args) {
-        if (arg == "--") break;
-        if (arg.size() > 3 && arg.rfind("--", 0) == 0 && arg.find('=') == arg.size() - 1) {
-            usage_line(err, named(), arg.substr(0, arg.size() - 1) + ": empty value after '='");
-            return 2;
-        }
-        // "-o=FILE" would give the value "=FILE": a short option is written -oFILE or -o FILE.
-        if (arg.size() > 2 && arg[0] == '-' && std::isalpha(static_cast<unsigned char>(arg[1])) && arg[2] == '=') {
-            usage_line(err, named(), arg + ": a short option takes its value as " + arg.substr(0, 2) + arg.substr(3) +
-                                       " or " + arg.substr(0, 2) + " " + arg.substr(3) + ", without '='");
-            return 2;
-        }
+    // Arguments CLI11 would misread ("--name=", "-o=FILE"): refused here.
+    std::string bad = malformed_argument(args);
+    if (bad.empty()) bad = repeated_switch(app, args);
+    if (!bad.empty()) {
+        usage_line(err, named(), bad);
+        return 2;
     }
+    // Every file a command writes is one output: all are renamed into place when it ends, none
+    // when it fails (a later file's write error leaves none of the earlier ones; file.hpp).
+    OutputBatch outputs;
     try {
         std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
-        app.parse(reversed);
+        try {
+            app.parse(reversed);
+        } catch (const CLI::RuntimeError& e) {  // a failed check: the command's outputs are its report
+            if (e.get_exit_code() == 1) outputs.commit();
+            throw;
+        }
+        outputs.commit();
         if (!command()) {
             std::cout << app.help();
             usage_line(err, "", "give a command (the list is above)");

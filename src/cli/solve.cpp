@@ -3,6 +3,7 @@
 // compare with the transposed-convolution estimate W^T b by PSNR and SSIM.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -123,14 +124,14 @@ void setup_solve(CLI::App& app) {
     CLI::App* cmd = add_command(
         app, "solve",
         "deblurring / super-resolution: deconvolve your image with a PSF (TV, Tikhonov, gradient; bounds; "
-        "FFT, preconditioned CGLS, primal-dual, LSQR, Landweber, SPQR, CHOLMOD) vs W^T b",
+        "FFT, preconditioned CGLS, primal-dual, LSQR, LSMR, Landweber, SPQR, CHOLMOD) vs W^T b",
         "With --observed FILE --psf SPEC deconvolves your blurred image b (not blurred again) by "
         "min 1/2 ||W x - b||^2 + R(x) with lower <= x <= upper, W the convolution with the PSF and the chosen "
         "--boundary, R total variation (default) or a quadratic penalty, lambda by the discrepancy principle with "
         "the noise level given (--noise) or estimated from b; --truth adds PSNR and SSIM. Without --observed it "
         "forward-models b = W x + noise from --image (default: the 128x128 Shepp-Logan phantom) and compares the "
-        "degraded b, the transposed-convolution estimate W^T b and the solution. The methods lsqr, cgls, landweber, "
-        "spqr and cholmod run the least-squares problem min ||W x - b||^2 + lambda^2 ||L x||^2 with zeros "
+        "degraded b, the transposed-convolution estimate W^T b and the solution. The methods lsqr, lsmr, cgls, "
+        "landweber, spqr and cholmod run the least-squares problem min ||W x - b||^2 + lambda^2 ||L x||^2 with zeros "
         "boundaries (and --stride for super-resolution).\n"
         "  convmtx solve --observed b.png --psf gaussian:9:2.0 --truth x.png --montage m.png\n"
         "  convmtx solve --image camera.png --downscale 4 --stride 2 --method lsqr --montage sr.png");
@@ -166,12 +167,13 @@ void setup_solve(CLI::App& app) {
     CLI::Option* noise = d.noise;
     cmd->add_option("--lambda", f->lambda,
                     "regularization weight >= 0, or auto (default): the discrepancy principle with the known noise "
-                    "(least-squares methods: GCV when --noise 0)")
+                    "(simulated least-squares runs: --rule, GCV when --noise 0)")
         ->option_text("VALUE")
         ->check(parsed_by([](const std::string& t) {
             if (t != "auto") parse_number(t, 0.0);
         }));
-    cmd->add_option("--rule", f->rule, "least-squares methods: rule of --lambda auto: auto, discrepancy, gcv or lcurve")
+    cmd->add_option("--rule", f->rule, "simulated least-squares runs (lsqr, cgls, landweber, spqr, cholmod without --observed): rule of "
+                    "--lambda auto: auto (GCV when --noise 0, else discrepancy), discrepancy, gcv or lcurve")
         ->option_text("RULE")
         ->check(parsed_by([](const std::string& t) { parse_lambda_rule(t); }));
     cmd->add_option("--regularizer", f->regularizer,
@@ -183,9 +185,10 @@ void setup_solve(CLI::App& app) {
                     "auto (default: primal-dual for tv or bounds, fft for periodic, pcgls for zeros, cgls for reflect "
                     "and replicate; lsqr with --stride > 1), fft, pcgls "
                     "(CGLS with a circulant preconditioner), primal-dual (Chambolle-Pock), or the least-squares "
-                    "methods lsqr, cgls, landweber, spqr, cholmod")
+                    "methods lsqr, lsmr (monotone ||W^T r||: fewer iterations to the atol test on ill-conditioned "
+                    "blurs), cgls, landweber, spqr, cholmod")
         ->option_text("M")
-        ->check(CLI::IsMember({"auto", "fft", "pcgls", "primal-dual", "lsqr", "cgls", "landweber", "spqr", "cholmod"}));
+        ->check(CLI::IsMember({"auto", "fft", "pcgls", "primal-dual", "lsqr", "lsmr", "cgls", "landweber", "spqr", "cholmod"}));
     cmd->add_option("--iters", f->iters, "iteration limit (default: 500 for primal-dual and landweber, 2n otherwise)")
         ->option_text("N")
         ->check(integer_in(1));
@@ -216,23 +219,60 @@ void setup_solve(CLI::App& app) {
 namespace {
 
 bool legacy_method(const std::string& m) {
-    return m == "lsqr" || m == "cgls" || m == "landweber" || m == "spqr" || m == "cholmod";
+    return m == "lsqr" || m == "lsmr" || m == "cgls" || m == "landweber" || m == "spqr" || m == "cholmod";
 }
 
 Psf psf_of(const SolveFlags& f) {
     if (!f.psf.empty()) {
         if (f.psf.size() >= 4 && f.psf.compare(f.psf.size() - 4, 4, ".npy") == 0) {
-            const Kernel k = read_kernel(f.psf, "--psf");
-            try {
-                return make_psf(k.kh, k.kw, k.w, "psf " + f.psf + " (" + std::to_string(k.kh) + "x" + std::to_string(k.kw) + ")");
-            } catch (const config_error& e) {
-                throw usage_error(std::string("--psf ") + f.psf + ": " + e.what());
-            }
+            Kernel k = read_kernel(f.psf, "--psf");
+            k.describe = "psf " + f.psf + " (" + std::to_string(k.kh) + "x" + std::to_string(k.kw) + ")";
+            return checked_psf(k, "--psf " + f.psf);
         }
-        return parse_psf(f.psf);
+        Psf p = parse_psf(f.psf);
+        try {
+            return make_psf(p.height, p.width, p.values, p.description);
+        } catch (const config_error& e) {
+            throw usage_error(std::string("--psf ") + f.psf + ": " + e.what());
+        }
     }
     const Kernel k = !f.kernel.empty() ? read_kernel(f.kernel, "--kernel") : parse_blur(f.blur);
-    return make_psf(k.kh, k.kw, k.w, k.describe);
+    return checked_psf(k, !f.kernel.empty() ? "--kernel " + f.kernel : "--blur " + f.blur);
+}
+
+/// The image's size: at least 2x2, and 11x11 when it is compared with a truth (SSIM's window).
+void check_image_size(index_t H, index_t Wd, const SolveFlags& f, bool compared) {
+    const index_t need = compared ? 11 : 2;
+    if (H >= need && Wd >= need) return;
+    const std::string size = std::to_string(H) + "x" + std::to_string(Wd);
+    const std::string why = compared ? "at least 11x11 pixels (SSIM's 11x11 window compares the results with the truth)"
+                                     : "at least 2x2 pixels";
+    if (f.downscale)
+        throw usage_error("--downscale " + std::to_string(*f.downscale) + ": the image becomes " + size + "; solve needs " + why);
+    throw usage_error("the image is " + size + "; solve needs " + why);
+}
+
+bool quadratic_method(const std::string& m) { return m == "lsqr" || m == "cgls" || m == "pcgls" || m == "fft"; }
+
+/// The work of a solve on an H x W image with a kh x kw blur, checked before it starts: per
+/// iteration two products with W (kh kw multiply-adds a pixel each) and about 40 operations a
+/// pixel besides; iterations: the final solve's limit (at most 500 counted for the methods that
+/// converge long before their 2n limit) plus the lambda search's trials (about 10 of at most 200).
+void check_solve_work(index_t H, index_t Wd, index_t kh, index_t kw, double iterations, bool lambda_search,
+                      const std::string& what) {
+    const double pixels = static_cast<double>(H) * static_cast<double>(Wd);
+    const double per_iteration = pixels * (2.0 * static_cast<double>(kh) * static_cast<double>(kw) + 40);
+    const double its = iterations + (lambda_search ? 10 * std::min(iterations, 200.0) : 0);
+    check_time(per_iteration * its, 1e9, what,
+               "use a smaller image (--downscale), a smaller PSF, fewer --iters or a given --lambda");
+}
+
+/// The deconvolution's result must be a solution: a solve that overflowed (the operator returned
+/// a non-finite value) is refused naming what made it overflow, never printed as x = 0.
+void check_solved(const std::string& stop_reason, const std::string& what) {
+    if (stop_reason.find("non-finite") != std::string::npos)
+        throw usage_error("the solve overflowed (" + stop_reason + "): " + what +
+                          " make W x or W^T W x larger than a double; scale the PSF to sum 1 and the image to [0, 1]");
 }
 
 Image read_flag_image(const std::string& path, const char* flag) {
@@ -243,10 +283,24 @@ Image read_flag_image(const std::string& path, const char* flag) {
     }
 }
 
+/// The phantom's size is known before it is drawn: its solve's work is checked first.
+void check_phantom_work(const SolveFlags& f, index_t kh, index_t kw, const std::string& method) {
+    if (!f.observed.empty() || !f.image.empty()) return;
+    const index_t n = f.downscale ? std::max<index_t>(1, f.size / *f.downscale) : f.size;
+    const bool direct = method == "spqr" || method == "cholmod";
+    if (direct) return;
+    const double iterations = f.iters ? static_cast<double>(*f.iters) : 500.0;
+    check_solve_work(n, n, kh, kw, iterations, f.lambda == "auto",
+                     (method.empty() || method == "auto" ? std::string("solve") : "solve --method " + method) + " on " +
+                         std::to_string(n) + "x" + std::to_string(n) + " pixels with a " + std::to_string(kh) + "x" +
+                         std::to_string(kw) + " PSF");
+}
+
 /// The deconvolution path: --observed, or a simulation with a method of deconvolve.hpp.
 void run_deconvolve(const SolveFlags& f) {
     const bool observed = !f.observed.empty();
     const Psf psf = psf_of(f);
+    check_phantom_work(f, psf.height, psf.width, f.method);
     const PaddingMode boundary = f.boundary == "periodic" ? PaddingMode::circular : parse_padding_mode(f.boundary);
     Image truth, degraded;
     std::string source;
@@ -274,8 +328,7 @@ void run_deconvolve(const SolveFlags& f) {
         if (f.downscale) truth = downscale(truth, *f.downscale);
         H = truth.height, Wd = truth.width;
     }
-    if (H < 2 || Wd < 2)
-        throw usage_error("the image is " + std::to_string(H) + "x" + std::to_string(Wd) + "; it needs at least 2x2 pixels");
+    check_image_size(H, Wd, f, truth.size() > 0);
     try {
         A = blur_operator<double>(psf, H, Wd, boundary);
     } catch (const config_error& e) {
@@ -293,14 +346,36 @@ void run_deconvolve(const SolveFlags& f) {
 
     DeconvolveOptions o;
     o.boundary = boundary;
-    o.regularizer = f.regularizer == "auto" ? Prior::tv : parse_prior(f.regularizer);
+    // The least-squares (quadratic) methods: tikhonov and no bounds by default, as the help says.
+    const bool quadratic = quadratic_method(f.method);
+    o.regularizer = f.regularizer == "auto" ? (quadratic ? Prior::tikhonov : Prior::tv) : parse_prior(f.regularizer);
     if (f.lambda != "auto") o.lambda = parse_number(f.lambda, 0.0);
     if (!observed || f.noise_given) o.noise = f.noise;
+    if (f.rule != "auto")
+        throw usage_error("--rule " + f.rule + " applies to the simulated least-squares runs (--method lsqr, cgls, "
+                          "landweber, spqr or cholmod without --observed); " +
+                          std::string(observed ? "with --observed" : "with --method " + f.method) +
+                          " --lambda auto is the discrepancy principle");
     if (f.noise_given && f.noise == 0 && f.lambda == "auto")
-        throw usage_error("--noise 0 leaves the discrepancy principle nothing to aim at: give --lambda, or a noise level");
-    std::tie(o.lower, o.upper) = parse_bounds(f.bounds == "auto" ? "0:1" : f.bounds);
+        throw usage_error("--noise 0 leaves the discrepancy principle nothing to aim at (" +
+                          std::string(observed ? "with --observed" : "with --method " + f.method) +
+                          " --lambda auto is the discrepancy principle; GCV applies to the simulated least-squares "
+                          "runs): give --lambda, or a noise level");
+    std::tie(o.lower, o.upper) = parse_bounds(f.bounds == "auto" ? (quadratic ? "none" : "0:1") : f.bounds);
+    if (quadratic && f.bounds != "auto" && f.bounds != "none")
+        throw usage_error("--bounds " + f.bounds + " needs --method primal-dual (or auto); --method " + f.method +
+                          " solves the quadratic problem without bounds");
+    if (quadratic && (o.regularizer == Prior::tv || o.regularizer == Prior::tv_anisotropic))
+        throw usage_error("--regularizer " + f.regularizer + " needs --method primal-dual (or auto); --method " +
+                          f.method + " solves quadratic problems (tikhonov or gradient)");
     o.method = f.method == "auto" ? "" : f.method;
     if (f.iters) o.iter_lim = *f.iters;
+    {
+        const double limit = f.iters ? static_cast<double>(*f.iters) : 500.0;
+        check_solve_work(H, Wd, psf.height, psf.width, limit, f.lambda == "auto",
+                         "solve on " + std::to_string(H) + "x" + std::to_string(Wd) + " pixels with a " +
+                             std::to_string(psf.height) + "x" + std::to_string(psf.width) + " PSF");
+    }
     ProgressLine line(f.quiet);
     o.callback = [&line](const IterationInfo& i) {
         line.iteration(i);
@@ -308,12 +383,19 @@ void run_deconvolve(const SolveFlags& f) {
     };
     o.progress = [&line](const ProgressInfo& p) { line.step(p); };
     DeconvolveResult<double> res;
+    const std::string culprit = observed ? "--psf " + f.psf + " and --observed " + f.observed
+                                         : (!f.kernel.empty() ? "--kernel " + f.kernel : "--blur " + f.blur) +
+                                               " and --noise " + fmt("%g", f.noise);
     try {
         res = deconvolve<double>(b, H, Wd, psf, o);
     } catch (const config_error& e) {
         throw usage_error(e.what());
+    } catch (const std::runtime_error& e) {  // an operator that overflowed inside a norm estimate or lambda search
+        check_solved(e.what(), culprit);
+        throw;
     }
     line.clear();
+    check_solved(res.stop_reason, culprit);
 
     const Vector<double> wtb = A->apply_adjoint(b);
     const Image adjoint = to_image(wtb, H, Wd), solution = to_image(res.x, H, Wd);
@@ -325,7 +407,11 @@ void run_deconvolve(const SolveFlags& f) {
     if (auto* sp = dynamic_cast<const SparseOperator<double>*>(A.get()))
         std::cout << ", " << sp->matrix().nonZeros() << " stored entries";
     std::cout << "\nlambda=" << fmt("%.4g", res.lambda) << " (" << to_string(o.regularizer) << ", " << res.lambda_rule;
-    if (res.lambda_rule != "given")
+    if (res.lambda_rule != "given" && is_tv(o.regularizer))
+        std::cout << ": ||W x - b||^2 + sigma^2 df = (tau sigma)^2 m with sigma = " << fmt("%.4g", res.noise)
+                  << ", df = " << fmt("%.0f", res.degrees_of_freedom) << ", m = " << H * Wd << ", tau = "
+                  << fmt("%.3g", o.tau) << "; " << res.lambda_trials << " trial solves";
+    else if (res.lambda_rule != "given")
         std::cout << ": ||W x - b|| = " << fmt("%.4g", res.target) << " = " << fmt("%.3g", o.tau) << "*"
                   << fmt("%.4g", res.noise) << "*sqrt(" << H * Wd << "), " << res.lambda_trials << " trial solves";
     std::cout << ")\n";
@@ -390,15 +476,20 @@ void run_solve(const SolveFlags& flags) {
         return;
     }
     if (!f.observed.empty() && (f.method == "landweber" || f.method == "spqr" || f.method == "cholmod"))
-        throw usage_error("--method " + f.method + " runs on simulated data only; with --observed use auto, fft, pcgls, cgls, lsqr or primal-dual");
-    if (f.stride != 1) throw usage_error("--stride " + std::to_string(f.stride) + " needs a least-squares --method (lsqr, cgls, landweber, spqr, cholmod)");
+        throw usage_error("--method " + f.method + " runs on simulated data only; with --observed use auto, fft, pcgls, cgls, lsqr, lsmr or primal-dual");
+    if (f.stride != 1) throw usage_error("--stride " + std::to_string(f.stride) + " needs a least-squares --method (lsqr, lsmr, cgls, landweber, spqr, cholmod)");
     if (f.accelerate || f.matrix_free || !f.memory_limit.empty())
         throw usage_error(std::string(f.accelerate ? "--accelerate" : f.matrix_free ? "--matrix-free" : "--memory-limit") +
-                          " applies to the least-squares methods (lsqr, cgls, landweber, spqr, cholmod)");
+                          " applies to the least-squares methods (lsqr, lsmr, cgls, landweber, spqr, cholmod)");
     run_deconvolve(f);
 }
 
 void run_legacy(const SolveFlags& f) {
+    {
+        const Kernel k0 = !f.kernel.empty() ? read_kernel(f.kernel, "--kernel") : parse_blur(f.blur);
+        checked_psf(k0, !f.kernel.empty() ? "--kernel " + f.kernel : "--blur " + f.blur);  // every method's rule
+        check_phantom_work(f, k0.kh, k0.kw, f.method);
+    }
     // ---- the image ----
     Image truth;
     std::string source;
@@ -414,13 +505,12 @@ void run_legacy(const SolveFlags& f) {
         source = "Shepp-Logan phantom";
     }
     if (f.downscale) truth = downscale(truth, *f.downscale);
-    if (truth.height < 2 || truth.width < 2)
-        throw usage_error("the image is " + std::to_string(truth.height) + "x" + std::to_string(truth.width) +
-                          "; it needs at least 2x2 pixels");
+    check_image_size(truth.height, truth.width, f, true);
     const index_t H = truth.height, Wd = truth.width;
 
     // ---- the forward model ----
     const Kernel k = !f.kernel.empty() ? read_kernel(f.kernel, "--kernel") : parse_blur(f.blur);
+    checked_psf(k, !f.kernel.empty() ? "--kernel " + f.kernel : "--blur " + f.blur);  // every method's rule
     const index_t stride = f.stride;
     const double noise = f.noise;
     const index_t seed = f.seed;
@@ -438,8 +528,17 @@ void run_legacy(const SolveFlags& f) {
         throw usage_error("--matrix-free conflicts with --method " + method + ", which factorizes the explicit W");
     {
         const double pixels = static_cast<double>(H) * static_cast<double>(Wd);
-        const double iterations = f.iters ? static_cast<double>(*f.iters) : method == "landweber" ? 500 : 2 * pixels;
-        begin_work(pixels * static_cast<double>(k.kh * k.kw) * iterations * (f.lambda == "auto" ? 20 : 1));
+        const double iterations = f.iters ? static_cast<double>(*f.iters) : method == "landweber" ? 500 : std::min(2 * pixels, 500.0);
+        const std::string what = "solve --method " + method + " on " + std::to_string(H) + "x" + std::to_string(Wd) +
+                                 " pixels with a " + std::to_string(k.kh) + "x" + std::to_string(k.kw) + " kernel";
+        if (method == "spqr" || method == "cholmod")
+            begin_work(pixels * static_cast<double>(k.kh * k.kw) * 100);
+        else
+            check_solve_work(H, Wd, k.kh, k.kw, iterations, f.lambda == "auto", what);
+        // W's entries (value and index, 12 bytes) and the solver's vectors (about 10 of 8 bytes a pixel).
+        if (!matrix_free)
+            check_memory(pixels * static_cast<double>(k.kh * k.kw) * 12 * 2 + pixels * 80, what,
+                         "use --matrix-free, a smaller image (--downscale) or a smaller kernel");
     }
     std::shared_ptr<const LinearOperator<double>> A;
     std::shared_ptr<SparseOperator<double>> Wop;
@@ -478,6 +577,7 @@ void run_legacy(const SolveFlags& f) {
     so.accelerate = f.accelerate;
     if (f.iters) so.iter_lim = *f.iters;
     else if (method == "landweber") so.iter_lim = 500;
+    else if (method == "lsmr") so.iter_lim = 2 * A->model_size();  // --iters' documented default (lsmr's own: n)
     const std::string& lam = f.lambda;
     std::optional<LambdaChoice> choice;
     double lambda = 0;
@@ -510,6 +610,8 @@ void run_legacy(const SolveFlags& f) {
 #endif
     } else if (method == "lsqr") {
         res = lsqr<double>(*A, b, so);
+    } else if (method == "lsmr") {
+        res = lsmr<double>(*A, b, so);
     } else if (method == "cgls") {
         res = cgls<double>(*A, b, so);
     } else {
@@ -517,6 +619,9 @@ void run_legacy(const SolveFlags& f) {
     }
 
     line.clear();
+    if (res.istop == istop_nonfinite)
+        check_solved("the operator returned a non-finite value", (!f.kernel.empty() ? "--kernel " + f.kernel : "--blur " + f.blur) +
+                                                                     " and --noise " + fmt("%g", noise));
 
     // ---- the three estimates ----
     const Vector<double> wtb = A->apply_adjoint(b);
@@ -572,7 +677,9 @@ void run_legacy(const SolveFlags& f) {
     if (!f.montage.empty()) {
         auto q = [&](const Image& im) { return panel_quality({psnr(clipped(im), truth), ssim(clipped(im).pixels.data(), truth.pixels.data(), H, Wd)}); };
         const std::vector<MontagePanel> panels = {{truth, "truth"}, {degraded_view, "degraded " + q(degraded_view)},
-                                                  {adjoint, "W^T b " + q(adjoint)}, {solution, method + " " + q(solution)}};
+                                                  // W^T b of a strided model is dark: shown brighter by the truth's best factor.
+                                                  {adjoint, "W^T b " + q(adjoint), best_scale > 1.5 ? 1 / best_scale : 1.0},
+                                                  {solution, method + " " + q(solution)}};
         const Image m = write_montage(f.montage, panels);
         std::cout << "wrote " << f.montage << " (" << m.height << "x" << m.width << "): " << montage_caption(panels) << "\n";
     }

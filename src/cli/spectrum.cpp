@@ -15,7 +15,9 @@
 
 #include "cli.hpp"
 #include "config_flags.hpp"
+#include "convmtx/errors.hpp"
 #include "convmtx/figure.hpp"
+#include "convmtx/builder.hpp"
 #include "convmtx/spectrum.hpp"
 #include "flag_values.hpp"
 #if CONVMTX_WITH_SUITESPARSE
@@ -93,8 +95,10 @@ void draw(const std::string& path, const ConvSpec& spec, const Spectrum& s, bool
     }
     auto& ax = fig.axes(0, 0);
     ax.title(s.complete ? "all singular values" : "the " + std::to_string(s.values.size()) + " computed singular values")
-        .xlabel("index i (descending)")
-        .ylabel("singular value sigma_i");
+        .xlabel("index i (descending, from 1)")
+        .ylabel("singular value sigma_i")
+        .xinteger(true)
+        .xlim(static_cast<double>(first) + 0.5, static_cast<double>(first) + static_cast<double>(s.values.size()) + 0.5);
     if (positive && s.values.front() > 0 && s.values.back() > 0 && s.values.front() / s.values.back() > 50)
         ax.yscale(figure::Scale::log);
     ax.plot(x, y, {figure::cycle_color(0), 1.5, s.values.size() <= 64 ? 3.0 : 0.0, "sigma_i (" + to_string(s.method) + ")"});
@@ -113,15 +117,33 @@ void draw(const std::string& path, const ConvSpec& spec, const Spectrum& s, bool
             .xlabel("frequency f_1 (cycles per " + std::to_string(cols) + ")")
             .ylabel("frequency f_0 (cycles per " + std::to_string(rows) + ")")
             .grid(false)
+            .xinteger(true)
+            .yinteger(true)
+            .aspect_equal(true)
             .heat_map(std::move(centred), rows, cols, {x0, x0 + static_cast<double>(cols), y0, y0 + static_cast<double>(rows)},
                       {figure::Colormap::viridis, "sigma_max of the frequency's block"});
     }
     fig.save(path);
 }
 
+void run_spectrum_of(const SpectrumFlags& f, std::string& weight_source);
+
+/// The library's "weights: ..." refusals (singular values beyond a double) name the flag.
 void run_spectrum(const SpectrumFlags& f) {
+    std::string source;
+    try {
+        run_spectrum_of(f, source);
+    } catch (const config_error& e) {
+        const std::string m = e.what();
+        if (m.rfind("weights: ", 0) == 0) throw usage_error("--weights " + source + ": " + m.substr(9));
+        throw;
+    }
+}
+
+void run_spectrum_of(const SpectrumFlags& f, std::string& weight_source) {
     if (!f.config.given()) throw usage_error("give a configuration (--input and --kernel, or --config FILE)");
     const Problem p = f.config.problem();
+    weight_source = p.weight_source;
     ProgressLine line;
     SpectrumOptions o;
     o.method = parse_spectrum_method(f.method);
@@ -136,6 +158,18 @@ void run_spectrum(const SpectrumFlags& f) {
     if (f.k && *f.k > count)
         throw usage_error("--k " + std::to_string(*f.k) + " is larger than the number of singular values, min(rows, cols) = " +
                           std::to_string(count));
+
+    o.memory_limit = std::min(memory_limit(), 0.5 * physical_memory_bytes());
+    // The fft path's work and memory, estimated before anything is computed: sigma_max/sigma_min
+    // (every value), then --k and --plot (every value again, the frequency map).
+    if (o.method == SpectrumMethod::fft || o.method == SpectrumMethod::automatic) {
+        if (const auto cost = fft_spectrum_cost(p.spec, true, !f.plot.empty())) {
+            const double runs = 1 + (f.k ? 1 : 0) + (f.plot.empty() ? 0 : 1);
+            const std::string what = "the fft method on " + p.spec.describe();
+            check_memory(cost->bytes, what, "use fewer frequencies (a smaller input) or --method lanczos --k K");
+            check_time(runs * cost->work, 6e7, what, "use fewer channels or a smaller input, or --method lanczos --k K");
+        }
+    }
 
     // sigma_max and sigma_min by the chosen method (k and which do not apply to them).
     SpectrumOptions co = o;
@@ -195,7 +229,8 @@ void run_spectrum(const SpectrumFlags& f) {
 
     std::ostringstream os;
     os << p.spec.describe() << "\n";
-    os << "W: " << c.rows << " x " << c.cols << " (" << c.count << " singular values; a transposed conv has those of its W)\n";
+    os << (p.spec.transposed ? "T = W^T: " : "W: ") << c.rows << " x " << c.cols << " (" << c.count
+       << " singular values; a transposed conv has those of its W)\n";
     os << "sigma_max (the operator norm ||W||_2): " << num(c.sigma_max) << "\n";
     if (c.rank_deficient())
         os << "sigma_min: 0, W is rank-deficient: nullity " << c.nullity() << (c.zeros_exact ? "" : " at least") << "\n";

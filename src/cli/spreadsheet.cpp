@@ -2,6 +2,8 @@
 // output cells are live formulas over the input and kernel cells (the spreadsheet view of the MXNet/Excel
 // blog post), read off the library's matrix and tap lists; the same layout as convmtx.to_spreadsheet.
 #include <iostream>
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <tuple>
 
@@ -46,11 +48,43 @@ void run_spreadsheet(const SpreadsheetFlags& f) {
     if (spec.output_numel() > kMaxOutputCells)
         throw usage_error("the output has " + std::to_string(spec.output_numel()) + " cells (shape (" + to_string(out_shape) +
                           ")): a spreadsheet holds at most " + std::to_string(kMaxOutputCells) + " formulas");
+    // Sizes known before anything is built: the input and kernel cells, and the terms of the
+    // longest formula (each at least 6 characters, "B5*C7+", in a spreadsheet's 8192).
+    {
+        const double cells = static_cast<double>(spec.input_numel()) + static_cast<double>(spec.weight_numel());
+        if (cells > 1e6)
+            throw usage_error("the input and the kernel would take " + std::to_string(spec.input_numel()) + " + " +
+                              std::to_string(spec.weight_numel()) + " cells (input (" + to_string(in_shape) +
+                              "), weight (" + to_string(w_shape) + ")): a spreadsheet of at most 1000000 value cells "
+                              "is drawn; use fewer channels or a smaller input");
+        double terms = static_cast<double>(spec.in_channels / spec.groups);
+        for (size_t d = 0; d < spec.kernel_size.size(); ++d) {
+            const double k = static_cast<double>(std::min(spec.kernel_size[d], spec.input_size[d] + spec.padding_lo[d] + spec.padding_hi[d]));
+            terms *= spec.transposed ? std::ceil(k / static_cast<double>(spec.stride[d])) : k;
+        }
+        if (6 * terms + 1 > 8192)
+            throw usage_error("the formula of an output element would have " + std::to_string(static_cast<long long>(terms)) +
+                              " terms (C_in/groups x the kernel's taps), at least " +
+                              std::to_string(static_cast<long long>(6 * terms + 1)) +
+                              " characters: more than a spreadsheet's 8192; use fewer input channels (or more groups) or a "
+                              "smaller kernel");
+    }
     std::vector<double> x;
     try {
         x = input_values(parse_initializer(f.input_values, true), in_shape);
     } catch (const value_error& e) {
         throw usage_error("--input-values: " + std::string(e.what()));
+    }
+    {
+        // A spreadsheet computes in doubles: every output's sum of |w| |x| terms must fit one.
+        double wmax = 0, xmax = 0;
+        for (double v : p.weight) wmax = std::max(wmax, std::abs(v));
+        for (double v : x) xmax = std::max(xmax, std::abs(v));
+        const double bound = wmax * xmax * static_cast<double>(spec.weight_numel());
+        if (!std::isfinite(bound))
+            throw usage_error("--weights " + p.weight_source + " with --input-values " + f.input_values +
+                              ": the formulas could reach (largest |w|) x (largest |x|) x terms = inf, beyond the "
+                              "largest double (1.8e308); scale the weights or the input down");
     }
     const bool transposed = spec.transposed;
     const index_t c_in = in_shape[0], c_out = out_shape[0];

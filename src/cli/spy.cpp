@@ -35,12 +35,19 @@ Region parse_region(const std::string& text, index_t rows, index_t cols) {
     if (text.empty()) return {0, rows, 0, cols};
     const std::string rule = " (R0:R1,C0:C1 with 0 <= R0 < R1 <= " + std::to_string(rows) + " rows and 0 <= C0 < C1 <= " +
                              std::to_string(cols) + " columns)";
+    // Strictly four decimal numbers (digits only: no spaces, signs or exponents) in R0:R1,C0:C1.
     index_t v[4] = {0, 0, 0, 0};
-    char colon1 = 0, comma = 0, colon2 = 0;
-    std::istringstream is(text);
-    is >> v[0] >> colon1 >> v[1] >> comma >> v[2] >> colon2 >> v[3];
-    if (!is || colon1 != ':' || comma != ',' || colon2 != ':' || is.peek() != std::char_traits<char>::eof())
-        throw usage_error("--region " + text + ": not of the form R0:R1,C0:C1" + rule);
+    const char seps[3] = {':', ',', ':'};
+    size_t at = 0;
+    for (int i = 0; i < 4; ++i) {
+        const size_t end = i < 3 ? text.find(seps[i], at) : text.size();
+        const std::string item = end == std::string::npos ? std::string() : text.substr(at, end - at);
+        if (end == std::string::npos || item.empty() || item.size() > 18 ||
+            item.find_first_not_of("0123456789") != std::string::npos)
+            throw usage_error("--region " + text + ": not of the form R0:R1,C0:C1 (decimal digits only)" + rule);
+        v[i] = static_cast<index_t>(std::stoll(item));
+        at = end + 1;
+    }
     if (!(0 <= v[0] && v[0] < v[1] && v[1] <= rows && 0 <= v[2] && v[2] < v[3] && v[3] <= cols))
         throw usage_error("--region " + text + ": outside the matrix" + rule);
     return {v[0], v[1], v[2], v[3]};
@@ -62,13 +69,25 @@ Layout picture_layout(const SpyFlags& f, const Region& reg) {
     L.bin = L.density ? (std::max(nr, nc) + f.size - 1) / f.size : 1;
     L.gh = (nr + L.bin - 1) / L.bin;
     L.gw = (nc + L.bin - 1) / L.bin;
+    if (L.density && f.cell > 0)
+        throw usage_error("--cell " + std::to_string(f.cell) + " applies when entries are drawn one cell each, but " +
+                          (f.density ? std::string("--density draws density")
+                                     : "this " + std::to_string(nr) + " x " + std::to_string(nc) +
+                                           " region is drawn as density (more than --size " + std::to_string(f.size) +
+                                           " entries per side)") +
+                          ": leave out --cell" + (f.density ? "" : ", or raise --size or draw a smaller --region"));
     L.cell = L.density ? 1 : f.cell > 0 ? f.cell : std::clamp<index_t>(f.size / std::max<index_t>({L.gh, L.gw, 1}), 1, 24);
-    if (std::max(L.gh, L.gw) > 16000 / L.cell)
-        throw usage_error("--cell " + std::to_string(L.cell) + ": the picture of " + std::to_string(L.gh) + " x " +
-                          std::to_string(L.gw) + " cells would be wider than 16000 pixels");
+    if (std::max(L.gh, L.gw) > 16000 / L.cell) {
+        const std::string cells = "the picture of " + std::to_string(L.gh) + " x " + std::to_string(L.gw) + " cells";
+        if (f.cell > 0)
+            throw usage_error("--cell " + std::to_string(L.cell) + ": " + cells + " would be wider than 16000 pixels");
+        throw usage_error("--size " + std::to_string(f.size) + ": " + cells + " at " + std::to_string(L.cell) +
+                          " pixel(s) each would be wider than 16000 pixels; use --size 16000 or less");
+    }
     const double pixels = static_cast<double>(L.gh * L.cell + 120) * static_cast<double>(L.gw * L.cell + 230);
     if (4 * pixels > memory_limit())
-        throw memory_limit_error("--cell " + std::to_string(L.cell) + ": the picture's " + format_bytes(4 * pixels) +
+        throw memory_limit_error(std::string(f.cell > 0 ? "--cell " + std::to_string(L.cell) : "--size " + std::to_string(f.size)) +
+                                     ": the picture's " + format_bytes(4 * pixels) +
                                      " exceed the memory limit " + format_bytes(memory_limit()),
                                  4 * pixels, memory_limit());
     begin_work(pixels);
@@ -163,7 +182,9 @@ void run_spy(const SpyFlags& f) {
         style.colorbar_label = "stored entries per block of " + std::to_string(bin) + " x " + std::to_string(bin);
         style.vmin = 1;
         style.vmax = std::max(max_count, 2.0);
+        style.discrete = true;
     } else if (!taps.empty()) {
+        style.discrete = true;
         style.colorbar_label = folded ? "kernel tap t (flat spatial index; " + std::to_string(K) + ": folded taps)"
                                       : "kernel tap t (flat spatial index)";
         style.vmin = 0;
@@ -174,9 +195,8 @@ void run_spy(const SpyFlags& f) {
         style.vmin = -std::max(vmax_abs, 1e-300);
         style.vmax = std::max(vmax_abs, 1e-300);
     }
-    const double width = std::clamp<double>(static_cast<double>(gw * cell) + 230, 360, 16384);
-    const double height = std::clamp<double>(static_cast<double>(gh * cell) + 120, 240, 16384);
-    figure::Figure fig(width, height);
+    figure::Figure fig(std::clamp<double>(static_cast<double>(gw * cell) + 230, 360, 16384),
+                       std::clamp<double>(static_cast<double>(gh * cell) + 120, 240, 16384));
     std::string row_label = "row", col_label = "column";
     index_t row_block = 0, col_block = 0;
     if (s.problem) {
@@ -194,6 +214,7 @@ void run_spy(const SpyFlags& f) {
     if (!f.region.empty()) title << "; rows " << reg.r0 << "-" << reg.r1 - 1 << ", columns " << reg.c0 << "-" << reg.c1 - 1;
     const double x0 = static_cast<double>(reg.c0) - 0.5, y0 = static_cast<double>(reg.r0) - 0.5;
     figure::Axes& ax = fig.axes().title(title.str()).xlabel(col_label).ylabel(row_label).grid(false).yreverse(true).legend(false);
+    ax.xinteger(true).yinteger(true).aspect_equal(true);
     ax.xlim(x0, x0 + static_cast<double>(gw * bin)).ylim(y0, y0 + static_cast<double>(gh * bin));
     ax.heat_map(std::move(grid), gh, gw,
                 {x0, x0 + static_cast<double>(gw * bin), y0, y0 + static_cast<double>(gh * bin)}, style);
@@ -208,6 +229,9 @@ void run_spy(const SpyFlags& f) {
             for (index_t b = (reg.c0 / col_block + 1) * col_block; b < reg.c1; b += col_block, ++outlines)
                 ax.plot({static_cast<double>(b) - 0.5, static_cast<double>(b) - 0.5}, {y0, y0 + static_cast<double>(gh * bin)}, grey);
     }
+    // The margins are measured from the texts: the figure grows around a plot of cell pixels per entry.
+    fig.fit_plot(static_cast<double>(gw * cell), static_cast<double>(gh * cell), 360, 240);
+    const double width = fig.width(), height = fig.height();
     fig.save(out);
 
     std::cout << "wrote " << out << ": " << static_cast<index_t>(width) << " x " << static_cast<index_t>(height)
@@ -221,7 +245,8 @@ void run_spy(const SpyFlags& f) {
                   << " (rows x columns); colour bar from 1 to " << static_cast<index_t>(max_count)
                   << " entries, gray: none\n";
     } else {
-        std::cout << "entries: " << cell << " x " << cell << " pixels each, gray where there is none; colour = "
+        std::cout << "entries: " << cell << " x " << cell << (has_extension(out, ".svg") ? " points" : " pixels")
+                  << " each, gray where there is none; colour = "
                   << coloring << " (colour bar on the right)\n";
         if (!taps.empty()) {
             const ConvSpec& sp = s.problem->spec;

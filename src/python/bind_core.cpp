@@ -231,16 +231,29 @@ void bind_taps(py::module_& m) {
          "The products weight * x that sum to output element output_flat (flat C-order index into the\n"
          "operation's output sample (C_out, *output_size)): a list of Term. Summing wf[term.weight_flat] per\n"
          "term.input_flat (wf = weight.ravel()) gives row output_flat of W, or of T for a transposed conv.\n"
-         "ValueError when output_flat is outside [0, output_numel)."},
+         "ValueError when output_flat is not an int (a bool is refused) or is outside [0, output_numel)."},
         {"input_terms", &input_terms, "input_flat",
          "Every product weight * x[input_flat] the input element input_flat (flat C-order index into the\n"
          "operation's input sample (C_in, *input_size)) contributes to: a column of the operation's matrix, as a\n"
-         "list of Term. ValueError when input_flat is outside [0, input_numel)."}};
+         "list of Term. ValueError when input_flat is not an int (a bool is refused) or is outside\n"
+         "[0, input_numel)."}};
     for (const auto& t : terms) {
         const auto fn = t.fn;
+        const std::string arg = t.arg;
         m.def(
             t.name,
-            [fn](const ConvSpec& spec, index_t flat) {
+            [fn, arg](const ConvSpec& spec, const py::object& flat_obj) {
+                // Strictly an int (not a bool or float), and a Python int beyond 64 bits is a ValueError
+                // naming the argument, not pybind's "incompatible function arguments".
+                if (!PyLong_Check(flat_obj.ptr()) || PyBool_Check(flat_obj.ptr()))
+                    throw py::value_error(arg + "=" + std::string(py::repr(flat_obj)) + " must be an int");
+                index_t flat = 0;
+                try {
+                    flat = flat_obj.cast<index_t>();
+                } catch (const py::cast_error&) {
+                    throw py::value_error(arg + "=" + std::string(py::str(flat_obj)) +
+                                          " does not fit in a 64-bit index; it must be a flat index of the sample");
+                }
                 try {
                     return fn(spec, flat);
                 } catch (const std::out_of_range& e) {  // like numpy's unravel_index: a ValueError

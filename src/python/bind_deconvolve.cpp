@@ -77,6 +77,7 @@ py::dict run(const py::array& b_in, const F64& psf_in, const std::string& bounda
     d["lambda_rule"] = r.lambda_rule;
     d["noise"] = r.noise;
     d["target"] = r.target;
+    d["degrees_of_freedom"] = r.degrees_of_freedom;
     d["lambda_trials"] = r.lambda_trials;
     d["lambda_note"] = r.lambda_note;
     d["method"] = r.method;

@@ -36,6 +36,8 @@ py::array run(const ConvOperator<Scalar>& op, const py::array& x, bool adjoint) 
     if (x.ndim() != 2 || !(x.flags() & py::array::c_style) || static_cast<index_t>(x.shape(1)) != in)
         throw shape_error("operand must be a C-contiguous (N, " + std::to_string(in) + ") array (internal call)");
     const auto n = static_cast<Eigen::Index>(x.shape(0));
+    if (n == 0)  // a block of no samples (a zero-column matmat): the empty product, the kernels never see it
+        return py::array_t<Scalar>(std::vector<py::ssize_t>{0, static_cast<py::ssize_t>(out)});
     auto* y = new Batch<Scalar>(static_cast<Eigen::Index>(out), n);
     py::capsule owner(y, [](void* p) { delete static_cast<Batch<Scalar>*>(p); });
     {

@@ -251,9 +251,10 @@ void bind_solvers(py::module_& m) {
             const Eigen::VectorXd bv = from_numpy(b, "b");
             SolveResult<double> r;
             if (method == "lsqr") r = lsqr<double>(*A, bv, o);
+            else if (method == "lsmr") r = lsmr<double>(*A, bv, o);
             else if (method == "cgls") r = cgls<double>(*A, bv, o);
             else if (method == "landweber") r = landweber<double>(*A, bv, o);
-            else throw config_error("method='" + method + "' must be 'lsqr', 'cgls' or 'landweber'");
+            else throw config_error("method='" + method + "' must be 'lsqr', 'lsmr', 'cgls' or 'landweber'");
             return result_dict(r);
         },
         py::arg("method"), py::arg("matrix"), py::arg("matvec"), py::arg("rmatvec"), py::arg("rows"), py::arg("cols"),

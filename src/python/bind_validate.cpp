@@ -33,8 +33,9 @@ index_t numel(const Shape& s) {
 
 // A Python callable as a KernelFn: batched (N, *in_shape) -> (N, *out_shape), or one sample at a time.
 template <class Scalar>
-KernelFn<Scalar> wrap(py::function f, Shape in_shape, Shape out_shape, bool batched, std::string what) {
-    return [f, in_shape, out_shape, batched, what](const Eigen::Ref<const Batch<Scalar>>& X) {
+KernelFn<Scalar> wrap(py::function f, Shape in_shape, Shape out_shape, bool batched, std::string what,
+                      std::function<std::string(const Shape&)> hint = {}) {
+    return [f, in_shape, out_shape, batched, what, hint](const Eigen::Ref<const Batch<Scalar>>& X) {
         const index_t in = numel(in_shape), out = numel(out_shape), n = X.cols();
         Batch<Scalar> Y(out, n);
         auto to_batch = [&](py::handle result, index_t first, index_t count) {
@@ -50,7 +51,12 @@ KernelFn<Scalar> wrap(py::function f, Shape in_shape, Shape out_shape, bool batc
                                       return s;
                                   }())
                                            : "an input of shape " + shape_text(in_shape)) +
-                                  "; expected " + shape_text(want));
+                                  "; expected " + shape_text(want) + [&]() -> std::string {
+                                      if (!hint || r.ndim() < 1) return "";
+                                      const Shape sample(got.begin() + (batched ? 1 : 0), got.end());
+                                      const std::string h = hint(sample);
+                                      return h.empty() ? "" : ". " + h;
+                                  }());
             }
             auto c = py::array_t<Scalar, py::array::c_style | py::array::forcecast>::ensure(r);
             if (!c) throw py::type_error(what + " returned an array that cannot be converted to floating point");
@@ -81,7 +87,8 @@ KernelReport check_typed(py::function kernel, const ConvSpec& spec, const py::ar
                           std::to_string(spec.weight_numel()) + " = prod" + shape_text(spec.weight_shape()) +
                           " in C order");
     const span<const Scalar> w(static_cast<const Scalar*>(weight.data()), static_cast<size_t>(weight.size()));
-    const KernelFn<Scalar> f = wrap<Scalar>(kernel, spec.input_shape(), spec.output_shape(), true, "kernel");
+    const KernelFn<Scalar> f = wrap<Scalar>(kernel, spec.input_shape(), spec.output_shape(), true, "kernel",
+                                            [spec](const Shape& got) { return explain_output_shape(spec, got); });
     KernelFn<Scalar> a;
     if (adjoint) a = wrap<Scalar>(*adjoint, spec.output_shape(), spec.input_shape(), true, "adjoint");
     return check_kernel<Scalar>(spec, w, f, a, opt);

@@ -24,7 +24,7 @@ void bind_operator(pybind11::module_& m);
 /// check_kernel, to_sparse and the probe bounds of the kernel validation (bind_validate.cpp).
 void bind_validate(pybind11::module_& m);
 
-/// lsqr/cgls/landweber, SPQR/CHOLMOD, choose_lambda and the image helpers (bind_solvers.cpp).
+/// lsqr/lsmr/cgls/landweber, SPQR/CHOLMOD, choose_lambda and the image helpers (bind_solvers.cpp).
 void bind_solvers(pybind11::module_& m);
 
 /// spmv: sparse products on scipy CSR/CSC arrays into an output array, GIL released (bind_spmv.cpp).

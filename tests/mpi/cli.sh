@@ -40,3 +40,28 @@ set -e
 [ "$status" -eq 2 ] || fail "--lambda auto: exit status $status, expected 2"
 grep -q "^convmtx-mpi solve: --lambda auto is not available" "$tmp/err.txt" || fail "--lambda auto: message"
 echo "usage error: exit status 2"
+
+# break_hostile F15/F16 and break_newuser F8: one-dash options that are not PETSc's, a zero PSF, the
+# parse errors and `help` of convmtx.
+refuse() {  # refuse NEEDLE ARGS...: exit status 2 and NEEDLE on the one product line of stderr
+  local needle=$1; shift
+  set +e
+  run "$@" > "$tmp/out.txt" 2> "$tmp/err.txt"
+  local status=$?
+  set -e
+  [ "$status" -eq 2 ] || { cat "$tmp/err.txt"; fail "$*: exit status $status, expected 2"; }
+  grep -F "convmtx-mpi" "$tmp/err.txt" | grep -qF -- "$needle" || { cat "$tmp/err.txt"; fail "$*: no '$needle'"; }
+}
+python3 -c "import numpy as np; np.save('$tmp/psf0.npy', np.zeros((3, 3))); np.save('$tmp/psfhuge.npy', np.full((3, 3), 1e308))"
+(cd "$tmp" && refuse "-o=x.mtx: a short option takes its value as -ox.mtx" build --input 1x8x8 --kernel 3x3 -o=x.mtx)
+[ ! -e "$tmp/x.mtx" ] && [ ! -e "$tmp/=x.mtx" ] || fail "-o=x.mtx wrote a file"
+refuse "unknown option '-bogus'" build --input 1x8x8 --kernel 3x3 -bogus
+refuse "did you mean '--output'" build --input 1x8x8 --kernel 3x3 -output "$tmp/y.mtx"
+refuse "--transposed is given more than once" build --input 1x8x8 --kernel 3x3 --transposed --transposed
+refuse "--kernel $tmp/psf0.npy: PSF values sum to 0" solve --size 32 --kernel "$tmp/psf0.npy"
+refuse "--kernel $tmp/psfhuge.npy: PSF values sum to" solve --size 32 --kernel "$tmp/psfhuge.npy"
+refuse "unknown option '--lamda' (did you mean '--lambda'?)" solve --lamda 0.02
+refuse "--observed is convmtx solve's" solve --observed b.png --psf gaussian:9:2.0
+run help solve > "$tmp/help.txt" || fail "convmtx-mpi help solve"
+grep -q "usage: convmtx-mpi solve" "$tmp/help.txt" || fail "help solve: usage line"
+echo "usage errors: one-dash options, PSF rules, suggestions and help as convmtx's"

@@ -307,7 +307,9 @@ def test_spy_draws_every_entry_in_its_tap_colour(torch, tmp_path, name):
     K = int(np.prod(cfg["kernel"]))
     out = run("spy", *flags(cfg, "arange"), "--cell", "5", "-o", tmp_path / "W.png").stdout
     w, h = map(int, re.search(r"(\d+) x (\d+) pixels", out).groups())
-    assert decode_png(tmp_path / "W.png")[:2] == (w, h) == (max(M.shape[1] * 5 + 230, 360), max(M.shape[0] * 5 + 120, 240))
+    # The margins are measured from the texts: the plot holds 5 pixels per entry, the figure at least 360 x 240.
+    assert decode_png(tmp_path / "W.png")[:2] == (w, h)
+    assert w >= max(M.shape[1] * 5 + 60, 360) and h >= max(M.shape[0] * 5 + 60, 240)
     assert f"taps: t = 0 .. {K - 1}" in out
     out = run("spy", *flags(cfg, "arange"), "-o", tmp_path / "W.svg").stdout
     assert re.search(r"W\.svg: \d+ x \d+ points", out)
@@ -435,7 +437,7 @@ def test_overlap_heat_map_for_a_large_output(tmp_path):
     rep = json.loads(run("overlap", "--input", "8x64x64", "--kernel", "5x5", "--stride", "2", "--padding", "2",
                          "--output-padding", "1", "--transposed", "--json").stdout)
     lo, hi = min(rep["counts"]), max(rep["counts"])
-    assert f"from the smallest count ({lo}, dark) to the largest ({hi}, yellow)" in out
+    assert f"one colour per count from the smallest ({lo}, dark) to the largest ({hi}, yellow)" in out
     # Interior counts alternate 9, 6 / 6, 4 (k=5, s=2: 3 or 2 taps per dimension): a window in the middle of the
     # plot holds the three colours, two of them alternating along a row.
     colours = {tuple(px[y][x]) for y in range(height // 2, height // 2 + 12) for x in range(width // 4, width // 2)}
@@ -763,30 +765,22 @@ def test_image_headers_that_would_allocate_are_refused(tmp_path):
 # ---------------------------------------------------------------- writing
 
 
-def test_fifo_and_device_destinations_are_written_directly(tmp_path):
-    import io
-    import threading
+def test_fifo_and_device_destinations_are_refused(tmp_path):
+    """A FIFO, a device (/dev/null, /dev/full) or a socket is refused without being opened: opening a FIFO
+    for writing waited for a reader forever (break_hostile F34); nothing is written, the FIFO stays."""
     f = ["--input", "1x6x6", "--kernel", "3x3", "--weights", "random:2"]
-    run("build", *f, "-o", tmp_path / "ref.npz")
-    ref = scipy.sparse.load_npz(str(tmp_path / "ref.npz"))
     for name in ("p.npz", "p.mtx"):
         fifo = tmp_path / name
         os.mkfifo(fifo)
-        got = {}
-        reader = threading.Thread(target=lambda: got.setdefault("bytes", open(fifo, "rb").read()))
-        reader.start()
-        run("build", *f, "-o", fifo)
-        reader.join(60)
-        data = got["bytes"]
-        M = scipy.sparse.load_npz(io.BytesIO(data)) if name.endswith(".npz") else scipy.io.mmread(io.BytesIO(data))
-        assert (M.tocsr() != ref).nnz == 0
+        p = run("build", *f, "-o", fifo, check=False)
+        assert p.returncode == 2 and "is a FIFO, not a regular file" in p.stderr, p.stderr
         assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
-    os.symlink("/dev/null", tmp_path / "null.mtx")
-    run("build", *f, "-o", tmp_path / "null.mtx")
-    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
-    os.symlink("/dev/full", tmp_path / "full.npz")
-    p = run("build", *f, "-o", tmp_path / "full.npz", check=False)
-    assert p.returncode == 2 and "No space left on device" in p.stderr and "full.npz" in p.stderr
+    for device in ("/dev/null", "/dev/full"):
+        os.symlink(device, tmp_path / "dev.npz")
+        p = run("build", *f, "-o", tmp_path / "dev.npz", check=False)
+        assert p.returncode == 2 and "is a character device (through a symbolic link)" in p.stderr, p.stderr
+        assert stat.S_ISCHR(os.stat(device).st_mode)
+        os.unlink(tmp_path / "dev.npz")
 
 
 def leftovers(directory):

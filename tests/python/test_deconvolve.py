@@ -83,9 +83,11 @@ def test_result_history_lambda_and_stop_reason(rng):
     x, res = convmtx.deconvolve(b, psf, regularizer="tv", bounds=(0, 1), noise=0.02, callback=seen.append)
     assert x.shape == b.shape and x.dtype == np.float64
     assert 0 <= x.min() and x.max() <= 1
-    assert res.lambda_rule == "discrepancy (noise given)" and res.lam > 0 and res.lambda_trials >= 1
+    assert res.lambda_rule == "discrepancy with degrees of freedom (noise given)" and res.lam > 0
+    assert res.lambda_trials >= 2 and res.lambda_trials % 2 == 0  # two solves per lambda examined
     assert res.target == pytest.approx(0.02 * 32)
-    assert res.residual_norm == pytest.approx(res.target, rel=0.05)
+    assert 0 < res.degrees_of_freedom < 32 * 32 / 2
+    assert np.hypot(res.residual_norm, 0.02 * np.sqrt(res.degrees_of_freedom)) == pytest.approx(res.target, rel=0.05)
     assert res.method == "primal-dual" and len(res.history) == res.iterations == len(seen)
     assert res.stop_reason.startswith("relative change") and res.converged
     assert convmtx.psnr(np.clip(x, 0, 1).astype(np.float32), truth.astype(np.float32)) > \
@@ -99,6 +101,8 @@ def test_result_history_lambda_and_stop_reason(rng):
     _, res = convmtx.deconvolve(b64, psf, iter_lim=50)
     assert res.lambda_rule == "discrepancy (noise estimated by MAD)" and res.noise == pytest.approx(0.02, rel=0.2)
     assert res.noise == convmtx.estimate_noise(b64)
+    _, res = convmtx.deconvolve(b64, psf, regularizer="tv", iter_lim=50)
+    assert res.lambda_rule == "discrepancy with degrees of freedom (noise estimated by MAD)"
 
 
 @pytest.mark.parametrize("boundary", list(MODES))

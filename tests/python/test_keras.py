@@ -103,3 +103,26 @@ def test_serialized_form_and_contradictions():
         convmtx.from_keras_config(conv1d(padding="full"), K123, (4, 1))
     with pytest.raises(ValueError, match="data_format='nhwc'"):
         convmtx.from_keras_config(conv1d(data_format="nhwc"), K123, (4, 1))
+
+
+def test_channel_mismatch_is_worded_in_keras_terms():
+    """newuser F16: an input given channels-first to a channels_last layer got "weight shape (4, 2, 3, 3) has
+    in_channels=4 ..." (PyTorch's layout of a kernel the user never wrote); the message quotes the user's
+    input_shape and Keras kernel and says how the shape was read."""
+    k = np.random.default_rng(0).random((3, 3, 2, 4))
+    ct = {"class_name": "Conv2DTranspose", "config": {"filters": 2, "kernel_size": [3, 3], "strides": [2, 2],
+                                                      "padding": "same", "data_format": "channels_last",
+                                                      "use_bias": False}}
+    with pytest.raises(ValueError, match=r"^input_shape \(4, 8, 8\) read as channels_last \(H, W, C\): C=8, but the "
+                                         r"kernel \(3, 3, 2, 4\) expects C_in=4 \(its last axis\); for channels-first "
+                                         r"data set data_format='channels_first'$"):
+        convmtx.from_keras_config(ct, [k], (4, 8, 8))
+    assert convmtx.from_keras_config(ct, [k], (8, 8, 4)).shape == (512, 256)
+    cfg = {"filters": 4, "kernel_size": [3, 3], "groups": 2, "data_format": "channels_first"}
+    with pytest.raises(ValueError, match=r"input_shape \(8, 8, 4\) read as channels_first \(C, H, W\): C=8, but the "
+                                         r"kernel \(3, 3, 2, 4\) expects C_in=4 \(its axis 2 \(C_in/groups\) times "
+                                         r"groups=2\); for channels-last data set data_format='channels_last'"):
+        convmtx.from_keras_config(cfg, k, (8, 8, 4))
+    with pytest.raises(ValueError, match=r"input_shape \(8, 3\) read as channels_last \(\*n, C\): C=3, but the kernel "
+                                         r"\(3, 1, 1\) expects C_in=1"):
+        convmtx.from_keras_config(conv1d(), K123, (8, 3))

@@ -67,8 +67,15 @@ def test_spy_taps_against_values():
     assert legend_labels(ax) == [f"tap ({i},{j})" for i in range(3) for j in range(3)]
     outlines = [line for line in ax.get_lines() if line.get_gid() == "block-outline"]
     assert len(outlines) == (3 - 1) + (2 - 1)
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["c0", "c1", "c2"]
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["c0", "c1"]
+    # Integer indices on the main axes; the channel blocks named at their centres on the second axes.
+    ax.figure.canvas.draw()
+    assert all(float(t.get_text().replace("\u2212", "-")).is_integer() for t in ax.get_yticklabels() + ax.get_xticklabels()
+               if t.get_text())
+    assert np.all(np.asarray(ax.get_yticks()) == np.round(ax.get_yticks()))
+    sec = {a.get_gid(): a for a in ax.child_axes}
+    assert [t.get_text() for t in sec["channel-y"].get_yticklabels()] == ["c0", "c1", "c2"]
+    assert [t.get_text() for t in sec["channel-x"].get_xticklabels()] == ["c0", "c1"]
+    np.testing.assert_array_equal(sec["channel-y"].get_yticks(), [4, 13, 22])  # blocks of 9 rows: centres 4, 13, 22
     assert ax.get_title() == f"W: 27 x 50, {np.count_nonzero(W)} entries"
 
 
@@ -203,14 +210,21 @@ def test_montage_titles_metrics_and_size():
     axes = [a for a in fig.axes if a.get_label() != "<colorbar>"]
     assert [a.get_title().splitlines()[0] for a in axes] == ["truth", "noisy", "flipped"]
     assert axes[0].get_title() == "truth"
-    ssim = skimage_metrics.structural_similarity(noisy, ref, data_range=ref.max() - ref.min())
-    mse = np.mean((noisy - ref) ** 2)
-    psnr = 10 * np.log10((ref.max() - ref.min()) ** 2 / mse)
-    assert axes[1].get_title().splitlines()[1] == f"PSNR {psnr:.1f} dB, SSIM {ssim:.3f}"
+    # The CLI's definition: 11 x 11 Gaussian window (sigma 1.5), population moments, L = 1 for images in [0, 1].
+    ssim = skimage_metrics.structural_similarity(noisy, ref, data_range=1.0, gaussian_weights=True, sigma=1.5,
+                                                 use_sample_covariance=False)
+    assert ssim == pytest.approx(convmtx.ssim(noisy, ref), abs=1e-9)
+    psnr = 10 * np.log10(1.0 / np.mean((noisy - ref) ** 2))
+    assert axes[1].get_title().splitlines()[1] == f"{psnr:.2f} dB / SSIM {ssim:.3f}"
     assert all(a.get_xlabel() == "x (pixels)" for a in axes)
     assert colorbar(axes[-1]).ax.get_ylabel() == "intensity"
     w, h = png_size(render(fig))
     assert (w, h) == (round((3 * 3.0 + 1.0) * 50), round((3.0 + 0.6) * 50))
+    # A reference outside [0, 1]: L = its range, for PSNR and SSIM alike.
+    fig = plot.montage([4 * ref, 4 * noisy], reference=4 * ref)
+    L = float(4 * ref.max() - 4 * ref.min())
+    expected = f"{10 * np.log10(L * L / np.mean((4 * noisy - 4 * ref) ** 2)):.2f} dB / SSIM {convmtx.ssim(4 * noisy, 4 * ref, L):.3f}"
+    assert fig.axes[1].get_title().splitlines()[1] == expected
 
 
 @pytest.mark.parametrize("args, message", [
@@ -221,3 +235,52 @@ def test_montage_titles_metrics_and_size():
 def test_montage_errors(args, message):
     with pytest.raises(ValueError, match=message):
         plot.montage(*args)
+
+
+def _clipped_texts(fig):
+    """Where the drawn artists (titles, labels, tick labels in view, legend, colour bar) reach outside the
+    figure: matplotlib's own tight bounding box (what bbox_inches="tight" would keep) against the figure's."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    tight = fig.get_tightbbox(renderer)  # inches
+    w, h = fig.get_size_inches()
+    eps = 1.0 / fig.dpi
+    outside = tight.x0 < -eps or tight.y0 < -eps or tight.x1 > w + eps or tight.y1 > h + eps
+    return [tuple(np.round(tight.extents, 2))] if outside else []
+
+
+def _overlapping_title(ax):
+    """The title's box overlaps a tick label or the label of the top x axis (F5: they collided)."""
+    renderer = ax.figure.canvas.get_renderer()
+    title = ax.title.get_window_extent(renderer)
+    others = [ax.xaxis.label] + [t for t in ax.get_xticklabels() if t.get_text()]
+    return [t.get_text() for t in others if t.get_visible() and title.overlaps(t.get_window_extent(renderer))]
+
+
+@pytest.mark.parametrize("draw", [
+    # The new user's F5: T of a tall transposed conv, a two-channel W by channel, a matrix by value.
+    lambda: plot.spy(convmtx.conv_transpose_spec((1, 4, 4), (1, 2, 3, 3), stride=2, padding=1, output_padding=1)),
+    lambda: plot.spy(convmtx.conv_spec((2, 6, 6), (3, 2, 3, 3), padding=1), color_by="channel"),
+    lambda: plot.spy(convmtx.conv_matrix((1, 5, 5), np.ones((1, 1, 3, 3)), padding=1), color_by="value"),
+    lambda: plot.spy(convmtx.conv_spec((2, 5, 5), (3, 2, 3, 3), stride=2, padding=1)),
+    lambda: plot.overlap(convmtx.conv_transpose_spec((1, 8, 8), (1, 1, 3, 3), stride=2)),
+    lambda: plot.kernel_footprint(convmtx.conv_spec((2, 6, 6), (1, 2, 3, 3), padding=1), (0, 2, 2)),
+    lambda: plot.montage([np.zeros((32, 32)), np.ones((32, 32))], ["a", "b"], reference=np.zeros((32, 32))),
+], ids=["spy-tall-T", "spy-channel", "spy-value", "spy-W", "overlap", "footprint", "montage"])
+def test_no_text_is_clipped_at_the_default_size(draw):
+    obj = draw()
+    fig = obj if isinstance(obj, matplotlib.figure.Figure) else obj.figure
+    for dpi in (100, 50):
+        fig.set_dpi(dpi)
+        assert _clipped_texts(fig) == []
+    if not isinstance(obj, matplotlib.figure.Figure):
+        assert _overlapping_title(obj) == []
+
+
+def test_spy_value_empty_cells_differ_from_small_values():
+    """F5: near-zero values were white like the empty cells; empty cells are now light grey."""
+    ax = plot.spy(np.array([[1e-6, 0.0], [0.0, 1.0]]), color_by="value")
+    im = ax.get_images()[0]
+    bad = im.get_cmap().get_bad()
+    assert tuple(np.round(bad[:3], 2)) == (0.85, 0.85, 0.85)
+    assert tuple(im.get_cmap()(im.norm(1e-6))[:3]) != tuple(bad[:3])

@@ -193,23 +193,18 @@ def failing(W, at, bad, adjoint=False):
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
-def test_an_operator_returning_nan_stops_the_solver_at_the_last_finite_iterate(problem, bad):
+def test_an_operator_returning_nan_raises_naming_the_product(problem, bad):
+    """A NaN or Inf from the operator is a ValueError naming the function that returned it, in every solver
+    (hostile F31: the solvers returned the last finite iterate, or x = 0, with only istop 9 telling)."""
     W, b = problem
-    # LSQR: the product of iteration 4 fails; x is scipy's x after 3 iterations.
-    r = convmtx.lsqr(failing(W, 4, bad), b)
-    assert r.istop == 9 and r.itn == 3
-    assert r.reason == "The operator returned a non-finite value at iteration 4"
-    assert rel(r.x, sla.lsqr(W, b, iter_lim=3)[0]) <= 1e-8
-    # CGLS: the adjoint of iteration 2 fails (call 1 is A^T b); x is CGLS's first iterate.
-    c = convmtx.cgls(failing(W, 3, bad, adjoint=True), b)
-    assert c.istop == 9 and c.itn == 1 and np.all(np.isfinite(c.x))
-    # The references apply W through convmtx's parallel products, the failing operator through
-    # scipy's serial ones: the same sums in another order.
-    assert rel(c.x, convmtx.cgls(W, b, iter_lim=1).x) <= 1e-14
-    w = convmtx.landweber(failing(W, 6, bad), b, step=0.05)
-    assert w.istop == 9 and w.itn == 4
-    assert rel(w.x, convmtx.landweber(W, b, step=0.05, iter_lim=4).x) <= 1e-14
-    with pytest.raises(RuntimeError, match="non-finite"):
+    with pytest.raises(ValueError, match=rf"A\[0\] \(matvec\) returned {bad} at index 1: the operator's output must "
+                                         r"be finite"):
+        convmtx.lsqr(failing(W, 4, bad), b)
+    with pytest.raises(ValueError, match=rf"A\[1\] \(rmatvec\) returned {bad} at index 1"):
+        convmtx.cgls(failing(W, 3, bad, adjoint=True), b)
+    with pytest.raises(ValueError, match=rf"A\[0\] \(matvec\) returned {bad} at index 1"):
+        convmtx.landweber(failing(W, 6, bad), b, step=0.05)
+    with pytest.raises(ValueError, match=rf"A\[0\] \(matvec\) returned {bad} at index 1"):
         convmtx.choose_lambda(failing(W, 5, bad), b, rule="lcurve")
 
 
@@ -355,8 +350,9 @@ def test_cli_solve_without_arguments(tmp_path):
                          capture_output=True, text=True, check=True).stdout
     p = psnr_lines(out)
     assert set(p) == {"degraded b", "transposed conv W^T b", "solution"}, out
-    # TV with bounds [0, 1] and the discrepancy principle: 19.30 -> 23.55 dB (docs/solvers.md).
-    assert p["solution"] > p["degraded b"] + 4.0 > p["transposed conv W^T b"]
+    # TV with bounds [0, 1] and the discrepancy principle corrected by the degrees of freedom:
+    # 19.30 -> 25.45 dB (docs/solvers.md; issue 13 asks for at least +5 dB).
+    assert p["solution"] > p["degraded b"] + 5.0 > p["transposed conv W^T b"]
     assert "discrepancy" in out and "SSIM" in out
     assert convmtx.read_image(tmp_path / "x.png").shape == (128, 128)
     h, w = convmtx.read_image(tmp_path / "m.png").shape  # four labelled panels

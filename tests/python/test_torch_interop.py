@@ -188,3 +188,63 @@ def test_three_lines_of_the_docs_run(torch, capsys):
         T, x, y = ns["T"], ns["x"], ns["y"]
         assert T.shape == (2048, 1024)
         assert np.linalg.norm(T.T @ (T @ x - y)) < 1e-2 * np.linalg.norm(T.T @ y)
+
+
+def test_operator_products_return_tensors_in_every_form(torch):
+    """newuser F15: A @ tensor, A.H @ tensor and A.dot(tensor) returned numpy while matvec returned a tensor."""
+    w = torch.randn(3, 2, 3, 3, dtype=torch.float64)
+    A = convmtx.conv_operator((2, 8, 8), w, padding=1)
+    x, y, X = (torch.randn(128, dtype=torch.float64), torch.randn(192, dtype=torch.float64),
+               torch.randn(128, 4, dtype=torch.float64))
+    ref = convmtx.conv_matrix((2, 8, 8), w.numpy(), padding=1)
+    for got, want in ((A @ x, ref @ x.numpy()), (A.H @ y, ref.T @ y.numpy()), (A.dot(x), ref @ x.numpy()),
+                      (A @ X, ref @ X.numpy()), (A.H @ torch.randn(192, 2, dtype=torch.float64), None),
+                      (A.T.dot(y), ref.T @ y.numpy()), (A.matvec(x), ref @ x.numpy())):
+        assert isinstance(got, torch.Tensor)
+        if want is not None:
+            np.testing.assert_allclose(got.numpy(), want, rtol=1e-12, atol=1e-12)
+    assert isinstance(A @ x.numpy(), np.ndarray)  # numpy in, numpy out
+    assert isinstance(A @ X[:, :0], torch.Tensor) and tuple((A @ X[:, :0]).shape) == (192, 0)
+
+
+def test_to_torch_sparse_products_without_mkl(torch):
+    """newuser F15: a CSR tensor times a vector needs MKL (Debian's torch has none); the COO route of
+    docs/python.md works on every build, and a CSR tensor times a block works."""
+    W = convmtx.conv_matrix((1, 8, 8), np.random.default_rng(0).random((1, 1, 3, 3)))
+    Ts = convmtx.to_torch_sparse(W)
+    x, X = torch.rand(64, dtype=torch.float64), torch.rand(64, 3, dtype=torch.float64)
+    C = Ts.to_sparse_coo()
+    for got in (C @ x, torch.mv(C, x), torch.sparse.mm(C, x[:, None])[:, 0]):
+        np.testing.assert_allclose(got.numpy(), W @ x.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(torch.sparse.mm(C, X).numpy(), W @ X.numpy(), rtol=1e-12)
+    np.testing.assert_allclose((Ts @ X).numpy(), W @ X.numpy(), rtol=1e-12)
+
+
+def test_conv_matrix_function_checks_x_and_a(torch):
+    """hostile F42: an empty batch, a column mismatch, a 1-D 'matrix', complex/int/half or NaN x gave torch's
+    RuntimeErrors or were accepted; F41: a malformed CSR matrix is refused (test_hostile sweeps them all)."""
+    import scipy.sparse as sp
+    from convmtx.torch import ConvMatrixFunction
+
+    W = convmtx.conv_matrix((1, 8, 8), np.ones((1, 1, 3, 3)))
+    out = ConvMatrixFunction.apply(torch.ones(0, 64, dtype=torch.float64), W)
+    assert tuple(out.shape) == (0, 36)
+    out = ConvMatrixFunction.apply(torch.ones(0, 1, 8, 8, dtype=torch.float64), convmtx.conv_operator((1, 8, 8), np.ones((1, 1, 3, 3))))
+    assert tuple(out.shape) == (0, 1, 6, 6)
+    with pytest.raises(ValueError, match=r"x has shape \(64,\): 64 values per sample, but A has 63 columns"):
+        ConvMatrixFunction.apply(torch.ones(64, dtype=torch.float64), np.ones((36, 63)))
+    with pytest.raises(ValueError, match=r"A has shape \(64,\); a dense matrix must be 2-D"):
+        ConvMatrixFunction.apply(torch.ones(64, dtype=torch.float64), np.ones(64))
+    for dtype in (torch.complex64, torch.int64, torch.float16):
+        with pytest.raises(ValueError, match=rf"x has dtype {dtype}; ConvMatrixFunction takes float32 or float64"):
+            ConvMatrixFunction.apply(torch.ones(64, dtype=dtype), W)
+    x = torch.ones(64, dtype=torch.float64)
+    x[5] = float("nan")
+    with pytest.raises(ValueError, match=r"x\[0,5\] = nan: x must be finite"):
+        ConvMatrixFunction.apply(x, W)
+    with pytest.raises(ValueError, match=r"A has dtype complex128"):
+        ConvMatrixFunction.apply(torch.ones(2, dtype=torch.float64), sp.csr_matrix(np.array([[1j, 0]])))
+    bad = sp.csr_matrix((3, 64))
+    bad.data, bad.indices, bad.indptr = np.ones(3), np.array([0, 1, 500]), np.array([0, 1, 2, 3])
+    with pytest.raises(ValueError, match=r"A.indices\[2\] = 500 .* outside \[0, 64\)"):
+        ConvMatrixFunction.apply(torch.ones(64, dtype=torch.float64), bad)

@@ -179,6 +179,24 @@ def test_pytorch_bugs_are_named(torch):
     assert not r.passed and any(f.name == "cross_group" for f in r.findings), str(r)
 
 
+@pytest.mark.parametrize("args, bug, text", [
+    (dict(padding=1), dict(padding=0), "is the output of padding=0 (the configuration has padding=1): padding forgotten?"),
+    (dict(padding=1, dilation=2), dict(padding=1, dilation=1), "dilation=1 (the configuration has dilation=2): dilation ignored?"),
+    (dict(padding=1, stride=2), dict(padding=1, stride=1), "stride=1 (the configuration has stride=2): stride ignored?"),
+])
+def test_a_kernel_of_the_wrong_output_shape_is_told_which_mistake_gives_it(torch, rng, args, bug, text):
+    """The commonest bugs change the output's shape: the ShapeError names the parameter value that gives
+    the returned shape (checked against what PyTorch returns with that value)."""
+    F = torch.nn.functional
+    w = rng.standard_normal((4, 2, 3, 3))
+    kernel = lambda x: F.conv2d(torch.from_numpy(x), torch.from_numpy(w), **bug).numpy()
+    with pytest.raises(convmtx.ShapeError) as e:
+        convmtx.check_kernel(kernel, (2, 16, 16), w, **args)
+    assert text in str(e.value), str(e.value)
+    got = tuple(kernel(np.zeros((1, 2, 16, 16))).shape[1:])
+    assert str(got).replace(" ", "") in str(e.value).replace(" ", "")
+
+
 def test_check_kernel_errors(rng):
     w = rng.standard_normal((1, 1, 3, 3))
     with pytest.raises(ValueError, match=r"returned an array of shape \(1, 1, 4, 4\)"):

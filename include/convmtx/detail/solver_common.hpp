@@ -1,6 +1,6 @@
 // Plumbing shared by the solvers (internal): argument checks, progress reports, scipy's
 // stopping tests, the per-iteration record (histories, callback), the fused vector updates of
-// the iterations, the filling of SolveResult, and the driver of LSQR, CGLS and Landweber that
+// the iterations, the filling of SolveResult, and the driver of LSQR, LSMR, CGLS and Landweber that
 // chooses lambda, forms the operator actually iterated on ([A; mu D] with right-hand side
 // [b; 0]) and measures the returned x.
 #pragma once
@@ -93,17 +93,19 @@ struct Estimates {
 /// scipy's LSQR stopping tests on the estimates of iteration itn: 1 ||r|| small (btol, atol),
 /// 2 least-squares solution (atol), 3 cond(A) >= conlim, 4-6 the same at machine precision, 7
 /// the iteration limit, 0 none; with_cond = false leaves out 3 and 6 (no condition estimate).
-/// A NaN passes no test, so it never reads as convergence; the iteration limit still stops.
+/// test2 = arnorm / (anorm r2norm + guard), test3 = 1 / (acond + guard): guard = eps in scipy's
+/// lsqr, 0 in its lsmr. A NaN passes no test, so it never reads as convergence; the iteration
+/// limit still stops.
 inline int stop_code(index_t itn, index_t iter_lim, const Estimates& e, double bnorm, const SolverOptions& o,
-                     bool with_cond) {
+                     bool with_cond, double guard = kEps) {
     const double test1 = e.r2norm / bnorm;
-    const double test2 = e.arnorm / (e.anorm * e.r2norm + kEps);
+    const double test2 = e.arnorm / (e.anorm * e.r2norm + guard);
     const double tt1 = test1 / (1 + e.anorm * e.xnorm / bnorm);
     const double rtol = o.btol + o.atol * e.anorm * e.xnorm / bnorm;
     int istop = 0;
     if (itn >= iter_lim) istop = 7;
     if (with_cond) {
-        const double test3 = 1 / (e.acond + kEps);
+        const double test3 = 1 / (e.acond + guard);
         const double ctol = o.conlim > 0 ? 1.0 / o.conlim : 0.0;
         if (1 + test3 <= 1) istop = 6;
         if (1 + test2 <= 1) istop = 5;
@@ -116,6 +118,32 @@ inline int stop_code(index_t itn, index_t iter_lim, const Estimates& e, double b
     if (test2 <= o.atol) istop = 2;
     if (test1 <= rtol) istop = 1;
     return istop;
+}
+
+/// scipy's _sym_ortho (Givens rotation of LSQR and LSMR): returns (c, s) and sets r with
+/// [c s; -s c] [a; b] = [r; 0].
+inline std::pair<double, double> sym_ortho(double a, double b, double& r) {
+    auto sign = [](double v) { return v > 0 ? 1.0 : (v < 0 ? -1.0 : 0.0); };
+    if (b == 0) {
+        r = std::abs(a);
+        return {sign(a), 0.0};
+    }
+    if (a == 0) {
+        r = std::abs(b);
+        return {0.0, sign(b)};
+    }
+    if (std::abs(b) > std::abs(a)) {
+        const double tau = a / b;
+        const double s = sign(b) / std::sqrt(1 + tau * tau);
+        const double c = s * tau;
+        r = b / s;
+        return {c, s};
+    }
+    const double tau = b / a;
+    const double c = sign(a) / std::sqrt(1 + tau * tau);
+    const double s = c * tau;
+    r = a / c;
+    return {c, s};
 }
 
 /// The histories of a solve and its callback: one record per iterate.

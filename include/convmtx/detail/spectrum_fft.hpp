@@ -36,6 +36,9 @@ struct CirculantConv {
 std::string circulant_obstacle(const ConvGeometry& G);
 /// The block-circulant W of the geometry (circulant_obstacle must be empty).
 CirculantConv circulant_of(const ConvGeometry& G);
+/// The cost of circulant_singular_values: its work in units (about 6e7 a second on one core) and
+/// the bytes it allocates besides the weight (the frequency list, the values, the map).
+FftCost fft_cost(const CirculantConv& c, bool all_values, bool want_map);
 /// The circular convolution on the smallest grid (a multiple of the stride) that contains the
 /// zeros-padded W of the geometry as its rows q < m and inputs i < n: ||W||_2 <= its norm.
 CirculantConv circulant_embedding(const ConvGeometry& G);

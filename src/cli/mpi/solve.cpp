@@ -68,6 +68,7 @@ void run_solve(const SolveFlags& f, const Job& job) {
             throw usage_error("the image is " + std::to_string(truth.height) + "x" + std::to_string(truth.width) +
                               "; it needs at least 2x2 pixels");
         k = !f.kernel.empty() ? read_kernel(f.kernel) : parse_blur(f.blur);
+        checked_psf(k, !f.kernel.empty() ? "--kernel " + f.kernel : "--blur " + f.blur);  // convmtx solve's rules
     });
     index_t dims[4] = {truth.height, truth.width, k.kh, k.kw};
     MPI_Bcast(dims, 4, MPI_INT64_T, 0, job.comm);

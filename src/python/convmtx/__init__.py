@@ -27,7 +27,7 @@ from .spreadsheet import to_spreadsheet
 from .spmv import spmv
 from .validate import check_kernel, dot_test, to_sparse
 from .solvers import (MemoryLimitError, cgls, choose_lambda, estimate_cost, gaussian_kernel,
-                      gradient_matrix, landweber, lsqr, psnr, read_image, shepp_logan, solve_cholmod, solve_spqr,
+                      gradient_matrix, landweber, lsmr, lsqr, psnr, read_image, shepp_logan, solve_cholmod, solve_spqr,
                       write_image)
 from .spectrum import checkerboard, cond, opnorm, reshaped_weight_norm, spectrum, svdvals
 from .operator import LinearOperator, conv_operator, conv_transpose_operator
@@ -42,7 +42,7 @@ __all__ = [
     "conv_operator", "conv_transpose_operator", "from_module", "operator_from_module", "to_torch_sparse",
     "from_keras_config", "convert_weight", "from_keras_conv", "from_keras_conv_transpose", "to_keras_conv",
     "to_keras_conv_transpose", "input_terms", "output_terms", "tap_lists", "tap_map", "to_spreadsheet",
-    "check_kernel", "dot_test", "to_sparse", "lsqr", "cgls", "landweber", "solve_spqr", "solve_cholmod",
+    "check_kernel", "dot_test", "to_sparse", "lsqr", "lsmr", "cgls", "landweber", "solve_spqr", "solve_cholmod",
     "estimate_cost", "choose_lambda", "gaussian_kernel", "gradient_matrix", "psnr", "read_image", "shepp_logan",
     "write_image", "checkerboard", "cond", "opnorm", "reshaped_weight_norm", "spectrum", "svdvals", "DeconvolveResult", "blur", "deconvolve",
     "estimate_noise", "psf", "ssim", "__version__",
@@ -66,6 +66,14 @@ def to_torch_sparse(M):
     ------
     TypeError
         M is neither; ImportError without PyTorch.
+    ValueError
+        A malformed matrix (indptr not monotone or of the wrong length, an index out of range; naming the
+        array and the rule), a dtype other than float32/float64 (complex, integer), a NaN or infinite entry.
+
+    Notes
+    -----
+    ``Ts @ x`` with a CSR tensor needs a PyTorch built with MKL (Debian's is not); on every build,
+    ``torch.sparse.mm(Ts.to_sparse_coo(), X)`` computes the product (docs/python.md).
     """
     from .torch import to_torch_sparse as f
 

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as _sparse
 
 from . import _core
+from ._checks import strict_bool
 from ._tensors import like, to_numpy
 
 __all__ = [
@@ -189,6 +190,10 @@ def _mxnet(convention, padding, output_padding, pad, adj, target_shape):
             raise ValueError(f"adj={adj!r} and output_padding={output_padding!r} name the same thing: give one of them")
         output_padding = adj
     target = None if target_shape is None else _ints(target_shape, "target_shape")
+    if target is not None and any(v < 1 for v in target):
+        # MXNet stores "unset" as zeros; here None means unset, and a given size must be a size
+        raise ValueError(f"target_shape={tuple(target)} must hold positive sizes, one per spatial dimension "
+                         f"(MXNet's zeros mean 'unset': pass target_shape=None)")
     return padding, output_padding, target
 
 
@@ -277,7 +282,8 @@ def conv_transpose_spec(input_shape, weight_shape, stride=1, padding=0, output_p
     ------
     ValueError
         A broken rule, named with the value: e.g. output_padding not below the stride (Keras),
-        target_shape larger than ``s(m-1) + d(k-1) + 1`` (MXNet), output_size out of range (PyTorch).
+        target_shape larger than ``s(m-1) + d(k-1) + 1`` (MXNet) or not positive (zeros are MXNet's "unset":
+        pass None), output_size out of range (PyTorch).
     """
     padding, output_padding, target = _mxnet(convention, padding, output_padding, pad, adj, target_shape)
     kind, lo, hi = _padding(padding)
@@ -296,6 +302,10 @@ def conv_transpose_spec(input_shape, weight_shape, stride=1, padding=0, output_p
 def _run(spec, w, x, batched, bias, method):
     b = _bias(bias, w, spec.out_channels)
     n = x.shape[0]
+    if n == 0:  # an empty batch: the empty result; the C++ kernels never see a block of no samples (one
+        # zero sample checks the method and bias as any call would)
+        _core.apply(spec, w, np.zeros((1, spec.input_numel), dtype=x.dtype), b, str(method))
+        return np.zeros((0,) + tuple(spec.output_shape), dtype=w.dtype)
     y = _core.apply(spec, w, x.reshape(n, spec.input_numel), b, str(method))
     y = y.reshape((n,) + tuple(spec.output_shape))
     return y if batched else y[0]
@@ -432,7 +442,8 @@ def _matrix(spec, w, transpose, index_dtype, fmt, drop_zeros, memory_limit=None,
     idx = _index_dtype(index_dtype)
     fmt = _format(fmt)
     order = _order(order)
-    parts = _core.build_matrix(spec, w, bool(transpose), idx == np.dtype(np.int64), fmt == "csc", bool(drop_zeros),
+    parts = _core.build_matrix(spec, w, bool(transpose), idx == np.dtype(np.int64), fmt == "csc",
+                               strict_bool(drop_zeros, "drop_zeros"),
                                _memory_limit(memory_limit))
     # The matrix of the conv of spec (W) has rows = spec's output when spec is a conv; T = W^T of a
     # transposed spec has rows = the transposed conv's output too: rows follow the operation unless
@@ -484,7 +495,7 @@ def conv_matrix(input_shape, weight, stride=1, padding=0, dilation=1, groups=1, 
     """
     w = _weight(weight, "(C_out, C_in/groups, *kernel)")
     spec = conv_spec(input_shape, w.shape, stride, padding, dilation, groups, padding_mode, convention=convention)
-    return _matrix(spec, w, adjoint, index_dtype, format, drop_zeros, memory_limit, order)
+    return _matrix(spec, w, strict_bool(adjoint, "adjoint"), index_dtype, format, drop_zeros, memory_limit, order)
 
 
 def conv_transpose_matrix(input_shape, weight, stride=1, padding=0, output_padding=_OUTPUT_PADDING_DEFAULT, groups=1,
@@ -522,4 +533,5 @@ def conv_transpose_matrix(input_shape, weight, stride=1, padding=0, output_paddi
     w = _weight(weight, "(C_in, C_out/groups, *kernel)")
     spec = conv_transpose_spec(input_shape, w.shape, stride, padding, output_padding, groups, dilation, output_size,
                                convention=convention, pad=pad, adj=adj, target_shape=target_shape)
-    return _matrix(spec, w, not adjoint, index_dtype, format, drop_zeros, memory_limit, order)
+    return _matrix(spec, w, not strict_bool(adjoint, "adjoint"), index_dtype, format, drop_zeros, memory_limit,
+                   order)

@@ -9,6 +9,10 @@ padding_mode) and of nn.ConvTranspose1d/2d/3d (stride, padding, output_padding, 
 forward's output_size) is taken from the module; the bias is not part of the (linear) matrix.
 """
 
+import numbers
+
+import numpy as np
+
 from .functional import conv_matrix, conv_transpose_matrix
 from .operator import conv_operator, conv_transpose_operator
 
@@ -24,9 +28,21 @@ def _layer(module, input_shape, output_size):
             from None
     if not isinstance(module, _ConvNd):
         raise TypeError(f"module must be an nn.Conv1d/2d/3d or nn.ConvTranspose1d/2d/3d; got {type(module).__name__}")
+    import torch
+
     w = module.weight
+    if w.dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"the module's weight has dtype {w.dtype}; convmtx builds float32 or float64 matrices: "
+                         f"convert the module first (module.float() or module.double())")
     rank = w.dim() - 2
-    shape = tuple(int(v) for v in input_shape)
+    if isinstance(input_shape, (str, bytes)) or not np.iterable(input_shape):
+        raise ValueError(f"input_shape={input_shape!r} must be a tuple of ints (C_in, *spatial) or "
+                         f"(N, C_in, *spatial)")
+    shape = tuple(input_shape)
+    for v in shape:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+            raise ValueError(f"input_shape={shape!r} must hold ints; {v!r} is a {type(v).__name__}")
+    shape = tuple(int(v) for v in shape)
     if len(shape) == rank + 2:  # (N, C, *spatial): the batch size does not matter
         shape = shape[1:]
     if len(shape) != rank + 1:
@@ -77,10 +93,15 @@ def from_module(module, input_shape, output_size=None, **options):
     TypeError
         Not a PyTorch conv module (or PyTorch missing).
     ValueError
-        input_shape of the wrong rank or channels; output_size on a conv; the configuration errors of
-        `conv_spec` / `conv_transpose_spec`.
+        input_shape not a tuple of ints (a float, bool or string is refused), of the wrong rank or channels;
+        a NaN or infinite weight (naming its index); a weight that is not float32/float64 (e.g. bfloat16);
+        output_size on a conv; the configuration errors of `conv_spec` / `conv_transpose_spec`.
     """
     kind, shape, w, args = _layer(module, input_shape, output_size)
+    wn = w.detach().cpu().numpy()
+    if not np.all(np.isfinite(wn)):  # as operator_from_module (LinearOperator) refuses it
+        bad = tuple(int(v) for v in np.argwhere(~np.isfinite(wn))[0])
+        raise ValueError(f"weight holds {wn[bad]} at index {bad}; weights must be finite")
     if kind == "transposed":
         return conv_transpose_matrix(shape, w, **args, **options)
     return conv_matrix(shape, w, **args, **options)

@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse.linalg as _sla
 
 from . import _core
+from ._checks import strict_bool
 from ._tensors import like, to_numpy
 from .functional import (_OUTPUT_PADDING_DEFAULT, _weight, conv_matrix, conv_spec, conv_transpose_matrix,
                          conv_transpose_spec)
@@ -50,7 +51,9 @@ class LinearOperator(_sla.LinearOperator):
     Notes
     -----
     ``.H`` and ``.T`` (equal: the operator is real) are LinearOperators of the same class sharing the C++
-    operator. Operands may be numpy arrays, lists or torch tensors; a tensor operand gives a tensor result.
+    operator. Operands may be numpy arrays, lists or torch tensors; a tensor operand gives a tensor result
+    (``A @ x``, ``A.H @ y``, ``A.dot(x)``, matvec, rmatvec, matmat, rmatmat alike). A block of zero columns
+    gives the empty ``(rows, 0)`` product.
     A wrong operand size raises ValueError (scipy's dimension mismatch); NaN or Inf operands are not
     checked here (the solvers and the validation functions check their inputs).
     """
@@ -94,6 +97,11 @@ class LinearOperator(_sla.LinearOperator):
 
     def _run(self, X, adjoint):
         """X: (n_in, k) -> (n_out, k) through the C++ operator (one sample per column)."""
+        X = np.asarray(X)
+        if X.dtype.kind not in "fiub":
+            raise ValueError(f"the operand has dtype {X.dtype}; the operator takes real numbers")
+        if X.ndim == 2 and X.shape[1] == 0:  # a block of no columns: the empty product (never handed to C++)
+            return np.zeros((self.shape[1] if adjoint != self._adjoint_flag else self.shape[0], 0), dtype=self.dtype)
         xs = np.ascontiguousarray(np.asarray(X, dtype=self.dtype).T)
         op = self._op[0]
         Y = op.apply_adjoint(xs) if adjoint else op.apply(xs)
@@ -136,6 +144,15 @@ class LinearOperator(_sla.LinearOperator):
         """A^T Y for Y of shape ``(prod(data_shape), k)``: ``(prod(model_shape), k)``."""
         return like(super().rmatmat(to_numpy(Y, "Y")), Y)
 
+    def dot(self, x):
+        """A x (1-D, or one column) or A X (2-D); a tensor for a tensor, like matvec and matmat. ``A @ x`` and
+        ``A.H @ y`` call it."""
+        from ._tensors import is_tensor
+
+        if is_tensor(x):
+            return like(super().dot(to_numpy(x, "x")), x)
+        return super().dot(x)
+
     def _adjoint(self):
         return LinearOperator(self.spec, None, _adjoint=not self._adjoint_flag, _op=self._op)
 
@@ -168,6 +185,7 @@ class LinearOperator(_sla.LinearOperator):
 
 
 def _method(explicit, method):
+    explicit = strict_bool(explicit, "explicit")
     if explicit and method not in ("auto", "matrix"):
         raise ValueError(f"explicit=True holds the matrix; method={method!r} is a matrix-free kernel")
     return "matrix" if explicit else method

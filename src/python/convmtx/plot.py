@@ -17,10 +17,17 @@ import numpy as np
 
 from . import _core
 from . import functional as _f
+from ._checks import finite_array
+from ._checks import sparse_matrix as _sparse_matrix
 
 __all__ = ["spy", "overlap", "kernel_footprint", "montage", "overlap_counts"]
 
 _MAX_CELLS = 1 << 24  # a spy picture is drawn cell by cell: beyond this, pick a region
+
+
+def _finite(a, name):
+    """ValueError naming the first NaN or infinite value of a: a picture of it would be meaningless."""
+    finite_array(a, name, "must be finite: a NaN or Inf has no colour")
 
 
 def _plt():
@@ -30,9 +37,11 @@ def _plt():
 
 
 def _axes(ax, size=(6.4, 4.8)):
+    """The given Axes, or one in a new figure whose constrained layout keeps every title, label, colour
+    bar and legend inside the figure."""
     if ax is not None:
         return ax
-    fig = _plt().figure(figsize=size)
+    fig = _plt().figure(figsize=size, layout="constrained")
     return fig.add_subplot()
 
 
@@ -61,19 +70,23 @@ def _tap_labels(kernel_size):
     return [",".join(str(int(i)) for i in np.unravel_index(t, kernel_size)) for t in range(int(np.prod(kernel_size)))]
 
 
-def _channel_ticks(axis, lo, hi, block, channels, label):
-    """Major ticks at the channel boundaries inside [lo, hi) labelled with the channel, minor ticks at
-    positions; the axis label names the channel and the position."""
+def _channel_ticks(ax, which, lo, hi, block, channels, label):
+    """Integer ticks at the indices on the axis' own side (top for x, left for y), labelled `label`; with
+    several channels, the channel of each block named (c0, c1, ...) at its centre on the opposite side."""
     from matplotlib.ticker import MaxNLocator
 
-    starts = [c * block for c in range(channels) if lo <= c * block < hi]
-    if channels > 1 and starts:
-        axis.set_ticks([s - 0.5 if s > lo else lo - 0.5 for s in starts])
-        axis.set_ticklabels([f"c{s // block}" for s in starts])
-        axis.set_minor_locator(MaxNLocator(integer=True))
-    else:
-        axis.set_major_locator(MaxNLocator(integer=True))
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_locator(MaxNLocator(integer=True))
     axis.set_label_text(label)
+    blocks = [c for c in range(channels) if c * block < hi and (c + 1) * block > lo]
+    if channels > 1 and blocks:
+        centres = [(max(c * block, lo) + min((c + 1) * block, hi)) / 2 - 0.5 for c in blocks]
+        sec = ax.secondary_xaxis("bottom") if which == "x" else ax.secondary_yaxis("right")
+        (sec.xaxis if which == "x" else sec.yaxis).set_ticks(centres, [f"c{c}" for c in blocks])
+        sec.tick_params(length=0)
+        sec.set_gid(f"channel-{which}")
+        return sec
+    return None
 
 
 def spy(matrix, ax=None, color_by="tap", region=None, *, weight=None, outlines=True):
@@ -89,10 +102,14 @@ def spy(matrix, ax=None, color_by="tap", region=None, *, weight=None, outlines=T
     weight: the weight whose values 'value' shows for a ConvSpec (default: 1, 2, 3, ... in C order).
     outlines: grey lines between channel blocks (a ConvSpec only).
     Axes: x = column = input element index, y = row = output element index (C order, channel first);
-    with several channels the major ticks mark where each channel block starts (c0, c1, ...). Cells are square
-    unless the region is more than 3 times wider than tall (or taller than wide). Empty cells are white.
+    the ticks are integer indices; with several channels a second axis (bottom for columns, right for rows)
+    names each channel block (c0, c1, ...) at its centre. Cells are square unless the region is more than 3
+    times wider than tall (or taller than wide). Empty cells are light grey (white would hide small values).
+    A new figure (no ax given) is 6.4 x 4.8 inches, 6.4 x 9.6 for a region more than 3 times taller than
+    wide, with a constrained layout that keeps the title and the legend (below the plot) inside it.
     Returns the Axes. ValueError for an unknown color_by, a bad region, a color_by that needs a
-    configuration, or a region of more than 2**24 cells.
+    configuration, or a region of more than 2**24 cells; a NaN or infinite weight or (color_by='value')
+    matrix value; a malformed scipy.sparse matrix (naming the array and the rule) or a complex one.
     """
     import scipy.sparse as sp
 
@@ -106,14 +123,21 @@ def spy(matrix, ax=None, color_by="tap", region=None, *, weight=None, outlines=T
         if weight is None:
             weight = np.arange(1, int(np.prod(spec.weight_shape)) + 1, dtype=np.float64).reshape(spec.weight_shape)
         weight = np.asarray(weight, dtype=np.float64)
+        _finite(weight, "weight")
         if tuple(weight.shape) != tuple(spec.weight_shape):
             raise ValueError(f"weight has shape {tuple(weight.shape)}; the configuration's weight_shape is "
                              f"{tuple(spec.weight_shape)}")
         M = _operation_matrix(spec, weight)
     else:
+        if sp.issparse(matrix):
+            _sparse_matrix(matrix, "matrix")
         M = sp.csr_matrix(matrix)
         if M.ndim != 2:
             raise ValueError(f"matrix has {M.ndim} dimensions; expected 2")
+        if M.dtype.kind == "c":
+            raise ValueError(f"matrix has dtype {M.dtype}; spy colours real values")
+        if color_by == "value":
+            _finite(M.data[:M.nnz], "matrix.data (CSR order)")
     rows, cols = M.shape
     region = region if region is not None else (None, None)
     if len(region) != 2:
@@ -125,7 +149,7 @@ def spy(matrix, ax=None, color_by="tap", region=None, *, weight=None, outlines=T
                          "region=((r0, r1), (c0, c1)) to draw a part of the matrix")
     M = M.tocsr()
     sub = M[r0:r1, c0:c1].tocoo()
-    ax = _axes(ax)
+    ax = _axes(ax, (6.4, 9.6) if (r1 - r0) > 3 * (c1 - c0) else (6.4, 4.8))
     plt = _plt()
     extent = (c0 - 0.5, c1 - 0.5, r1 - 0.5, r0 - 0.5)
     if color_by == "value":
@@ -134,7 +158,7 @@ def spy(matrix, ax=None, color_by="tap", region=None, *, weight=None, outlines=T
         vmax = float(np.nanmax(np.abs(img))) if sub.nnz else 1.0
         vmax = vmax if vmax > 0 else 1.0
         cmap = plt.get_cmap("RdBu_r").copy()
-        cmap.set_bad("white")
+        cmap.set_bad("0.85")
         im = ax.imshow(img, cmap=cmap, vmin=-vmax, vmax=vmax, extent=extent, interpolation="nearest")
         ax.figure.colorbar(im, ax=ax, label="entry value")
     else:
@@ -167,13 +191,14 @@ def spy(matrix, ax=None, color_by="tap", region=None, *, weight=None, outlines=T
         img = np.full((r1 - r0, c1 - c0), np.nan)
         img[er, ec] = classes
         cmap = ListedColormap(colors)
-        cmap.set_bad("white")
+        cmap.set_bad("0.85")
         ax.imshow(img, cmap=cmap, vmin=-0.5, vmax=len(colors) - 0.5, extent=extent, interpolation="nearest")
         present = np.unique(classes).astype(int) if classes.size else []
         handles = [Patch(facecolor=colors[k], edgecolor="none", label=labels[k]) for k in present]
         if handles:
-            ax.legend(handles=handles, title=title, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0,
-                      fontsize="small", title_fontsize="small")
+            # Below the plot (the column ticks are on top): inside the figure at any size.
+            ax.legend(handles=handles, title=title, loc="upper center", bbox_to_anchor=(0.5, -0.04),
+                      ncol=min(len(handles), 5 if color_by == "tap" else 3), fontsize="small", title_fontsize="small")
     if spec is not None:
         in_vol, out_vol = spec.input_numel // spec.in_channels, spec.output_numel // spec.out_channels
         if outlines:
@@ -183,8 +208,10 @@ def spy(matrix, ax=None, color_by="tap", region=None, *, weight=None, outlines=T
             for b in range(in_vol, cols, in_vol):
                 if c0 < b < c1:
                     ax.axvline(b - 0.5, color="0.6", linewidth=0.8, gid="block-outline")
-        _channel_ticks(ax.yaxis, r0, r1, out_vol, spec.out_channels, "row = output index (channel, position)")
-        _channel_ticks(ax.xaxis, c0, c1, in_vol, spec.in_channels, "column = input index (channel, position)")
+        sec_x = _channel_ticks(ax, "x", c0, c1, in_vol, spec.in_channels, "column = input index (channel, position)")
+        _channel_ticks(ax, "y", r0, r1, out_vol, spec.out_channels, "row = output index (channel, position)")
+        if sec_x is not None and ax.get_legend() is not None:  # the legend below the channel names
+            ax.get_legend().set_bbox_to_anchor((0.5, -0.1))
         name = "T" if spec.transposed else "W"
         ax.set_title(f"{name}: {rows} x {cols}, {M.nnz} entries", fontsize="medium")
     else:
@@ -354,18 +381,24 @@ def kernel_footprint(spec, output_index, ax=None, channel=None):
     return ax
 
 
-def montage(images, titles=None, reference=None, *, cols=None, vmin=None, vmax=None, cmap="gray", panel_size=3.0):
-    """Draw images side by side, each with its title and pixel axes, on one shared grey scale with a
-    colour bar.
+def montage(images, titles=None, reference=None, *, cols=None, vmin=None, vmax=None, cmap="gray", panel_size=3.0,
+            data_range=None):
+    """Draw images side by side, each with its title and pixel axes (row 0 at the top), on one shared grey
+    scale with a colour bar.
 
     images: a list of 2-D arrays. titles: one string per image (default "image i"). reference: an image
     of the same shape as the others; each panel other than the reference itself then adds its PSNR
-    (convmtx.psnr, peak = the reference's max - min) and SSIM (skimage.metrics.structural_similarity)
-    to its title. cols: panels per row (default all in one row up to 4). vmin, vmax: the grey scale
-    (default the reference's range, or all images' range). Returns the Figure.
+    (convmtx.psnr) and SSIM (convmtx.ssim: 11 x 11 Gaussian window, sigma 1.5) to its title, as
+    "24.86 dB / SSIM 0.755" -- the definition and the format of `convmtx solve --montage`, so the two
+    agree on the same images. data_range: the L of PSNR and SSIM (default 1 when the reference lies in
+    [0, 1], as convmtx.read_image's images and the CLI's; else the reference's max - min). Images smaller
+    than 11 x 11 get PSNR only. cols: panels per row (default all in one row up to 4). vmin, vmax: the
+    grey scale (default the reference's range, or all images' range). Returns the Figure.
     ValueError for an empty list, a non-2-D image, a title count that differs, or a shape mismatch
-    with the reference.
+    with the reference; a NaN or infinite pixel (naming the image and the pixel); vmin not below vmax,
+    or either not a finite number.
     """
+    from .deconvolve import ssim as _ssim
     from .solvers import psnr
 
     plt = _plt()
@@ -375,6 +408,7 @@ def montage(images, titles=None, reference=None, *, cols=None, vmin=None, vmax=N
     for i, im in enumerate(images):
         if im.ndim != 2:
             raise ValueError(f"images[{i}] has shape {im.shape}; expected a 2-D image")
+        _finite(im, f"images[{i}]")
     if titles is None:
         titles = [f"image {i}" for i in range(len(images))]
     titles = list(titles)
@@ -382,16 +416,26 @@ def montage(images, titles=None, reference=None, *, cols=None, vmin=None, vmax=N
         raise ValueError(f"{len(titles)} titles for {len(images)} images")
     if reference is not None:
         reference = np.asarray(reference, dtype=np.float64)
-        peak = float(reference.max() - reference.min()) or 1.0
+        _finite(reference, "reference")
+        if data_range is None:
+            in_unit = reference.min() >= 0 and reference.max() <= 1
+            data_range = 1.0 if in_unit else float(reference.max() - reference.min()) or 1.0
+        data_range = float(data_range)
         for i, im in enumerate(images):
             if im.shape != reference.shape:
                 raise ValueError(f"images[{i}] has shape {im.shape}; the reference has {reference.shape}")
             if im is reference or np.array_equal(im, reference):
                 continue
-            from skimage.metrics import structural_similarity
-
-            s = structural_similarity(im, reference, data_range=peak)
-            titles[i] = f"{titles[i]}\nPSNR {psnr(im, reference, peak):.1f} dB, SSIM {s:.3f}"
+            quality = f"{psnr(im, reference, data_range):.2f} dB"
+            if min(im.shape) >= 11:
+                quality += f" / SSIM {_ssim(im, reference, data_range):.3f}"
+            titles[i] = f"{titles[i]}\n{quality}"
+    for name, v in (("vmin", vmin), ("vmax", vmax)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating))
+                              or not np.isfinite(v)):
+            raise ValueError(f"{name}={v!r} must be a finite number or None")
+    if vmin is not None and vmax is not None and not vmin < vmax:
+        raise ValueError(f"vmin={vmin!r} must be below vmax={vmax!r}: the grey scale runs from vmin to vmax")
     lo_src = [reference] if reference is not None else images
     vmin = float(min(im.min() for im in lo_src)) if vmin is None else vmin
     vmax = float(max(im.max() for im in lo_src)) if vmax is None else vmax

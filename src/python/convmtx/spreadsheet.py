@@ -25,6 +25,8 @@ import numpy as np
 
 from . import _core
 from . import functional as _f
+from ._checks import finite_array, strict_bool
+from ._tensors import to_numpy
 
 __all__ = ["to_spreadsheet"]
 
@@ -76,6 +78,8 @@ def to_spreadsheet(path, input_shape, weight, transposed=False, x=None, **conv_a
     Output cell y[o][i][j] holds "=" + sum of x[c][...]*w[...] over the taps that reach it (per the
     library's matrix), or "=0" when none does. Returns a dict with the sheet names and, for each
     tensor element, its (sheet, cell): {"sheets", "x", "w", "y"} keyed by index tuples.
+    ValueError: a path not ending in .xlsx, a NaN or infinite weight or x value (naming its index), a
+    transposed that is not a bool, the configuration errors of conv_spec / conv_transpose_spec.
     """
     try:
         from openpyxl import Workbook
@@ -83,7 +87,14 @@ def to_spreadsheet(path, input_shape, weight, transposed=False, x=None, **conv_a
     except ImportError as e:  # pragma: no cover - Debian: python3-openpyxl
         raise ImportError("to_spreadsheet needs openpyxl (Debian: python3-openpyxl)") from e
 
-    w = np.asarray(weight, dtype=np.float64)
+    if not str(path).lower().endswith(".xlsx"):
+        raise ValueError(f"path={str(path)!r} must end in .xlsx: to_spreadsheet writes an Excel workbook")
+    transposed = strict_bool(transposed, "transposed")
+    w = to_numpy(weight, "weight")
+    if w.dtype.kind not in "fiu":
+        raise ValueError(f"weight has dtype {w.dtype}; its values must be real numbers")
+    w = np.asarray(w, dtype=np.float64)
+    finite_array(w, "weight", "must be finite: a formula of NaN or Inf computes nothing")
     shape = tuple(int(v) for v in input_shape)
     if w.ndim not in (3, 4):
         raise ValueError(f"weight has {w.ndim} dimensions {tuple(w.shape)}: to_spreadsheet draws 1-D and 2-D "
@@ -96,9 +107,13 @@ def to_spreadsheet(path, input_shape, weight, transposed=False, x=None, **conv_a
     if x is None:
         xv = np.arange(1, int(np.prod(in_shape)) + 1, dtype=np.float64).reshape(in_shape)
     else:
-        xv = np.asarray(x, dtype=np.float64)
+        xv = to_numpy(x, "x")
+        if xv.dtype.kind not in "fiu":
+            raise ValueError(f"x has dtype {xv.dtype}; its values must be real numbers")
+        xv = np.asarray(xv, dtype=np.float64)
         if xv.shape != in_shape:
             raise ValueError(f"x has shape {xv.shape}; input_shape is {in_shape}")
+        finite_array(xv, "x", "must be finite: a formula of NaN or Inf computes nothing")
     n_out = int(np.prod(out_shape))
     if n_out > _MAX_OUTPUT_CELLS:
         raise ValueError(f"the output has {n_out} cells (shape {out_shape}); to_spreadsheet writes at most "

@@ -13,10 +13,13 @@ Reference: docs/validation.md.
 import numpy as np
 
 from . import _core
+from ._checks import real_operator, sparse_matrix, strict_bool, strict_int
 from ._tensors import to_numpy
 from .functional import conv_spec, conv_transpose_spec
 
 __all__ = ["dot_test", "check_kernel", "to_sparse", "DotTestReport", "probe_bound"]
+
+_BIG = 2 ** 62  # the largest count or size a 64-bit index of the C++ side takes with room to spare
 
 
 class DotTestReport:
@@ -56,15 +59,18 @@ def _first_nonfinite(a, what):
     return f"{what} holds {a[i]} at index {tuple(int(v) for v in i)}"
 
 
-def _as_operator(A):
-    """A as an operator (scipy sparse matrices through aslinearoperator), or None for anything else
-    (a plain callable). An operator is anything with shape, matvec and rmatvec."""
+def _as_operator(A, allow_complex=False, name="A"):
+    """A as an operator (scipy sparse matrices through aslinearoperator, after checking their structure),
+    or None for anything else (a plain callable). An operator is anything with shape, matvec and rmatvec.
+    A complex matrix or operator is refused unless allow_complex (the C++ side is real)."""
     import scipy.sparse as sp
     import scipy.sparse.linalg as sla
 
     if sp.issparse(A):
-        return sla.aslinearoperator(A)
+        return sla.aslinearoperator(sparse_matrix(A, name, allow_complex=allow_complex))
     if hasattr(A, "shape") and hasattr(A, "matvec") and hasattr(A, "rmatvec"):
+        if not allow_complex:
+            real_operator(A, name)
         return A
     return None
 
@@ -108,6 +114,8 @@ def _shape(shape, name):
         raise TypeError(f"{name}={shape!r} must be a tuple of ints") from None
     if not s or any(v < 1 for v in s):
         raise ValueError(f"{name}={s} must be a non-empty tuple of positive sizes")
+    if any(v > _BIG for v in s):
+        raise ValueError(f"{name}={s}: a size above 2**62 does not fit the library's 64-bit indices")
     return s
 
 
@@ -141,10 +149,11 @@ def dot_test(forward, adjoint=None, in_shape=None, out_shape=None, trials=10, rt
     TypeError
         forward/adjoint not callable and forward not an operator.
     ValueError
-        A result of the wrong size, trials < 1, missing shapes.
+        A result of the wrong size, trials < 1, missing shapes; a malformed scipy.sparse matrix (indptr
+        not monotone or of the wrong length, an index out of range: naming the array and the rule).
     """
-    if adjoint is None and _as_operator(forward) is not None:
-        A = _as_operator(forward)
+    if adjoint is None and _as_operator(forward, allow_complex=True, name="forward") is not None:
+        A = _as_operator(forward, allow_complex=True, name="forward")
         model, data = _operator_shapes(A)
         in_shape = model if in_shape is None else in_shape
         out_shape = data if out_shape is None else out_shape
@@ -155,8 +164,8 @@ def dot_test(forward, adjoint=None, in_shape=None, out_shape=None, trials=10, rt
     _callable(forward, "forward", "an array of in_shape -> an array of out_shape")
     _callable(adjoint, "adjoint", "an array of out_shape -> an array of in_shape")
     in_shape, out_shape = _shape(in_shape, "in_shape"), _shape(out_shape, "out_shape")
-    if int(trials) < 1:
-        raise ValueError(f"trials={trials} must be >= 1")
+    trials = strict_int(trials, "trials", 1, 10**6)
+    seed = strict_int(seed, "seed", 0, 2**63 - 1)
     rng = np.random.default_rng(seed)
     complex_ = False
     results = []
@@ -257,14 +266,14 @@ def check_kernel(kernel, input_shape, weight, transposed=False, *, adjoint=None,
     ------
     ValueError
         A NaN or infinite weight (naming its position); the configuration errors of `conv_spec`; a kernel
-        result of the wrong shape.
+        result of the wrong shape; a malformed or complex scipy.sparse matrix or a complex operator.
     TypeError
         kernel or adjoint not callable; a weight that is not float32/float64.
     """
     if type(kernel).__module__.startswith("torch") and hasattr(kernel, "parameters") and hasattr(kernel, "forward"):
         kernel = _torch_module(kernel)
-    elif _as_operator(kernel) is not None:
-        A = _as_operator(kernel)
+    elif _as_operator(kernel, name="kernel") is not None:
+        A = _as_operator(kernel, name="kernel")
         model, data = _operator_shapes(A)
         if adjoint is None:
             adjoint = _batched(A.rmatmat, data, model)
@@ -273,13 +282,14 @@ def check_kernel(kernel, input_shape, weight, transposed=False, *, adjoint=None,
     if adjoint is not None:
         _callable(adjoint, "adjoint", "a batch (N, C_out, *output) -> (N, *input_shape)")
     w = _weight(weight)
-    if transposed:
+    if strict_bool(transposed, "transposed"):
         spec = conv_transpose_spec(_shape(input_shape, "input_shape"), w.shape, **conv_args)
     else:
         spec = conv_spec(_shape(input_shape, "input_shape"), w.shape, **conv_args)
     rtol = 0.0 if rtol is None else float(rtol)
-    return _core.check_kernel(kernel, spec, w, adjoint, int(margin), int(batch), int(random_inputs), rtol,
-                              int(seed), int(max_listed))
+    return _core.check_kernel(kernel, spec, w, adjoint, strict_int(margin, "margin", 0, _BIG),
+                              strict_int(batch, "batch", 1, _BIG), strict_int(random_inputs, "random_inputs", 0, _BIG),
+                              rtol, strict_int(seed, "seed", 0, _BIG), strict_int(max_listed, "max_listed", 0, _BIG))
 
 
 def _pattern(pattern, rows, cols):
@@ -287,7 +297,7 @@ def _pattern(pattern, rows, cols):
         return pattern
     import scipy.sparse as sp
 
-    m = sp.csr_matrix(pattern) if not sp.issparse(pattern) else pattern.tocsr()
+    m = sp.csr_matrix(pattern) if not sp.issparse(pattern) else sparse_matrix(pattern, "pattern").tocsr()
     if m.shape != (rows, cols):
         raise ValueError(f"pattern has shape {m.shape}; the operator's matrix is ({rows}, {cols}) "
                          f"(rows = output size, columns = input size)")
@@ -327,12 +337,12 @@ def to_sparse(forward, in_shape=None, out_shape=None, pattern=None, *, batched=F
     ------
     ValueError
         forward returned a NaN or infinite value (naming the output position and the probe), a wrong shape,
-        missing shapes.
+        missing shapes; a malformed or complex scipy.sparse matrix (forward or pattern) or a complex operator.
     TypeError
         forward not callable and not an operator; a dtype other than float32/float64.
     """
-    if _as_operator(forward) is not None:
-        A = _as_operator(forward)
+    if _as_operator(forward, name="forward") is not None:
+        A = _as_operator(forward, name="forward")
         model, data = _operator_shapes(A)
         in_shape = model if in_shape is None else in_shape
         out_shape = data if out_shape is None else out_shape
@@ -346,9 +356,11 @@ def to_sparse(forward, in_shape=None, out_shape=None, pattern=None, *, batched=F
     if dt not in (np.float32, np.float64):
         raise TypeError(f"dtype={dt} must be float32 or float64")
     data, indices, indptr, shape, stats = _core.to_sparse(forward, list(in_shape), list(out_shape),
-                                                          _pattern(pattern, rows, cols), bool(batched), dt.name,
-                                                          int(margin), int(batch),
-                                                          0.0 if rtol is None else float(rtol), int(seed))
+                                                          _pattern(pattern, rows, cols), strict_bool(batched, "batched"), dt.name,
+                                                          strict_int(margin, "margin", 0, _BIG),
+                                                          strict_int(batch, "batch", 1, _BIG),
+                                                          0.0 if rtol is None else float(rtol),
+                                                          strict_int(seed, "seed", 0, _BIG))
     if stats.nonfinite:
         raise ValueError(stats.nonfinite)
     import scipy.sparse as sp
@@ -356,11 +368,11 @@ def to_sparse(forward, in_shape=None, out_shape=None, pattern=None, *, batched=F
     m = sp.csr_matrix(tuple(shape), dtype=data.dtype)
     m.data, m.indices, m.indptr = data, indices, indptr
     m.has_sorted_indices = True
-    return (m, stats) if return_stats else m
+    return (m, stats) if strict_bool(return_stats, "return_stats") else m
 
 
 def probe_bound(spec, margin=1, adjoint=False):
     """The stated bound on the probes of the first coloring for a ConvSpec (zeros padding):
     C_in * prod_j min(n_j, (k_j-1)d_j + 2*margin + 1) (conv direction) or
     C_in * prod_j min(m_j, floor(((k_j-1)d_j + 2*margin)/s_j) + 1) (transposed direction)."""
-    return _core.probe_bound(spec, int(margin), bool(adjoint))
+    return _core.probe_bound(spec, strict_int(margin, "margin", 0, _BIG), strict_bool(adjoint, "adjoint"))
