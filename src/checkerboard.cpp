@@ -93,8 +93,8 @@ CheckerboardReport checkerboard(span<const Scalar> weight, const Shape& shape, c
     // beyond the largest double is refused.
     double wmax = 0;
     for (size_t i = 0; i < weight.size(); ++i) wmax = std::max(wmax, std::abs(static_cast<double>(weight[i])));
-    int e = 0;
-    if (wmax > 0) std::frexp(wmax, &e);
+    int scale_exp = 0;
+    if (wmax > 0) std::frexp(wmax, &scale_exp);
 
     CheckerboardReport rep;
     rep.stride = s;
@@ -109,7 +109,7 @@ CheckerboardReport checkerboard(span<const Scalar> weight, const Shape& shape, c
             const index_t oc = g * cout_g + o;
             for (index_t t = 0; t < K; ++t) {
                 const auto slot = static_cast<size_t>(oc * P + phase[static_cast<size_t>(t)]);
-                const double v = std::ldexp(static_cast<double>(weight[static_cast<size_t>((c * cout_g + o) * K + t)]), -e);
+                const double v = std::ldexp(static_cast<double>(weight[static_cast<size_t>((c * cout_g + o) * K + t)]), -scale_exp);
                 double& sum = rep.levels[slot];
                 const double next = sum + v;
                 comp[slot] += std::abs(sum) >= std::abs(v) ? (sum - next) + v : (v - next) + sum;
@@ -142,7 +142,7 @@ CheckerboardReport checkerboard(span<const Scalar> weight, const Shape& shape, c
     rep.spread = *worst;
     rep.free = rep.spread == 0;
     for (size_t i = 0; i < rep.levels.size(); ++i) {
-        rep.levels[i] = std::ldexp(rep.levels[i], e);
+        rep.levels[i] = std::ldexp(rep.levels[i], scale_exp);
         if (!std::isfinite(rep.levels[i])) {
             std::ostringstream os;
             os << "weights: the largest |weight| is " << wmax << ", so level " << i << " (a sum of " << terms[i]

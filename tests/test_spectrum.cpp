@@ -613,7 +613,7 @@ BOOST_AUTO_TEST_CASE(fft_cost_is_known_before_anything_is_allocated) {
 }
 
 BOOST_AUTO_TEST_CASE(checkerboard_levels_of_huge_weights) {
-    ConvOptions o;
+    ConvTransposeOptions o;
     o.stride = {2, 2};
     const ConvSpec t = make_conv_transpose({1, 4, 4}, {1, 1, 4, 4}, o);
     const CheckerboardReport r = checkerboard<double>(t, std::vector<double>(16, 1e300));
