@@ -46,9 +46,11 @@ struct PrimalDualOptions {
     index_t iter_lim = 500;
     /// Stop when ||x_k - x_{k-1}|| <= tol ||x_k|| (after at least 2 iterations).
     double tol = 1e-4;
-    /// Upper bounds of ||A|| and ||D|| (unset: norm_bound of each; deconvolve passes the
-    /// configuration's certified bound and gradient_norm_bound). An underestimate can diverge.
-    std::optional<NormBound> a_norm, d_norm;
+    /// An upper bound of ||A|| (unset: norm_bound(A); deconvolve passes the configuration's
+    /// certified bound). An underestimate can diverge.
+    std::optional<NormBound> a_norm;
+    /// An upper bound of ||D|| (unset: norm_bound(D); deconvolve passes gradient_norm_bound(2)).
+    std::optional<NormBound> d_norm;
     /// The dual step is s = ratio / L, the primal t = 1 / (ratio L), L = 1.001 ||K||. A long
     /// primal step suits deblurring, whose data term converges slowest: with 0.1 the 128 x 128
     /// phantom's TV objective after 300 iterations is 1.5% lower than with 1 (measured).
