@@ -81,7 +81,10 @@ struct TextBox {
     std::string role;  ///< "figure title", "title", "xlabel", "ylabel", "xtick", "ytick", "colorbar tick", "colorbar label", "legend", "note"
     int panel = -1;    ///< the panel (row * cols + col); -1 for the figure title
     std::string text;  ///< the line drawn
-    double x0 = 0, y0 = 0, x1 = 0, y1 = 0;  ///< left, top, right, bottom
+    double x0 = 0;  ///< left edge, in the figure's units (pixels or points) from the left
+    double y0 = 0;  ///< top edge, from the top
+    double x1 = 0;  ///< right edge
+    double y1 = 0;  ///< bottom edge
 };
 
 class Axes;

@@ -4,7 +4,7 @@
 # on the phantom writes the same solution image and prints the same PSNR and residual lines as
 # `convmtx solve` with the same flags; PETSc options pass through; a usage error exits 2.
 set -euo pipefail
-cli=$1; mpi=$2; mpirun=$3
+cli=$1; mpi=$2; mpirun=$3; python=${4:-/usr/bin/python3}  # a Python with numpy
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 run() { "$mpirun" -np 2 --oversubscribe "$mpi" "$@"; }
 fail() { echo "FAILED: $*"; exit 1; }
@@ -52,7 +52,7 @@ refuse() {  # refuse NEEDLE ARGS...: exit status 2 and NEEDLE on the one product
   [ "$status" -eq 2 ] || { cat "$tmp/err.txt"; fail "$*: exit status $status, expected 2"; }
   grep -F "convmtx-mpi" "$tmp/err.txt" | grep -qF -- "$needle" || { cat "$tmp/err.txt"; fail "$*: no '$needle'"; }
 }
-python3 -c "import numpy as np; np.save('$tmp/psf0.npy', np.zeros((3, 3))); np.save('$tmp/psfhuge.npy', np.full((3, 3), 1e308))"
+"$python" -c "import numpy as np; np.save('$tmp/psf0.npy', np.zeros((3, 3))); np.save('$tmp/psfhuge.npy', np.full((3, 3), 1e308))"
 (cd "$tmp" && refuse "-o=x.mtx: a short option takes its value as -ox.mtx" build --input 1x8x8 --kernel 3x3 -o=x.mtx)
 [ ! -e "$tmp/x.mtx" ] && [ ! -e "$tmp/=x.mtx" ] || fail "-o=x.mtx wrote a file"
 refuse "unknown option '-bogus'" build --input 1x8x8 --kernel 3x3 -bogus

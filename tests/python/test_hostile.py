@@ -1165,7 +1165,7 @@ def test_spectrum_of_huge_finite_weights_is_exact_or_refused():
                  lambda: convmtx.opnorm((1, 8, 8), ones * 1e308, padding=1)):
         with pytest.raises(ValueError, match=r"came out inf: the weight \(the largest \|entry\| is 1e\+308\) is too large"):
             call()
-    with pytest.raises(ValueError, match=r"a checkerboard level came out .*: the weight .*1e\+308.* too large"):
+    with pytest.raises(ValueError, match=r"the largest \|weight\| is 1e\+308.*larger than the largest double"):
         convmtx.checkerboard(np.full((1, 1, 4, 4), 1e308), 2)
     np.testing.assert_allclose(convmtx.checkerboard(np.full((1, 1, 4, 4), 1e200), 2)["levels"], 4e200)
 
