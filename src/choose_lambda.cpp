@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <utility>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -14,7 +16,7 @@
 #include "convmtx/detail/solver_common.hpp"
 #include "convmtx/gradient_operator.hpp"
 #include "convmtx/lsqr.hpp"
-#include "convmtx/operator_norm.hpp"
+#include "convmtx/norm_bound.hpp"
 
 namespace convmtx {
 
@@ -80,6 +82,17 @@ size_t lcurve_corner(const std::vector<double>& lam, const std::vector<double>& 
     return best;
 }
 
+/// The examined range of log lambda (docs/solvers.md, "The lambda range"): up to 2 sigma_max (every
+/// Tikhonov filter factor sigma^2 / (sigma^2 + lambda^2) at most 1/5), down to ratio sigma_max, or
+/// for Tikhonov to sigma_min / 10 when sigma_min is known and larger (below it every filter factor
+/// is above 0.99: the solutions no longer change), keeping at least a factor 100.
+std::pair<double, double> lambda_range(const NormBound& norm, double ratio, bool tikhonov) {
+    const double hi = std::log(2 * norm.sigma_max);
+    double lo = std::log(ratio * norm.sigma_max);
+    if (tikhonov && norm.sigma_min > 0) lo = std::min(std::max(lo, std::log(norm.sigma_min / 10)), hi - std::log(100.0));
+    return {lo, hi};
+}
+
 /// The projected Tikhonov problem of k Golub-Kahan steps: residual and solution norms
 /// for any lambda through the SVD of the (k+1) x k lower-bidiagonal B_k.
 struct Projected {
@@ -116,6 +129,9 @@ LambdaChoice choose_tikhonov(const LinearOperator<Scalar>& A, const Vector<Scala
     ch.regularizer = Regularizer::tikhonov;
     ch.rule = rule;
     const index_t m = A.data_size();
+    // sigma_max and sigma_min from the FFT when W is block-circulant (exact and cheap); otherwise
+    // the projection's sigma_1 (Golub-Kahan is Lanczos on A^T A: no extra products).
+    const std::optional<NormBound> exact = fft_norm_bound(A);
     const index_t kmax = std::max<index_t>(2, std::min({opt.krylov_steps, A.model_size(), m}));
     const double beta1 = static_cast<double>(b.norm());
     if (beta1 == 0) {
@@ -167,8 +183,15 @@ LambdaChoice choose_tikhonov(const LinearOperator<Scalar>& A, const Vector<Scala
         const Projected P(alphas, betas, k, beta1);
         // A lambda is resolved when the projected solution no longer changes with k (2k/3 -> k steps).
         const Projected Q(alphas, betas, std::max<index_t>(1, 2 * k / 3), beta1);
-        const double smax = P.sig(0);
-        const double lo = std::log(smax * 1e-7), hi = std::log(smax * 2);
+        if (exact) {
+            ch.norm = *exact;
+        } else {
+            ch.norm = NormBound{};
+            ch.norm.sigma_max = ch.norm.upper = P.sig(0);
+            ch.norm.method = "golub-kahan";
+            ch.norm.detail = "sigma_1 of the projection on " + std::to_string(k) + " Golub-Kahan steps (a lower bound)";
+        }
+        const auto [lo, hi] = lambda_range(ch.norm, 1e-7, true);
         ch.lambdas.assign(static_cast<size_t>(npts), 0.0);
         ch.residual_norms.assign(static_cast<size_t>(npts), 0.0);
         ch.penalty_norms.assign(static_cast<size_t>(npts), 0.0);
@@ -242,9 +265,8 @@ LambdaChoice choose_by_solves(const LinearOperator<Scalar>& A, const Vector<Scal
     ch.regularizer = reg;
     ch.rule = rule;
     const Shape shape = gshape.empty() ? default_gradient_shape(A.model_shape()) : gshape;
-    const double norm2 = estimate_norm_squared<Scalar>(A, 30);
-    if (!std::isfinite(norm2)) nonfinite("power method");
-    const double anorm = std::sqrt(norm2);
+    ch.norm = norm_bound<Scalar>(A, reg == Regularizer::tikhonov);
+    if (std::isnan(ch.norm.sigma_max)) nonfinite("operator norm");
     SolverOptions so;
     so.iter_lim = std::max<index_t>(1, opt.trial_iterations);
     so.atol = so.btol = 1e-6;
@@ -287,7 +309,7 @@ LambdaChoice choose_by_solves(const LinearOperator<Scalar>& A, const Vector<Scal
         ch.criterion.push_back(crit);
         return crit;
     };
-    double lo = std::log(anorm * 1e-4), hi = std::log(anorm * 2);
+    const auto [lo, hi] = lambda_range(ch.norm, rule == LambdaRule::gcv ? 1e-3 : 1e-4, reg == Regularizer::tikhonov);
     if (rule == LambdaRule::discrepancy) {
         ch.target = opt.tau * opt.noise_sigma * std::sqrt(static_cast<double>(m));
         double a = lo, zhi = hi;
@@ -304,7 +326,6 @@ LambdaChoice choose_by_solves(const LinearOperator<Scalar>& A, const Vector<Scal
         ch.note = "bisection over " + std::to_string(npts) + " LSQR solves";
         return ch;
     }
-    if (rule == LambdaRule::gcv) lo = std::log(anorm * 1e-3);
     for (index_t i = 0; i < ngrid; ++i)
         point(std::exp(lo + (hi - lo) * static_cast<double>(i) / static_cast<double>(ngrid - 1)));
     if (rule == LambdaRule::gcv) {

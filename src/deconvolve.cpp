@@ -16,24 +16,35 @@
 #include "convmtx/lsmr.hpp"
 #include "convmtx/lsqr.hpp"
 #include "convmtx/noise_estimate.hpp"
-#include "convmtx/operator_norm.hpp"
+#include "convmtx/norm_bound.hpp"
 #include "convmtx/pcgls.hpp"
 #include "convmtx/preconditioner.hpp"
 #include "convmtx/stacked_operator.hpp"
 
 namespace convmtx {
 
+namespace {
+
+/// The blur's conv: the flipped PSF as the weight, 'same' padding with the boundary's mode.
 template <class Scalar>
-std::shared_ptr<LinearOperator<Scalar>> blur_operator(const Psf& psf, index_t height, index_t width,
-                                                      PaddingMode boundary) {
+ConvSpec blur_spec(const Psf& psf, index_t height, index_t width, PaddingMode boundary, std::vector<Scalar>& w) {
     const index_t kh = psf.height, kw = psf.width;
-    std::vector<Scalar> w(psf.values.size());
+    w.resize(psf.values.size());
     for (index_t i = 0; i < kh * kw; ++i)
         w[static_cast<size_t>(i)] = static_cast<Scalar>(psf.values[static_cast<size_t>(kh * kw - 1 - i)]);
     ConvOptions o;
     o.padding = Padding::sides({(kh - 1) / 2, (kw - 1) / 2}, {kh / 2, kw / 2});
     o.padding_mode = boundary;
-    const ConvSpec spec = make_conv({1, height, width}, {1, 1, kh, kw}, o);
+    return make_conv({1, height, width}, {1, 1, kh, kw}, o);
+}
+
+}  // namespace
+
+template <class Scalar>
+std::shared_ptr<LinearOperator<Scalar>> blur_operator(const Psf& psf, index_t height, index_t width,
+                                                      PaddingMode boundary) {
+    std::vector<Scalar> w;
+    const ConvSpec spec = blur_spec(psf, height, width, boundary, w);
     auto op = make_matrix_operator<Scalar>(spec, span<const Scalar>(w.data(), w.size()));
     return op;
 }
@@ -217,8 +228,11 @@ DeconvolveResult<Scalar> deconvolve(const Vector<Scalar>& b, index_t h, index_t 
     po.iter_lim = iter_lim;
     po.tol = tol;
     if (pd) {
-        po.a_norm_squared = 1.02 * estimate_norm_squared(*A, 30);
-        po.d_norm_squared = D ? 1.02 * estimate_norm_squared(*D, 30) : 0.0;
+        // The configuration's certified bound (exact for periodic boundaries) and the closed form of D.
+        std::vector<Scalar> weight;
+        const ConvSpec spec = blur_spec(psf, h, w, o.boundary, weight);
+        po.a_norm = norm_bound<Scalar>(spec, span<const Scalar>(weight.data(), weight.size()));
+        if (D) po.d_norm = gradient_norm_bound(2);
     }
 
     // The quadratic problem's solve for one lambda (no bounds), by `method`.
@@ -357,6 +371,7 @@ DeconvolveResult<Scalar> deconvolve(const Vector<Scalar>& b, index_t h, index_t 
         po.lambda = lambda;
         po.callback = o.callback;
         auto r = primal_dual<Scalar>(*A, b, D.get(), po);
+        res.step_norm = r.step_norm;
         res.x = std::move(r.x);
         res.iterations = r.iterations;
         res.converged = r.converged;

@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "convmtx/detail/solver_common.hpp"
-#include "convmtx/operator_norm.hpp"
+#include "convmtx/norm_bound.hpp"
 
 namespace convmtx {
 
@@ -14,9 +14,10 @@ namespace {
 
 using detail::Estimates;
 
+/// `norm`: ||A|| of the operator iterated on, when the step is not given.
 template <class Scalar>
 SolveResult<Scalar> landweber_iterate(const LinearOperator<Scalar>& A, const Vector<Scalar>& b,
-                                      const SolverOptions& o) {
+                                      const SolverOptions& o, const NormBound* norm) {
     const index_t m = A.data_size(), n = A.model_size();
     const index_t iter_lim = detail::iteration_limit(o, n);
     const double d2 = o.damp * o.damp;
@@ -26,9 +27,10 @@ SolveResult<Scalar> landweber_iterate(const LinearOperator<Scalar>& A, const Vec
     double norm2 = 0;
     double tau = o.step;
     if (!(tau > 0)) {
-        norm2 = estimate_norm_squared<Scalar>(A, o.power_iterations);
-        // The Rayleigh quotient underestimates ||A||^2; 1/norm2 stays below the limit 2/||A||^2
-        // as long as the estimate is more than half the true value.
+        // An upper bound of ||A||: tau <= 1 / L, L the Lipschitz constant of the gradient, which
+        // the accelerated iteration needs (the plain one converges for tau < 2 / L).
+        norm2 = norm->upper * norm->upper;
+        res.step_norm = *norm;
         tau = norm2 + d2 > 0 ? 1.0 / (norm2 + d2) : 1.0;
     } else {
         norm2 = 1.0 / tau - d2;
@@ -111,7 +113,19 @@ SolveResult<Scalar> landweber_iterate(const LinearOperator<Scalar>& A, const Vec
 
 template <class Scalar>
 SolveResult<Scalar> landweber(const LinearOperator<Scalar>& A, const Vector<Scalar>& b, const SolverOptions& options) {
-    return detail::run_solver<Scalar>("landweber", A, b, options, landweber_iterate<Scalar>);
+    return detail::run_solver<Scalar>(
+        "landweber", A, b, options,
+        [&A](const LinearOperator<Scalar>& op, const Vector<Scalar>& rhs, const SolverOptions& o) {
+            if (o.step > 0) return landweber_iterate<Scalar>(op, rhs, o, nullptr);
+            // op is A, or [A; mu D] with D the forward differences on the gradient grid.
+            NormBound norm = norm_bound<Scalar>(A);
+            if (o.gradient_weight > 0) {
+                const Shape grid = o.gradient_shape.empty() ? default_gradient_shape(A.model_shape()) : o.gradient_shape;
+                norm = stacked_norm_bound(norm, gradient_norm_bound(static_cast<index_t>(grid.size()) - 1),
+                                          o.gradient_weight);
+            }
+            return landweber_iterate<Scalar>(op, rhs, o, &norm);
+        });
 }
 
 template SolveResult<float> landweber<float>(const LinearOperator<float>&, const Vector<float>&,

@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "convmtx/detail/solver_common.hpp"
-#include "convmtx/operator_norm.hpp"
 
 namespace convmtx {
 
@@ -86,11 +85,19 @@ PrimalDualResult<Scalar> primal_dual(const LinearOperator<Scalar>& A, const Vect
                           std::to_string(n) + ", " + std::to_string(m) + " and " +
                           std::to_string(uses_d ? D->data_size() : 0));
 
-    const double a2 = o.a_norm_squared > 0 ? o.a_norm_squared : 1.02 * estimate_norm_squared(A, 30);
-    const double d2 = !uses_d ? 0.0 : o.d_norm_squared > 0 ? o.d_norm_squared : 1.02 * estimate_norm_squared(*D, 30);
-    if (!std::isfinite(a2) || !std::isfinite(d2))
-        throw std::runtime_error("primal_dual: the operator returned a non-finite value while its norm was estimated");
-    const double L = 1.001 * std::sqrt(std::max(a2 + d2, 1e-300));
+    auto check_bound = [](const std::optional<NormBound>& given, const char* name) {
+        if (given && !(given->upper >= 0 && std::isfinite(given->upper)))
+            throw config_error(std::string("primal_dual: ") + name + ".upper=" + std::to_string(given->upper) +
+                               " must be a finite bound >= 0");
+    };
+    check_bound(o.a_norm, "a_norm");
+    check_bound(o.d_norm, "d_norm");
+    const NormBound a_norm = o.a_norm ? *o.a_norm : norm_bound<Scalar>(A);
+    const NormBound d_norm = !uses_d ? NormBound{} : o.d_norm ? *o.d_norm : norm_bound<Scalar>(*D);
+    if (std::isnan(a_norm.upper) || (uses_d && std::isnan(d_norm.upper)))
+        throw std::runtime_error("primal_dual: the operator returned a non-finite value while its norm was computed");
+    const NormBound k_norm = uses_d ? stacked_norm_bound(a_norm, d_norm, 1.0) : a_norm;
+    const double L = 1.001 * std::max(k_norm.upper, 1e-150);
     const double sigma = o.step_ratio / L, tau = 1 / (o.step_ratio * L);
     const double c = o.prior == Prior::tikhonov ? o.lambda * o.lambda : 0.0;
     const Scalar lo = static_cast<Scalar>(std::max(o.lower, -static_cast<double>(std::numeric_limits<Scalar>::max())));
@@ -98,6 +105,7 @@ PrimalDualResult<Scalar> primal_dual(const LinearOperator<Scalar>& A, const Vect
     const index_t r = uses_d ? D->data_size() / n : 0;
 
     PrimalDualResult<Scalar> res;
+    res.step_norm = k_norm;
     Vector<Scalar> x = warm ? warm->x : Vector<Scalar>::Zero(n);
     x = x.cwiseMax(lo).cwiseMin(hi);
     Vector<Scalar> xbar = x, xnew(n), g(n), g2(n), ax(m), y = warm ? warm->dual_data : Vector<Scalar>::Zero(m);

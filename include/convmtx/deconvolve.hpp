@@ -20,6 +20,7 @@
 
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,9 @@ struct DeconvolveResult {
     double residual_norm = 0;   ///< ||W x - b|| of the result
     /// Wall-clock time of the whole call, lambda search included.
     double seconds = 0;
+    /// primal-dual: the bound of ||[W; D]|| behind its steps (||W|| certified by convmtx::spectrum
+    /// for the configuration, ||D||^2 <= 8), and how it was obtained.
+    std::optional<NormBound> step_norm;
 };
 
 /// Restores x from b = W x + noise (b: height x width, row-major). Errors: shape_error (b's size),

@@ -8,11 +8,12 @@
 
 namespace convmtx {
 
-/// x <- P(x + tau (A^T (b - A x) - damp^2 x)), tau = options.step or 1/(||A||^2 + damp^2) with
-/// ||A||^2 from estimate_norm_squared, P the projection on [lower, upper] (identity when
-/// unbounded), optionally accelerated. Stops like CGLS (istop 1, 2, 4, 5, 7, 8, 9) with the
-/// gradient mapping ||x_{k+1} - y_k|| / tau as the normal residual; anorm = the ||A|| estimate.
-/// Errors as lsqr.
+/// x <- P(x + tau (A^T (b - A x) - damp^2 x)), tau = options.step or 1/(L^2 + damp^2) with L an
+/// upper bound of ||A|| from norm_bound (of [A; mu D] with a gradient weight mu:
+/// sqrt(||A||^2 + 4 r mu^2)), reported in SolveResult::step_norm; P the projection on
+/// [lower, upper] (identity when unbounded), optionally accelerated. Stops like CGLS (istop 1, 2,
+/// 4, 5, 7, 8, 9) with the gradient mapping ||x_{k+1} - y_k|| / tau as the normal residual;
+/// anorm = sqrt(L^2 + damp^2). Errors as lsqr.
 template <class Scalar>
 SolveResult<Scalar> landweber(const LinearOperator<Scalar>& A, const Vector<Scalar>& b,
                               const SolverOptions& options = {});

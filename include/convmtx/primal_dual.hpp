@@ -8,13 +8,16 @@
 // Only A x, A^T y, D x and D^T z are applied. With K = [A; D], the dual steps are
 //     y <- (y + s (A xbar - b)) / (1 + s),   z <- P_lambda(z + s D xbar),
 // the primal step x' = clip((x - t (A^T y + D^T z)) / (1 + t c), lower, upper) (c = lambda^2 for
-// Tikhonov, 0 otherwise), xbar = 2 x' - x; t s ||K||^2 < 1 with ||K||^2 from the power method.
+// Tikhonov, 0 otherwise), xbar = 2 x' - x; t s L^2 < 1 with L >= ||K|| (norm_bound.hpp:
+// ||K||^2 <= ||A||^2 + ||D||^2, each bounded through convmtx::spectrum or given).
 #pragma once
 
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "convmtx/norm_bound.hpp"
 #include "convmtx/operator.hpp"
 #include "convmtx/solver_types.hpp"
 
@@ -43,10 +46,11 @@ struct PrimalDualOptions {
     index_t iter_lim = 500;
     /// Stop when ||x_k - x_{k-1}|| <= tol ||x_k|| (after at least 2 iterations).
     double tol = 1e-4;
-    /// ||A||^2 and ||D||^2 (<= 0: estimated by 30 power-method steps, enlarged by 2%).
-    double a_norm_squared = 0;
-    /// ||D||^2 (<= 0: estimated like ||A||^2; unused for tikhonov).
-    double d_norm_squared = 0;
+    /// An upper bound of ||A|| (unset: norm_bound(A); deconvolve passes the configuration's
+    /// certified bound). An underestimate can diverge.
+    std::optional<NormBound> a_norm;
+    /// An upper bound of ||D|| (unset: norm_bound(D); deconvolve passes gradient_norm_bound(2)).
+    std::optional<NormBound> d_norm;
     /// The dual step is s = ratio / L, the primal t = 1 / (ratio L), L = 1.001 ||K||. A long
     /// primal step suits deblurring, whose data term converges slowest: with 0.1 the 128 x 128
     /// phantom's TV objective after 300 iterations is 1.5% lower than with 1 (measured).
@@ -73,6 +77,8 @@ struct PrimalDualResult {
     /// The final y (A.data_size() values); dual_differences: the final z (D's data size, empty for
     /// tikhonov).
     Vector<Scalar> dual_data, dual_differences;  ///< the final y and z, for a warm start
+    /// The bound of ||K|| = ||[A; D]|| (||A|| for Tikhonov) behind the steps, and how it was obtained.
+    NormBound step_norm;
 };
 
 /// Runs the iteration from zero, or from a previous result's x, y and z (`warm`, e.g. the solve for

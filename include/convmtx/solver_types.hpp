@@ -49,6 +49,26 @@ struct ProgressInfo {
 /// Called when each step begins (before it runs, so that a display shows what is running).
 using ProgressCallback = std::function<void(const ProgressInfo&)>;
 
+// ---- the operator norm behind a step size or a lambda range ----
+
+/// sigma_max = ||A||_2 of the operator a step size or a lambda range was derived from, and how it
+/// was obtained (norm_bound.hpp): exact (fft, dense), Lanczos, a closed form, or given by the caller.
+struct NormBound {
+    /// sigma_1 as computed (for a stacked [A; w B]: the bound, as no sigma_1 of the stack is
+    /// computed; NaN: the operator returned a non-finite value).
+    double sigma_max = std::numeric_limits<double>::quiet_NaN();
+    /// The value the step sizes use, >= sigma_max: a guaranteed upper bound of ||A||_2 when
+    /// certified, otherwise the Lanczos value plus a margin from its residual.
+    double upper = std::numeric_limits<double>::quiet_NaN();
+    /// sigma_p = the smallest singular value when it came at no extra cost (fft: every value); NaN otherwise.
+    double sigma_min = std::numeric_limits<double>::quiet_NaN();
+    std::string method;      ///< "fft", "dense", "lanczos", "closed form", "given" or a combination ("fft + closed form")
+    bool certified = false;  ///< upper >= ||A||_2 is guaranteed (rounding margins included)
+    std::string detail;      ///< what gave `upper`, e.g. "the Schur test sqrt(||W||_1 ||W||_inf)"
+    /// One line: "sigma_max = 0.9982 (lanczos), bound 1 certified (the circular convolution on ...)".
+    std::string str() const;
+};
+
 // ---- the regularization weight ----
 
 /// Which penalty the automatic weight is chosen for: damp (||x||^2) or mu (||D x||^2).
@@ -94,6 +114,9 @@ struct LambdaChoice {
     std::vector<double> penalty_norms;   ///< ||x|| or ||D x|| at each
     std::vector<double> criterion;       ///< the rule's criterion at each (GCV value, curvature or residual)
     std::string note;   ///< e.g. "the target is below every residual: the smallest lambda was taken"
+    /// The operator norm the examined range was scaled by (docs/solvers.md, "The lambda range"):
+    /// the Golub-Kahan projection's sigma_1 for Tikhonov's discrepancy and L-curve, spectrum's otherwise.
+    NormBound norm;
     /// "lambda=0.0832 (discrepancy: ||Ax-b|| = 1.28 = 1*0.01*sqrt(16384))"
     std::string str() const;
 };
@@ -118,8 +141,7 @@ struct SolverOptions {
     double conlim = 1e8;   ///< LSQR, LSMR: stop when cond(A) estimate >= conlim (istop 3); 0: no limit
     index_t iter_lim = -1; ///< -1: scipy's default, 2 n (lsqr, cgls, landweber) or min(m, n) (lsmr)
     IterationCallback callback{};  ///< after every iteration of the solve (not of the lambda search's trials)
-    double step = 0;        ///< Landweber tau; <= 0: 1 / (estimated ||A||^2 + damp^2)
-    index_t power_iterations = 50;  ///< power-method steps of the ||A||^2 estimate (Landweber)
+    double step = 0;        ///< Landweber tau; <= 0: 1 / (||A||^2 + damp^2), ||A|| an upper bound from norm_bound.hpp
     /// Landweber only: bounds lower <= x <= upper enforced by projection after every step
     /// (projected Landweber), e.g. [0, 1] for images; infinite = unconstrained.
     double lower = -std::numeric_limits<double>::infinity();
@@ -155,6 +177,8 @@ struct SolveResult {
     double damp = 0;             ///< the Tikhonov weight used
     double gradient_weight = 0;  ///< the gradient weight used
     std::optional<LambdaChoice> lambda_choice;  ///< set when the weight was chosen automatically
+    /// Landweber: the norm of the operator iterated on (A, or [A; mu D]) behind its step.
+    std::optional<NormBound> step_norm;
     std::vector<double> residual_history;         ///< residual_norm of x_0 = 0, x_1, ..., x_iterations
     std::vector<double> normal_residual_history;  ///< normal_residual of the same iterates
     double seconds = 0;          ///< wall-clock time of the solve

@@ -26,6 +26,6 @@
 #include "convmtx/preconditioner.hpp"
 #include "convmtx/primal_dual.hpp"
 #include "convmtx/psf.hpp"
-#include "convmtx/operator_norm.hpp"
+#include "convmtx/norm_bound.hpp"
 #include "convmtx/solver_types.hpp"
 #include "convmtx/stacked_operator.hpp"

@@ -421,6 +421,7 @@ void run_deconvolve(const SolveFlags& f) {
     if (std::isfinite(o.lower) || std::isfinite(o.upper)) std::cout << "[" << o.lower << ", " << o.upper << "]\n";
     else std::cout << "none\n";
     std::cout << "||W x - b|| = " << fmt("%.4g", res.residual_norm) << "\n";
+    if (res.step_norm) std::cout << "step sizes from ||[W; D]||: " << res.step_norm->str() << "\n";
     std::vector<MontagePanel> panels;
     auto quality = [&](const Image& im) -> std::pair<double, double> {
         const Image c = clipped(im);
@@ -662,6 +663,8 @@ void run_legacy(const SolveFlags& f) {
         std::cout << method << ": " << res.iterations << " iterations, " << fmt("%.2f", res.seconds) << " s, istop "
                   << res.istop << " (" << res.reason() << ")";
     std::cout << "\n||W x - b|| = " << fmt("%.4g", res.residual_norm) << ", ||x|| = " << fmt("%.4g", res.xnorm) << "\n";
+    if (res.step_norm) std::cout << "step size from ||A||: " << res.step_norm->str() << "\n";
+    else if (choice) std::cout << "lambda range from ||W||: " << choice->norm.str() << "\n";
 
     auto write = [&](const std::string& path, const Image& im) {
         if (path.empty()) return;

@@ -87,6 +87,8 @@ py::dict run(const py::array& b_in, const F64& psf_in, const std::string& bounda
     d["history"] = py::array_t<double>(r.residual_history.size(), r.residual_history.data());
     d["residual_norm"] = r.residual_norm;
     d["seconds"] = r.seconds;
+    if (r.step_norm) d["step_norm"] = py::cast(*r.step_norm);
+    else d["step_norm"] = py::none();
     return d;
 }
 

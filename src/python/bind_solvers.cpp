@@ -128,6 +128,8 @@ py::dict result_dict(const SolveResult<double>& r) {
     d["note"] = r.note;
     if (r.lambda_choice) d["lambda_choice"] = py::cast(*r.lambda_choice);
     else d["lambda_choice"] = py::none();
+    if (r.step_norm) d["step_norm"] = py::cast(*r.step_norm);
+    else d["step_norm"] = py::none();
     return d;
 }
 
@@ -188,6 +190,19 @@ void bind_solvers(py::module_& m) {
                    std::to_string(p.steps) + ">";
         });
 
+    py::class_<NormBound>(m, "NormBound",
+                          "sigma_max = ||A||_2 behind a step size or a lambda range, and how it was obtained:\n"
+                          "sigma_max (as computed), upper (the value the steps use, >= sigma_max), sigma_min (NaN\n"
+                          "unless the FFT gave every value), method, certified (upper >= ||A||_2 guaranteed), detail.")
+        .def_readonly("sigma_max", &NormBound::sigma_max)
+        .def_readonly("upper", &NormBound::upper)
+        .def_readonly("sigma_min", &NormBound::sigma_min)
+        .def_readonly("method", &NormBound::method)
+        .def_readonly("certified", &NormBound::certified)
+        .def_readonly("detail", &NormBound::detail)
+        .def("__str__", &NormBound::str)
+        .def("__repr__", [](const NormBound& b) { return "<NormBound " + b.str() + ">"; });
+
     py::class_<LambdaChoice>(m, "LambdaChoice", "The chosen regularization weight and the curve it came from.")
         .def_readonly("lam", &LambdaChoice::lambda)
         .def_property_readonly("regularizer", [](const LambdaChoice& c) { return to_string(c.regularizer); })
@@ -198,6 +213,7 @@ void bind_solvers(py::module_& m) {
         .def_readonly("penalty_norms", &LambdaChoice::penalty_norms)
         .def_readonly("criterion", &LambdaChoice::criterion)
         .def_readonly("note", &LambdaChoice::note)
+        .def_readonly("norm", &LambdaChoice::norm)
         .def("__str__", &LambdaChoice::str)
         .def("__repr__", [](const LambdaChoice& c) { return "<LambdaChoice " + c.str() + ">"; });
 

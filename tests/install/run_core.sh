@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Configures the project with only convmtx::core and convmtx::solvers (CONVMTX_WITH_IO=OFF,
+# Configures the project with only convmtx::core, convmtx::spectrum and convmtx::solvers (CONVMTX_WITH_IO=OFF,
 # CONVMTX_WITH_SUITESPARSE=OFF, and libpng, libzip, zlib and SuiteSparse made unfindable, as on a
 # machine without them), installs it into a temporary prefix, builds tests/install/core against
 # it with find_package(convmtx COMPONENTS core), runs it and checks its output.

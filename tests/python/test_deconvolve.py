@@ -188,3 +188,31 @@ def test_cli_observed_errors_exit_2_with_one_line(tmp_path):
         r = subprocess.run([CLI, "solve"] + args, capture_output=True, text=True)
         assert r.returncode == 2, (args, r.stderr)
         assert word in r.stderr and len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
+
+
+@pytest.mark.parametrize("boundary", list(MODES))
+def test_primal_dual_steps_come_from_a_bound_of_the_stacked_operator(rng, boundary):
+    # tau sigma ||K||^2 < 1 needs an upper bound of ||K||, K = [W; D]: the reported one is at least
+    # numpy's sigma_max of K (W from the blur of each basis image; D the forward differences, whose
+    # periodic form for 'periodic' has the same norm bound 2 sqrt(2)).
+    h, w = 12, 10
+    psf = convmtx.psf("gaussian:5:1.0")
+    b = convmtx.blur(smooth_image(h, w), psf, boundary=boundary) + 0.01 * rng.standard_normal((h, w))
+    _, res = convmtx.deconvolve(b, psf, boundary=boundary, regularizer="tv", lam=0.01, iter_lim=5)
+    n = res.step_norm
+    assert n is not None and n.certified and "closed form" in n.method, n
+    cols = []
+    for i in range(h * w):
+        e = np.zeros(h * w)
+        e[i] = 1
+        cols.append(convmtx.blur(e.reshape(h, w), psf, boundary=boundary).ravel())
+    Wd = np.array(cols).T
+    s_w = np.linalg.svd(Wd, compute_uv=False)[0]
+    D = convmtx.gradient_matrix((h, w)).toarray()
+    s_k = np.linalg.svd(np.vstack([Wd, D]), compute_uv=False)[0]
+    assert n.upper >= s_k
+    # ||W|| within 2% of its bound (the certified one is tight for these blurs), ||D|| <= 2 sqrt(2).
+    assert n.upper <= np.sqrt((1.02 * s_w) ** 2 + 8)
+    # The quadratic methods take no step: no norm.
+    _, res = convmtx.deconvolve(b, psf, boundary=boundary, regularizer="tikhonov", lam=0.01, method="cgls")
+    assert res.step_norm is None

@@ -434,3 +434,64 @@ def test_cli_super_resolution_and_errors(tmp_path):
     assert r.returncode == 2 and "--method: qr not in" in r.stderr and len(r.stderr.splitlines()) == 1
     r = subprocess.run([CLI, "solve", "--image", str(tmp_path / "missing.png")], capture_output=True, text=True)
     assert r.returncode == 2 and "--image" in r.stderr and "missing.png" in r.stderr
+
+
+def old_power_estimate(W, iterations, seed):
+    """The estimate the solvers used before they took sigma_max from convmtx.spectrum: ||A v||^2
+    after `iterations` power-method steps on A^T A from a seeded Gaussian start (a lower bound)."""
+    v = np.random.default_rng(seed).standard_normal(W.shape[1])
+    est = 0.0
+    for _ in range(iterations):
+        v /= np.linalg.norm(v)
+        Av = W @ v
+        est = Av @ Av
+        v = W.T @ Av
+    return est
+
+
+@pytest.fixture(scope="module")
+def clustered():
+    """A 16 -> 16, 3x3 conv on 6x6 whose singular values crowd below the top: the centre tap
+    U diag(linspace(1, 0.9)) V^T plus small other taps (W is 576 x 576)."""
+    rng = np.random.default_rng(3)
+    U, _ = np.linalg.qr(rng.standard_normal((16, 16)))
+    V, _ = np.linalg.qr(rng.standard_normal((16, 16)))
+    w = 0.002 * rng.standard_normal((16, 16, 3, 3))
+    w[:, :, 1, 1] = U @ np.diag(np.linspace(1, 0.9, 16)) @ V.T
+    return w
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "circular"])
+def test_the_step_norm_bounds_sigma_max_where_the_old_power_method_fell_short(clustered, padding_mode):
+    W = convmtx.conv_matrix((16, 6, 6), clustered, padding=1, padding_mode=padding_mode)
+    s = np.linalg.svd(W.toarray(), compute_uv=False)[0]
+    Wd = W.toarray()
+    # The old primal-dual bound, 1.02 x 30 power-method steps, stays below ||W||^2 for every start.
+    for seed in range(5):
+        assert 1.02 * old_power_estimate(Wd, 30, seed) < s * s
+    # Landweber's step now comes from spectrum: the bound it used is above numpy's sigma_max.
+    r = convmtx.landweber(W, np.ones(W.shape[0]), iter_lim=2)
+    n = r.step_norm
+    assert n is not None and n.upper >= s and n.sigma_max == pytest.approx(s, rel=1e-3)
+    assert n.upper <= s * 1.005, n
+    assert r.anorm == pytest.approx(n.upper, rel=1e-12)
+    # The certified bound of the configuration (the exact FFT value for circular padding).
+    _, upper = convmtx.opnorm((16, 6, 6), clustered, padding=1, padding_mode=padding_mode, certify=True)
+    assert upper >= s
+
+
+def test_landweber_with_the_exact_step_matches_the_dense_iteration(rng):
+    # A circular conv as a scipy matrix: tau = 1 / (sigma_max^2 + damp^2) with numpy's sigma_max,
+    # then x <- x + tau (W^T (b - W x) - damp^2 x), in numpy.
+    w = rng.standard_normal((2, 2, 3, 3))
+    W = convmtx.conv_matrix((2, 8, 8), w, padding=1, padding_mode="circular")
+    b = rng.standard_normal(W.shape[0])
+    s = np.linalg.svd(W.toarray(), compute_uv=False)[0]
+    damp = 0.3
+    r = convmtx.landweber(W, b, damp=damp, iter_lim=20, atol=0, btol=0)
+    tau = 1 / (s * s + damp * damp)
+    x = np.zeros(W.shape[1])
+    for _ in range(20):
+        x = x + tau * (W.T @ (b - W @ x) - damp * damp * x)
+    assert r.itn == 20
+    assert rel(r.x, x) <= 1e-6, str(r.step_norm)

@@ -36,7 +36,9 @@ class DeconvolveResult:
     chosen lam; else 0), lambda_trials (solves made by the search), lambda_note ('' or, when the
     target was unreachable because the model does not fit b, what was done instead), method,
     iterations, converged, stop_reason (why the iteration stopped), history (||W x_k - b|| per
-    iteration), residual_norm (of the result) and seconds."""
+    iteration), residual_norm (of the result), seconds and step_norm (primal-dual: the NormBound of
+    ||[W; D]|| behind its steps, with sigma_max, upper, method and certified; None for the other
+    methods)."""
 
     def __init__(self, d):
         self.__dict__.update(d)

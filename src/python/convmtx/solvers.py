@@ -32,6 +32,7 @@ __all__ = ["lsqr", "lsmr", "cgls", "landweber", "solve_spqr", "solve_cholmod", "
 
 MemoryLimitError = _core.MemoryLimitError
 LambdaChoice = _core.LambdaChoice
+NormBound = _core.NormBound
 IterationInfo = _core.IterationInfo
 ProgressInfo = _core.ProgressInfo
 
@@ -49,7 +50,9 @@ class SolveResult:
     itn + 1: x is the last finite iterate); residual_norm = ||b - A x|| recomputed; penalty_norm =
     ||x|| or ||D x||; damp, gradient_weight: the weights used; lambda_choice: the LambdaChoice when
     a weight was "auto"; residual_history / normal_residual_history: per iteration (index 0: x = 0);
-    seconds; method; estimated_bytes and note (direct solvers).
+    seconds; method; estimated_bytes and note (direct solvers); step_norm: landweber's NormBound
+    (sigma_max of the operator iterated on, the upper bound its step 1 / (upper^2 + damp^2) used,
+    method, certified), None for the other solvers and for a given step.
     """
 
     def __init__(self, d):
@@ -337,8 +340,8 @@ def cgls(A, b, damp=0.0, atol=1e-6, btol=1e-6, iter_lim=None, *, gradient_weight
 def landweber(A, b, damp=0.0, atol=1e-6, btol=1e-6, iter_lim=None, *, step=None, bounds=None, accelerate=False,
               gradient_weight=0.0, shape=None, rule="auto", noise=None, tau=1.0, callback=None,
               lambda_callback=None):
-    """Landweber x <- P(x + step (A^T (b - A x) - damp^2 x)); step defaults to 1 / (||A||^2 + damp^2) with
-    ||A||^2 from the power method; bounds=(lo, hi) projects every iterate (projected Landweber);
+    """Landweber x <- P(x + step (A^T (b - A x) - damp^2 x)); step defaults to 1 / (L^2 + damp^2) with L an
+    upper bound of ||A|| from convmtx's spectrum (result.step_norm says which); bounds=(lo, hi) projects every iterate (projected Landweber);
     accelerate=True adds Nesterov/FISTA momentum. iter_lim defaults to 2n: set it. Callbacks as lsqr.
 
     ValueError as lsqr, and: step not a finite number > 0, or step >= 2 / (||A||^2 + damp^2) with ||A||^2
