@@ -247,7 +247,12 @@ Values parse_config(const std::string& text, const std::string& where) {
             return true;
         });
     } catch (const json::exception& e) {
-        throw usage_error(where + " is not valid JSON: " + detail::printable(e.what(), 300));
+        // nlohmann's messages start with its own tag ("[json.exception.out_of_range.406] "): the
+        // reason after it is the part about the file.
+        std::string reason = e.what();
+        const std::size_t tag_end = reason.rfind("[json.exception.", 0) == 0 ? reason.find("] ") : std::string::npos;
+        if (tag_end != std::string::npos) reason.erase(0, tag_end + 2);
+        throw usage_error(where + " is not valid JSON: " + detail::printable(reason, 300));
     }
     if (!j.is_object()) throw usage_error(where + " must hold a JSON object ({\"input\": [1, 4, 4], ...}), not " + shown(j));
     if (!repeated.empty()) throw usage_error(where + ": key " + shown(json(repeated)) + " is given more than once");

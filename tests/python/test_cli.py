@@ -332,6 +332,9 @@ def write_json(path, text):
     ('{"input": [1, 4, 4], "kernel": [3, 3], "padding_mode": "mirror"}', ['"padding_mode": "mirror"', "reflect"]),
     ('{"input": [1, 4, 4], "kernel": null}', ['"kernel": null']),
     ('{"input": [1, 4, 4], "kernel": [3, 3],}', ["is not valid JSON"]),
+    # a number beyond double: the JSON library's reason without its exception tag (found by fuzz_config)
+    ('{"input": [1, 4, 4], "kernel": 3, "padding": 92233720368E4775807}',
+     ["is not valid JSON: number overflow parsing '92233720368E4775807'"]),
     ('[1, 4, 4]', ["must hold a JSON object"]),
     ('{"input": [1, 3, 3], "kernel": [3, 3], "stride": 2, "output_padding": 2, "transposed": true}',
      ['"output_padding": 2', "output_padding[0]=2 must be smaller than stride[0]=2"]),
@@ -342,6 +345,7 @@ def test_config_json_is_typed_strictly(tmp_path, text, needles):
     assert str(cfg) in line
     for needle in needles:
         assert needle in line, line
+    assert "json.exception" not in line and "out_of_range" not in line, line
     assert not (tmp_path / "W.mtx").exists()
 
 
