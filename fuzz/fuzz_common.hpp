@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -27,12 +28,26 @@ namespace fuzz {
 /// Words of the C++ library's own exceptions that must never reach a user: they say nothing about
 /// the input ("stoll", "vector::reserve", "std::bad_alloc", "cannot create std::vector larger than
 /// max_size()", ...). A word the input itself holds may be quoted from it.
+/// Bytes from the input are shown escaped ("\xba"): each escape is read as a space, so that an
+/// escape and the text after it ("\xba" + "sic_string") never spell a word.
 inline const char* raw_library_word(const std::string& message, const std::string& input) {
     static const char* const words[] = {"stoll",       "stoi",       "stod",         "stoul",    "vector::",
                                         "bad_alloc",   "max_size()", "basic_string", "_M_",      "bad_array",
                                         "std::",       "out_of_range", "internal error"};
+    std::string text;
+    text.reserve(message.size());
+    for (std::size_t i = 0; i < message.size(); ++i) {
+        if (message[i] == '\\' && i + 3 < message.size() && message[i + 1] == 'x' &&
+            std::isxdigit(static_cast<unsigned char>(message[i + 2])) &&
+            std::isxdigit(static_cast<unsigned char>(message[i + 3]))) {
+            text += ' ';
+            i += 3;
+        } else {
+            text += message[i];
+        }
+    }
     for (const char* w : words)
-        if (message.find(w) != std::string::npos && input.find(w) == std::string::npos) return w;
+        if (text.find(w) != std::string::npos && input.find(w) == std::string::npos) return w;
     return nullptr;
 }
 

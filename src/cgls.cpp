@@ -99,8 +99,7 @@ SolveResult<Scalar> cgls_iterate(const LinearOperator<Scalar>& A, const Vector<S
             e.xnorm = std::sqrt(xx);
             e.r2norm = std::sqrt(rr + d2 * xx);
             e.arnorm = std::sqrt(gamma);
-            istop = detail::stop_code(itn, iter_lim, e, bnorm, o, false);
-            if (!log.record(itn, e.r1norm, e.arnorm, e.xnorm) && istop == 0) istop = istop_callback;
+            istop = log.stop(itn, iter_lim, e, bnorm, o, false);
             if (istop != 0 || gamma == 0) break;
         }
     }

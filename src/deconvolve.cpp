@@ -175,8 +175,7 @@ DeconvolveResult<Scalar> deconvolve(const Vector<Scalar>& b, index_t h, index_t 
         throw shape_error("deconvolve: b has " + std::to_string(b.size()) + " entries; the image is " +
                           std::to_string(h) + "x" + std::to_string(w));
     detail::check_finite(b, "b", "the observed image", "deconvolve");
-    if (!(o.lower <= o.upper))
-        throw config_error("deconvolve: bounds lower=" + num(o.lower) + " must be <= upper=" + num(o.upper));
+    detail::check_bounds(o.lower, o.upper, "deconvolve");
     if (!(o.tau >= 0.5) || !std::isfinite(o.tau)) throw config_error("deconvolve: tau=" + num(o.tau) + " must be >= 0.5");
     if (std::isnan(o.lambda) || std::isinf(o.lambda)) throw config_error("deconvolve: lambda=" + num(o.lambda) + " must be finite");
     if (std::isnan(o.noise) || std::isinf(o.noise)) throw config_error("deconvolve: noise=" + num(o.noise) + " must be finite");

@@ -100,8 +100,7 @@ SolveResult<Scalar> landweber_iterate(const LinearOperator<Scalar>& A, const Vec
             e.r1norm = rn;
             e.r2norm = std::sqrt(rn * rn + d2 * e.xnorm * e.xnorm);
             e.arnorm = ar;
-            istop = detail::stop_code(itn, iter_lim, e, bnorm, o, false);
-            if (!log.record(itn, e.r1norm, e.arnorm, e.xnorm) && istop == 0) istop = istop_callback;
+            istop = log.stop(itn, iter_lim, e, bnorm, o, false);
             if (istop != 0) break;
         }
     }

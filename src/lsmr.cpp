@@ -135,8 +135,7 @@ SolveResult<Scalar> lsmr_iterate(const LinearOperator<Scalar>& A, const Vector<S
             e.xnorm = std::sqrt(xx);
             e.r2norm = normr;
             e.r1norm = std::sqrt(std::max(0.0, normr * normr - damp * damp * xx));
-            istop = detail::stop_code(itn, iter_lim, e, normb, o, true, 0.0);
-            if (!log.record(itn, e.r1norm, e.arnorm, e.xnorm) && istop == 0) istop = istop_callback;
+            istop = log.stop(itn, iter_lim, e, normb, o, true, 0.0);
             if (istop != 0) break;
         }
     }

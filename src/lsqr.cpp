@@ -128,8 +128,7 @@ SolveResult<Scalar> lsqr_iterate(const LinearOperator<Scalar>& A, const Vector<S
                 e.r1norm = rnorm;
             }
             e.r2norm = rnorm;
-            istop = detail::stop_code(itn, iter_lim, e, bnorm, o, true);
-            if (!log.record(itn, e.r1norm, e.arnorm, e.xnorm) && istop == 0) istop = istop_callback;
+            istop = log.stop(itn, iter_lim, e, bnorm, o, true);
             if (istop != 0) break;
         }
     }

@@ -65,8 +65,7 @@ PrimalDualResult<Scalar> primal_dual(const LinearOperator<Scalar>& A, const Vect
     const index_t n = A.model_size(), m = A.data_size();
     if (!(o.lambda >= 0) || !std::isfinite(o.lambda))
         throw config_error("primal_dual: lambda=" + std::to_string(o.lambda) + " must be finite and >= 0");
-    if (!(o.lower <= o.upper))
-        throw config_error("primal_dual: lower=" + std::to_string(o.lower) + " must be <= upper=" + std::to_string(o.upper));
+    detail::check_bounds(o.lower, o.upper, "primal_dual");
     if (o.iter_lim < 1) throw config_error("primal_dual: iter_lim=" + std::to_string(o.iter_lim) + " must be >= 1");
     if (!(o.tol >= 0)) throw config_error("primal_dual: tol=" + std::to_string(o.tol) + " must be >= 0");
     if (!(o.step_ratio > 0) || !std::isfinite(o.step_ratio))

@@ -1,6 +1,7 @@
 #include "blur.hpp"
 
 #include <cmath>
+#include <iostream>
 #include <sstream>
 
 #include "cli.hpp"
@@ -123,6 +124,35 @@ DegradeOptions add_degrade_flags(CLI::App& cmd, DegradeFlags& f, const std::stri
                         ->check(file_extension({".png", ".pgm"}))
                         ->check(writable_file());
     return o;
+}
+
+Image read_truth(const DegradeFlags& f, std::string& source) {
+    Image truth;
+    if (!f.image.empty()) {
+        try {
+            truth = read_image(f.image);
+        } catch (const std::runtime_error& e) {
+            throw usage_error(std::string("--image: ") + e.what());
+        }
+        source = f.image;
+    } else {
+        truth = shepp_logan(f.size);
+        source = "Shepp-Logan phantom";
+    }
+    if (f.downscale) truth = downscale(truth, *f.downscale);
+    return truth;
+}
+
+Kernel degrade_kernel(const DegradeFlags& f) {
+    Kernel k = !f.kernel.empty() ? read_kernel(f.kernel, "--kernel") : parse_blur(f.blur);
+    checked_psf(k, !f.kernel.empty() ? "--kernel " + f.kernel : "--blur " + f.blur);
+    return k;
+}
+
+void write_picture(const std::string& path, const Image& im) {
+    if (path.empty()) return;
+    write_image(path, im);
+    std::cout << "wrote " << path << " (" << im.height << "x" << im.width << ")\n";
 }
 
 }  // namespace convmtx::cli

@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "convmtx/image.hpp"
 #include "convmtx/psf.hpp"
 #include "convmtx/spec.hpp"
 
@@ -44,6 +45,16 @@ struct DegradeFlags {
     index_t seed = 0;                     ///< --seed of the noise
     std::string output, degraded, adjoint, montage;  ///< the pictures (-o, --degraded, --adjoint, --montage)
 };
+
+/// The clean image: --image (read_image; usage_error "--image: <reason>") or the Shepp-Logan
+/// phantom of --size, reduced by --downscale. `source` names it (the path or "Shepp-Logan phantom").
+Image read_truth(const DegradeFlags& f, std::string& source);
+
+/// The blur of --kernel FILE.npy (read_kernel) or --blur SPEC (parse_blur), checked by checked_psf.
+Kernel degrade_kernel(const DegradeFlags& f);
+
+/// Writes im to path (nothing when path is empty) and says so on stdout: "wrote PATH (HxW)".
+void write_picture(const std::string& path, const Image& im);
 
 /// The options add_degrade_flags added, for the command's own excludes/needs.
 struct DegradeOptions {

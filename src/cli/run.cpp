@@ -11,6 +11,7 @@
 #include "cli.hpp"
 #include "convmtx/errors.hpp"
 #include "convmtx/file.hpp"
+#include "convmtx/spectrum.hpp"
 
 #ifndef CONVMTX_VERSION
 #error "CONVMTX_VERSION (the project version) is defined by CMakeLists.txt"
@@ -149,6 +150,9 @@ int run_app(const std::vector<std::string>& args, std::ostream& err) {
         usage_line(err, command_name(), e.what());
         return 2;
     } catch (const io_error& e) {  // unreadable or malformed input, unwritable output
+        usage_line(err, command_name(), e.what());
+        return 2;
+    } catch (const convergence_error& e) {  // an iterative eigensolver that stopped: what to change is in the text
         usage_line(err, command_name(), e.what());
         return 2;
     } catch (const std::bad_alloc&) {  // memory the estimates did not foresee (another process took it)

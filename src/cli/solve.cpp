@@ -447,14 +447,9 @@ void run_deconvolve(const SolveFlags& f) {
     } else {
         panels = {{degraded, "observed"}, {adjoint, "W^T b"}, {solution, to_string(o.regularizer)}};
     }
-    auto write = [&](const std::string& path, const Image& im) {
-        if (path.empty()) return;
-        write_image(path, im);
-        std::cout << "wrote " << path << " (" << im.height << "x" << im.width << ")\n";
-    };
-    write(f.output, solution);
-    write(f.degraded, degraded);
-    write(f.adjoint, adjoint);
+    write_picture(f.output, solution);
+    write_picture(f.degraded, degraded);
+    write_picture(f.adjoint, adjoint);
     if (!f.montage.empty()) {
         const Image m = write_montage(f.montage, panels);
         std::cout << "wrote " << f.montage << " (" << m.height << "x" << m.width << "): " << montage_caption(panels) << "\n";
@@ -485,32 +480,16 @@ void run_solve(const SolveFlags& flags) {
 }
 
 void run_legacy(const SolveFlags& f) {
-    {
-        const Kernel k0 = !f.kernel.empty() ? read_kernel(f.kernel, "--kernel") : parse_blur(f.blur);
-        checked_psf(k0, !f.kernel.empty() ? "--kernel " + f.kernel : "--blur " + f.blur);  // every method's rule
-        check_phantom_work(f, k0.kh, k0.kw, f.method);
-    }
+    // ---- the forward model's kernel, checked (every method's rule) before the image is read ----
+    const Kernel k = degrade_kernel(f);
+    check_phantom_work(f, k.kh, k.kw, f.method);
     // ---- the image ----
-    Image truth;
     std::string source;
-    if (!f.image.empty()) {
-        try {
-            truth = read_image(f.image);
-        } catch (const std::runtime_error& e) {
-            throw usage_error(std::string("--image: ") + e.what());
-        }
-        source = f.image;
-    } else {
-        truth = shepp_logan(f.size);
-        source = "Shepp-Logan phantom";
-    }
-    if (f.downscale) truth = downscale(truth, *f.downscale);
+    const Image truth = read_truth(f, source);
     check_image_size(truth.height, truth.width, f, true);
     const index_t H = truth.height, Wd = truth.width;
 
     // ---- the forward model ----
-    const Kernel k = !f.kernel.empty() ? read_kernel(f.kernel, "--kernel") : parse_blur(f.blur);
-    checked_psf(k, !f.kernel.empty() ? "--kernel " + f.kernel : "--blur " + f.blur);  // every method's rule
     const index_t stride = f.stride;
     const double noise = f.noise;
     const index_t seed = f.seed;
@@ -666,14 +645,9 @@ void run_legacy(const SolveFlags& f) {
     if (res.step_norm) std::cout << "step size from ||A||: " << res.step_norm->str() << "\n";
     else if (choice) std::cout << "lambda range from ||W||: " << choice->norm.str() << "\n";
 
-    auto write = [&](const std::string& path, const Image& im) {
-        if (path.empty()) return;
-        write_image(path, im);
-        std::cout << "wrote " << path << " (" << im.height << "x" << im.width << ")\n";
-    };
-    write(f.output, solution);
-    write(f.degraded, degraded);
-    write(f.adjoint, adjoint);
+    write_picture(f.output, solution);
+    write_picture(f.degraded, degraded);
+    write_picture(f.adjoint, adjoint);
     if (!f.montage.empty()) {
         auto q = [&](const Image& im) { return panel_quality({psnr(clipped(im), truth), ssim(clipped(im).pixels.data(), truth.pixels.data(), H, Wd)}); };
         const std::vector<MontagePanel> panels = {{truth, "truth"}, {degraded_view, "degraded " + q(degraded_view)},

@@ -1328,3 +1328,38 @@ def test_an_empty_batch_through_every_kernel_gives_an_empty_result():
     assert out["conv_matrix"] == out["conv_direct"] == out["conv_bias"] == "(0, 1, 6, 6)"
     assert out["convT_matrix"] == out["convT_scatter"] == out["convT_gather"] == "(0, 1, 10, 10)"
     assert "method='bogus'" in out["bogus"]
+
+
+def test_infinite_bounds_and_weights_are_refused_by_name():
+    """Faults of a break pass: a lower bound of +inf (or an upper bound of -inf) was dropped as if
+    unbounded (landweber and deconvolve returned iterates outside it), and an infinite weight was
+    reported as 'weight[4] = -nan' (the spectrum scaled the weights before checking them)."""
+    out = _python_results("""
+        import numpy as np, convmtx
+        A = convmtx.conv_matrix((1, 8, 8), np.full((1, 1, 3, 3), 0.1), padding=1)
+        b = A @ np.ones(64)
+        for name, bounds in {"lo_inf": (float("inf"), None), "hi_minus_inf": (None, -float("inf"))}.items():
+            try:
+                convmtx.landweber(A, b, iter_lim=5, bounds=bounds)
+                print(f"landweber_{name}: accepted")
+            except ValueError as e:
+                print(f"landweber_{name}: {e}")
+        try:
+            convmtx.deconvolve(np.full((16, 16), 0.5), np.ones((3, 3)) / 9, bounds=(float("inf"), None))
+            print("deconvolve: accepted")
+        except ValueError as e:
+            print(f"deconvolve: {e}")
+        w = np.full((2, 1, 3, 3), 0.5)
+        w[0, 0, 1, 1] = -np.inf
+        for f in ("svdvals", "opnorm", "cond"):
+            try:
+                getattr(convmtx, f)((1, 8, 8), w, padding=1)
+                print(f"{f}: accepted")
+            except ValueError as e:
+                print(f"{f}: {e}")
+    """)
+    for key in ("landweber_lo_inf", "landweber_hi_minus_inf", "deconvolve"):
+        assert "excludes every value" in out[key], out[key]
+    assert "lower=inf" in out["landweber_lo_inf"] and "upper=-inf" in out["landweber_hi_minus_inf"]
+    for f in ("svdvals", "opnorm", "cond"):
+        assert out[f].startswith("weight[0,0,1,1] = -inf") and "nan" not in out[f], out[f]

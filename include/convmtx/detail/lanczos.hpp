@@ -122,8 +122,10 @@ EigenRun dense_eigenpairs(Op& op, index_t k) {
     return r;
 }
 
-/// Below this order a failed Krylov run falls back to the dense eigenpairs (at most 32 MiB per copy).
-constexpr index_t dense_fallback_order = 2048;
+/// Below this order a failed Krylov run falls back to the dense eigenpairs (at most 128 MiB per copy):
+/// e.g. the smallest singular values of a rank-deficient single-channel conv on 64 x 64, whose
+/// cluster of zeros Lanczos on sigma_1^2 I - W^T W cannot resolve to its tolerance.
+constexpr index_t dense_fallback_order = 4096;
 
 /// The k largest eigenpairs of the symmetric operator op (n = op.rows(), 1 <= k < n), repeated
 /// eigenvalues included; `noise` as in spectra_run. Fewer than k values means neither first run

@@ -63,12 +63,23 @@ void check_rhs(const LinearOperator<Scalar>& A, const Vector<Scalar>& b, const s
     check_finite(b, "b", "the right-hand side", method);
 }
 
+/// lower <= upper, lower not +inf and upper not -inf (they would exclude every value); config_error
+/// "<method>: bounds lower=L, upper=U: <rule>" otherwise. NaN is refused by the first rule.
+inline void check_bounds(double lower, double upper, const std::string& method) {
+    const auto text = [&] {
+        return method + ": bounds lower=" + std::to_string(lower) + ", upper=" + std::to_string(upper) + ": ";
+    };
+    if (!(lower <= upper)) throw config_error(text() + "lower must be <= upper (and neither NaN)");
+    if (lower == std::numeric_limits<double>::infinity() || upper == -std::numeric_limits<double>::infinity())
+        throw config_error(text() + "a lower bound of +inf or an upper bound of -inf excludes every value; "
+                                    "an unbounded side is -inf (lower) or +inf (upper)");
+}
+
 inline void check_options(const SolverOptions& o, const std::string& method) {
     if ((std::isfinite(o.lower) || std::isfinite(o.upper) || o.accelerate) && method != "landweber")
         throw config_error(method + ": bounds (lower=" + std::to_string(o.lower) + ", upper=" +
                            std::to_string(o.upper) + ") and accelerate are supported by landweber only");
-    if (!(o.lower <= o.upper))
-        throw config_error("lower=" + std::to_string(o.lower) + " must be <= upper=" + std::to_string(o.upper));
+    check_bounds(o.lower, o.upper, method);
     auto nonneg = [](double v, const char* name) {
         if (!(v >= 0) || std::isinf(v))
             throw config_error(std::string(name) + "=" + std::to_string(v) + " must be finite and >= 0");
@@ -163,6 +174,13 @@ public:
     void initial(double r, double ar) {
         res_.residual_history.push_back(r);
         res_.normal_residual_history.push_back(ar);
+    }
+    /// Records iterate itn and returns its stop code: stop_code's tests, else istop_callback when
+    /// the callback asks to stop, else 0.
+    int stop(index_t itn, index_t iter_lim, const Estimates& e, double bnorm, const SolverOptions& o,
+             bool with_cond, double guard = kEps) {
+        const int istop = stop_code(itn, iter_lim, e, bnorm, o, with_cond, guard);
+        return !record(itn, e.r1norm, e.arnorm, e.xnorm) && istop == 0 ? istop_callback : istop;
     }
     /// Records iterate k; false when the callback asks to stop.
     bool record(index_t k, double r, double ar, double xnorm) {

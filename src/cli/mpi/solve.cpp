@@ -52,23 +52,11 @@ void run_solve(const SolveFlags& f, const Job& job) {
     Kernel k;
     std::string source;
     on_root(job, [&] {
-        if (!f.image.empty()) {
-            try {
-                truth = read_image(f.image);
-            } catch (const std::runtime_error& e) {
-                throw usage_error(std::string("--image: ") + e.what());
-            }
-            source = f.image;
-        } else {
-            truth = shepp_logan(f.size);
-            source = "Shepp-Logan phantom";
-        }
-        if (f.downscale) truth = downscale(truth, *f.downscale);
+        truth = read_truth(f, source);
         if (truth.height < 2 || truth.width < 2)
             throw usage_error("the image is " + std::to_string(truth.height) + "x" + std::to_string(truth.width) +
                               "; it needs at least 2x2 pixels");
-        k = !f.kernel.empty() ? read_kernel(f.kernel) : parse_blur(f.blur);
-        checked_psf(k, !f.kernel.empty() ? "--kernel " + f.kernel : "--blur " + f.blur);  // convmtx solve's rules
+        k = degrade_kernel(f);  // convmtx solve's rules
     });
     index_t dims[4] = {truth.height, truth.width, k.kh, k.kw};
     MPI_Bcast(dims, 4, MPI_INT64_T, 0, job.comm);
@@ -161,15 +149,10 @@ void run_solve(const SolveFlags& f, const Job& job) {
                   << " s, PETSc KSP " << res.method << " " << res.reason_text << "\n";
         std::cout << "||W x - b|| = " << fmt("%.4g", res.residual_norm) << ", ||x|| = " << fmt("%.4g", res.solution_norm)
                   << "\n";
-        auto write = [&](const std::string& path, const Image& im) {
-            if (path.empty()) return;
-            write_image(path, im);
-            std::cout << "wrote " << path << " (" << im.height << "x" << im.width << ")\n";
-        };
-        write(f.output, solution);
-        write(f.degraded, degraded);
-        write(f.adjoint, adjoint);
-        if (!f.montage.empty()) write(f.montage, hconcat({truth, degraded_view, adjoint, solution}));
+        write_picture(f.output, solution);
+        write_picture(f.degraded, degraded);
+        write_picture(f.adjoint, adjoint);
+        if (!f.montage.empty()) write_picture(f.montage, hconcat({truth, degraded_view, adjoint, solution}));
     });
     // The iteration limit ends a solve as scipy's istop 7 does (reported, not a failure); a
     // breakdown or a non-finite residual is a failed check.

@@ -69,6 +69,7 @@ def _subject(A, weight, transposed, conv_args):
     else:
         w = _weight(weight, "(C_out, C_in/groups, *kernel)")
         spec = conv_spec(A, w.shape, **conv_args)
+    finite_array(w, "weight", "must be finite (the spectrum needs finite weights)")
     w = np.ascontiguousarray(w, dtype=np.float64).ravel()
     return _rescaled(dict(spec=spec, weight=w, matrix=None, matvec=None, rmatvec=None, rows=0, cols=0))
 
@@ -195,7 +196,8 @@ def opnorm(input_shape, weight=None, *, transposed=False, method="auto", tol=Non
     """||W||_2 = sigma_1 (exact for fft and dense, Lanczos to tol otherwise). certify=True returns
     (sigma_1, upper_bound) with sigma_1 <= upper_bound guaranteed: the smallest of the exact FFT
     value plus its rounding margin, the norm of a circular convolution that holds a zeros-padded W,
-    and the Schur test sqrt(||W||_1 ||W||_inf); a black-box LinearOperator has no such bound
+    and the Schur test sqrt(||W||_1 ||W||_inf); for a black-box LinearOperator, the dense value plus
+    its rounding margin (method 'auto' on a small operator, or 'dense'), and no bound through Lanczos
     (ValueError). Arguments as svdvals."""
     sub = _subject(input_shape, weight, transposed, conv_args)
     r = _call(_core.opnorm, sub, ("value", "upper_bound"), method=str(method), tol=_tol(tol), memory_limit=_limit(memory_limit),
@@ -209,7 +211,10 @@ def cond(input_shape, weight=None, *, transposed=False, method="auto", tol=None,
     """The condition number sigma_1 / sigma_p (p = min(rows, cols)); inf when W is rank-deficient
     (sigma_p at or below max(rows, cols) eps sigma_1, numpy's matrix_rank threshold, or
     sqrt(max(rows, cols) eps) sigma_1 through Lanczos). full_output=True returns the dict with
-    sigma_max, sigma_min, zeros, rank, nullity, method and detail. Arguments as svdvals."""
+    sigma_max, sigma_min, zeros, rank, nullity, zeros_exact, method and detail. zeros_exact is
+    False when the zero singular values were counted among Lanczos' few smallest values only: then
+    zeros and nullity are lower bounds and rank an upper bound (the dense and fft methods count
+    them all). Arguments as svdvals."""
     sub = _subject(input_shape, weight, transposed, conv_args)
     r = _call(_core.cond, sub, ("sigma_max", "sigma_min", "residual_max", "residual_min"), method=str(method), tol=_tol(tol), memory_limit=_limit(memory_limit), callback=callback)
     _overflow([r["sigma_max"], r["sigma_min"]], "a singular value", sub)
