@@ -28,8 +28,9 @@ namespace fuzz {
 /// Words of the C++ library's own exceptions that must never reach a user: they say nothing about
 /// the input ("stoll", "vector::reserve", "std::bad_alloc", "cannot create std::vector larger than
 /// max_size()", ...). A word the input itself holds may be quoted from it.
-/// Bytes from the input are shown escaped ("\xba"): each escape is read as a space, so that an
-/// escape and the text after it ("\xba" + "sic_string") never spell a word.
+/// Bytes from the input are shown escaped ("\xba"): each escape is read as one byte that no word
+/// holds, so that an escape and the text around it ("\xba" + "sic_string", "internal" + "\x11" +
+/// "error") never spell a word.
 inline const char* raw_library_word(const std::string& message, const std::string& input) {
     static const char* const words[] = {"stoll",       "stoi",       "stod",         "stoul",    "vector::",
                                         "bad_alloc",   "max_size()", "basic_string", "_M_",      "bad_array",
@@ -40,7 +41,7 @@ inline const char* raw_library_word(const std::string& message, const std::strin
         if (message[i] == '\\' && i + 3 < message.size() && message[i + 1] == 'x' &&
             std::isxdigit(static_cast<unsigned char>(message[i + 2])) &&
             std::isxdigit(static_cast<unsigned char>(message[i + 3]))) {
-            text += ' ';
+            text += '\x01';  // a byte no word contains
             i += 3;
         } else {
             text += message[i];
